@@ -1,0 +1,76 @@
+"""Orchestra's pipeline: orchestrator -> parallel subagents -> integrator; knows no Slack."""
+
+from pipeline.config import DEFAULT_PRICES, ModelPrice, PipelineConfig, Role
+from pipeline.errors import (
+    AllSubtasksFailed,
+    BudgetExceeded,
+    InvalidGoal,
+    InvalidOutput,
+    LLMError,
+    PipelineError,
+    PlanError,
+)
+from pipeline.events import (
+    TERMINAL_EVENTS,
+    CallRetrying,
+    EventSink,
+    IntegrationDelta,
+    IntegrationStarted,
+    PipelineEvent,
+    PlanReady,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    SubtaskFailed,
+    SubtaskFinished,
+    SubtaskSkipped,
+    SubtaskStarted,
+)
+from pipeline.llm import LLM, LLMReply, LLMRequest, Message, Usage
+from pipeline.models import OutputFormat, Plan, RunResult, SubTask, SubtaskOutcome
+from pipeline.run import clean_goal, new_run_id, run_pipeline
+from pipeline.usage import cost_of
+
+__all__ = [
+    "DEFAULT_PRICES",
+    "LLM",
+    "TERMINAL_EVENTS",
+    "AllSubtasksFailed",
+    "BudgetExceeded",
+    "CallRetrying",
+    "EventSink",
+    "IntegrationDelta",
+    "IntegrationStarted",
+    "InvalidGoal",
+    "InvalidOutput",
+    "LLMError",
+    "LLMReply",
+    "LLMRequest",
+    "Message",
+    "ModelPrice",
+    "OutputFormat",
+    "PipelineConfig",
+    "PipelineError",
+    "PipelineEvent",
+    "Plan",
+    "PlanError",
+    "PlanReady",
+    "Role",
+    "RunCancelled",
+    "RunFailed",
+    "RunFinished",
+    "RunResult",
+    "RunStarted",
+    "SubTask",
+    "SubtaskFailed",
+    "SubtaskFinished",
+    "SubtaskOutcome",
+    "SubtaskSkipped",
+    "SubtaskStarted",
+    "Usage",
+    "clean_goal",
+    "cost_of",
+    "new_run_id",
+    "run_pipeline",
+]

@@ -1,0 +1,162 @@
+"""The Anthropic adapter: the only module that imports `anthropic`."""
+
+from __future__ import annotations
+
+import email.utils
+import time
+from collections.abc import Mapping
+from typing import Any
+
+import anthropic
+from anthropic.types import AssistantMessageParam, MessageParam, TextBlockParam, UserMessageParam
+from anthropic.types import Message as ApiMessage
+
+from pipeline.errors import LLMError, LLMErrorKind
+from pipeline.llm import LLMReply, LLMRequest, TextCallback, Usage
+
+# Status codes the SDK itself treats as transient (its _should_retry), plus 529 overloaded.
+_TRANSIENT = {408, 409, 429} | set(range(500, 600))
+
+_KIND_BY_STATUS: Mapping[int, LLMErrorKind] = {
+    400: "bad_request",
+    401: "auth",
+    403: "permission",
+    404: "not_found",
+    413: "too_large",
+    429: "rate_limited",
+    529: "overloaded",
+}
+
+
+def make_client(api_key: str, base_url: str | None, timeout_s: float) -> anthropic.AsyncAnthropic:
+    """An SDK client with its own retries off: our tenacity policy is the one retry owner."""
+    return anthropic.AsyncAnthropic(
+        api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s
+    )
+
+
+def parse_retry_after(headers: Mapping[str, str]) -> float | None:
+    """Seconds to wait from `retry-after-ms` or `retry-after` (seconds or an HTTP date)."""
+    millis = headers.get("retry-after-ms")
+    if millis:
+        try:
+            return float(millis) / 1000
+        except ValueError:
+            pass
+    value = headers.get("retry-after")
+    if not value:
+        return None
+    try:
+        return float(value)
+    except ValueError:
+        parsed = email.utils.parsedate_to_datetime(value) if value else None
+        return max(0.0, parsed.timestamp() - time.time()) if parsed else None
+
+
+def _message(status: int, kind: LLMErrorKind, detail: str, model: str) -> str:
+    match kind:
+        case "auth":
+            return "Claude rejected the API key (401): check ANTHROPIC_API_KEY."
+        case "permission":
+            return "This API key may not use this model or feature (403)."
+        case "not_found":
+            return f"Claude could not find model '{model}' (404): check the model settings."
+        case "too_large":
+            return "The request was too large for Claude (413)."
+        case "rate_limited":
+            return "Claude is rate limiting us (429)."
+        case "overloaded":
+            return "Claude is overloaded (529)."
+        case "bad_request":
+            return f"Claude refused the request (400): {detail[:200]}"
+        case _:
+            return f"Claude returned an error ({status})."
+
+
+def translate(error: anthropic.APIError, model: str) -> LLMError:
+    """Map an SDK error to our LLMError with the retry decision made here, once."""
+    if isinstance(error, anthropic.APITimeoutError):
+        return LLMError("The call to Claude timed out.", kind="timeout", retryable=True)
+    if isinstance(error, anthropic.APIConnectionError):
+        return LLMError(
+            "Could not reach Claude (connection error).", kind="connection", retryable=True
+        )
+    if isinstance(error, anthropic.APIStatusError):
+        status = error.status_code
+        headers = error.response.headers
+        kind: LLMErrorKind = _KIND_BY_STATUS.get(status, "server" if status >= 500 else "other")
+        retryable = status in _TRANSIENT
+        # The API may say explicitly whether a retry can help; it knows better than the code.
+        should_retry = headers.get("x-should-retry")
+        if should_retry in ("true", "false"):
+            retryable = should_retry == "true"
+        return LLMError(
+            _message(status, kind, error.message, model),
+            kind=kind,
+            retryable=retryable,
+            retry_after=parse_retry_after(headers) if retryable else None,
+            status=status,
+        )
+    # An error event inside an SSE stream, or a stream cut short: a fresh attempt may succeed.
+    return LLMError(
+        f"Claude's reply was cut off ({type(error).__name__}).", kind="stream", retryable=True
+    )
+
+
+def _usage(message: ApiMessage) -> Usage:
+    u = message.usage
+    return Usage(
+        input_tokens=u.input_tokens,
+        output_tokens=u.output_tokens,
+        cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
+        cache_read_input_tokens=u.cache_read_input_tokens or 0,
+    )
+
+
+def _text(message: ApiMessage) -> str:
+    return "".join(block.text for block in message.content if block.type == "text")
+
+
+class AnthropicLLM:
+    """`LLM` on the Messages API: structured output via `output_config`, streaming via SSE."""
+
+    def __init__(self, client: anthropic.AsyncAnthropic) -> None:
+        self._client = client
+
+    def _arguments(self, request: LLMRequest) -> dict[str, Any]:
+        system: TextBlockParam = {"type": "text", "text": request.system}
+        if request.cache_system:
+            # Prompt caching applies once the prefix passes the model's minimum size; below it
+            # the marker is simply ignored, so it is always safe to send.
+            system["cache_control"] = {"type": "ephemeral"}
+        messages: list[MessageParam] = [
+            UserMessageParam(role="user", content=m.content)
+            if m.role == "user"
+            else AssistantMessageParam(role="assistant", content=m.content)
+            for m in request.messages
+        ]
+        arguments: dict[str, Any] = {
+            "model": request.model,
+            "max_tokens": request.max_tokens,
+            "system": [system],
+            "messages": messages,
+        }
+        if request.json_schema is not None:
+            schema = anthropic.transform_schema(dict(request.json_schema))
+            arguments["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
+        return arguments
+
+    async def complete(self, request: LLMRequest, on_text: TextCallback | None = None) -> LLMReply:
+        """One Messages API call; streamed when `on_text` is given."""
+        arguments = self._arguments(request)
+        try:
+            if on_text is None:
+                message = await self._client.messages.create(**arguments)
+            else:
+                async with self._client.messages.stream(**arguments) as stream:
+                    async for delta in stream.text_stream:
+                        await on_text(delta)
+                    message = await stream.get_final_message()
+        except anthropic.APIError as exc:
+            raise translate(exc, request.model) from exc
+        return LLMReply(_text(message), _usage(message), message.model, message.stop_reason)

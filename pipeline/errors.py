@@ -1,0 +1,63 @@
+"""One exception tree for everything a run can fail on; messages are safe to show users."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+LLMErrorKind = Literal[
+    "auth",
+    "permission",
+    "bad_request",
+    "not_found",
+    "too_large",
+    "rate_limited",
+    "overloaded",
+    "server",
+    "connection",
+    "timeout",
+    "stream",
+    "other",
+]
+
+
+class PipelineError(Exception):
+    """Base of every error a run reports; `str()` is a sentence a user can read."""
+
+
+class PlanError(PipelineError):
+    """The orchestrator could not produce a usable plan, even after one repair."""
+
+
+class BudgetExceeded(PipelineError):
+    """The run crossed its token or dollar budget."""
+
+
+class AllSubtasksFailed(PipelineError):
+    """No subtask succeeded, so there is nothing to integrate."""
+
+
+class InvalidGoal(PipelineError):
+    """The goal is empty or over the configured size."""
+
+
+class LLMError(PipelineError):
+    """A Claude call failed; `retryable` and `retry_after` drive the retry policy."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        kind: LLMErrorKind,
+        retryable: bool,
+        retry_after: float | None = None,
+        status: int | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.kind: LLMErrorKind = kind
+        self.retryable = retryable
+        self.retry_after = retry_after
+        self.status = status
+
+
+class InvalidOutput(PipelineError):
+    """A subagent's output did not match its expected format."""

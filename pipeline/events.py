@@ -1,0 +1,133 @@
+"""Typed, immutable progress events and the sink protocol every consumer implements."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from pipeline.config import Role
+from pipeline.llm import Usage
+from pipeline.models import Plan, RunResult
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Event:
+    """Fields every event carries."""
+
+    run_id: str
+    at: float  # seconds since the run started
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunStarted(Event):
+    goal: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class PlanReady(Event):
+    plan: Plan
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class CallRetrying(Event):
+    """A Claude call failed transiently and will be tried again after `wait_s`."""
+
+    role: Role
+    subtask_id: str | None
+    attempt: int  # the attempt that failed, from 1
+    reason: str
+    wait_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubtaskStarted(Event):
+    subtask_id: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubtaskFinished(Event):
+    subtask_id: str
+    output: str
+    elapsed_s: float
+    usage: Usage
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubtaskFailed(Event):
+    subtask_id: str
+    reason: str
+    elapsed_s: float
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SubtaskSkipped(Event):
+    subtask_id: str
+    failed_dependencies: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationStarted(Event):
+    succeeded: tuple[str, ...]
+    failed: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IntegrationDelta(Event):
+    """A piece of the streamed answer, with the answer so far."""
+
+    delta: str
+    text: str
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFinished(Event):
+    result: RunResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunFailed(Event):
+    result: RunResult
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class RunCancelled(Event):
+    result: RunResult
+
+
+PipelineEvent = (
+    RunStarted
+    | PlanReady
+    | CallRetrying
+    | SubtaskStarted
+    | SubtaskFinished
+    | SubtaskFailed
+    | SubtaskSkipped
+    | IntegrationStarted
+    | IntegrationDelta
+    | RunFinished
+    | RunFailed
+    | RunCancelled
+)
+
+TERMINAL_EVENTS = (RunFinished, RunFailed, RunCancelled)
+
+
+class EventSink(Protocol):
+    """An async consumer of a run's events (the CLI, the Slack app, a logger)."""
+
+    async def __call__(self, event: PipelineEvent) -> None: ...
+
+
+async def deliver(sink: EventSink, event: PipelineEvent) -> None:
+    """Hand an event to a sink; a sink that raises is logged and ignored, never fatal."""
+    try:
+        await sink(event)
+    except Exception:
+        logger.exception("event sink failed on %s [run_id=%s]", type(event).__name__, event.run_id)
+
+
+async def discard(event: PipelineEvent) -> None:
+    """A sink that ignores everything."""

@@ -1,0 +1,54 @@
+"""The integrator step: merge successful results (and name the failures) into one answer."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipeline import prompts
+from pipeline.context import RunContext
+from pipeline.errors import AllSubtasksFailed
+from pipeline.events import IntegrationDelta, IntegrationStarted
+from pipeline.llm import LLMRequest, Message
+from pipeline.models import Plan, SubtaskOutcome
+
+
+async def integrate(
+    ctx: RunContext, goal: str, plan: Plan, outcomes: Mapping[str, SubtaskOutcome]
+) -> str:
+    """Stream the integrated answer; never called with nothing to integrate."""
+    results = [(t, outcomes[t.id].output) for t in plan.subtasks if outcomes[t.id].status == "done"]
+    failures = [(t, outcomes[t.id].error) for t in plan.subtasks if outcomes[t.id].status != "done"]
+    if not results:
+        raise AllSubtasksFailed(
+            f"Every subtask failed ({len(failures)} of {len(failures)}), so there is no answer."
+        )
+    await ctx.emit(
+        IntegrationStarted(
+            run_id=ctx.run_id,
+            at=ctx.now(),
+            succeeded=tuple(t.id for t, _ in results),
+            failed=tuple(t.id for t, _ in failures),
+        )
+    )
+    chunks: list[str] = []
+
+    def restart() -> None:
+        # A retried stream starts over; the snapshot in the next delta says so.
+        chunks.clear()
+
+    async def on_text(delta: str) -> None:
+        chunks.append(delta)
+        await ctx.emit(
+            IntegrationDelta(run_id=ctx.run_id, at=ctx.now(), delta=delta, text="".join(chunks))
+        )
+
+    request = LLMRequest(
+        role="integrator",
+        model=ctx.config.integrator_model,
+        system=prompts.INTEGRATOR_SYSTEM,
+        messages=(Message("user", prompts.integrator_user(goal, results, failures)),),
+        max_tokens=ctx.config.integrator_max_tokens,
+        label="integrate",
+    )
+    reply = await ctx.call(request, on_text=on_text, before_attempt=restart)
+    return reply.text.strip()

@@ -1,0 +1,129 @@
+"""The public entry point: one goal in, one RunResult out, progress to a sink on the way."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+import uuid
+from collections.abc import Callable
+
+from pipeline.config import PipelineConfig
+from pipeline.context import RunContext
+from pipeline.errors import InvalidGoal, PipelineError
+from pipeline.events import (
+    EventSink,
+    PlanReady,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    discard,
+)
+from pipeline.integrator import integrate
+from pipeline.llm import LLM
+from pipeline.models import Plan, RunResult, RunStatus, SubtaskOutcome
+from pipeline.planner import make_plan
+from pipeline.retry import Sleep
+from pipeline.scheduler import run_subtasks
+
+logger = logging.getLogger(__name__)
+
+
+def new_run_id() -> str:
+    """A short, unique, log-friendly run id."""
+    return uuid.uuid4().hex[:12]
+
+
+def clean_goal(goal: str, config: PipelineConfig) -> str:
+    """The goal stripped of surrounding space; InvalidGoal when empty or too long."""
+    cleaned = goal.strip()
+    if not cleaned:
+        raise InvalidGoal("The goal is empty: say what you want researched.")
+    if len(cleaned) > config.max_goal_chars:
+        raise InvalidGoal(
+            f"The goal is {len(cleaned):,} characters long; the limit is "
+            f"{config.max_goal_chars:,}. Please shorten it."
+        )
+    return cleaned
+
+
+async def run_pipeline(
+    goal: str,
+    *,
+    llm: LLM,
+    config: PipelineConfig,
+    sink: EventSink = discard,
+    context: str | None = None,
+    run_id: str | None = None,
+    clock: Callable[[], float] = time.monotonic,
+    sleep: Sleep = asyncio.sleep,
+) -> RunResult:
+    """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
+
+    Args:
+        goal: what the user asked for.
+        llm: the model seam (the Anthropic adapter, or a fake from `pipeline.testing`).
+        config: models, limits and budget for this run.
+        sink: async consumer of the run's events; its failures never fail the run.
+        context: earlier conversation (e.g. a Slack thread) the orchestrator may use.
+        run_id: an id to use instead of a fresh one.
+        clock: monotonic seconds, injectable for tests.
+        sleep: the retry policy's sleep, injectable for tests.
+
+    Returns:
+        The run record. Failures are in it (status "failed", `error` a user-readable
+        sentence), not raised. Cancelling the calling task cancels in-flight calls,
+        emits RunCancelled and re-raises CancelledError.
+    """
+    ctx = RunContext(run_id or new_run_id(), llm, config, sink, clock, sleep)
+    outcomes: dict[str, SubtaskOutcome] = {}
+    plan: Plan | None = None
+    answer = ""
+
+    def result(status: RunStatus, error: str = "", kind: str = "") -> RunResult:
+        final = dict(outcomes)
+        for task in plan.subtasks if plan else ():
+            final.setdefault(task.id, SubtaskOutcome(task.id, "cancelled"))
+        return RunResult(
+            run_id=ctx.run_id,
+            goal=goal,
+            status=status,
+            plan=plan,
+            outcomes={t.id: final[t.id] for t in plan.subtasks} if plan else {},
+            answer=answer,
+            usage_by_role=ctx.usage.by_role,
+            usage=ctx.usage.total,
+            cost_usd=ctx.usage.cost_usd,
+            elapsed_s=ctx.now(),
+            error=error,
+            error_kind=kind,
+        )
+
+    await ctx.emit(RunStarted(run_id=ctx.run_id, at=0.0, goal=goal))
+    try:
+        goal = clean_goal(goal, config)
+        plan = await make_plan(ctx, goal, context[-config.max_context_chars :] if context else None)
+        await ctx.emit(PlanReady(run_id=ctx.run_id, at=ctx.now(), plan=plan))
+        await run_subtasks(ctx, plan, outcomes)
+        answer = await integrate(ctx, goal, plan, outcomes)
+    except asyncio.CancelledError:
+        cancelled = result("cancelled", "The run was cancelled.", "cancelled")
+        await ctx.emit(RunCancelled(run_id=ctx.run_id, at=ctx.now(), result=cancelled))
+        raise
+    except PipelineError as exc:
+        failed = result("failed", str(exc), type(exc).__name__)
+        await ctx.emit(RunFailed(run_id=ctx.run_id, at=ctx.now(), result=failed))
+        return failed
+    except Exception:
+        # A run boundary: whatever went wrong, the caller gets a result and the user a sentence.
+        logger.exception("run crashed [run_id=%s]", ctx.run_id)
+        failed = result(
+            "failed", f"An internal error stopped this run (run {ctx.run_id}).", "internal"
+        )
+        await ctx.emit(RunFailed(run_id=ctx.run_id, at=ctx.now(), result=failed))
+        return failed
+    partial = any(o.status != "done" for o in outcomes.values())
+    finished = result("partial" if partial else "succeeded")
+    await ctx.emit(RunFinished(run_id=ctx.run_id, at=ctx.now(), result=finished))
+    return finished

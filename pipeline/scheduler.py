@@ -1,0 +1,97 @@
+"""Runs a plan's subtasks as a DAG: each starts once its dependencies are done and a slot
+is free, so independent work never waits on unrelated work (no rigid waves)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+from pipeline.context import RunContext
+from pipeline.errors import InvalidOutput, LLMError, PipelineError
+from pipeline.events import SubtaskFailed, SubtaskFinished, SubtaskSkipped, SubtaskStarted
+from pipeline.models import Plan, SubTask, SubtaskOutcome
+from pipeline.subagent import run_subagent
+
+logger = logging.getLogger(__name__)
+
+
+async def run_subtasks(ctx: RunContext, plan: Plan, outcomes: dict[str, SubtaskOutcome]) -> None:
+    """Fill `outcomes` (shared so a cancelled run still shows what finished).
+
+    A failed subtask's dependents are skipped; the rest go on. BudgetExceeded and
+    cancellation stop every subtask."""
+    tasks = plan.by_id()
+    settled = {task_id: asyncio.Event() for task_id in tasks}
+    slots = asyncio.Semaphore(ctx.config.concurrency)
+
+    async def run_one(task: SubTask) -> None:
+        try:
+            for dep in task.depends_on:
+                await settled[dep].wait()
+            failed_deps = tuple(d for d in task.depends_on if outcomes[d].status != "done")
+            if failed_deps:
+                outcomes[task.id] = SubtaskOutcome(
+                    task.id, "skipped", error=f"needs {', '.join(failed_deps)}, which failed"
+                )
+                await ctx.emit(
+                    SubtaskSkipped(
+                        run_id=ctx.run_id,
+                        at=ctx.now(),
+                        subtask_id=task.id,
+                        failed_dependencies=failed_deps,
+                    )
+                )
+                return
+            async with slots:
+                outcomes[task.id] = await _execute(ctx, task, tasks, outcomes)
+        finally:
+            settled[task.id].set()
+
+    try:
+        async with asyncio.TaskGroup() as group:
+            for task in plan.subtasks:
+                group.create_task(run_one(task), name=f"{ctx.run_id}:{task.id}")
+    except BaseExceptionGroup as group_error:
+        # Only run-wide errors (a crossed budget) escape a subtask; surface the first one
+        # as itself so the run reports its message rather than a group.
+        for exc in group_error.exceptions:
+            if isinstance(exc, PipelineError):
+                raise exc from group_error
+        raise
+
+
+async def _execute(
+    ctx: RunContext, task: SubTask, tasks: dict[str, SubTask], outcomes: dict[str, SubtaskOutcome]
+) -> SubtaskOutcome:
+    started = ctx.now()
+    await ctx.emit(SubtaskStarted(run_id=ctx.run_id, at=started, subtask_id=task.id))
+    dependencies = [(tasks[d], outcomes[d].output) for d in task.depends_on]
+    try:
+        output, usage, calls = await run_subagent(ctx, task, dependencies)
+    except (LLMError, InvalidOutput) as exc:
+        elapsed = ctx.now() - started
+        logger.info("subtask %s failed: %s [run_id=%s]", task.id, exc, ctx.run_id)
+        await ctx.emit(
+            SubtaskFailed(
+                run_id=ctx.run_id,
+                at=ctx.now(),
+                subtask_id=task.id,
+                reason=str(exc),
+                elapsed_s=elapsed,
+            )
+        )
+        return SubtaskOutcome(task.id, "failed", error=str(exc), elapsed_s=elapsed)
+    elapsed = ctx.now() - started
+    await ctx.emit(
+        SubtaskFinished(
+            run_id=ctx.run_id,
+            at=ctx.now(),
+            subtask_id=task.id,
+            output=output,
+            elapsed_s=elapsed,
+            usage=usage,
+        )
+    )
+    return SubtaskOutcome(
+        task.id, "done", output=output, usage=usage, elapsed_s=elapsed, attempts=calls
+    )

@@ -1,0 +1,71 @@
+"""One usage ledger per run, shared by all its calls and checked before each one."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from pipeline.config import PipelineConfig, Role
+from pipeline.errors import BudgetExceeded
+from pipeline.llm import Usage
+
+_PER_TOKEN = 1 / 1_000_000
+
+
+def cost_of(usage: Usage, model: str, config: PipelineConfig) -> float | None:
+    """US$ for `usage` on `model`; None when the model has no known price."""
+    price = config.price_for(model)
+    if price is None:
+        return None
+    return _PER_TOKEN * (
+        usage.input_tokens * price.input
+        + usage.output_tokens * price.output
+        + usage.cache_creation_input_tokens * price.input * price.cache_write_multiplier
+        + usage.cache_read_input_tokens * price.input * price.cache_read_multiplier
+    )
+
+
+class RunUsage:
+    """Tokens and dollars of one run, per role and per model, with its budget."""
+
+    def __init__(self, config: PipelineConfig) -> None:
+        self._config = config
+        self._by_role: dict[Role, Usage] = {}
+        self._by_model: dict[str, Usage] = {}
+
+    def add(self, role: Role, model: str, usage: Usage) -> None:
+        """Record one call's usage."""
+        self._by_role[role] = self._by_role.get(role, Usage()) + usage
+        self._by_model[model] = self._by_model.get(model, Usage()) + usage
+
+    @property
+    def by_role(self) -> Mapping[Role, Usage]:
+        """Usage summed per role."""
+        return dict(self._by_role)
+
+    @property
+    def total(self) -> Usage:
+        """Usage of the whole run."""
+        return sum(self._by_model.values(), Usage())
+
+    @property
+    def cost_usd(self) -> float | None:
+        """Dollars so far; None when any model used has no known price."""
+        costs = [cost_of(u, m, self._config) for m, u in self._by_model.items()]
+        if any(c is None for c in costs):
+            return None
+        return sum(c for c in costs if c is not None)
+
+    def check_budget(self) -> None:
+        """Raise BudgetExceeded if the run has crossed its token or dollar budget."""
+        tokens = self._config.budget_tokens
+        if tokens is not None and self.total.total >= tokens:
+            raise BudgetExceeded(
+                f"This run stopped: it used {self.total.total:,} tokens, "
+                f"reaching its budget of {tokens:,}."
+            )
+        dollars = self._config.budget_usd
+        cost = self.cost_usd
+        if dollars is not None and cost is not None and cost >= dollars:
+            raise BudgetExceeded(
+                f"This run stopped: it cost ${cost:.4f}, reaching its budget of ${dollars:.2f}."
+            )
