@@ -1,0 +1,122 @@
+"""A run's visible state, folded from its events: what every progress display renders."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, assert_never
+
+from pipeline.events import (
+    CallRetrying,
+    IntegrationDelta,
+    IntegrationStarted,
+    PipelineEvent,
+    PlanReady,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunStarted,
+    SubtaskFailed,
+    SubtaskFinished,
+    SubtaskSkipped,
+    SubtaskStarted,
+)
+from pipeline.llm import Usage
+from pipeline.models import Plan, RunResult
+
+SubtaskState = Literal["pending", "running", "retrying", "done", "failed", "skipped", "cancelled"]
+Phase = Literal["planning", "running", "integrating", "finished", "failed", "cancelled"]
+
+
+@dataclass
+class SubtaskView:
+    """One subtask as a person watching the run sees it."""
+
+    id: str
+    role: str
+    state: SubtaskState = "pending"
+    detail: str = ""  # why it is retrying / failed / skipped
+    attempt: int = 0
+    wait_s: float = 0.0
+    started_at: float | None = None
+    elapsed_s: float = 0.0
+    usage: Usage = field(default_factory=Usage)
+    output: str = ""
+
+
+@dataclass
+class RunView:
+    """Everything a display of one run needs; update it with `apply(event)`."""
+
+    run_id: str
+    goal: str = ""
+    phase: Phase = "planning"
+    plan: Plan | None = None
+    subtasks: dict[str, SubtaskView] = field(default_factory=dict)
+    notice: str = ""  # a retry of the plan or integration call
+    answer: str = ""
+    result: RunResult | None = None
+    at: float = 0.0
+
+    @property
+    def finished(self) -> bool:
+        """True once the run has ended, however it ended."""
+        return self.phase in ("finished", "failed", "cancelled")
+
+    def apply(self, event: PipelineEvent) -> None:
+        """Fold one event into the view."""
+        self.at = max(self.at, event.at)
+        match event:
+            case RunStarted(goal=goal):
+                self.goal = goal
+            case PlanReady(plan=plan):
+                self.plan = plan
+                self.phase = "running"
+                self.notice = ""
+                self.subtasks = {t.id: SubtaskView(t.id, t.role) for t in plan.subtasks}
+            case CallRetrying(subtask_id=None) as retry:
+                self.notice = f"{retry.role} call retrying in {retry.wait_s:.0f}s: {retry.reason}"
+            case CallRetrying(subtask_id=sid) as retry if sid in self.subtasks:
+                sub = self.subtasks[sid]
+                sub.state, sub.detail = "retrying", retry.reason
+                sub.attempt, sub.wait_s = retry.attempt, retry.wait_s
+            case CallRetrying():
+                pass
+            case SubtaskStarted(subtask_id=sid) if sid in self.subtasks:
+                sub = self.subtasks[sid]
+                sub.state, sub.started_at = "running", event.at
+            case SubtaskFinished(subtask_id=sid) as done if sid in self.subtasks:
+                sub = self.subtasks[sid]
+                sub.state, sub.detail, sub.output = "done", "", done.output
+                sub.elapsed_s, sub.usage = done.elapsed_s, done.usage
+            case SubtaskFailed(subtask_id=sid) as failed if sid in self.subtasks:
+                sub = self.subtasks[sid]
+                sub.state, sub.detail, sub.elapsed_s = "failed", failed.reason, failed.elapsed_s
+            case SubtaskSkipped(subtask_id=sid) as skipped if sid in self.subtasks:
+                sub = self.subtasks[sid]
+                sub.state = "skipped"
+                sub.detail = f"needs {', '.join(skipped.failed_dependencies)}, which failed"
+            case SubtaskStarted() | SubtaskFinished() | SubtaskFailed() | SubtaskSkipped():
+                pass
+            case IntegrationStarted():
+                self.phase, self.notice = "integrating", ""
+            case IntegrationDelta(text=text):
+                self.answer = text
+            case (
+                RunFinished(result=result) | RunFailed(result=result) | RunCancelled(result=result)
+            ):
+                self._end(event, result)
+            case _:
+                assert_never(event)
+
+    def _end(self, event: RunFinished | RunFailed | RunCancelled, result: RunResult) -> None:
+        self.result, self.answer, self.notice = result, result.answer or self.answer, ""
+        self.phase = (
+            "finished"
+            if isinstance(event, RunFinished)
+            else "failed"
+            if isinstance(event, RunFailed)
+            else "cancelled"
+        )
+        for sub in self.subtasks.values():
+            if sub.state in ("pending", "running", "retrying"):
+                sub.state = "cancelled"
