@@ -1,0 +1,86 @@
+"""`python -m bot`: the composition root. Settings -> clients -> app -> Socket Mode | HTTP."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from pydantic import SecretStr, ValidationError
+
+from bot.app import create_app, make_slack_client
+from bot.config import Settings
+from bot.deps import Deps
+from bot.pacing import Pacer
+from bot.runs import RunRegistry
+from bot.server import serve_http, serve_socket_mode
+from bot.slack_io import SlackIO
+from pipeline.anthropic_llm import AnthropicLLM, make_client
+
+EXIT_CONFIG = 2
+
+
+def _secret(value: SecretStr | None) -> str:
+    return value.get_secret_value() if value is not None else ""
+
+
+def build_deps(settings: Settings) -> Deps:
+    """Every dependency, built once (main has checked the required secrets are set)."""
+    config = settings.pipeline_config()
+    claude = make_client(
+        _secret(settings.anthropic_api_key),
+        settings.anthropic_base_url,
+        config.call_timeout_s,
+    )
+    slack = make_slack_client(_secret(settings.slack_bot_token), settings.slack_api_url)
+    return Deps(
+        settings=settings,
+        io=SlackIO(slack, Pacer()),
+        llm=AnthropicLLM(claude),
+        config=config,
+        runs=RunRegistry(),
+    )
+
+
+async def _serve(settings: Settings) -> None:
+    deps = build_deps(settings)
+    secret = (
+        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
+    )
+    if settings.slack_app_token is not None:
+        app = create_app(deps, signing_secret=secret, socket_mode=True)
+        await serve_socket_mode(app, deps, settings.slack_app_token.get_secret_value())
+    else:
+        await serve_http(create_app(deps, signing_secret=secret), deps)
+
+
+def load_settings() -> Settings | str:
+    """Settings, or one sentence saying what is wrong with them."""
+    try:
+        settings = Settings()
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
+        return f"Invalid configuration: {name}: {first['msg']}."
+    missing = settings.missing_for_slack()
+    if missing:
+        return f"Missing configuration: set {', '.join(missing)} (see README, Configuration)."
+    return settings
+
+
+def main() -> int:
+    """Start the Slack app; exit code 2 on bad configuration."""
+    loaded = load_settings()
+    if isinstance(loaded, str):
+        print(loaded, file=sys.stderr)
+        return EXIT_CONFIG
+    logging.basicConfig(
+        level=loaded.log_level.upper(),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+    )
+    asyncio.run(_serve(loaded))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,66 @@
+"""Settings of the Slack app (pydantic-settings): Slack's and Anthropic's standard names,
+plus ORCHESTRA_* knobs. Read once, in `bot.__main__`."""
+
+from __future__ import annotations
+
+from typing import Literal
+
+from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic_settings import SettingsConfigDict
+
+from pipeline.settings import PipelineSettings
+
+
+def _env(name: str) -> AliasChoices:
+    return AliasChoices(name, name.lower())
+
+
+class Settings(PipelineSettings):
+    """Everything `python -m bot` reads from the environment (or `.env`)."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="ORCHESTRA_", env_file=".env", extra="ignore", populate_by_name=True
+    )
+
+    slack_bot_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_BOT_TOKEN")
+    )
+    slack_signing_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_SIGNING_SECRET")
+    )
+    slack_app_token: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_APP_TOKEN")
+    )
+    slack_api_url: str = Field(
+        default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL")
+    )
+    port: int = Field(default=3000, ge=1, le=65535, validation_alias=_env("PORT"))
+    host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
+    command: str = "/research"
+    cancel_by: Literal["requester", "anyone"] = "requester"
+    update_interval_s: float = Field(default=1.0, ge=0.05)
+    thread_context_messages: int = Field(default=20, ge=0, le=200)
+    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    log_level: str = "INFO"
+
+    @field_validator("command")
+    @classmethod
+    def _slash(cls, value: str) -> str:
+        if not value.startswith("/") or " " in value:
+            raise ValueError("must look like /research")
+        return value
+
+    @field_validator("slack_api_url")
+    @classmethod
+    def _trailing_slash(cls, value: str) -> str:
+        return value if value.endswith("/") else value + "/"
+
+    def missing_for_slack(self) -> list[str]:
+        """Names of variables the Slack app cannot start without."""
+        needed = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "ANTHROPIC_API_KEY": self.anthropic_api_key,
+        }
+        if self.slack_app_token is None:  # HTTP mode verifies every request's signature
+            needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
+        return [name for name, value in needed.items() if not value or not value.get_secret_value()]

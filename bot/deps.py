@@ -1,0 +1,24 @@
+"""The app's dependencies, built once at the composition root and passed in."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.config import Settings
+from bot.runs import RunRegistry
+from bot.slack_io import SlackIO
+from pipeline import LLM, PipelineConfig
+
+
+@dataclass(frozen=True)
+class Deps:
+    """Everything a listener or a run needs; tests build their own."""
+
+    settings: Settings
+    io: SlackIO
+    llm: LLM
+    config: PipelineConfig
+    runs: RunRegistry = field(default_factory=RunRegistry)
+    clock: Callable[[], float] = time.monotonic

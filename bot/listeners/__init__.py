@@ -1,0 +1,13 @@
+"""One module per Slack surface, each with `register(app, deps)`."""
+
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from bot.listeners import actions, commands, events
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Attach every listener to the app."""
+    commands.register(app, deps)
+    events.register(app, deps)
+    actions.register(app, deps)

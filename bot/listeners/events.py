@@ -1,0 +1,58 @@
+"""`@Orchestra <goal>`: a run in the mention's thread, with the thread as context."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncApp, AsyncBoltContext
+
+from bot.deps import Deps
+from bot.listeners.commands import BUSY
+from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
+from bot.research import ResearchRequest, launch
+
+logger = logging.getLogger(__name__)
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Listen for app mentions (Bolt acks events itself, before the listener runs)."""
+
+    @app.event("app_mention")
+    async def mention(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        channel, ts, user = str(event["channel"]), str(event["ts"]), str(event.get("user", ""))
+        # Slack redelivers events it thinks were lost, and one message can come as two
+        # events: the event id and the message itself each start at most one run.
+        keys = [f"msg:{channel}:{ts}"]
+        if body.get("event_id"):
+            keys.append(f"event:{body['event_id']}")
+        if not deps.runs.claim(*keys):
+            logger.info("ignoring repeated delivery of %s", keys)
+            return
+        thread_ts = str(event.get("thread_ts") or ts)
+        in_thread = event.get("thread_ts") not in (None, ts)
+        goal = clean_text(strip_bot_mention(str(event.get("text", "")), context.bot_user_id))
+        problem = goal_problem(goal, deps.config, deps.settings.command)
+        if problem is None and not deps.runs.accepting:
+            problem = BUSY
+        if problem is not None:
+            await deps.io.ephemeral(channel, user, problem, thread_ts=thread_ts)
+            return
+
+        async def notify(text: str) -> None:
+            await deps.io.ephemeral(channel, user, text, thread_ts=thread_ts)
+
+        run_id = launch(
+            deps,
+            ResearchRequest(
+                user=user,
+                channel=channel,
+                goal=goal,
+                thread_ts=thread_ts,
+                context_before_ts=ts if in_thread else None,
+                notify=notify,
+            ),
+        )
+        logger.info("run started from a mention [run_id=%s]", run_id)

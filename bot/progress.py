@@ -1,0 +1,114 @@
+"""SlackProgress: a run's events -> one plan message kept current, then the answer.
+
+The only module that turns pipeline events into Slack I/O. Updates are coalesced: the
+plan message is edited at most once per `interval_s`, and the final state always lands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.slack_io import SlackIO
+from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult
+from pipeline.view import RunView
+
+logger = logging.getLogger(__name__)
+
+
+class SlackProgress:
+    """The EventSink of one run in one Slack thread."""
+
+    def __init__(
+        self,
+        io: SlackIO,
+        *,
+        run_id: str,
+        channel: str,
+        thread_ts: str,
+        interval_s: float = 1.0,
+        cancel_note: Callable[[], str] = lambda: "",
+    ) -> None:
+        self._io = io
+        self.channel = channel
+        self.thread_ts = thread_ts
+        self.view = RunView(run_id)
+        self.plan_ts: str | None = None
+        self._interval_s = interval_s
+        self._cancel_note = cancel_note
+        self._dirty = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
+        self.answer_posted = False
+
+    async def open(self, goal: str) -> None:
+        """Post the plan message at once ("Planning…", with Cancel) so the thread is alive."""
+        self.view.goal = goal
+        self.plan_ts = await self._io.post(
+            self.channel, blocks.plan_message(self.view), thread_ts=self.thread_ts
+        )
+        self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush:{self.view.run_id}")
+
+    async def __call__(self, event: PipelineEvent) -> None:
+        """Fold the event in; edit the plan message soon, or now if the run ended."""
+        self.view.apply(event)
+        match event:
+            case RunFinished(result=result):
+                await self._finish()
+                await self._post_answer(result)
+            case RunFailed(result=result):
+                await self._finish()
+                await self._post(blocks.error_message(result))
+            case RunCancelled():
+                await self._finish()
+                note = self._cancel_note() or ":black_square_for_stop: Cancelled."
+                await self._post(blocks.notice_message(note))
+            case _:
+                self._dirty.set()
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self._render()
+            # Coalescing: events arriving during this pause fold into the next edit.
+            await asyncio.sleep(self._interval_s)
+
+    async def _finish(self) -> None:
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+        await self._render()
+
+    async def _render(self) -> None:
+        if self.plan_ts is None:
+            return
+        message = blocks.plan_message(self.view, cancel_note=self._cancel_note())
+        async with self._write:
+            try:
+                await self._io.update(self.channel, self.plan_ts, message)
+            except SlackApiError as exc:
+                # A lost edit is cosmetic: the next one carries the whole state again.
+                logger.warning(
+                    "plan update failed: %s [run_id=%s]",
+                    exc.response.get("error"),
+                    self.view.run_id,
+                )
+
+    async def _post(self, message: blocks.SlackMessage) -> None:
+        await self._io.post(self.channel, message, thread_ts=self.thread_ts)
+
+    async def _post_answer(self, result: RunResult) -> None:
+        for message in blocks.answer_messages(result):
+            await self._post(message)
+        self.answer_posted = True
+
+    async def close(self) -> None:
+        """Stop the flusher without a final edit (used when the run never started)."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)

@@ -1,0 +1,57 @@
+"""The Slack Web API calls the app makes, paced under Slack's rate limits."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_sdk.web.async_client import AsyncWebClient
+
+from bot.blocks import SlackMessage
+from bot.pacing import Pacer
+
+logger = logging.getLogger(__name__)
+
+
+class SlackIO:
+    """Posts, updates and reads messages; every call waits for its rate-limit slot first."""
+
+    def __init__(self, client: AsyncWebClient, pacer: Pacer) -> None:
+        self.client = client
+        self._pacer = pacer
+
+    async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
+        """Post a message (in a thread when `thread_ts` is given); returns its ts."""
+        await self._pacer.wait("chat.postMessage", channel)
+        response = await self.client.chat_postMessage(
+            channel=channel,
+            thread_ts=thread_ts,
+            text=message.text,
+            blocks=message.blocks,
+            unfurl_links=False,
+            unfurl_media=False,
+        )
+        return str(response["ts"])
+
+    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
+        """Replace a message's text and blocks."""
+        await self._pacer.wait("chat.update", channel)
+        await self.client.chat_update(
+            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+        )
+
+    async def ephemeral(
+        self, channel: str, user: str, text: str, thread_ts: str | None = None
+    ) -> None:
+        """A message only `user` sees."""
+        await self._pacer.wait("chat.postEphemeral", channel)
+        await self.client.chat_postEphemeral(
+            channel=channel, user=user, text=text, thread_ts=thread_ts
+        )
+
+    async def thread_messages(self, channel: str, ts: str, limit: int) -> list[dict[str, Any]]:
+        """The newest `limit` messages of a thread (one page: context is bounded anyway)."""
+        await self._pacer.wait("conversations.replies", channel)
+        response = await self.client.conversations_replies(channel=channel, ts=ts, limit=200)
+        messages: list[dict[str, Any]] = list(response.get("messages") or [])
+        return messages[-limit:]
