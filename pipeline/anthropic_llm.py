@@ -8,6 +8,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import anthropic
+import httpx2  # the SDK's HTTP transport
 from anthropic.types import AssistantMessageParam, MessageParam, TextBlockParam, UserMessageParam
 from anthropic.types import Message as ApiMessage
 
@@ -53,6 +54,17 @@ def parse_retry_after(headers: Mapping[str, str]) -> float | None:
         return max(0.0, parsed.timestamp() - time.time()) if parsed else None
 
 
+_STATUS_BY_ERROR_TYPE = {"overloaded_error": 529, "rate_limit_error": 429, "api_error": 500}
+
+
+def _error_type(body: object) -> str:
+    if isinstance(body, Mapping):
+        inner = body.get("error", body)
+        if isinstance(inner, Mapping):
+            return str(inner.get("type", ""))
+    return ""
+
+
 def _message(status: int, kind: LLMErrorKind, detail: str, model: str) -> str:
     match kind:
         case "auth":
@@ -83,6 +95,9 @@ def translate(error: anthropic.APIError, model: str) -> LLMError:
         )
     if isinstance(error, anthropic.APIStatusError):
         status = error.status_code
+        if status < 400:
+            # An `error` event inside a 200 SSE stream: its payload carries the real type.
+            status = _STATUS_BY_ERROR_TYPE.get(_error_type(error.body), 500)
         headers = error.response.headers
         kind: LLMErrorKind = _KIND_BY_STATUS.get(status, "server" if status >= 500 else "other")
         retryable = status in _TRANSIENT
@@ -159,4 +174,11 @@ class AnthropicLLM:
                     message = await stream.get_final_message()
         except anthropic.APIError as exc:
             raise translate(exc, request.model) from exc
+        except httpx2.TransportError as exc:
+            # The SDK does not wrap transport errors raised while iterating a stream.
+            raise LLMError(
+                "Claude's reply was cut off (connection lost mid-stream).",
+                kind="stream",
+                retryable=True,
+            ) from exc
         return LLMReply(_text(message), _usage(message), message.model, message.stop_reason)

@@ -1,0 +1,439 @@
+"""A fake Anthropic Messages API on loopback: JSON and SSE replies, errors, faults, records.
+
+The real `anthropic` SDK talks to it through `base_url`. It enforces what the real API
+checks that our code could get wrong: the key, required fields, body size."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import inspect
+import json
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+INTEGRATOR_MARKER = "You are the integrator"
+MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
+
+ERROR_TYPES = {
+    400: "invalid_request_error",
+    401: "authentication_error",
+    403: "permission_error",
+    404: "not_found_error",
+    413: "request_too_large",
+    429: "rate_limit_error",
+    500: "api_error",
+    529: "overloaded_error",
+}
+
+
+@dataclass(frozen=True)
+class Usage:
+    """Token counts the fake reports."""
+
+    input_tokens: int
+    output_tokens: int
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+
+
+@dataclass(frozen=True)
+class Reply:
+    """What a responder answers: text (or JSON for structured output), usage, latency."""
+
+    text: str = ""
+    json: Any = None
+    usage: Usage | None = None
+    latency: float = 0.0
+    stop_reason: str = "end_turn"
+
+
+@dataclass(frozen=True)
+class CallInfo:
+    """One request as a responder or fault matcher sees it."""
+
+    role: str
+    body: dict[str, Any]
+    system_text: str
+    user_text: str
+    index: int  # how many calls of this role came before
+
+
+@dataclass
+class Fault:
+    """An injected failure for the next `times` matching calls (None: every call)."""
+
+    role: str | None = None
+    match: Callable[[CallInfo], bool] | None = None
+    times: int | None = 1
+    status: int | None = None
+    error_type: str | None = None
+    retry_after: float | None = None
+    hang: bool = False
+    reset: bool = False
+    truncate_stream: bool = False
+    error_event: bool = False
+    latency: float = 0.0
+
+    def applies(self, call: CallInfo) -> bool:
+        """True if this fault is still armed and matches the call."""
+        if self.times is not None and self.times <= 0:
+            return False
+        if self.role is not None and self.role != call.role:
+            return False
+        return self.match is None or self.match(call)
+
+
+@dataclass
+class RecordedCall:
+    """What happened to one request."""
+
+    role: str
+    body: dict[str, Any]
+    started_at: float
+    finished_at: float = 0.0
+    status: int = 0
+    streamed: bool = False
+    fault: Fault | None = None
+    usage: Usage | None = None
+
+
+Responder = Callable[[CallInfo], "Reply | Awaitable[Reply]"]
+
+
+def _text_of(content: Any) -> str:
+    if isinstance(content, str):
+        return content
+    if isinstance(content, list):
+        return "\n".join(str(b.get("text", "")) for b in content if isinstance(b, dict))
+    return ""
+
+
+def default_classify(body: dict[str, Any]) -> str:
+    """orchestrator (structured output asked), integrator (by marker) or subagent."""
+    output_config = body.get("output_config") or {}
+    tool_choice = body.get("tool_choice") or {}
+    if output_config.get("format") or tool_choice.get("type") == "tool":
+        return "orchestrator"
+    if INTEGRATOR_MARKER in _text_of(body.get("system", "")):
+        return "integrator"
+    return "subagent"
+
+
+def default_plan(count: int = 3) -> dict[str, Any]:
+    """A valid plan of independent subtasks."""
+    return {
+        "goal": "Research the goal.",
+        "subtasks": [
+            {
+                "id": f"s{i}",
+                "role": f"Researcher of aspect {i}",
+                "system_prompt": f"You research aspect {i} of the goal.",
+                "input": f"Describe aspect {i}.",
+                "output_format": "markdown",
+                "depends_on": [],
+            }
+            for i in range(1, count + 1)
+        ],
+    }
+
+
+def _defaults(call: CallInfo) -> Reply:
+    if call.role == "orchestrator":
+        return Reply(json=default_plan())
+    if call.role == "integrator":
+        return Reply(text="Integrated answer from the fake.")
+    return Reply(text=f"Fake result for: {call.user_text[:60]}")
+
+
+def error_body(status: int, error_type: str | None = None, message: str = "") -> dict[str, Any]:
+    """Anthropic's error shape."""
+    kind = error_type or ERROR_TYPES.get(status, "api_error")
+    return {
+        "type": "error",
+        "error": {"type": kind, "message": message or kind.replace("_", " ")},
+        "request_id": f"req_{uuid.uuid4().hex[:20]}",
+    }
+
+
+def _sse(event: str, data: dict[str, Any]) -> bytes:
+    return f"event: {event}\ndata: {json.dumps(data)}\n\n".encode()
+
+
+class FakeAnthropic:
+    """The fake server. Use as `async with FakeAnthropic() as claude:`."""
+
+    def __init__(
+        self,
+        *,
+        api_key: str = "test-key",
+        host: str = "127.0.0.1",
+        port: int = 0,
+        classify: Callable[[dict[str, Any]], str] = default_classify,
+        chunk_chars: int = 24,
+    ) -> None:
+        self.api_key = api_key
+        self._host, self._port = host, port
+        self._classify = classify
+        self._chunk_chars = chunk_chars
+        self._responders: dict[str, Responder] = {}
+        self._faults: list[Fault] = []
+        self.calls: list[RecordedCall] = []
+        self._in_flight: dict[str | None, int] = {}
+        self._peak: dict[str | None, int] = {}
+        self._runner: web.AppRunner | None = None
+        self._hung: set[asyncio.Future[None]] = set()
+        self.base_url = ""
+
+    async def __aenter__(self) -> FakeAnthropic:
+        await self.start()
+        return self
+
+    async def __aexit__(self, *exc: object) -> None:
+        await self.close()
+
+    async def start(self) -> None:
+        """Bind and serve."""
+        app = web.Application(client_max_size=MAX_BODY_BYTES + 1024)
+        app.router.add_post("/v1/messages", self._messages)
+        app.router.add_route("*", "/{tail:.*}", self._not_found)
+        # handler_cancellation: a client that hangs up (a cancelled run) ends the handler, so
+        # the record shows when the call really stopped.
+        self._runner = web.AppRunner(
+            app, access_log=None, shutdown_timeout=0.5, handler_cancellation=True
+        )
+        await self._runner.setup()
+        site = web.TCPSite(self._runner, self._host, self._port)
+        await site.start()
+        port = self._runner.addresses[0][1]
+        self.base_url = f"http://{self._host}:{port}"
+
+    async def close(self) -> None:
+        """Stop serving; hung requests are released first."""
+        for hung in self._hung:
+            hung.cancel()
+        if self._runner is not None:
+            await self._runner.cleanup()
+
+    def respond(self, role: str, responder: Responder) -> None:
+        """Answer calls of `role` with `responder`."""
+        self._responders[role] = responder
+
+    def respond_plan(self, plan: dict[str, Any], latency: float = 0.0) -> None:
+        """Have the orchestrator answer with this plan."""
+        self.respond("orchestrator", lambda call: Reply(json=plan, latency=latency))
+
+    def inject(self, fault: Fault) -> Fault:
+        """Arm a fault; the first armed fault matching a call applies to it."""
+        self._faults.append(fault)
+        return fault
+
+    def calls_for(self, role: str) -> list[RecordedCall]:
+        """Recorded calls of one role."""
+        return [c for c in self.calls if c.role == role]
+
+    def max_concurrency(self, role: str | None = None) -> int:
+        """Peak number of requests in flight (of one role, or overall)."""
+        return self._peak.get(role, 0)
+
+    def total_usage(self) -> Usage:
+        """Sum of the usage reported by every successful call."""
+        done = [c.usage for c in self.calls if c.usage is not None and c.status == 200]
+        return Usage(
+            sum(u.input_tokens for u in done),
+            sum(u.output_tokens for u in done),
+            sum(u.cache_creation_input_tokens for u in done),
+            sum(u.cache_read_input_tokens for u in done),
+        )
+
+    async def _not_found(self, request: web.Request) -> web.Response:
+        return web.json_response(error_body(404, message=f"no route {request.path}"), status=404)
+
+    def _track(self, role: str, delta: int) -> None:
+        for key in (None, role):
+            self._in_flight[key] = self._in_flight.get(key, 0) + delta
+            self._peak[key] = max(self._peak.get(key, 0), self._in_flight[key])
+
+    async def _messages(self, request: web.Request) -> web.StreamResponse:
+        # The API takes the key as x-api-key; this SDK generation sends it as a bearer token.
+        bearer = request.headers.get("authorization", "").removeprefix("Bearer ")
+        if self.api_key not in (request.headers.get("x-api-key"), bearer):
+            self.calls.append(RecordedCall("unauthenticated", {}, time.monotonic(), status=401))
+            return web.json_response(error_body(401, message="invalid x-api-key"), status=401)
+        if (request.content_length or 0) > MAX_BODY_BYTES:
+            return web.json_response(error_body(413), status=413)
+        try:
+            body = await request.json()
+        except json.JSONDecodeError:
+            return web.json_response(error_body(400, message="body is not JSON"), status=400)
+        problem = _validate(body)
+        if problem:
+            return web.json_response(error_body(400, message=problem), status=400)
+        role = self._classify(body)
+        call = CallInfo(
+            role=role,
+            body=body,
+            system_text=_text_of(body.get("system", "")),
+            user_text="\n".join(_text_of(m.get("content")) for m in body["messages"]),
+            index=len(self.calls_for(role)),
+        )
+        record = RecordedCall(role, body, time.monotonic(), streamed=bool(body.get("stream")))
+        self.calls.append(record)
+        self._track(role, +1)
+        try:
+            return await self._answer(request, call, record)
+        finally:
+            self._track(role, -1)
+            record.finished_at = time.monotonic()
+
+    async def _answer(
+        self, request: web.Request, call: CallInfo, record: RecordedCall
+    ) -> web.StreamResponse:
+        fault = next((f for f in self._faults if f.applies(call)), None)
+        if fault is not None:
+            if fault.times is not None:
+                fault.times -= 1
+            record.fault = fault
+            await asyncio.sleep(fault.latency)
+            if fault.hang:
+                hung: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+                self._hung.add(hung)
+                with contextlib.suppress(asyncio.CancelledError):
+                    await hung
+                self._hung.discard(hung)
+                raise web.HTTPServiceUnavailable()
+            if fault.reset:
+                if request.transport is not None:
+                    request.transport.abort()
+                record.status = -1
+                raise ConnectionResetError("fault: reset")
+            if fault.status is not None:
+                record.status = fault.status
+                headers = {"request-id": f"req_{uuid.uuid4().hex[:12]}"}
+                if fault.retry_after is not None:
+                    headers["retry-after"] = f"{fault.retry_after:g}"
+                return web.json_response(
+                    error_body(fault.status, fault.error_type), status=fault.status, headers=headers
+                )
+        responder = self._responders.get(call.role, _defaults)
+        reply = responder(call)
+        if inspect.isawaitable(reply):
+            reply = await reply
+        text = json.dumps(reply.json) if reply.json is not None else reply.text
+        usage = reply.usage or Usage(
+            input_tokens=max(1, len(json.dumps(call.body)) // 4),
+            output_tokens=max(1, len(text) // 4),
+        )
+        message = _message(call.body["model"], text, usage, reply.stop_reason)
+        if call.body.get("stream"):
+            return await self._stream(request, message, reply.latency, fault, record, usage)
+        await asyncio.sleep(reply.latency)
+        record.status, record.usage = 200, usage
+        return web.json_response(message)
+
+    async def _stream(
+        self,
+        request: web.Request,
+        message: dict[str, Any],
+        latency: float,
+        fault: Fault | None,
+        record: RecordedCall,
+        usage: Usage,
+    ) -> web.StreamResponse:
+        response = web.StreamResponse(headers={"content-type": "text/event-stream"})
+        await response.prepare(request)
+        text = message["content"][0]["text"]
+        chunks = [text[i : i + self._chunk_chars] for i in range(0, len(text), self._chunk_chars)]
+        pause = latency / (len(chunks) + 1)
+        start = {**message, "content": [], "stop_reason": None}
+        start["usage"] = {**message["usage"], "output_tokens": 1}
+        await asyncio.sleep(pause)
+        await response.write(_sse("message_start", {"type": "message_start", "message": start}))
+        block = {"type": "text", "text": ""}
+        await response.write(
+            _sse(
+                "content_block_start",
+                {"type": "content_block_start", "index": 0, "content_block": block},
+            )
+        )
+        await response.write(_sse("ping", {"type": "ping"}))
+        for n, chunk in enumerate(chunks):
+            if fault is not None and n == len(chunks) // 2:
+                if fault.error_event:
+                    record.status = 529
+                    await response.write(_sse("error", error_body(529)))
+                    return response
+                if fault.truncate_stream:
+                    record.status = -2
+                    if request.transport is not None:
+                        request.transport.abort()
+                    return response
+            await asyncio.sleep(pause)
+            delta = {"type": "text_delta", "text": chunk}
+            await response.write(
+                _sse(
+                    "content_block_delta",
+                    {"type": "content_block_delta", "index": 0, "delta": delta},
+                )
+            )
+        await response.write(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
+        end = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+        await response.write(
+            _sse(
+                "message_delta",
+                {
+                    "type": "message_delta",
+                    "delta": end,
+                    "usage": {"output_tokens": usage.output_tokens},
+                },
+            )
+        )
+        await response.write(_sse("message_stop", {"type": "message_stop"}))
+        await response.write_eof()
+        record.status, record.usage = 200, usage
+        return response
+
+
+def _message(model: str, text: str, usage: Usage, stop_reason: str) -> dict[str, Any]:
+    return {
+        "id": f"msg_{uuid.uuid4().hex[:24]}",
+        "type": "message",
+        "role": "assistant",
+        "model": model,
+        "content": [{"type": "text", "text": text}],
+        "stop_reason": stop_reason,
+        "stop_sequence": None,
+        "usage": {
+            "input_tokens": usage.input_tokens,
+            "output_tokens": usage.output_tokens,
+            "cache_creation_input_tokens": usage.cache_creation_input_tokens,
+            "cache_read_input_tokens": usage.cache_read_input_tokens,
+        },
+    }
+
+
+def _validate(body: Any) -> str | None:
+    """What the real API would reject with a 400, in its words."""
+    if not isinstance(body, dict):
+        return "body: must be an object"
+    if not isinstance(body.get("model"), str) or not body["model"]:
+        return "model: Field required"
+    max_tokens = body.get("max_tokens")
+    if not isinstance(max_tokens, int) or max_tokens < 1:
+        return "max_tokens: Field required and must be >= 1"
+    messages = body.get("messages")
+    if not isinstance(messages, list) or not messages:
+        return "messages: at least one message is required"
+    for i, message in enumerate(messages):
+        if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
+            return f"messages.{i}.role: must be 'user' or 'assistant'"
+        if not _text_of(message.get("content")).strip():
+            return f"messages.{i}: all messages must have non-empty content"
+    if messages[0]["role"] != "user":
+        return "messages: first message must use the 'user' role"
+    return None
