@@ -34,7 +34,9 @@ class Settings(PipelineSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL")
     )
-    port: int = Field(default=3000, ge=1, le=65535, validation_alias=_env("PORT"))
+    port: int = Field(
+        default=3000, ge=0, le=65535, validation_alias=_env("PORT")
+    )  # 0: any free port
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     command: str = "/research"
     cancel_by: Literal["requester", "anyone"] = "requester"

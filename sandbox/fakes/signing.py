@@ -1,0 +1,116 @@
+"""What Slack sends TO an app, signed as Slack signs it (v0 HMAC-SHA256)."""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import json
+import time
+import uuid
+from typing import Any
+from urllib.parse import urlencode
+
+TEAM = "T0TEAM"
+APP = "A0APP"
+
+
+def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's signature headers for `body`."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:{body}".encode(), hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+def slash_command(
+    *, command: str, text: str, user: str, channel: str, response_url: str = ""
+) -> tuple[str, str]:
+    """A slash command's form body and content type."""
+    form = {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "team_domain": "orchestra-sandbox",
+        "channel_id": channel,
+        "channel_name": "research",
+        "user_id": user,
+        "user_name": user.lower(),
+        "command": command,
+        "text": text,
+        "api_app_id": APP,
+        "response_url": response_url or "http://127.0.0.1:9/response",
+        "trigger_id": f"trig.{uuid.uuid4().hex}",
+    }
+    return urlencode(form), "application/x-www-form-urlencoded"
+
+
+def mention_event(
+    *,
+    text: str,
+    user: str,
+    channel: str,
+    ts: str,
+    thread_ts: str | None = None,
+    event_id: str | None = None,
+    bot_user: str = "UBOT",
+    kind: str = "app_mention",
+) -> tuple[str, str]:
+    """An `event_callback` envelope for an app mention (or a plain message)."""
+    event: dict[str, Any] = {
+        "type": kind,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "channel": channel,
+        "event_ts": ts,
+    }
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    body = {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "api_app_id": APP,
+        "event": event,
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": bot_user, "is_bot": True}],
+    }
+    return json.dumps(body), "application/json"
+
+
+def block_action(
+    *,
+    action_id: str,
+    value: str,
+    user: str,
+    channel: str,
+    message_ts: str,
+    thread_ts: str | None = None,
+    response_url: str = "",
+) -> tuple[str, str]:
+    """A button click's interactivity payload, form-encoded as Slack sends it."""
+    message: dict[str, Any] = {"ts": message_ts, "type": "message"}
+    if thread_ts:
+        message["thread_ts"] = thread_ts
+    payload = {
+        "type": "block_actions",
+        "team": {"id": TEAM, "domain": "orchestra-sandbox"},
+        "user": {"id": user, "username": user.lower(), "team_id": TEAM},
+        "api_app_id": APP,
+        "token": "legacy-verification-token",
+        "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
+        "trigger_id": f"trig.{uuid.uuid4().hex}",
+        "channel": {"id": channel, "name": "research"},
+        "message": message,
+        "response_url": response_url or "http://127.0.0.1:9/response",
+        "actions": [
+            {
+                "action_id": action_id,
+                "block_id": "b",
+                "value": value,
+                "type": "button",
+                "action_ts": f"{time.time():.6f}",
+                "text": {"type": "plain_text", "text": "x"},
+            }
+        ],
+    }
+    return urlencode({"payload": json.dumps(payload)}), "application/x-www-form-urlencoded"

@@ -1,0 +1,140 @@
+"""A whole local world: fake Slack, Claude (fake or real), the real app over HTTP, and a
+way to send it signed requests as Slack would. Shared by e2e tests, the sandbox and bench."""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from typing import Any
+
+import aiohttp
+
+from bot.app import create_app, make_slack_client
+from bot.config import Settings
+from bot.deps import Deps
+from bot.pacing import Pacer
+from bot.runs import RunRegistry
+from bot.server import http_server
+from bot.slack_io import SlackIO
+from pipeline import LLM, PipelineConfig
+from sandbox.fakes import signing
+from sandbox.fakes.slack import FakeSlack
+
+SIGNING_SECRET = "sandbox-signing-secret"  # noqa: S105 - the local world's own secret
+
+
+@dataclass
+class World:
+    """A running app and the fakes around it."""
+
+    slack: FakeSlack
+    deps: Deps
+    app_url: str
+    http: aiohttp.ClientSession
+    secret: str = SIGNING_SECRET
+
+    async def post_signed(
+        self,
+        body: str,
+        content_type: str,
+        *,
+        timestamp: int | None = None,
+        headers: dict[str, str] | None = None,
+        secret: str | None = None,
+    ) -> aiohttp.ClientResponse:
+        """POST a body to /slack/events, signed as Slack signs it."""
+        signed = signing.sign(secret or self.secret, body, timestamp)
+        all_headers = {"Content-Type": content_type, **signed, **(headers or {})}
+        async with self.http.post(
+            f"{self.app_url}/slack/events", data=body, headers=all_headers
+        ) as response:
+            await response.read()
+            return response
+
+    async def command(
+        self, text: str, *, user: str = "U1", channel: str = "C1", command: str = "/research"
+    ) -> aiohttp.ClientResponse:
+        """Type a slash command."""
+        body, kind = signing.slash_command(
+            command=command,
+            text=text,
+            user=user,
+            channel=channel,
+            response_url=self.slack.response_url,
+        )
+        return await self.post_signed(body, kind)
+
+    async def mention(
+        self,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        thread_ts: str | None = None,
+        event_id: str | None = None,
+        headers: dict[str, str] | None = None,
+        ts: str | None = None,
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        """A person posts a message mentioning the bot (stored in the fake, then delivered)."""
+        ts = ts or self.slack.add_user_message(channel, user, text, thread_ts)
+        body, kind = signing.mention_event(
+            text=text, user=user, channel=channel, ts=ts, thread_ts=thread_ts, event_id=event_id
+        )
+        return await self.post_signed(body, kind, headers=headers), ts
+
+    async def click(
+        self,
+        action_id: str,
+        value: str,
+        *,
+        message_ts: str,
+        thread_ts: str | None,
+        user: str = "U1",
+        channel: str = "C1",
+    ) -> aiohttp.ClientResponse:
+        """Click a button on a message."""
+        body, kind = signing.block_action(
+            action_id=action_id,
+            value=value,
+            user=user,
+            channel=channel,
+            message_ts=message_ts,
+            thread_ts=thread_ts,
+            response_url=self.slack.response_url,
+        )
+        return await self.post_signed(body, kind)
+
+
+def world_settings(slack: FakeSlack, **changes: Any) -> Settings:
+    """Settings pointing the app at the fake Slack (never read from the environment)."""
+    values: dict[str, Any] = {
+        "slack_bot_token": slack.bot_token,
+        "slack_signing_secret": SIGNING_SECRET,
+        "slack_api_url": slack.api_url,
+        "anthropic_api_key": "unused",
+        "port": 0,
+        "update_interval_s": 0.2,
+        **changes,
+    }
+    return Settings(_env_file=None, **values)
+
+
+@contextlib.asynccontextmanager
+async def running_world(
+    slack: FakeSlack,
+    llm: LLM,
+    config: PipelineConfig,
+    settings: Settings | None = None,
+    *,
+    port: int = 0,
+) -> AsyncIterator[World]:
+    """Start the real app in HTTP mode against `slack` and `llm`."""
+    settings = settings or world_settings(slack)
+    client = make_slack_client(slack.bot_token, slack.api_url)
+    deps = Deps(
+        settings=settings, io=SlackIO(client, Pacer()), llm=llm, config=config, runs=RunRegistry()
+    )
+    app = create_app(deps, signing_secret=SIGNING_SECRET)
+    async with http_server(app, deps, "127.0.0.1", port) as url, aiohttp.ClientSession() as http:
+        yield World(slack, deps, url, http)
