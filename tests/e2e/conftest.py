@@ -43,10 +43,11 @@ async def world(
     await client.close()
 
 
-async def eventually(check: Callable[[], bool], timeout: float = 10) -> None:
+async def eventually(check: Callable[[], bool], within: float = 10) -> None:
     """Wait until `check()` holds (the app works in the background after its ack)."""
-    async with asyncio.timeout(timeout):
-        while not check():
+    async with asyncio.timeout(within):
+        # Polling on purpose: the state lives in two fakes and the app, with no one event.
+        while not check():  # noqa: ASYNC110
             await asyncio.sleep(0.02)
 
 

@@ -186,8 +186,8 @@ async def test_ten_concurrent_runs_in_one_channel_under_strict_limits(
     fake_slack.strict_rate_limits = True
     for i in range(10):
         await world.command(f"question {i}", user=f"U{i}")
-    await eventually(lambda: len(fake_slack.channel_messages("C1")) == 10, timeout=30)
+    await eventually(lambda: len(fake_slack.channel_messages("C1")) == 10, within=30)
     roots = [m.ts for m in fake_slack.channel_messages("C1")]
-    await eventually(lambda: all(answered(fake_slack, r, "tokens in") for r in roots), timeout=60)
+    await eventually(lambda: all(answered(fake_slack, r, "tokens in") for r in roots), within=60)
     assert [c for c in fake_slack.calls if not c.response.get("ok") and c.status != 429] == []
     assert len(fake_claude.calls_for("integrator")) == 10

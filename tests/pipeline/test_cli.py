@@ -57,6 +57,6 @@ async def test_cli_json_prints_the_run_record(fake_claude: FakeAnthropic) -> Non
 
 
 async def test_cli_without_key_says_so_and_exits_2() -> None:
-    code, out, err = await run_cli("goal", env={})
+    code, _, err = await run_cli("goal", env={})
     assert code == 2
     assert err.strip() == "ANTHROPIC_API_KEY is not set: export your Anthropic API key."
