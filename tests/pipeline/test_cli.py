@@ -20,6 +20,11 @@ async def fake_claude() -> AsyncIterator[FakeAnthropic]:
         yield fake
 
 
+def inherited() -> dict[str, str]:
+    """PATH, and coverage's settings so the child process is measured too; nothing else."""
+    return {k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("COVERAGE_")}
+
+
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
     process = await asyncio.create_subprocess_exec(
         sys.executable,
@@ -28,7 +33,7 @@ async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         *args,
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.PIPE,
-        env={"PATH": os.environ.get("PATH", ""), **env},
+        env={**inherited(), **env},
     )
     out, err = await asyncio.wait_for(process.communicate(), 30)
     return process.returncode or 0, out.decode(), err.decode()
