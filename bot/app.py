@@ -6,18 +6,40 @@ import logging
 
 from aiohttp import web
 from slack_bolt.async_app import AsyncApp
+from slack_sdk.http_retry.async_handler import RetryState
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
+from slack_sdk.http_retry.request import HttpRequest
+from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
 from bot.listeners import register
+from bot.replay import ReplayGuard
 
 logger = logging.getLogger(__name__)
 
 EVENTS_PATH = "/slack/events"
+
+
+class RatelimitedBodyRetryHandler(AsyncRateLimitErrorRetryHandler):
+    """Also waits out `{"ok": false, "error": "ratelimited"}` answered without a 429 status.
+
+    Slack documents `ratelimited`/`rate_limited` as method errors too; slack_sdk's handler
+    looks only at the status. Nothing was posted, so a retry cannot post twice."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        body = response.body if response is not None else None
+        return isinstance(body, dict) and body.get("error") in ("ratelimited", "rate_limited")
 
 
 def make_slack_client(token: str, api_url: str) -> AsyncWebClient:
@@ -30,6 +52,7 @@ def make_slack_client(token: str, api_url: str) -> AsyncWebClient:
         base_url=api_url,
         retry_handlers=[
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
+            RatelimitedBodyRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
         ],
     )
@@ -44,6 +67,8 @@ def create_app(deps: Deps, *, signing_secret: str, socket_mode: bool = False) ->
         request_verification_enabled=not socket_mode,
         process_before_response=False,
     )
+    if not socket_mode:
+        app.use(ReplayGuard())
     register(app, deps)
     return app
 

@@ -210,6 +210,24 @@ def error_message(result: RunResult) -> SlackMessage:
     return _message(text, blocks)
 
 
+def _texts(block: dict[str, Any]) -> list[str]:
+    text = block.get("text")
+    if isinstance(text, str):
+        return [text]
+    if isinstance(text, dict):
+        return [str(text.get("text", ""))]
+    return [str(e.get("text", "")) for e in block.get("elements") or [] if isinstance(e, dict)]
+
+
+def plain_messages(message: SlackMessage) -> list[SlackMessage]:
+    """The same content as text-only messages of at most a section's size.
+
+    The fallback for when Slack refuses a message's blocks (`msg_too_long`,
+    `invalid_blocks`): its limits can be stricter than documented, and the answer must land."""
+    whole = "\n\n".join(t for b in message.blocks for t in _texts(b) if t) or message.text
+    return [SlackMessage(chunk, []) for chunk in split_markdown(whole, SECTION_TEXT_LIMIT)]
+
+
 def notice_message(text: str) -> SlackMessage:
     """A one-section message (cancelled, interrupted, a hint)."""
     return _message(text, [_section(text)])

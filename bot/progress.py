@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 
 from slack_sdk.errors import SlackApiError
 
@@ -17,6 +17,13 @@ from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunRes
 from pipeline.view import RunView
 
 logger = logging.getLogger(__name__)
+
+# Slack refused the content itself: the same words as plain text may still go through.
+_REFUSED_CONTENT = {"msg_too_long", "invalid_blocks", "too_many_blocks", "invalid_arguments"}
+
+
+async def _nobody(text: str) -> None:
+    logger.warning("undeliverable: %s", text)
 
 
 class SlackProgress:
@@ -31,6 +38,7 @@ class SlackProgress:
         thread_ts: str,
         interval_s: float = 1.0,
         cancel_note: Callable[[], str] = lambda: "",
+        undeliverable: Callable[[str], Awaitable[None]] = _nobody,
     ) -> None:
         self._io = io
         self.channel = channel
@@ -39,6 +47,7 @@ class SlackProgress:
         self.plan_ts: str | None = None
         self._interval_s = interval_s
         self._cancel_note = cancel_note
+        self._undeliverable = undeliverable
         self._dirty = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
@@ -61,11 +70,11 @@ class SlackProgress:
                 await self._post_answer(result)
             case RunFailed(result=result):
                 await self._finish()
-                await self._post(blocks.error_message(result))
+                await self._post_or_report(blocks.error_message(result), "its error message")
             case RunCancelled():
                 await self._finish()
                 note = self._cancel_note() or ":black_square_for_stop: Cancelled."
-                await self._post(blocks.notice_message(note))
+                await self._post_or_report(blocks.notice_message(note), "that it was cancelled")
             case _:
                 self._dirty.set()
 
@@ -99,12 +108,43 @@ class SlackProgress:
                     self.view.run_id,
                 )
 
-    async def _post(self, message: blocks.SlackMessage) -> None:
-        await self._io.post(self.channel, message, thread_ts=self.thread_ts)
+    async def _post(self, message: blocks.SlackMessage) -> bool:
+        """Post in the thread; as plain text if Slack refuses the blocks. False if lost."""
+        try:
+            await self._io.post(self.channel, message, thread_ts=self.thread_ts)
+            return True
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            logger.warning("post failed: %s [run_id=%s]", error, self.view.run_id)
+            if error not in _REFUSED_CONTENT:
+                return False
+        try:
+            for part in blocks.plain_messages(message):
+                await self._io.post(self.channel, part, thread_ts=self.thread_ts)
+            return True
+        except SlackApiError as exc:
+            logger.warning(
+                "plain-text post failed: %s [run_id=%s]",
+                exc.response.get("error"),
+                self.view.run_id,
+            )
+            return False
+
+    async def _post_or_report(self, message: blocks.SlackMessage, what: str) -> bool:
+        if await self._post(message):
+            return True
+        # The thread is unreachable (bot removed, channel archived, Slack down past retries):
+        # the requester must still learn how the run ended.
+        await self._undeliverable(
+            f"Your Orchestra run `{self.view.run_id}` ended, but I could not post {what} "
+            "in its thread. Check that I am still in the channel, then ask again."
+        )
+        return False
 
     async def _post_answer(self, result: RunResult) -> None:
         for message in blocks.answer_messages(result):
-            await self._post(message)
+            if not await self._post_or_report(message, "the answer"):
+                return
         self.answer_posted = True
 
     async def close(self) -> None:

@@ -92,6 +92,7 @@ async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
         thread_ts=thread_ts,
         interval_s=deps.settings.update_interval_s,
         cancel_note=lambda: run.cancel_note,
+        undeliverable=lambda text: _tell_privately(request, text),
     )
     run.view = progress.view
     try:

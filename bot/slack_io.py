@@ -5,9 +5,10 @@ from __future__ import annotations
 import logging
 from typing import Any
 
+from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import SlackMessage
+from bot.blocks import SlackMessage, notice_message
 from bot.pacing import Pacer
 
 logger = logging.getLogger(__name__)
@@ -27,7 +28,7 @@ class SlackIO:
             channel=channel,
             thread_ts=thread_ts,
             text=message.text,
-            blocks=message.blocks,
+            blocks=message.blocks or None,
             unfurl_links=False,
             unfurl_media=False,
         )
@@ -37,7 +38,7 @@ class SlackIO:
         """Replace a message's text and blocks."""
         await self._pacer.wait("chat.update", channel)
         await self.client.chat_update(
-            channel=channel, ts=ts, text=message.text, blocks=message.blocks
+            channel=channel, ts=ts, text=message.text, blocks=message.blocks or None
         )
 
     async def ephemeral(
@@ -48,6 +49,22 @@ class SlackIO:
         await self.client.chat_postEphemeral(
             channel=channel, user=user, text=text, thread_ts=thread_ts
         )
+
+    async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+        """Tell one person something: ephemeral, or a thread reply naming them if that fails.
+
+        An ephemeral message can fail (the user left, Slack hiccups); the person who acted
+        must still get an answer, so fall back to the thread when there is one."""
+        try:
+            await self.ephemeral(channel, user, text, thread_ts)
+        except SlackApiError as exc:
+            logger.warning("ephemeral message failed: %s", exc.response.get("error"))
+            if thread_ts is None:
+                return
+            try:
+                await self.post(channel, notice_message(f"<@{user}> {text}"), thread_ts)
+            except SlackApiError as again:
+                logger.warning("could not tell %s: %s", user, again.response.get("error"))
 
     async def thread_messages(self, channel: str, ts: str, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` messages of a thread (one page: context is bounded anyway)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email.utils
+import json
 import time
 from collections.abc import Mapping
 from typing import Any
@@ -180,5 +181,10 @@ class AnthropicLLM:
                 "Claude's reply was cut off (connection lost mid-stream).",
                 kind="stream",
                 retryable=True,
+            ) from exc
+        except json.JSONDecodeError as exc:
+            # A garbled body or SSE event (a proxy, a cut): transient like a cut stream.
+            raise LLMError(
+                "Claude's reply could not be read (malformed JSON).", kind="stream", retryable=True
             ) from exc
         return LLMReply(_text(message), _usage(message), message.model, message.stop_reason)

@@ -75,13 +75,15 @@ class World:
         event_id: str | None = None,
         headers: dict[str, str] | None = None,
         ts: str | None = None,
+        timestamp: int | None = None,
     ) -> tuple[aiohttp.ClientResponse, str]:
         """A person posts a message mentioning the bot (stored in the fake, then delivered)."""
         ts = ts or self.slack.add_user_message(channel, user, text, thread_ts)
         body, kind = signing.mention_event(
             text=text, user=user, channel=channel, ts=ts, thread_ts=thread_ts, event_id=event_id
         )
-        return await self.post_signed(body, kind, headers=headers), ts
+        response = await self.post_signed(body, kind, headers=headers, timestamp=timestamp)
+        return response, ts
 
     async def click(
         self,

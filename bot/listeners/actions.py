@@ -31,10 +31,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user, channel, thread = _who_and_where(body)
         run = deps.runs.get(str(action.get("value", "")))
         if run is None or run.task is None or run.task.done():
-            await deps.io.ephemeral(channel, user, "That run has already ended.", thread)
+            await deps.io.tell(channel, user, "That run has already ended.", thread)
             return
         if deps.settings.cancel_by == "requester" and user != run.requester:
-            await deps.io.ephemeral(
+            await deps.io.tell(
                 channel, user, f"Only <@{run.requester}>, who asked, can cancel this run.", thread
             )
             return
@@ -49,12 +49,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         run = deps.runs.get(run_id)
         sub = run.view.subtasks.get(sub_id) if run and run.view else None
         if run is None or sub is None or sub.state != "done":
-            await deps.io.ephemeral(
+            await deps.io.tell(
                 channel, user, "That output is no longer available (the app restarted?).", thread
             )
             return
         if sub.id in run.outputs_posted:
-            await deps.io.ephemeral(channel, user, "That output is already in this thread.", thread)
+            await deps.io.tell(channel, user, "That output is already in this thread.", thread)
             return
         run.outputs_posted.add(sub.id)
         for message in blocks.output_messages(sub.id, sub.role, sub.output):

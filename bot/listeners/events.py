@@ -38,11 +38,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if problem is None and not deps.runs.accepting:
             problem = BUSY
         if problem is not None:
-            await deps.io.ephemeral(channel, user, problem, thread_ts=thread_ts)
+            await deps.io.tell(channel, user, problem, thread_ts=thread_ts)
             return
 
         async def notify(text: str) -> None:
-            await deps.io.ephemeral(channel, user, text, thread_ts=thread_ts)
+            await deps.io.tell(channel, user, text, thread_ts=thread_ts)
 
         run_id = launch(
             deps,

@@ -76,8 +76,9 @@ class Fault:
     retry_after: float | None = None
     hang: bool = False
     reset: bool = False
-    truncate_stream: bool = False
+    truncate_stream: bool = False  # streamed: cut mid-stream; JSON: cut mid-body
     error_event: bool = False
+    malformed: bool = False  # 200 with a body that is not the API's JSON
     latency: float = 0.0
 
     def applies(self, call: CallInfo) -> bool:
@@ -233,6 +234,10 @@ class FakeAnthropic:
         self._faults.append(fault)
         return fault
 
+    def clear_faults(self) -> None:
+        """Disarm every injected fault (hung calls stay hung until they time out)."""
+        self._faults.clear()
+
     def calls_for(self, role: str) -> list[RecordedCall]:
         """Recorded calls of one role."""
         return [c for c in self.calls if c.role == role]
@@ -333,8 +338,28 @@ class FakeAnthropic:
         if call.body.get("stream"):
             return await self._stream(request, message, reply.latency, fault, record, usage)
         await asyncio.sleep(reply.latency)
+        if fault is not None and fault.malformed:
+            record.status = -3
+            return web.Response(text='{"type": "message", "content": [', content_type="application/json")
+        if fault is not None and fault.truncate_stream:
+            return await self._truncated(request, message, record)
         record.status, record.usage = 200, usage
         return web.json_response(message)
+
+    async def _truncated(
+        self, request: web.Request, message: dict[str, Any], record: RecordedCall
+    ) -> web.StreamResponse:
+        """Announce the whole body, send half, hang up: a reply cut off in transit."""
+        body = json.dumps(message).encode()
+        response = web.StreamResponse(
+            headers={"content-type": "application/json", "content-length": str(len(body))}
+        )
+        await response.prepare(request)
+        await response.write(body[: len(body) // 2])
+        record.status = -2
+        if request.transport is not None:
+            request.transport.abort()
+        return response
 
     async def _stream(
         self,
@@ -367,6 +392,11 @@ class FakeAnthropic:
                 if fault.error_event:
                     record.status = 529
                     await response.write(_sse("error", error_body(529)))
+                    return response
+                if fault.malformed:
+                    record.status = -3
+                    await response.write(b"event: content_block_delta\ndata: {not json\n\n")
+                    await response.write_eof()
                     return response
                 if fault.truncate_stream:
                     record.status = -2

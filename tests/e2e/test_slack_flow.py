@@ -83,6 +83,7 @@ async def test_same_event_delivered_twice_starts_one_run(
         event_id="Ev1",
         ts=ts,
         headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
+        timestamp=int(time.time()) + 1,  # Slack signs every delivery afresh
     )
     assert first.status == again.status == 200
     await eventually(lambda: answered(fake_slack, ts))
