@@ -40,7 +40,12 @@ async def send(world: World, text: str, thread: str | None) -> None:
     text = text.strip()
     if text.startswith("/"):
         command, _, rest = text.partition(" ")
-        await world.command(rest, user=USER, channel=CHANNEL, command=command)
+        response = await world.command(rest, user=USER, channel=CHANNEL, command=command)
+        # Slack shows the text of a command's ack (usage help, "busy") only to the sender;
+        # Bolt sends ack(text=...) as a text/plain body, a bare ack as an empty one.
+        note = (await response.text()).strip()
+        if note:
+            world.slack.ephemeral.append((CHANNEL, USER, note))
     elif "@orchestra" in text.lower():
         tagged = text.replace("@Orchestra", f"<@{BOT_USER}>").replace(
             "@orchestra", f"<@{BOT_USER}>"
@@ -62,6 +67,14 @@ def create_page_app(world: World, banner: str) -> web.Application:
     async def view(request: web.Request) -> web.Response:
         return web.json_response(channel_view(world, request.query.get("thread") or None))
 
+    # Open event streams never end by themselves, and aiohttp's shutdown waits up to 60 s for
+    # every handler: so shutdown cancels them, or Ctrl-C with a tab open would hang.
+    streams: set[asyncio.Task[Any]] = set()
+
+    async def end_streams(app: web.Application) -> None:
+        for task in streams:
+            task.cancel()
+
     async def events(request: web.Request) -> web.StreamResponse:
         # Server-sent events: the page re-renders when the fake's state changes; no polling.
         response = web.StreamResponse(
@@ -69,6 +82,9 @@ def create_page_app(world: World, banner: str) -> web.Application:
         )
         await response.prepare(request)
         queue = world.slack.subscribe()
+        task = asyncio.current_task()
+        if task is not None:
+            streams.add(task)
         try:
             await response.write(b"data: hello\n\n")
             while True:
@@ -78,9 +94,11 @@ def create_page_app(world: World, banner: str) -> web.Application:
                 except TimeoutError:
                     await response.write(b": keep-alive\n\n")
         except (ConnectionResetError, asyncio.CancelledError):
-            pass
+            pass  # the tab went away, or `end_streams` ended the stream: both are the end
         finally:
             world.slack.unsubscribe(queue)
+            if task is not None:
+                streams.discard(task)
         return response
 
     async def post_send(request: web.Request) -> web.Response:
@@ -100,6 +118,7 @@ def create_page_app(world: World, banner: str) -> web.Application:
         )
         return web.json_response({"ok": True})
 
+    app.on_shutdown.append(end_streams)
     app.router.add_get("/", index)
     app.router.add_get("/api/view", view)
     app.router.add_get("/api/events", events)

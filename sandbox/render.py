@@ -47,6 +47,8 @@ def markdown(text: str) -> str:
     out = re.sub(r"(?<![\w*])_([^_\n]+)_(?!\w)", r"<i>\1</i>", out)
     out = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", out)
     out = re.sub(r"^- (.*)$", r"• \1", out, flags=re.MULTILINE)
+    # Headings and code blocks are blocks already: a <br> after them would add an empty line.
+    out = re.sub(r"(</h4>|</pre>)\n+", r"\1", out)
     return out.replace("\n", "<br>")
 
 

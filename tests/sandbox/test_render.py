@@ -43,3 +43,9 @@ def test_user_text_message_is_escaped() -> None:
     html = message_html(Message("2.0", "C", "<b>hi</b>", user="U1"))
     assert "<b>hi</b>" not in html
     assert "@U1" in html
+
+
+def test_no_blank_line_after_a_heading_or_code_block() -> None:
+    out = markdown("### Title\n\nText\n```\ncode\n```\n\nMore")
+    assert "</h4>Text" in out
+    assert "</pre>More" in out
