@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
+from aiohttp.typedefs import Handler, Middleware
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import RetryState
 from slack_sdk.http_retry.builtin_async_handlers import (
@@ -13,6 +14,7 @@ from slack_sdk.http_retry.builtin_async_handlers import (
 )
 from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
+from slack_sdk.signature import SignatureVerifier
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.deps import Deps
@@ -76,6 +78,9 @@ def create_app(deps: Deps, *, signing_secret: str, socket_mode: bool = False) ->
 def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
     """aiohttp server: Slack requests on POST /slack/events, readiness on GET /healthz."""
     web_app = app.web_app(path=EVENTS_PATH, port=deps.settings.port)
+    secret = deps.settings.slack_signing_secret
+    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
+    web_app.middlewares.append(malformed_requests(verifier))
 
     async def healthz(request: web.Request) -> web.Response:
         status = 200 if deps.runs.accepting else 503
@@ -85,3 +90,23 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
 
     web_app.router.add_get("/healthz", healthz)
     return web_app
+
+
+def malformed_requests(verifier: SignatureVerifier | None) -> Middleware:
+    """Answer a body Bolt cannot parse with 400 (401 if unsigned), not a 500 and a traceback.
+
+    Bolt parses the body before it checks the signature, and a broken JSON payload raises
+    there; Slack never sends one, so whoever did gets a short answer and nothing runs."""
+
+    @web.middleware
+    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+        try:
+            return await handler(request)
+        except ValueError:  # json.JSONDecodeError and friends, from Bolt's body parsing
+            body = await request.text()
+            if verifier is not None and not verifier.is_valid_request(body, dict(request.headers)):
+                return web.json_response({"error": "invalid signature"}, status=401)
+            logger.warning("malformed Slack request refused (%d bytes)", len(body))
+            return web.json_response({"error": "malformed request"}, status=400)
+
+    return middleware

@@ -127,7 +127,7 @@ def plan_message(view: RunView, *, cancel_note: str = "") -> SlackMessage:
     if buttons:
         blocks.append(ActionsBlock(block_id=f"run:{view.run_id}", elements=buttons))
     done = sum(1 for s in view.subtasks.values() if s.state == "done")
-    text = f"Plan for: {one_line(view.goal, 300)} ({done}/{len(view.subtasks)} done)"
+    text = f"Plan for: {escape(one_line(view.goal, 300))} ({done}/{len(view.subtasks)} done)"
     return _message(text, blocks)
 
 
@@ -204,8 +204,8 @@ def output_messages(sub_id: str, role: str, output: str) -> list[SlackMessage]:
 
 def error_message(result: RunResult) -> SlackMessage:
     """A failed run: what happened, in a sentence, with the run id for support."""
-    text = f":warning: {result.error or 'The run failed.'}"
-    blocks: list[Block] = [_section(escape(text))]
+    text = escape(f":warning: {result.error or 'The run failed.'}")
+    blocks: list[Block] = [_section(text)]
     blocks.append(_context(f"Run `{result.run_id}` · {footer(result)}"))
     return _message(text, blocks)
 

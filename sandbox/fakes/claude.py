@@ -340,7 +340,9 @@ class FakeAnthropic:
         await asyncio.sleep(reply.latency)
         if fault is not None and fault.malformed:
             record.status = -3
-            return web.Response(text='{"type": "message", "content": [', content_type="application/json")
+            return web.Response(
+                text='{"type": "message", "content": [', content_type="application/json"
+            )
         if fault is not None and fault.truncate_stream:
             return await self._truncated(request, message, record)
         record.status, record.usage = 200, usage

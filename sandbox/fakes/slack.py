@@ -167,6 +167,10 @@ class FakeSlack:
         self._faults.append(fault)
         return fault
 
+    def clear_faults(self) -> None:
+        """Disarm every injected failure."""
+        self._faults.clear()
+
     def calls_to(self, method: str) -> list[RecordedCall]:
         """Recorded calls of one method."""
         return [c for c in self.calls if c.method == method]

@@ -1,0 +1,153 @@
+"""Fault matrix, Slack side: each Web API method the app calls, every failure Slack answers
+with. Each case ends visibly, posts nothing twice, and the app goes on serving."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from sandbox.fakes.claude import FakeAnthropic
+from sandbox.fakes.slack import FakeSlack
+from sandbox.world import World
+from tests.faults.conftest import eventually, run_ended, serves_next_request, thread_text
+
+pytestmark = pytest.mark.e2e
+
+TRANSIENT: dict[str, dict[str, Any]] = {
+    "429 retry-after": {"status": 429, "error": "ratelimited", "retry_after": 0},
+    "500": {"status": 500, "error": "internal_error"},
+    "ratelimited": {"status": 200, "error": "ratelimited", "retry_after": 0},
+}
+REFUSALS = ["channel_not_found", "not_in_channel", "msg_too_long"]
+
+
+def no_duplicates(slack: FakeSlack, channel: str = "C1") -> None:
+    for root in slack.channel_messages(channel):
+        texts = [m.visible_text() for m in slack.thread(channel, root.ts)]
+        assert len(set(texts)) == len(texts), texts
+
+
+async def mention_in_a_thread(world: World) -> str:
+    parent = world.slack.add_user_message("C1", "U7", "We are choosing a queue")
+    world.slack.add_user_message("C1", "U8", "about 2k msgs/s", thread_ts=parent)
+    await world.mention("<@UBOT> compare Kafka and RabbitMQ", thread_ts=parent)
+    await eventually(lambda: "tokens in" in thread_text(world.slack.thread("C1", parent)))
+    return parent
+
+
+@pytest.mark.parametrize("fault", list(TRANSIENT))
+@pytest.mark.parametrize("method", ["chat.postMessage", "chat.update"])
+async def test_a_transient_post_or_update_failure_is_retried_without_duplicates(
+    world: World, fake_slack: FakeSlack, method: str, fault: str
+) -> None:
+    armed = fake_slack.fail(method, **TRANSIENT[fault])
+    await world.command("survive Slack")
+    thread = await run_ended(world)
+    assert armed.times == 0
+    assert "Integrated answer" in thread
+    assert len(fake_slack.channel_messages("C1")) == 1
+    no_duplicates(fake_slack)
+    plan = fake_slack.thread("C1", fake_slack.channel_messages("C1")[0].ts)[1]
+    assert plan.visible_text().count("done in") == 3  # the final state landed
+    await serves_next_request(world)
+
+
+@pytest.mark.parametrize("fault", list(TRANSIENT))
+async def test_a_transient_replies_failure_is_retried_and_context_still_arrives(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, fault: str
+) -> None:
+    armed = fake_slack.fail("conversations.replies", **TRANSIENT[fault])
+    await mention_in_a_thread(world)
+    assert armed.times == 0
+    plan_request = fake_claude.calls_for("orchestrator")[0].body["messages"][0]["content"]
+    assert "2k msgs/s" in plan_request
+
+
+@pytest.mark.parametrize("error", REFUSALS)
+async def test_thread_context_refused_still_answers_the_goal(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, error: str
+) -> None:
+    fake_slack.fail("conversations.replies", error=error, times=None)
+    await mention_in_a_thread(world)
+    plan_request = fake_claude.calls_for("orchestrator")[0].body["messages"][0]["content"]
+    assert "compare Kafka and RabbitMQ" in plan_request
+    assert "2k msgs/s" not in plan_request
+    no_duplicates(fake_slack)
+
+
+@pytest.mark.parametrize("error", ["channel_not_found", "not_in_channel"])
+async def test_a_channel_the_bot_cannot_post_in_gets_a_private_explanation(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, error: str
+) -> None:
+    fake_slack.fail("chat.postMessage", error=error, times=None)
+    await world.command("research in a private channel", channel="CPRIVATE")
+    await eventually(lambda: bool(fake_slack.responses))
+    assert "/invite @Orchestra" in str(fake_slack.responses[-1]["text"])
+    assert fake_slack.responses[-1].get("response_type") == "ephemeral"
+    assert fake_claude.calls == []
+    await eventually(lambda: not world.deps.runs.live)
+    fake_slack.clear_faults()
+    await serves_next_request(world)
+
+
+async def test_message_too_long_for_this_slack_falls_back_to_plain_text(
+    world: World, fake_slack: FakeSlack
+) -> None:
+    # Slack's real limits can be stricter than documented: the answer must land anyway.
+    def has_markdown(args: dict[str, Any]) -> bool:
+        return any(b.get("type") == "markdown" for b in args.get("blocks") or [])
+
+    fake_slack.fail("chat.postMessage", error="msg_too_long", times=None, match=has_markdown)
+    await world.command("long answer please")
+    thread = await run_ended(world)
+    assert "Integrated answer" in thread
+    assert "tokens in" in thread
+    no_duplicates(fake_slack)
+
+
+@pytest.mark.parametrize("error", REFUSALS)
+async def test_answer_that_cannot_be_posted_is_reported_to_the_requester(
+    world: World, fake_slack: FakeSlack, error: str
+) -> None:
+    def answer_or_fallback(args: dict[str, Any]) -> bool:
+        return "Integrated answer" in str(args.get("text", ""))
+
+    fake_slack.fail("chat.postMessage", error=error, times=None, match=answer_or_fallback)
+    await world.command("bot removed mid-run")
+    await run_ended(world)
+    await eventually(lambda: bool(fake_slack.responses))
+    told = str(fake_slack.responses[-1]["text"])
+    assert "could not post the answer" in told
+    assert fake_slack.responses[-1].get("response_type") == "ephemeral"
+    no_duplicates(fake_slack)
+
+
+@pytest.mark.parametrize("error", [*REFUSALS, "internal_error"])
+async def test_plan_updates_refused_still_end_with_the_answer(
+    world: World, fake_slack: FakeSlack, error: str
+) -> None:
+    fake_slack.fail("chat.update", error=error, times=None)
+    await world.command("stale plan")
+    thread = await run_ended(world)
+    assert "Integrated answer" in thread
+    no_duplicates(fake_slack)
+    await serves_next_request(world)
+
+
+@pytest.mark.parametrize("fault", [*TRANSIENT, *REFUSALS])
+async def test_usage_hint_reaches_the_person_even_when_ephemeral_fails(
+    world: World, fake_slack: FakeSlack, fault: str
+) -> None:
+    spec = TRANSIENT.get(fault, {"error": fault, "times": None})
+    fake_slack.fail("chat.postEphemeral", **spec)
+    _, ts = await world.mention("<@UBOT>   ")
+
+    def hinted() -> bool:
+        in_thread = "Tell me what to research" in thread_text(fake_slack.thread("C1", ts))
+        privately = any("Tell me what to research" in text for _, _, text in fake_slack.ephemeral)
+        return in_thread or privately
+
+    await eventually(hinted)
+    assert not world.deps.runs.live
+    await serves_next_request(world)
