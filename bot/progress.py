@@ -39,6 +39,7 @@ class SlackProgress:
         interval_s: float = 1.0,
         cancel_note: Callable[[], str] = lambda: "",
         undeliverable: Callable[[str], Awaitable[None]] = _nobody,
+        on_end: Callable[[], None] = lambda: None,
     ) -> None:
         self._io = io
         self.channel = channel
@@ -48,6 +49,7 @@ class SlackProgress:
         self._interval_s = interval_s
         self._cancel_note = cancel_note
         self._undeliverable = undeliverable
+        self._on_end = on_end
         self._dirty = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
@@ -64,6 +66,8 @@ class SlackProgress:
     async def __call__(self, event: PipelineEvent) -> None:
         """Fold the event in; edit the plan message soon, or now if the run ended."""
         self.view.apply(event)
+        if isinstance(event, RunFinished | RunFailed | RunCancelled):
+            self._on_end()
         match event:
             case RunFinished(result=result):
                 await self._finish()

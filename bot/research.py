@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
@@ -74,6 +76,25 @@ def launch(deps: Deps, request: ResearchRequest) -> str:
 
 
 async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
+    try:
+        await _research(deps, request, run)
+    except asyncio.CancelledError:
+        # Cancelled (a restart, most often) before the pipeline could say so in the thread:
+        # the request was accepted, so its requester must still hear how it ended.
+        if not run.ended:
+            note = run.cancel_note or ":black_square_for_stop: Cancelled."
+            if run.thread_ts:
+                with contextlib.suppress(SlackApiError):
+                    await deps.io.post(
+                        request.channel, blocks.notice_message(note), thread_ts=run.thread_ts
+                    )
+                    run.ended = True
+            if not run.ended:
+                await _tell_privately(request, f"{note} (goal: {request.goal[:200]})")
+        raise
+
+
+async def _research(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
     io = deps.io
     thread_ts = request.thread_ts
     if thread_ts is None:
@@ -93,6 +114,7 @@ async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
         interval_s=deps.settings.update_interval_s,
         cancel_note=lambda: run.cancel_note,
         undeliverable=lambda text: _tell_privately(request, text),
+        on_end=lambda: setattr(run, "ended", True),
     )
     run.view = progress.view
     try:

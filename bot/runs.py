@@ -31,6 +31,7 @@ class LiveRun:
     task: asyncio.Task[None] | None = None
     cancel_note: str = ""  # what the thread says when the run is cancelled, and why
     outputs_posted: set[str] = field(default_factory=set)
+    ended: bool = False  # the thread (or the requester) has been told how the run ended
 
 
 class RunRegistry:

@@ -137,6 +137,8 @@ async def running_world(
     deps = Deps(
         settings=settings, io=SlackIO(client, Pacer()), llm=llm, config=config, runs=RunRegistry()
     )
-    app = create_app(deps, signing_secret=SIGNING_SECRET)
+    secret = settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET
+    app = create_app(deps, signing_secret=signing_secret)
     async with http_server(app, deps, "127.0.0.1", port) as url, aiohttp.ClientSession() as http:
-        yield World(slack, deps, url, http)
+        yield World(slack, deps, url, http, signing_secret)
