@@ -1,0 +1,105 @@
+"""The real app in HTTP mode in a process of its own, so its CPU and memory can be read
+apart from the fakes and the load driver. Built by the same composition root as
+`python -m bot` (`bot.__main__.build_deps`); the only change a benchmark may ask for is
+turning client-side Slack pacing off, for benchmarks that are about CPU, not Slack.
+
+Usage: `python -m bench.app_process '<AppOptions JSON>'`; prints the app's base URL on
+its first stdout line, serves until SIGTERM."""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import json
+import logging
+import sys
+from dataclasses import dataclass
+
+from bot.__main__ import build_deps
+from bot.app import create_app
+from bot.config import Settings
+from bot.pacing import Pacer
+from bot.server import http_server, stop_on_signals
+from bot.slack_io import SlackIO
+
+
+@dataclass(frozen=True)
+class AppOptions:
+    """How to start the app: where the fakes are and the knobs a benchmark turns."""
+
+    slack_api_url: str
+    slack_bot_token: str
+    signing_secret: str
+    anthropic_base_url: str
+    anthropic_api_key: str
+    max_subtasks: int = 5
+    concurrency: int = 5
+    update_interval_s: float = 1.0
+    pacing: bool = True
+    log_level: str = "INFO"
+    profile_path: str = ""  # write a pyinstrument text profile of the whole process here
+
+    def to_json(self) -> str:
+        """The command-line form."""
+        return json.dumps(dataclasses.asdict(self))
+
+    @classmethod
+    def from_json(cls, text: str) -> AppOptions:
+        """Parse the command-line form."""
+        return cls(**json.loads(text))
+
+
+def settings_for(options: AppOptions) -> Settings:
+    """Settings as `python -m bot` would read them from the environment."""
+    return Settings(
+        _env_file=None,
+        slack_bot_token=options.slack_bot_token,
+        slack_signing_secret=options.signing_secret,
+        slack_api_url=options.slack_api_url,
+        anthropic_api_key=options.anthropic_api_key,
+        anthropic_base_url=options.anthropic_base_url,
+        max_subtasks=options.max_subtasks,
+        concurrency=options.concurrency,
+        update_interval_s=options.update_interval_s,
+        port=0,
+        shutdown_timeout_s=1.0,
+        log_level=options.log_level,
+    )
+
+
+async def serve(options: AppOptions) -> None:
+    """Serve until SIGTERM, announcing the URL on stdout."""
+    deps = build_deps(settings_for(options))
+    if not options.pacing:
+        deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))
+    app = create_app(deps, signing_secret=options.signing_secret)
+    stop = stop_on_signals()
+    async with http_server(app, deps, "127.0.0.1", 0) as url:
+        print(url, flush=True)
+        await stop.wait()
+
+
+def main() -> int:
+    """Entry point of the child process."""
+    options = AppOptions.from_json(sys.argv[1])
+    logging.basicConfig(
+        level=options.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    if not options.profile_path:
+        asyncio.run(serve(options))
+        return 0
+    from pyinstrument import Profiler
+
+    profiler = Profiler(async_mode="disabled")
+    profiler.start()
+    try:
+        asyncio.run(serve(options))
+    finally:
+        profiler.stop()
+        with open(options.profile_path, "w", encoding="utf-8") as out:
+            out.write(profiler.output_text(unicode=False, color=False, show_all=False))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,122 @@
+"""Benchmark 5: what a run costs us. CPU seconds per run with zero LLM latency (so the
+process never waits on Claude), and resident memory per live run with many runs held open
+by long LLM latencies. Both read from the app's own process (/proc), so the fakes and the
+load driver, which live in this process, are not counted; their share is reported apart."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from dataclasses import dataclass
+
+from bench.driver import AnswerWatch, send, signed_command
+from bench.plans import Case, independent, plan_json
+from bench.scripting import ANSWER, script
+from bench.world import WARM_UP, BenchWorld, bench_world
+from pipeline import PipelineConfig, run_pipeline
+from pipeline.testing import ScriptedLLM
+
+SUBTASKS = 3  # the default plan size of the fake: a typical small run
+
+
+@dataclass(frozen=True)
+class CpuCost:
+    """CPU seconds per run."""
+
+    runs: int
+    app_s: float  # the app process: Bolt, pipeline, SDKs, Slack I/O
+    driver_and_fakes_s: float  # this process: load driver and both fakes, for scale
+    pipeline_only_s: float  # run_pipeline with the in-memory fake LLM: no HTTP, no SDK
+
+
+@dataclass(frozen=True)
+class MemoryCost:
+    """Resident memory added per live run."""
+
+    runs: int
+    baseline_bytes: int
+    per_run_bytes: float
+
+
+async def _burst(world: BenchWorld, runs: int, prefix: str) -> None:
+    watch = AnswerWatch(world.slack, ANSWER)
+    try:
+        await asyncio.gather(
+            *(
+                send(
+                    world.http,
+                    world.app.url,
+                    signed_command(world.slack, f"q{i}", user="U1", channel=f"{prefix}-{i}"),
+                )
+                for i in range(runs)
+            )
+        )
+        await watch.wait(runs, within=60 + runs)
+    finally:
+        watch.close()
+
+
+def _in_flight(world: BenchWorld) -> int:
+    return sum(1 for c in world.claude.calls_for("subagent") if c.finished_at == 0)
+
+
+async def _pipeline_only_cpu(case: Case, runs: int) -> float:
+    llm = ScriptedLLM(plan=plan_json(case), answer=ANSWER)
+    config = PipelineConfig(max_subtasks=case.max_subtasks, concurrency=case.concurrency)
+    await run_pipeline("warm-up", llm=llm, config=config)
+    started = time.process_time()
+    for i in range(runs):
+        result = await run_pipeline(f"goal {i}", llm=llm, config=config)
+        if result.status != "succeeded":
+            raise RuntimeError(f"pipeline run {result.status}: {result.error}")
+    return (time.process_time() - started) / runs
+
+
+async def cpu_per_run(runs: int, batch: int, *, profile_path: str = "") -> CpuCost:
+    """`runs` zero-latency runs in bursts of `batch`, Slack pacing off (pacing only ever
+    waits, and its waits would stretch the benchmark; benchmark 4 covers Slack's limits)."""
+    case = independent("cpu", SUBTASKS, 0.0, plan_latency=0.0, integrator_latency=0.0)
+    async with bench_world(case, pacing=False, profile_path=profile_path) as world:
+        await world.warm_up()
+        script(world.claude, case)
+        await _burst(world, batch, "C-cpu-warm")
+        await world.app.wait_idle(world.http)
+        app_before, here_before = world.app.cpu_seconds(), time.process_time()
+        for first in range(0, runs, batch):
+            await _burst(world, min(batch, runs - first), f"C-cpu-{first}")
+        await world.app.wait_idle(world.http)
+        app_s = world.app.cpu_seconds() - app_before
+        here_s = time.process_time() - here_before
+    pipeline_only = await _pipeline_only_cpu(case, runs)
+    return CpuCost(runs, app_s / runs, here_s / runs, pipeline_only)
+
+
+async def memory_per_run(runs: int, latency: float) -> MemoryCost:
+    """Hold `runs` runs open (every subagent call waiting `latency` s); RSS delta per run."""
+    case = independent("memory", SUBTASKS, latency, plan_latency=0.0, integrator_latency=0.0)
+    async with bench_world(case) as world:
+        script(world.claude, WARM_UP)
+        await _burst(world, 5, "C-mem-warm")
+        await world.app.wait_idle(world.http)
+        baseline = world.app.rss_bytes()
+        script(world.claude, case)
+        held = runs * SUBTASKS
+        await asyncio.gather(
+            *(
+                send(
+                    world.http,
+                    world.app.url,
+                    signed_command(world.slack, f"q{i}", user="U1", channel=f"C-mem-{i}"),
+                )
+                for i in range(runs)
+            )
+        )
+        async with asyncio.timeout(60 + runs / 5):
+            # Polling on purpose: the fake Claude counts calls in flight but has no notifier.
+            while _in_flight(world) < held:  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+        if await world.app.live_runs(world.http) != runs:
+            raise RuntimeError("runs ended before they could be measured")
+        await asyncio.sleep(0.5)  # let the plan messages' first edits settle
+        held_rss = world.app.rss_bytes()
+    return MemoryCost(runs, baseline, (held_rss - baseline) / runs)

@@ -1,0 +1,104 @@
+"""Starting the app process and reading its CPU time and resident memory from /proc."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import os
+import signal
+import sys
+import tempfile
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import IO
+
+import aiohttp
+
+from bench.app_process import AppOptions
+
+_TICKS = os.sysconf("SC_CLK_TCK")
+_ROOT = Path(__file__).resolve().parents[1]  # the child imports bench, bot and pipeline from here
+
+
+class AppCrashed(RuntimeError):
+    """The app process died or never came up."""
+
+
+@dataclass
+class AppProcess:
+    """A running app process."""
+
+    url: str
+    pid: int
+    log: IO[bytes]
+
+    def cpu_seconds(self) -> float:
+        """User + system CPU time the process has used (resolution 1/SC_CLK_TCK)."""
+        with open(f"/proc/{self.pid}/stat", encoding="ascii") as stat:
+            # The command name (field 2) may hold spaces; fields after its ')' are fixed.
+            fields = stat.read().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / _TICKS
+
+    def rss_bytes(self) -> int:
+        """Resident set size now (VmRSS)."""
+        with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
+            for line in status:
+                if line.startswith("VmRSS:"):
+                    return int(line.split()[1]) * 1024
+        raise AppCrashed("no VmRSS in /proc status")
+
+    def log_tail(self, chars: int = 3000) -> str:
+        """The end of the process's stderr, for error messages."""
+        self.log.seek(0)
+        return self.log.read().decode(errors="replace")[-chars:]
+
+    async def live_runs(self, http: aiohttp.ClientSession) -> int:
+        """How many runs the app says are live (GET /healthz)."""
+        async with http.get(f"{self.url}/healthz") as response:
+            body = await response.json()
+        return int(body["live_runs"])
+
+    async def wait_idle(self, http: aiohttp.ClientSession, within: float = 30) -> None:
+        """Wait until no run is live (its last Slack calls may trail the visible answer)."""
+        async with asyncio.timeout(within):
+            # Polling on purpose: the app's state is in another process; /healthz is its window.
+            while await self.live_runs(http):  # noqa: ASYNC110
+                await asyncio.sleep(0.05)
+
+
+@contextlib.asynccontextmanager
+async def app_process(options: AppOptions, start_timeout: float = 60) -> AsyncIterator[AppProcess]:
+    """Run the app in a child process for the duration of the block."""
+    with tempfile.TemporaryFile() as log:
+        process = await asyncio.create_subprocess_exec(
+            sys.executable,
+            "-m",
+            "bench.app_process",
+            options.to_json(),
+            stdout=asyncio.subprocess.PIPE,
+            stderr=log,
+            cwd=_ROOT,
+        )
+        try:
+            assert process.stdout is not None
+            async with asyncio.timeout(start_timeout):
+                line = await process.stdout.readline()
+            url = line.decode().strip()
+            if not url.startswith("http://"):
+                log.seek(0)
+                raise AppCrashed(f"app process did not start:\n{log.read().decode()[-3000:]}")
+            yield AppProcess(url, process.pid, log)
+        finally:
+            await _stop(process)
+
+
+async def _stop(process: asyncio.subprocess.Process) -> None:
+    if process.returncode is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            async with asyncio.timeout(10):
+                await process.wait()
+        except TimeoutError:
+            process.kill()
+            await process.wait()

@@ -1,0 +1,76 @@
+"""The benchmark world: both fakes in this process, the app in its own (see remote_app)."""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+
+import aiohttp
+
+from bench.app_process import AppOptions
+from bench.driver import SECRET, AnswerWatch, send, signed_command
+from bench.plans import Case, independent
+from bench.remote_app import AppProcess, app_process
+from bench.scripting import ANSWER, script
+from sandbox.fakes.claude import FakeAnthropic
+from sandbox.fakes.slack import FakeSlack
+
+# A run with no latency, to load lazily imported code and fill caches before measuring:
+# a server that has been up for a while is warm, and that is the state worth measuring.
+WARM_UP = independent("warm-up", 2, 0.0, plan_latency=0.0, integrator_latency=0.0)
+
+
+@dataclass
+class BenchWorld:
+    """Fake Claude, fake Slack, the app process and an HTTP client to drive it."""
+
+    claude: FakeAnthropic
+    slack: FakeSlack
+    app: AppProcess
+    http: aiohttp.ClientSession
+
+    async def run_once(self, case: Case, channel: str, within: float = 60) -> float:
+        """Script `case`, send one /research and wait for its answer; returns the wall time
+        from sending the signed request to the answer being visible in the thread."""
+        script(self.claude, case)
+        watch = AnswerWatch(self.slack, ANSWER)
+        try:
+            request = signed_command(self.slack, f"bench {case.name}", user="U1", channel=channel)
+            started = time.perf_counter()
+            await send(self.http, self.app.url, request)
+            await watch.wait(1, within)
+        finally:
+            watch.close()
+        return next(iter(watch.answered.values())) - started
+
+    async def warm_up(self) -> None:
+        """One zero-latency run, then wait until the app is idle."""
+        await self.run_once(WARM_UP, "C-warm-up")
+        await self.app.wait_idle(self.http)
+
+
+@contextlib.asynccontextmanager
+async def bench_world(
+    case: Case, *, pacing: bool = True, strict_rate_limits: bool = False, profile_path: str = ""
+) -> AsyncIterator[BenchWorld]:
+    """Start the fakes and the app configured for `case` (its subtask count and cap)."""
+    async with (
+        FakeAnthropic() as claude,
+        FakeSlack(strict_rate_limits=strict_rate_limits) as slack,
+    ):
+        options = AppOptions(
+            slack_api_url=slack.api_url,
+            slack_bot_token=slack.bot_token,
+            signing_secret=SECRET,
+            anthropic_base_url=claude.base_url,
+            anthropic_api_key=claude.api_key,
+            max_subtasks=max(case.max_subtasks, WARM_UP.max_subtasks),
+            concurrency=case.concurrency,
+            pacing=pacing,
+            profile_path=profile_path,
+        )
+        connector = aiohttp.TCPConnector(limit=0)  # the load driver must not queue requests
+        async with app_process(options) as app, aiohttp.ClientSession(connector=connector) as http:
+            yield BenchWorld(claude, slack, app, http)

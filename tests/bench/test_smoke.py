@@ -1,0 +1,61 @@
+"""The benchmark suite at tiny sizes: no thresholds, but the table must come out whole and
+its numbers must be sane, so `make bench` cannot rot between runs."""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+
+import pytest
+
+from bench import suite
+from bench.__main__ import produce
+from bench.plans import chain_dag, critical_path, independent, levels, subtask_makespan
+from bench.stats import percentile
+
+
+def test_critical_path_follows_the_concurrency_cap() -> None:
+    assert subtask_makespan(independent("a", 4, 1.0)) == 1.0
+    assert subtask_makespan(independent("b", 20, 1.0, concurrency=5)) == 4.0
+    assert subtask_makespan(independent("c", 6, 1.0, concurrency=5)) == 2.0
+    assert critical_path(independent("d", 4, 1.0)) == 2.0
+
+
+def test_dag_critical_path_is_its_longest_chain_while_waves_take_longer() -> None:
+    dag = chain_dag("dag", 1.0)
+    assert subtask_makespan(dag) == 2.0
+    waves = sum(max(s.latency for s in level) for level in levels(dag))
+    assert waves == 3.5
+
+
+def test_percentile_is_nearest_rank() -> None:
+    samples = [float(i) for i in range(1, 101)]
+    assert percentile(samples, 50) == 50.0
+    assert percentile(samples, 99) == 99.0
+    assert percentile([3.0], 99) == 3.0
+
+
+@pytest.mark.slow
+def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> None:
+    out = tmp_path / "RESULTS.md"
+    report, text = produce(suite.SMOKE, out, ["--smoke"])
+    assert out.read_text(encoding="utf-8") == text
+    assert "Command: `.venv/bin/python -m bench --smoke`" in text
+    assert "cores (`nproc`)" in text
+    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+        assert heading in text
+    assert len(report.verdicts) == len(suite.SMOKE.cases) + 5
+    assert text.count("| 1. critical path:") == len(suite.SMOKE.cases)
+    values = report.values
+    assert all(math.isfinite(v) for v in values.values())
+    for case in suite.SMOKE.cases:
+        # Never faster than the scripted latencies; never wildly slower, even side by side.
+        assert 1.0 <= values[f"critical.{case.name}.ratio"] < 3
+        assert 1.0 <= values[f"critical.{case.name}.pipeline_ratio"] < 3
+    assert 0 < values["ack.p50"] <= values["ack.p99"] <= values["ack.max"] < 3
+    assert values["slack.429"] == 0
+    assert 3 <= values["slack.posts_per_run"] <= 4
+    assert values["slack.updates_per_run"] >= 1
+    assert 0 < values["cpu.app"] < 1
+    assert 0 < values["cpu.pipeline_only"] < 1
+    assert abs(values["memory.per_run"]) < 50 * 1024 * 1024
