@@ -53,15 +53,18 @@ class World:
             return response
 
     async def command(
-        self, text: str, *, user: str = "U1", channel: str = "C1", command: str = "/research"
+        self,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "C1",
+        command: str = "/research",
+        reply_to: str = "",
     ) -> aiohttp.ClientResponse:
-        """Type a slash command."""
+        """Type a slash command (`reply_to` tags its response_url, see FakeSlack)."""
+        url = self.slack.response_url + (f"?to={reply_to}" if reply_to else "")
         body, kind = signing.slash_command(
-            command=command,
-            text=text,
-            user=user,
-            channel=channel,
-            response_url=self.slack.response_url,
+            command=command, text=text, user=user, channel=channel, response_url=url
         )
         return await self.post_signed(body, kind)
 
@@ -130,12 +133,17 @@ async def running_world(
     settings: Settings | None = None,
     *,
     port: int = 0,
+    pacer: Pacer | None = None,
 ) -> AsyncIterator[World]:
     """Start the real app in HTTP mode against `slack` and `llm`."""
     settings = settings or world_settings(slack)
     client = make_slack_client(slack.bot_token, slack.api_url)
     deps = Deps(
-        settings=settings, io=SlackIO(client, Pacer()), llm=llm, config=config, runs=RunRegistry()
+        settings=settings,
+        io=SlackIO(client, pacer or Pacer()),
+        llm=llm,
+        config=config,
+        runs=RunRegistry(),
     )
     secret = settings.slack_signing_secret
     signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET

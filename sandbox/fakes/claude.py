@@ -316,7 +316,9 @@ class FakeAnthropic:
                 if request.transport is not None:
                     request.transport.abort()
                 record.status = -1
-                raise ConnectionResetError("fault: reset")
+                # Nothing reaches the client any more; returning (not raising) keeps the fake's
+                # own logs free of an "error handling request" that is the point of the fault.
+                return web.Response(status=500)
             if fault.status is not None:
                 record.status = fault.status
                 headers = {"request-id": f"req_{uuid.uuid4().hex[:12]}"}

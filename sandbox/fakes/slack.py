@@ -119,6 +119,7 @@ class FakeSlack:
         self.messages: dict[str, list[Message]] = {}
         self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text)
         self.responses: list[dict[str, Any]] = []  # what arrived on response_url
+        self.responses_to: dict[str, list[dict[str, Any]]] = {}
         self.calls: list[RecordedCall] = []
         self.rate_limited: dict[str, int] = {}
         self._faults: list[SlackFault] = []
@@ -395,6 +396,8 @@ class FakeSlack:
     async def _response_url(self, request: web.Request) -> web.Response:
         payload = await request.json()
         self.responses.append(payload)
+        # Each command may get its own response_url (`?to=<id>`), to tell replies apart.
+        self.responses_to.setdefault(request.query.get("to", ""), []).append(payload)
         return web.Response(text="ok")
 
 
