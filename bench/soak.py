@@ -41,6 +41,8 @@ SLACK_FAULTS: dict[str, dict[str, Any]] = {
     "channel_not_found": {"error": "channel_not_found", "times": None},
     "not_in_channel": {"error": "not_in_channel", "times": None},
     "msg_too_long": {"error": "msg_too_long", "times": None},
+    "reset": {"reset": True},
+    "lost_reply": {"lost_reply": True},
 }
 _TAG = re.compile(r"\[soak-(\d+)\]")
 # Generous pacing: the soak is about faults, not Slack's workspace-wide chat.update tier.

@@ -9,6 +9,7 @@ from aiohttp.typedefs import Handler, Middleware
 from slack_bolt.async_app import AsyncApp
 from slack_sdk.http_retry.async_handler import RetryState
 from slack_sdk.http_retry.builtin_async_handlers import (
+    AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
     AsyncServerErrorRetryHandler,
 )
@@ -44,11 +45,32 @@ class RatelimitedBodyRetryHandler(AsyncRateLimitErrorRetryHandler):
         return isinstance(body, dict) and body.get("error") in ("ratelimited", "rate_limited")
 
 
-def make_slack_client(token: str, api_url: str) -> AsyncWebClient:
-    """A Web API client that waits out 429s (Retry-After) and retries 5xx a few times.
+# Methods that post: a dropped connection may hide a message Slack did post, and they take no
+# idempotency key, so they are never retried after a connection error (a run never posts twice).
+_POSTING = ("chat.postMessage", "chat.postEphemeral")
 
-    No retry on connection errors: a dropped connection may hide a message Slack did
-    post, and chat.postMessage has no idempotency key, so a retry could post twice."""
+
+class IdempotentConnectionRetryHandler(AsyncConnectionErrorRetryHandler):
+    """slack_sdk's connection-error retries, for the methods that are safe to repeat."""
+
+    async def _can_retry_async(
+        self,
+        *,
+        state: RetryState,
+        request: HttpRequest,
+        response: HttpResponse | None = None,
+        error: Exception | None = None,
+    ) -> bool:
+        if request.url.rstrip("/").endswith(_POSTING):
+            return False
+        return await super()._can_retry_async(
+            state=state, request=request, response=response, error=error
+        )
+
+
+def make_slack_client(token: str, api_url: str) -> AsyncWebClient:
+    """A Web API client that waits out 429s (Retry-After), retries 5xx a few times, and
+    retries connection errors only where repeating cannot post twice."""
     return AsyncWebClient(
         token=token,
         base_url=api_url,
@@ -56,6 +78,7 @@ def make_slack_client(token: str, api_url: str) -> AsyncWebClient:
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
             RatelimitedBodyRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),
+            IdempotentConnectionRetryHandler(max_retry_count=2),
         ],
     )
 

@@ -112,36 +112,39 @@ class SlackProgress:
                     self.view.run_id,
                 )
 
-    async def _post(self, message: blocks.SlackMessage) -> bool:
-        """Post in the thread; as plain text if Slack refuses the blocks. False if lost."""
+    async def _post(self, message: blocks.SlackMessage) -> str | None:
+        """Post in the thread, as plain text if Slack refuses the blocks; the error if lost."""
         try:
             await self._io.post(self.channel, message, thread_ts=self.thread_ts)
-            return True
+            return None
         except SlackApiError as exc:
-            error = exc.response.get("error")
+            error = str(exc.response.get("error"))
             logger.warning("post failed: %s [run_id=%s]", error, self.view.run_id)
             if error not in _REFUSED_CONTENT:
-                return False
+                return error
         try:
             for part in blocks.plain_messages(message):
                 await self._io.post(self.channel, part, thread_ts=self.thread_ts)
-            return True
+            return None
         except SlackApiError as exc:
-            logger.warning(
-                "plain-text post failed: %s [run_id=%s]",
-                exc.response.get("error"),
-                self.view.run_id,
-            )
-            return False
+            error = str(exc.response.get("error"))
+            logger.warning("plain-text post failed: %s [run_id=%s]", error, self.view.run_id)
+            return error
 
     async def _post_or_report(self, message: blocks.SlackMessage, what: str) -> bool:
-        if await self._post(message):
+        error = await self._post(message)
+        if error is None:
             return True
         # The thread is unreachable (bot removed, channel archived, Slack down past retries):
         # the requester must still learn how the run ended.
+        if error == "connection_error":
+            # The post may have landed before the connection dropped; it is not repeated.
+            why = "Slack stopped answering, so it may be missing or incomplete. Ask again if so."
+        else:
+            why = f"Slack said `{error}`. Check that I am still in the channel, then ask again."
         await self._undeliverable(
             f"Your Orchestra run `{self.view.run_id}` ended, but I could not post {what} "
-            "in its thread. Check that I am still in the channel, then ask again."
+            f"in its thread: {why}"
         )
         return False
 

@@ -142,6 +142,8 @@ def _post_failure(error: object) -> str:
             "I can't post in this channel. Invite me with `/invite @Orchestra` "
             "(or use me in a channel I'm in), then ask again."
         )
+    if error == "connection_error":
+        return "I could not reach Slack, so the run did not start. Please try again."
     return "Slack would not accept my message, so the run did not start. Please try again."
 
 

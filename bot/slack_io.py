@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from typing import Any
 
+import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -12,6 +15,25 @@ from bot.blocks import SlackMessage, notice_message
 from bot.pacing import Pacer
 
 logger = logging.getLogger(__name__)
+
+
+class SlackUnreachable(SlackApiError):
+    """Slack could not be reached (after any retries): handled like an API error."""
+
+    def __init__(self, method: str, cause: BaseException) -> None:
+        # slack_sdk's constructor is untyped; it only stores the message and the response.
+        super().__init__(  # type: ignore[no-untyped-call]
+            f"{method}: {type(cause).__name__}", {"ok": False, "error": "connection_error"}
+        )
+
+
+@contextlib.asynccontextmanager
+async def _reaching(method: str) -> AsyncIterator[None]:
+    # Transport errors arrive raw from slack_sdk; callers handle one error type, not three.
+    try:
+        yield
+    except (aiohttp.ClientError, TimeoutError) as exc:
+        raise SlackUnreachable(method, exc) from exc
 
 
 class SlackIO:
@@ -24,31 +46,34 @@ class SlackIO:
     async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
         """Post a message (in a thread when `thread_ts` is given); returns its ts."""
         await self._pacer.wait("chat.postMessage", channel)
-        response = await self.client.chat_postMessage(
-            channel=channel,
-            thread_ts=thread_ts,
-            text=message.text,
-            blocks=message.blocks or None,
-            unfurl_links=False,
-            unfurl_media=False,
-        )
+        async with _reaching("chat.postMessage"):
+            response = await self.client.chat_postMessage(
+                channel=channel,
+                thread_ts=thread_ts,
+                text=message.text,
+                blocks=message.blocks or None,
+                unfurl_links=False,
+                unfurl_media=False,
+            )
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
         """Replace a message's text and blocks."""
         await self._pacer.wait("chat.update", channel)
-        await self.client.chat_update(
-            channel=channel, ts=ts, text=message.text, blocks=message.blocks or None
-        )
+        async with _reaching("chat.update"):
+            await self.client.chat_update(
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks or None
+            )
 
     async def ephemeral(
         self, channel: str, user: str, text: str, thread_ts: str | None = None
     ) -> None:
         """A message only `user` sees."""
         await self._pacer.wait("chat.postEphemeral", channel)
-        await self.client.chat_postEphemeral(
-            channel=channel, user=user, text=text, thread_ts=thread_ts
-        )
+        async with _reaching("chat.postEphemeral"):
+            await self.client.chat_postEphemeral(
+                channel=channel, user=user, text=text, thread_ts=thread_ts
+            )
 
     async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
         """Tell one person something: ephemeral, or a thread reply naming them if that fails.
@@ -69,6 +94,7 @@ class SlackIO:
     async def thread_messages(self, channel: str, ts: str, limit: int) -> list[dict[str, Any]]:
         """The newest `limit` messages of a thread (one page: context is bounded anyway)."""
         await self._pacer.wait("conversations.replies", channel)
-        response = await self.client.conversations_replies(channel=channel, ts=ts, limit=200)
+        async with _reaching("conversations.replies"):
+            response = await self.client.conversations_replies(channel=channel, ts=ts, limit=200)
         messages: list[dict[str, Any]] = list(response.get("messages") or [])
         return messages[-limit:]

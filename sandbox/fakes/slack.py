@@ -76,6 +76,11 @@ class SlackFault:
     retry_after: int | None = None
     times: int | None = 1
     match: Callable[[dict[str, Any]], bool] | None = None
+    reset: bool = False  # drop the connection before doing anything
+    lost_reply: bool = False  # do the work, then drop the connection before answering
+
+
+RESET = -1  # a recorded call's status when its connection was dropped
 
 
 @dataclass
@@ -252,6 +257,10 @@ class FakeSlack:
         args = await self._args(request)
         status, body, headers = self._handle(method, args, request.headers.get("Authorization", ""))
         self.calls.append(RecordedCall(method, args, time.monotonic(), status, body))
+        if status == RESET:
+            if request.transport is not None:
+                request.transport.abort()
+            return web.Response(status=500)  # never reaches the client
         return web.json_response(body, status=status, headers=headers)
 
     def _handle(
@@ -275,6 +284,11 @@ class FakeSlack:
         if fault is not None:
             if fault.times is not None:
                 fault.times -= 1
+            if fault.reset:
+                return RESET, {}, {}
+            if fault.lost_reply:
+                handler = _METHODS.get(method)
+                return RESET, handler(self, args) if handler else {}, {}
             headers = (
                 {"Retry-After": str(fault.retry_after)} if fault.retry_after is not None else {}
             )

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 
 from sandbox.fakes.claude import FakeAnthropic
-from sandbox.fakes.slack import FakeSlack
+from sandbox.fakes.slack import RESET, FakeSlack
 from sandbox.world import World
 from tests.faults.conftest import eventually, run_ended, serves_next_request, thread_text
 
@@ -151,3 +151,52 @@ async def test_usage_hint_reaches_the_person_even_when_ephemeral_fails(
     await eventually(hinted)
     assert not world.deps.runs.live
     await serves_next_request(world)
+
+
+@pytest.mark.parametrize("method", ["chat.update", "conversations.replies"])
+async def test_a_dropped_connection_is_retried_where_repeating_is_safe(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, method: str
+) -> None:
+    armed = fake_slack.fail(method, reset=True)
+    parent = await mention_in_a_thread(world)
+    assert armed.times == 0
+    assert len([c for c in fake_slack.calls_to(method) if c.status == RESET]) == 1
+    plan = fake_slack.thread("C1", parent)[3]
+    await eventually(lambda: plan.visible_text().count("done in") == 3)
+    plan_request = fake_claude.calls_for("orchestrator")[0].body["messages"][0]["content"]
+    assert "2k msgs/s" in plan_request
+
+
+async def test_a_post_whose_reply_is_lost_is_not_repeated_and_the_requester_is_told(
+    world: World, fake_slack: FakeSlack
+) -> None:
+    def the_answer(args: dict[str, Any]) -> bool:
+        return "Integrated answer" in str(args.get("text", ""))
+
+    fake_slack.fail("chat.postMessage", lost_reply=True, match=the_answer)
+    await world.command("answer lost in transit", reply_to="me")
+    thread = await run_ended(world)
+    assert thread.count("Integrated answer") == 1  # posted once, never twice
+    await eventually(lambda: bool(fake_slack.responses_to.get("me")))
+    assert "may be missing" in str(fake_slack.responses_to["me"][-1]["text"])
+
+
+async def test_a_root_post_that_cannot_reach_slack_starts_nothing_and_says_so(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    fake_slack.fail("chat.postMessage", reset=True)
+    await world.command("unlucky", reply_to="me")
+    await eventually(lambda: bool(fake_slack.responses_to.get("me")))
+    assert "did not start" in str(fake_slack.responses_to["me"][-1]["text"])
+    assert len(fake_slack.calls_to("chat.postMessage")) == 1  # not retried: it may have posted
+    assert fake_claude.calls == []
+    await serves_next_request(world)
+
+
+async def test_an_ephemeral_that_cannot_reach_slack_falls_back_to_the_thread(
+    world: World, fake_slack: FakeSlack
+) -> None:
+    fake_slack.fail("chat.postEphemeral", reset=True)
+    _, ts = await world.mention("<@UBOT>")
+    await eventually(lambda: "Tell me what to research" in thread_text(fake_slack.thread("C1", ts)))
+    assert len(fake_slack.calls_to("chat.postEphemeral")) == 1
