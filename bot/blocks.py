@@ -22,6 +22,7 @@ from bot.slack_text import (
     defuse_mentions,
     escape,
     one_line,
+    plain_preview,
     split_markdown,
     truncate,
 )
@@ -92,7 +93,7 @@ def subtask_block(sub: SubtaskView) -> SectionBlock:
         f"_{escape(status_line(sub))}_",
     ]
     if sub.state == "done" and sub.output:
-        lines.append(f"> {escape(one_line(sub.output, PREVIEW_CHARS))}")
+        lines.append(f"> {escape(plain_preview(sub.output, PREVIEW_CHARS))}")
     return _section("\n".join(lines))
 
 

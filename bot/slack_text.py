@@ -43,6 +43,19 @@ def one_line(text: str, limit: int) -> str:
     return truncate(" ".join(text.split()), limit)
 
 
+_MD_LINK = re.compile(r"\[([^\]]*)\]\([^)]*\)")
+_MD_MARKS = re.compile(r"\*\*|__|`+|^\s*#+\s*|^\s*[-*+]\s+", re.MULTILINE)
+
+
+def plain_preview(markdown: str, limit: int) -> str:
+    """A one-line preview of Markdown with its marks removed.
+
+    A preview is cut mid-text, so converting marks could leave one open (and Slack's mrkdwn
+    reads `**` differently anyway); plain words read well in a quote line."""
+    text = _MD_LINK.sub(r"\1", markdown)
+    return one_line(_MD_MARKS.sub(" ", text), limit)
+
+
 def _cut_point(text: str, limit: int) -> int:
     """The best place to cut `text` at or before `limit`: paragraph, line, sentence, word."""
     window = text[:limit]

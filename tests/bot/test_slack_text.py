@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.slack_text import defuse_mentions, escape, split_markdown, truncate
+from bot.slack_text import defuse_mentions, escape, plain_preview, split_markdown, truncate
 
 
 def test_escape_neutralises_special_mentions() -> None:
@@ -63,3 +63,12 @@ def test_split_reopens_code_fences() -> None:
 def test_split_refuses_absurd_limits() -> None:
     with pytest.raises(ValueError, match="too small"):
         split_markdown("x", 10)
+
+
+def test_plain_preview_drops_markdown_marks_and_keeps_the_words() -> None:
+    markdown = (
+        "## Findings\n**Task:** pick a [database](https://x.io) and `profile` it\n- one\n- two"
+    )
+    preview = plain_preview(markdown, 200)
+    assert preview == "Findings Task: pick a database and profile it one two"
+    assert len(plain_preview(markdown * 20, 50)) <= 50
