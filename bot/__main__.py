@@ -8,12 +8,13 @@ import sys
 
 from pydantic import SecretStr, ValidationError
 
-from bot.app import create_app, make_slack_client
+from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
 from bot.server import serve_http, serve_socket_mode
+from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 

@@ -10,12 +10,13 @@ from typing import Any
 
 import aiohttp
 
-from bot.app import create_app, make_slack_client
+from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
 from bot.server import http_server
+from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
 from pipeline import LLM, PipelineConfig
 from sandbox.fakes import signing
