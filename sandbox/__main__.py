@@ -42,7 +42,8 @@ async def serve(port: int, api_key: str | None) -> None:
             llm = AnthropicLLM(client)
             banner = (
                 "Model backend: OFFLINE DEMO: no model is called; plans and results are "
-                "placeholders. Set ANTHROPIC_API_KEY for real Claude."
+                "placeholders. Set ANTHROPIC_API_KEY for real Claude. Add [flaky] or [broken] "
+                "to a goal to watch retries or a failing subtask."
             )
         async with running_world(slack, llm, config) as world:
             runner = web.AppRunner(create_page_app(world, banner), access_log=None)

@@ -7,9 +7,13 @@ import random
 import re
 from typing import Any
 
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Fault, Reply
 
 PLACEHOLDER = "_(offline demo placeholder: no model was called)_"
+FLAKY = "[flaky]"  # in a goal: each subtask's first call is rate limited, then retried
+BROKEN = "[broken]"  # in a goal: one subtask fails on every try
+_FLAKY_MARK = "(demo: flaky)"  # carried in system prompts, where the fake can see it
+_BROKEN_MARK = "(demo: broken)"
 _GOAL = re.compile(r"<goal>\s*(.*?)\s*</goal>", re.DOTALL)
 _ROLE = re.compile(r'<result role="([^"]*)">')
 
@@ -30,9 +34,12 @@ def _items(goal: str) -> list[str]:
 
 
 def demo_plan(goal: str) -> dict[str, Any]:
-    """A believable plan: one subtask per compared thing plus a comparison, else four facets."""
-    short = goal[:200]
-    items = _items(goal)
+    """A believable plan: one subtask per compared thing plus a comparison, else four facets.
+
+    `[flaky]` in the goal makes every subtask's first call rate limited; `[broken]` makes the
+    first subtask fail on every try (its dependents are skipped, the answer names it)."""
+    short = goal.replace(FLAKY, "").replace(BROKEN, "").strip()[:200]
+    items = _items(short)
     if len(items) >= 2:
         aspects = [
             (f"Analyst of {item}", f"Summarise strengths, weaknesses and typical use of {item}.")
@@ -59,11 +66,15 @@ def demo_plan(goal: str) -> dict[str, Any]:
     subtasks = []
     for i, (role, task) in enumerate(aspects, start=1):
         last = i == len(aspects)
+        marks = [_FLAKY_MARK] if FLAKY in goal else []
+        marks += [_BROKEN_MARK] if BROKEN in goal and i == 1 else []
         subtasks.append(
             {
                 "id": f"s{i}",
                 "role": role,
-                "system_prompt": f"You are the team's {role.lower()}. Be concise and concrete.",
+                "system_prompt": " ".join(
+                    [f"You are the team's {role.lower()}. Be concise and concrete.", *marks]
+                ),
                 "input": task,
                 "output_format": "markdown",
                 "depends_on": depends if last and depends else [],
@@ -101,3 +112,23 @@ def install_demo(fake: FakeAnthropic, *, speed: float = 1.0, seed: int | None = 
     fake.respond("orchestrator", plan)
     fake.respond("subagent", subagent)
     fake.respond("integrator", integrator)
+    install_demo_faults(fake, retry_after=2.0 * speed)
+
+
+def install_demo_faults(fake: FakeAnthropic, *, retry_after: float) -> None:
+    """Faults a visitor asks for by tagging a goal (see `demo_plan`): retries, a failure."""
+    first_tries: set[str] = set()
+
+    def flaky(call: CallInfo) -> bool:
+        if call.role != "subagent" or _FLAKY_MARK not in call.system_text:
+            return False
+        if call.user_text in first_tries:
+            return False
+        first_tries.add(call.user_text)
+        return True
+
+    def broken(call: CallInfo) -> bool:
+        return call.role == "subagent" and _BROKEN_MARK in call.system_text
+
+    fake.inject(Fault(match=flaky, times=None, status=429, retry_after=retry_after))
+    fake.inject(Fault(match=broken, times=None, status=500))

@@ -1,0 +1,83 @@
+"""The offline demo model: plausible plans, labelled placeholders, and faults on request."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+
+import pytest
+
+from pipeline import PipelineConfig
+from pipeline.anthropic_llm import AnthropicLLM, make_client
+from sandbox.fakes.claude import FakeAnthropic
+from sandbox.fakes.demo import PLACEHOLDER, demo_plan, install_demo
+from sandbox.fakes.slack import FakeSlack
+from sandbox.world import World, running_world
+from tests.e2e.conftest import eventually, thread_text
+
+
+def test_compare_goals_get_one_analyst_per_option_and_an_editor() -> None:
+    plan = demo_plan("compare Postgres, MySQL and SQLite [flaky]")
+    roles = [s["role"] for s in plan["subtasks"]]
+    assert roles == [
+        "Analyst of Postgres",
+        "Analyst of MySQL",
+        "Analyst of SQLite",
+        "Comparison editor",
+    ]
+    assert plan["subtasks"][-1]["depends_on"] == ["s1", "s2", "s3"]
+    assert "[flaky]" not in plan["goal"]
+
+
+def test_other_goals_get_four_facets() -> None:
+    plan = demo_plan("what is RAG?")
+    assert len(plan["subtasks"]) == 4
+    assert all(not s["depends_on"] for s in plan["subtasks"])
+
+
+@pytest.fixture
+async def demo_world() -> AsyncIterator[tuple[World, FakeSlack, FakeAnthropic]]:
+    config = PipelineConfig(retry_initial_wait_s=0.01)
+    async with FakeSlack() as slack, FakeAnthropic() as claude:
+        install_demo(claude, speed=0.01, seed=1)
+        client = make_client(claude.api_key, claude.base_url, 5)
+        async with running_world(slack, AnthropicLLM(client), config) as world:
+            yield world, slack, claude
+        await client.close()
+
+
+async def finished_thread(slack: FakeSlack) -> str:
+    await eventually(lambda: bool(slack.channel_messages("C1")))
+    root = slack.channel_messages("C1")[0].ts
+    await eventually(lambda: ":stopwatch:" in thread_text(slack.thread("C1", root)))
+    return thread_text(slack.thread("C1", root))
+
+
+async def test_a_demo_run_is_labelled_as_placeholders(
+    demo_world: tuple[World, FakeSlack, FakeAnthropic],
+) -> None:
+    world, slack, _ = demo_world
+    await world.command("compare three databases")
+    thread = await finished_thread(slack)
+    assert "4/4 subtasks done" in thread
+    assert PLACEHOLDER.strip("_") in thread
+    assert "Demo answer" in thread
+
+
+async def test_flaky_tag_shows_retries_then_finishes(
+    demo_world: tuple[World, FakeSlack, FakeAnthropic],
+) -> None:
+    world, slack, claude = demo_world
+    await world.command("compare three databases [flaky]")
+    thread = await finished_thread(slack)
+    assert "4/4 subtasks done" in thread
+    assert sum(c.status == 429 for c in claude.calls_for("subagent")) == 4  # one per subtask
+
+
+async def test_broken_tag_fails_one_subtask_and_names_it(
+    demo_world: tuple[World, FakeSlack, FakeAnthropic],
+) -> None:
+    world, slack, _ = demo_world
+    await world.command("what is RAG? [broken]")
+    thread = await finished_thread(slack)
+    assert "3/4 subtasks done" in thread
+    assert "Not included: Background researcher (failed)" in thread
