@@ -17,6 +17,7 @@ from bot.server import serve_http, serve_socket_mode
 from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
 from pipeline.anthropic_llm import AnthropicLLM, make_client
+from pipeline.settings import settings_problem
 
 EXIT_CONFIG = 2
 
@@ -60,9 +61,7 @@ def load_settings() -> Settings | str:
     try:
         settings = Settings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        name = str(first["loc"][0]).upper() if first["loc"] else "a setting"
-        return f"Invalid configuration: {name}: {first['msg']}."
+        return settings_problem(Settings, exc)
     missing = settings.missing_for_slack()
     if missing:
         return f"Missing configuration: set {', '.join(missing)} (see README, Configuration)."

@@ -12,7 +12,7 @@ from pydantic import TypeAdapter, ValidationError
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.models import RunResult
 from pipeline.run import new_run_id, run_pipeline
-from pipeline.settings import PipelineSettings
+from pipeline.settings import PipelineSettings, settings_problem
 from pipeline.terminal import TerminalProgress, footer
 
 EXIT_USAGE = 2
@@ -65,8 +65,7 @@ def main(argv: list[str] | None = None) -> int:
     try:
         settings = PipelineSettings()
     except ValidationError as exc:
-        first = exc.errors()[0]
-        print(f"Invalid setting {first['loc'][0]}: {first['msg']}.", file=sys.stderr)
+        print(settings_problem(PipelineSettings, exc), file=sys.stderr)
         return EXIT_USAGE
     api_key = settings.anthropic_api_key.get_secret_value() if settings.anthropic_api_key else ""
     if not api_key:

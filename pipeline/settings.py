@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr
+from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.config import ModelPrice, PipelineConfig
@@ -52,3 +52,22 @@ class PipelineSettings(BaseSettings):
             max_goal_chars=self.max_goal_chars,
             prices=self.prices,
         )
+
+
+def env_name(settings: type[BaseSettings], field: str) -> str:
+    """The environment variable a settings field is read from (what a person must fix)."""
+    info = settings.model_fields.get(field)
+    alias = info.validation_alias if info is not None else None
+    if isinstance(alias, AliasChoices) and isinstance(alias.choices[0], str):
+        return alias.choices[0]
+    prefix = str(settings.model_config.get("env_prefix", ""))
+    return f"{prefix}{field}".upper()
+
+
+def settings_problem(settings: type[BaseSettings], error: ValidationError) -> str:
+    """One sentence naming the first invalid variable and why."""
+    first = error.errors()[0]
+    field = str(first["loc"][0]) if first["loc"] else ""
+    name = env_name(settings, field) if field else "a setting"
+    reason = str(first["msg"]).removeprefix("Value error, ")
+    return f"Invalid configuration: {name}: {reason}."

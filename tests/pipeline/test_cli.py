@@ -65,3 +65,9 @@ async def test_cli_without_key_says_so_and_exits_2() -> None:
     code, _, err = await run_cli("goal", env={})
     assert code == 2
     assert err.strip() == "ANTHROPIC_API_KEY is not set: export your Anthropic API key."
+
+
+async def test_cli_names_an_invalid_setting_by_its_variable() -> None:
+    code, _, err = await run_cli("goal", env={"ORCHESTRA_CONCURRENCY": "0"})
+    assert code == 2
+    assert err.startswith("Invalid configuration: ORCHESTRA_CONCURRENCY:")
