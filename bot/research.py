@@ -58,7 +58,10 @@ async def _thread_context(deps: Deps, request: ResearchRequest, thread_ts: str) 
         return None
     try:
         messages = await deps.io.thread_messages(
-            request.channel, thread_ts, deps.settings.thread_context_messages + 1
+            request.channel,
+            thread_ts,
+            before_ts=request.context_before_ts,
+            limit=deps.settings.thread_context_messages,
         )
     except SlackApiError as exc:
         # Context is a bonus: without it the run still answers the goal itself.

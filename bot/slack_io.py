@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -91,10 +92,28 @@ class SlackIO:
             except SlackApiError as again:
                 logger.warning("could not tell %s: %s", user, again.response.get("error"))
 
-    async def thread_messages(self, channel: str, ts: str, limit: int) -> list[dict[str, Any]]:
-        """The newest `limit` messages of a thread (one page: context is bounded anyway)."""
-        await self._pacer.wait("conversations.replies", channel)
-        async with _reaching("conversations.replies"):
-            response = await self.client.conversations_replies(channel=channel, ts=ts, limit=200)
-        messages: list[dict[str, Any]] = list(response.get("messages") or [])
-        return messages[-limit:]
+    async def thread_messages(
+        self, channel: str, ts: str, *, before_ts: str, limit: int, max_pages: int = 10
+    ) -> list[dict[str, Any]]:
+        """The newest `limit` messages of a thread posted before `before_ts`.
+
+        Slack pages replies oldest first, so a long thread is read to its end (bounded by
+        `max_pages`) to find the newest ones."""
+        kept: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
+        cursor: str | None = None
+        for _ in range(max_pages):
+            await self._pacer.wait("conversations.replies", channel)
+            async with _reaching("conversations.replies"):
+                response = await self.client.conversations_replies(
+                    channel=channel,
+                    ts=ts,
+                    latest=before_ts,
+                    inclusive=False,
+                    limit=200,
+                    cursor=cursor,
+                )
+            kept.extend(response.get("messages") or [])
+            cursor = (response.get("response_metadata") or {}).get("next_cursor")
+            if not response.get("has_more") or not cursor:
+                break
+        return list(kept)

@@ -380,11 +380,23 @@ class FakeSlack:
         thread = self.thread(channel, ts)
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        limit = int(args.get("limit") or 1000)
+        # Slack's paging: oldest first, `latest`/`oldest` bound the range, `cursor` continues.
+        latest, oldest = args.get("latest"), args.get("oldest")
+        inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
+        if latest:
+            thread = [m for m in thread if m.ts < latest or (inclusive and m.ts == latest)]
+        if oldest:
+            thread = [m for m in thread if m.ts > oldest or (inclusive and m.ts == oldest)]
+        limit = min(int(args.get("limit") or 1000), 1000)
+        cursor = str(args.get("cursor") or "")
+        start = int(cursor.removeprefix("next:")) if cursor.startswith("next:") else 0
+        page = thread[start : start + limit]
+        more = start + limit < len(thread)
         return {
             "ok": True,
-            "messages": [m.to_api() for m in thread[:limit]],
-            "has_more": len(thread) > limit,
+            "messages": [m.to_api() for m in page],
+            "has_more": more,
+            "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""},
         }
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -192,3 +192,19 @@ async def test_ten_concurrent_runs_in_one_channel_under_strict_limits(
     await eventually(lambda: all(answered(fake_slack, r, "tokens in") for r in roots), within=60)
     assert [c for c in fake_slack.calls if not c.response.get("ok") and c.status != 429] == []
     assert len(fake_claude.calls_for("integrator")) == 10
+
+
+async def test_a_long_thread_gives_its_newest_messages_as_context(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    parent = fake_slack.add_user_message("C1", "U7", "The big migration thread")
+    for i in range(450):  # more than two of Slack's pages
+        fake_slack.add_user_message("C1", "U8", f"reply number {i}", thread_ts=parent)
+    await world.mention("<@UBOT> summarise the risks", thread_ts=parent)
+    await eventually(lambda: answered(fake_slack, parent))
+    plan_request = fake_claude.calls_for("orchestrator")[0].body["messages"][0]["content"]
+    assert "reply number 449" in plan_request
+    assert "reply number 431" in plan_request  # the newest 20 before the mention
+    assert "reply number 3\n" not in plan_request
+    assert "reply number 100" not in plan_request
+    assert len(fake_slack.calls_to("conversations.replies")) == 3
