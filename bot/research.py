@@ -15,6 +15,7 @@ from bot import blocks
 from bot.deps import Deps
 from bot.progress import SlackProgress
 from bot.runs import LiveRun
+from bot.slack_text import escape, one_line
 from pipeline import new_run_id, run_pipeline
 
 logger = logging.getLogger(__name__)
@@ -93,7 +94,8 @@ async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
                     )
                     run.ended = True
             if not run.ended:
-                await _tell_privately(request, f"{note} (goal: {request.goal[:200]})")
+                goal = escape(one_line(request.goal, 200))
+                await _tell_privately(request, f"{note} (goal: {goal})")
         raise
 
 
