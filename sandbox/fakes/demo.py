@@ -3,6 +3,7 @@ results that say they are placeholders, and a streamed answer, at realistic late
 
 from __future__ import annotations
 
+import html
 import random
 import re
 from typing import Any
@@ -99,7 +100,7 @@ def install_demo(fake: FakeAnthropic, *, speed: float = 1.0, seed: int | None = 
         return Reply(text=text, latency=rng.uniform(1.5, 4.0) * speed)
 
     def integrator(call: CallInfo) -> Reply:
-        roles = _ROLE.findall(call.user_text)
+        roles = [html.unescape(role) for role in _ROLE.findall(call.user_text)]
         sections = "\n".join(
             f"- **{role}**: summarised from its placeholder result." for role in roles
         )
