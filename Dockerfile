@@ -11,10 +11,10 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
 WORKDIR /app
 RUN useradd --create-home --uid 10001 orchestra
 
+# Only production code: the sandbox (fakes, page server) and tests never enter the image.
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY bot ./bot
-COPY sandbox ./sandbox
 RUN pip install --no-cache-dir .
 
 USER 10001
