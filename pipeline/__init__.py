@@ -28,7 +28,7 @@ from pipeline.events import (
     SubtaskStarted,
 )
 from pipeline.llm import LLM, LLMReply, LLMRequest, Message, Usage
-from pipeline.models import OutputFormat, Plan, RunResult, SubTask, SubtaskOutcome
+from pipeline.models import Checkpoint, OutputFormat, Plan, RunResult, SubTask, SubtaskOutcome
 from pipeline.run import clean_goal, new_run_id, run_pipeline
 from pipeline.usage import cost_of
 
@@ -39,6 +39,7 @@ __all__ = [
     "AllSubtasksFailed",
     "BudgetExceeded",
     "CallRetrying",
+    "Checkpoint",
     "EventSink",
     "IntegrationDelta",
     "IntegrationStarted",

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from pipeline.config import Role
@@ -29,6 +29,8 @@ class RunStarted(Event):
 @dataclass(frozen=True, slots=True, kw_only=True)
 class PlanReady(Event):
     plan: Plan
+    usage: Usage = field(default_factory=Usage)  # what planning cost (none when resumed)
+    resumed: bool = False  # the plan came from a checkpoint, not from a call
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -53,6 +55,7 @@ class SubtaskFinished(Event):
     output: str
     elapsed_s: float
     usage: Usage
+    reused: bool = False  # finished before a restart; reused, not called again
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -107,6 +107,18 @@ class SubtaskOutcome:
 
 
 @dataclass(frozen=True, slots=True)
+class Checkpoint:
+    """How far an earlier attempt at a run got: resuming from it calls nothing done again.
+
+    `done` holds the subtasks that finished (their outputs are reused); `spent` is what the
+    earlier attempt's other calls (the plan) cost, so the run's usage stays whole."""
+
+    plan: Plan
+    done: Mapping[str, SubtaskOutcome] = field(default_factory=dict)
+    spent: Mapping[Role, Usage] = field(default_factory=dict)
+
+
+@dataclass(frozen=True, slots=True)
 class RunResult:
     """The full record of one run: plan, outcomes, answer, usage, cost and timings."""
 

@@ -21,8 +21,8 @@ from pipeline.events import (
     discard,
 )
 from pipeline.integrator import integrate
-from pipeline.llm import LLM
-from pipeline.models import Plan, RunResult, RunStatus, SubtaskOutcome
+from pipeline.llm import LLM, Usage
+from pipeline.models import Checkpoint, Plan, RunResult, RunStatus, SubtaskOutcome
 from pipeline.planner import make_plan
 from pipeline.retry import Sleep
 from pipeline.scheduler import run_subtasks
@@ -48,6 +48,24 @@ def clean_goal(goal: str, config: PipelineConfig) -> str:
     return cleaned
 
 
+def _newest(context: str | None, max_chars: int) -> str | None:
+    """The newest `max_chars` of the context (a thread's latest messages matter most)."""
+    if not context or max_chars <= 0:
+        return None
+    return context[-max_chars:]
+
+
+def _restore(ctx: RunContext, checkpoint: Checkpoint, outcomes: dict[str, SubtaskOutcome]) -> None:
+    """Take over the checkpoint's finished subtasks and count what the earlier attempt spent."""
+    for role, usage in checkpoint.spent.items():
+        ctx.usage.add(role, ctx.config.model_for(role), usage)
+    for task in checkpoint.plan.subtasks:
+        done = checkpoint.done.get(task.id)
+        if done is not None and done.status == "done":
+            outcomes[task.id] = done
+            ctx.usage.add("subagent", ctx.config.subagent_model, done.usage)
+
+
 async def run_pipeline(
     goal: str,
     *,
@@ -58,6 +76,7 @@ async def run_pipeline(
     run_id: str | None = None,
     clock: Callable[[], float] = time.monotonic,
     sleep: Sleep = asyncio.sleep,
+    checkpoint: Checkpoint | None = None,
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
 
@@ -70,6 +89,8 @@ async def run_pipeline(
         run_id: an id to use instead of a fresh one.
         clock: monotonic seconds, injectable for tests.
         sleep: the retry policy's sleep, injectable for tests.
+        checkpoint: an earlier attempt's plan and finished subtasks (after a restart, or to
+            retry failed subtasks): planning is skipped and finished subtasks are reused.
 
     Returns:
         The run record. Failures are in it (status "failed", `error` a user-readable
@@ -103,8 +124,21 @@ async def run_pipeline(
     await ctx.emit(RunStarted(run_id=ctx.run_id, at=0.0, goal=goal))
     try:
         goal = clean_goal(goal, config)
-        plan = await make_plan(ctx, goal, context[-config.max_context_chars :] if context else None)
-        await ctx.emit(PlanReady(run_id=ctx.run_id, at=ctx.now(), plan=plan))
+        if checkpoint is None:
+            plan = await make_plan(ctx, goal, _newest(context, config.max_context_chars))
+            planning = ctx.usage.by_role.get("orchestrator", Usage())
+        else:
+            plan, planning = checkpoint.plan, Usage()
+            _restore(ctx, checkpoint, outcomes)
+        await ctx.emit(
+            PlanReady(
+                run_id=ctx.run_id,
+                at=ctx.now(),
+                plan=plan,
+                usage=planning,
+                resumed=checkpoint is not None,
+            )
+        )
         await run_subtasks(ctx, plan, outcomes)
         answer = await integrate(ctx, goal, plan, outcomes)
     except asyncio.CancelledError:

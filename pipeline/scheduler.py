@@ -19,13 +19,18 @@ async def run_subtasks(ctx: RunContext, plan: Plan, outcomes: dict[str, SubtaskO
     """Fill `outcomes` (shared so a cancelled run still shows what finished).
 
     A failed subtask's dependents are skipped; the rest go on. BudgetExceeded and
-    cancellation stop every subtask."""
+    cancellation stop every subtask. Subtasks already done in `outcomes` (a resumed run)
+    are reported as reused and not called again."""
     tasks = plan.by_id()
     settled = {task_id: asyncio.Event() for task_id in tasks}
     slots = asyncio.Semaphore(ctx.config.concurrency)
 
     async def run_one(task: SubTask) -> None:
         try:
+            earlier = outcomes.get(task.id)
+            if earlier is not None and earlier.status == "done":
+                await ctx.emit(_reused(ctx, earlier))
+                return
             for dep in task.depends_on:
                 await settled[dep].wait()
             failed_deps = tuple(d for d in task.depends_on if outcomes[d].status != "done")
@@ -58,6 +63,18 @@ async def run_subtasks(ctx: RunContext, plan: Plan, outcomes: dict[str, SubtaskO
             if isinstance(exc, PipelineError):
                 raise exc from group_error
         raise
+
+
+def _reused(ctx: RunContext, outcome: SubtaskOutcome) -> SubtaskFinished:
+    return SubtaskFinished(
+        run_id=ctx.run_id,
+        at=ctx.now(),
+        subtask_id=outcome.subtask_id,
+        output=outcome.output,
+        elapsed_s=outcome.elapsed_s,
+        usage=outcome.usage,
+        reused=True,
+    )
 
 
 async def _execute(
