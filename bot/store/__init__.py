@@ -1,0 +1,51 @@
+"""The durable run store: runs, subtasks, Slack delivery keys and spend, in SQL.
+
+`RunStore` is the whole API; what it returns are the frozen records of `records`. Nothing
+from SQLAlchemy leaves this package.
+"""
+
+from bot.store.core import StoreError, UnknownRun, UnknownSubtask
+from bot.store.migrate import SchemaChange
+from bot.store.records import (
+    FINISHED_STATUSES,
+    UNFINISHED_STATUSES,
+    DaySpend,
+    EndReason,
+    PurgeCounts,
+    RunSource,
+    RunStatus,
+    RunSummary,
+    Source,
+    StoredRun,
+    StoredSubtask,
+    StoredUsage,
+    SubtaskState,
+)
+from bot.store.rows import CorruptRow
+from bot.store.store import RunStore
+from bot.store.url import DatabaseURLError
+from bot.store.writes import FinishedStatus
+
+__all__ = [
+    "FINISHED_STATUSES",
+    "UNFINISHED_STATUSES",
+    "CorruptRow",
+    "DatabaseURLError",
+    "DaySpend",
+    "EndReason",
+    "FinishedStatus",
+    "PurgeCounts",
+    "RunSource",
+    "RunStatus",
+    "RunStore",
+    "RunSummary",
+    "SchemaChange",
+    "Source",
+    "StoreError",
+    "StoredRun",
+    "StoredSubtask",
+    "StoredUsage",
+    "SubtaskState",
+    "UnknownRun",
+    "UnknownSubtask",
+]

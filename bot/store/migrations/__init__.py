@@ -1,0 +1,1 @@
+"""Alembic migrations of the run store; applied by `bot.store.migrate` when the store opens."""

@@ -1,0 +1,147 @@
+"""What the run store hands out: frozen values, never SQLAlchemy objects."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import date, datetime
+from typing import Final, Literal, TypeGuard, get_args
+
+RunStatus = Literal["queued", "running", "succeeded", "partial", "failed", "cancelled", "paused"]
+SubtaskState = Literal["pending", "running", "done", "failed", "skipped", "cancelled"]
+RunSource = Literal["command", "mention", "button", "dm"]
+# Why a run stopped before (or instead of) finishing normally; "none" for a normal end.
+EndReason = Literal["none", "cancelled_by_user", "restart", "budget", "error"]
+# A source as a model cited it, e.g. {"url": ..., "title": ...}.
+Source = Mapping[str, str]
+
+RUN_STATUSES: Final[frozenset[str]] = frozenset(get_args(RunStatus))
+SUBTASK_STATES: Final[frozenset[str]] = frozenset(get_args(SubtaskState))
+RUN_SOURCES: Final[frozenset[str]] = frozenset(get_args(RunSource))
+END_REASONS: Final[frozenset[str]] = frozenset(get_args(EndReason))
+# The runs a restarted process picks up again.
+UNFINISHED_STATUSES: Final[tuple[RunStatus, ...]] = ("queued", "running", "paused")
+FINISHED_STATUSES: Final[tuple[RunStatus, ...]] = ("succeeded", "partial", "failed", "cancelled")
+
+
+def is_run_status(value: str) -> TypeGuard[RunStatus]:
+    """Whether `value` is a run status."""
+    return value in RUN_STATUSES
+
+
+def is_subtask_state(value: str) -> TypeGuard[SubtaskState]:
+    """Whether `value` is a subtask state."""
+    return value in SUBTASK_STATES
+
+
+def is_run_source(value: str) -> TypeGuard[RunSource]:
+    """Whether `value` is a run source."""
+    return value in RUN_SOURCES
+
+
+def is_end_reason(value: str) -> TypeGuard[EndReason]:
+    """Whether `value` is an end reason."""
+    return value in END_REASONS
+
+
+@dataclass(frozen=True, slots=True)
+class StoredUsage:
+    """Tokens and web searches (token names as in the Messages API and `pipeline.Usage`)."""
+
+    input_tokens: int = 0
+    output_tokens: int = 0
+    cache_creation_input_tokens: int = 0
+    cache_read_input_tokens: int = 0
+    web_searches: int = 0
+
+
+@dataclass(frozen=True, slots=True)
+class StoredSubtask:
+    """One subtask of a stored run, in plan order."""
+
+    subtask_id: str
+    position: int
+    role: str
+    state: SubtaskState
+    output: str | None
+    sources: tuple[Source, ...]
+    usage: StoredUsage
+    error: str | None
+    attempts: int
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class StoredRun:
+    """One run as stored: where it lives in Slack, what it was asked, how far it got.
+
+    Texts (goal, context, plan, outputs, answer) are empty or None once retention purged them
+    (`purged_at` is then set); ids, states, usage and cost stay.
+    """
+
+    run_id: str
+    workspace: str
+    requester: str
+    channel: str
+    source: RunSource
+    delivery_key: str | None
+    goal: str
+    context: str | None
+    thread_ts: str | None
+    root_ts: str | None
+    plan_ts: str | None
+    answer_ts: tuple[str, ...]
+    plan: dict[str, object] | None
+    subtasks: tuple[StoredSubtask, ...]
+    answer: str | None
+    usage: StoredUsage
+    cost_usd: float | None
+    status: RunStatus
+    end_reason: EndReason | None
+    ended_by: str | None
+    parent_run_id: str | None
+    created_at: datetime
+    started_at: datetime | None
+    finished_at: datetime | None
+    updated_at: datetime
+    purged_at: datetime | None
+    # For a later scale-out: which process owns the run, until when, and its fencing token.
+    owner: str | None
+    lease_until: datetime | None
+    fencing_token: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RunSummary:
+    """A line of history: enough for `/research history` and the App Home tab."""
+
+    run_id: str
+    workspace: str
+    goal: str
+    requester: str
+    channel: str
+    thread_ts: str | None
+    status: RunStatus
+    cost_usd: float | None
+    parent_run_id: str | None
+    created_at: datetime
+    finished_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class DaySpend:
+    """US$ spent on one (UTC) day."""
+
+    day: date
+    usd: float
+
+
+@dataclass(frozen=True, slots=True)
+class PurgeCounts:
+    """What one retention pass did."""
+
+    runs: int
+    subtasks: int
+    deliveries: int

@@ -1,0 +1,61 @@
+"""RunStore: the durable run store, opened once at the composition root and passed in."""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+
+from bot.store.engine import create_store_engine
+from bot.store.migrate import SchemaChange, upgrade
+from bot.store.reads import RunReads
+from bot.store.retention import Retention
+from bot.store.spend import SpendLedger
+from bot.store.url import async_url
+from bot.store.writes import RunWrites
+
+logger = logging.getLogger(__name__)
+
+
+class RunStore(RunWrites, RunReads, Retention, SpendLedger):
+    """Runs, their subtasks, Slack delivery keys and the spend ledger, in SQL.
+
+    Build it with `await RunStore.open(url)` and `await store.close()` it at shutdown.
+    Every write is one short transaction; it is safe to call from many asyncio tasks.
+    The parts (writes, reads, deliveries, retention, spend) live in their own modules.
+    """
+
+    schema: SchemaChange
+    """The schema revision before and after the migrations that `open` applied."""
+
+    @classmethod
+    async def open(cls, url: str, *, clock: Callable[[], float] = time.time) -> RunStore:
+        """Connect to `url`, create or migrate the schema, and return the store.
+
+        Args:
+            url: `sqlite:///relative.db`, `sqlite:////absolute.db` (its folder is created)
+                or `postgresql://user:password@host:port/db`.
+            clock: Seconds since the epoch; tests pass a fake one to move time.
+
+        Raises:
+            DatabaseURLError: the URL names no database the store supports.
+            sqlalchemy.exc.SQLAlchemyError: the database cannot be reached or migrated
+                (OSError subclasses too, from the drivers).
+        """
+        sa_url = async_url(url)
+        engine = create_store_engine(sa_url)
+        try:
+            async with engine.begin() as connection:
+                schema = await connection.run_sync(upgrade)
+        except BaseException:
+            await engine.dispose()
+            raise
+        if schema.upgraded:
+            logger.info("run store schema upgraded from %s to %s", schema.before, schema.after)
+        store = cls(engine, clock)
+        store.schema = schema
+        return store
+
+    async def close(self) -> None:
+        """Close every connection; the store is unusable afterwards."""
+        await self._engine.dispose()

@@ -1,0 +1,170 @@
+"""The store's schema as SQLAlchemy Core tables; migrations/ must build exactly this."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Column,
+    Date,
+    DateTime,
+    Dialect,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    String,
+    Table,
+    Text,
+    UniqueConstraint,
+)
+from sqlalchemy.types import TypeDecorator
+
+# Named constraints, so later migrations can drop or alter them by name on every backend.
+metadata = MetaData(
+    naming_convention={
+        "ix": "ix_%(table_name)s_%(column_0_N_name)s",
+        "uq": "uq_%(table_name)s_%(column_0_N_name)s",
+        "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+        "pk": "pk_%(table_name)s",
+    }
+)
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """An aware UTC datetime in, an aware UTC datetime out, on every backend.
+
+    SQLite has no time zones: it gets naive UTC (its fixed-width text sorts like time, so
+    `<` in queries works) and gets the zone back on the way out.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("the run store takes aware datetimes only")
+        value = value.astimezone(UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
+
+
+# Slack ids and timestamps are short; the lengths leave room without inviting abuse.
+_ID = 64
+_TS = 32
+
+# JSON NULL would be a value that is "null", not SQL NULL; we want SQL NULL for "none".
+_JSON = JSON(none_as_null=True)
+
+
+def _usage_columns() -> list[Column[int]]:
+    """Token and search counters; a run sums its subtasks' and its own calls'."""
+    return [
+        Column(name, Integer, nullable=False, server_default="0")
+        for name in (
+            "input_tokens",
+            "output_tokens",
+            "cache_creation_input_tokens",
+            "cache_read_input_tokens",
+            "web_searches",
+        )
+    ]
+
+
+runs = Table(
+    "runs",
+    metadata,
+    Column("run_id", String(_ID), primary_key=True),
+    Column("workspace", String(_ID), nullable=False),
+    Column("requester", String(_ID), nullable=False),
+    Column("channel", String(_ID), nullable=False),
+    Column("source", String(16), nullable=False),
+    Column("delivery_key", String(255)),
+    Column("goal", Text, nullable=False),
+    Column("context", Text),
+    Column("thread_ts", String(_TS)),
+    Column("root_ts", String(_TS)),
+    Column("plan_ts", String(_TS)),
+    Column("plan", _JSON),
+    Column("answer", Text),
+    *_usage_columns(),
+    Column("cost_usd", Float),  # NULL: the price of a model was unknown, not zero
+    Column("status", String(16), nullable=False),
+    Column("end_reason", String(32)),
+    Column("ended_by", String(_ID)),
+    Column("parent_run_id", String(_ID), ForeignKey("runs.run_id", ondelete="SET NULL")),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    Column("purged_at", UTCDateTime),
+    Column("owner", String(128)),
+    Column("lease_until", UTCDateTime),
+    Column("fencing_token", BigInteger),
+    Index(None, "status"),
+    Index(None, "channel", "created_at"),
+    Index(None, "requester", "created_at"),
+    Index(None, "created_at"),
+    Index(None, "parent_run_id"),
+)
+
+subtasks = Table(
+    "subtasks",
+    metadata,
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("subtask_id", String(_ID), nullable=False),
+    Column("position", Integer, nullable=False),
+    Column("role", Text, nullable=False),
+    Column("state", String(16), nullable=False),
+    Column("output", Text),
+    Column("sources", _JSON),
+    *_usage_columns(),
+    Column("error", Text),
+    Column("attempts", Integer, nullable=False, server_default="0"),
+    Column("started_at", UTCDateTime),
+    Column("finished_at", UTCDateTime),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("run_id", "subtask_id"),
+)
+
+# One row per posted part of an answer (long answers span messages), in posting order.
+answer_messages = Table(
+    "answer_messages",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("ts", String(_TS), nullable=False),
+    UniqueConstraint("run_id", "ts"),
+)
+
+# Slack delivery keys (event ids, triggers) inside Slack's retry window: bounded by time.
+deliveries = Table(
+    "deliveries",
+    metadata,
+    Column("delivery_key", String(255), primary_key=True),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
+)
+
+# The spend ledger: US$ per UTC day, person and channel. Retention never touches it.
+spend = Table(
+    "spend",
+    metadata,
+    Column("day", Date, nullable=False),
+    Column("user_id", String(_ID), nullable=False),
+    Column("channel_id", String(_ID), nullable=False),
+    Column("usd", Float, nullable=False),
+    PrimaryKeyConstraint("day", "user_id", "channel_id"),
+    Index(None, "day", "channel_id"),
+)

@@ -1,0 +1,232 @@
+"""Run writes: one small transaction per state change of a run or subtask."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping, Sequence
+from typing import Any, Literal
+
+from pipeline import new_run_id
+from sqlalchemy import func, literal, update
+
+from bot.store.core import StoreCore, UnknownRun, UnknownSubtask
+from bot.store.records import (
+    EndReason,
+    RunSource,
+    Source,
+    StoredUsage,
+    SubtaskState,
+)
+from bot.store.rows import sources_value, usage_values
+from bot.store.tables import UTCDateTime, answer_messages, runs, subtasks
+
+FinishedStatus = Literal["succeeded", "partial", "failed", "cancelled"]
+# States after which a subtask has a finish time.
+_ENDED_STATES: frozenset[SubtaskState] = frozenset({"done", "failed", "skipped", "cancelled"})
+
+
+class RunWrites(StoreCore):
+    """Create runs and record each change of a run or subtask."""
+
+    async def create_run(
+        self,
+        *,
+        workspace: str,
+        requester: str,
+        channel: str,
+        source: RunSource,
+        goal: str,
+        context: str | None = None,
+        delivery_key: str | None = None,
+        thread_ts: str | None = None,
+        parent_run_id: str | None = None,
+        run_id: str | None = None,
+        status: Literal["queued", "running"] = "queued",
+    ) -> str:
+        """Store a new run and return its id (`run_id`, or a new one when None).
+
+        `parent_run_id` links a Re-run or Retry to the run it repeats.
+        """
+        run_id = run_id or new_run_id()
+        now = self._now()
+        async with self._write() as db:
+            await db.execute(
+                runs.insert().values(
+                    run_id=run_id,
+                    workspace=workspace,
+                    requester=requester,
+                    channel=channel,
+                    source=source,
+                    goal=goal,
+                    context=context,
+                    delivery_key=delivery_key,
+                    thread_ts=thread_ts,
+                    parent_run_id=parent_run_id,
+                    status=status,
+                    created_at=now,
+                    started_at=now if status == "running" else None,
+                    updated_at=now,
+                )
+            )
+        return run_id
+
+    async def mark_running(self, run_id: str) -> None:
+        """A queued or paused run starts (again): its first start time is kept."""
+        now = self._now()
+        await self._update_run(
+            run_id,
+            status="running",
+            end_reason=None,
+            ended_by=None,
+            started_at=func.coalesce(runs.c.started_at, literal(now, UTCDateTime())),
+        )
+
+    async def set_thread(
+        self,
+        run_id: str,
+        thread_ts: str,
+        root_ts: str | None = None,
+        plan_ts: str | None = None,
+    ) -> None:
+        """Where the run lives in Slack; a None timestamp keeps the stored one."""
+        values: dict[str, Any] = {"thread_ts": thread_ts}
+        if root_ts is not None:
+            values["root_ts"] = root_ts
+        if plan_ts is not None:
+            values["plan_ts"] = plan_ts
+        await self._update_run(run_id, **values)
+
+    async def save_plan(
+        self, run_id: str, plan: Mapping[str, object], roles: Sequence[tuple[str, str]]
+    ) -> None:
+        """Store the plan (JSON) and its subtasks, all pending, in plan order.
+
+        Args:
+            run_id: The run.
+            plan: The plan as JSON (e.g. `Plan.model_dump(mode="json")`).
+            roles: `(subtask id, role)` per subtask, in plan order. Any subtasks stored
+                before for this run are replaced.
+        """
+        now = self._now()
+        async with self._write() as db:
+            result = await db.execute(
+                update(runs).where(runs.c.run_id == run_id).values(plan=dict(plan), updated_at=now)
+            )
+            if result.rowcount == 0:
+                raise UnknownRun(run_id)
+            await db.execute(subtasks.delete().where(subtasks.c.run_id == run_id))
+            if roles:
+                await db.execute(
+                    subtasks.insert(),
+                    [
+                        {
+                            "run_id": run_id,
+                            "subtask_id": subtask_id,
+                            "position": position,
+                            "role": role,
+                            "state": "pending",
+                            "updated_at": now,
+                        }
+                        for position, (subtask_id, role) in enumerate(roles)
+                    ],
+                )
+
+    async def save_subtask(
+        self,
+        run_id: str,
+        subtask_id: str,
+        state: SubtaskState,
+        *,
+        output: str | None = None,
+        sources: Sequence[Source] | None = None,
+        usage: StoredUsage | None = None,
+        error: str | None = None,
+        attempts: int | None = None,
+    ) -> None:
+        """Record a subtask's new state; fields left None keep their stored values.
+
+        Going to `running` stamps the first start and clears the finish time (a Retry);
+        `done` clears an earlier error; every ended state stamps the finish time.
+
+        Raises:
+            UnknownSubtask: the run has no such subtask (its plan was not saved).
+        """
+        now = self._now()
+        values: dict[str, Any] = {"state": state, "updated_at": now}
+        if state == "running":
+            values["started_at"] = func.coalesce(subtasks.c.started_at, literal(now, UTCDateTime()))
+            values["finished_at"] = None
+        if state in _ENDED_STATES:
+            values["finished_at"] = now
+        if state == "done":
+            values["error"] = None
+        if output is not None:
+            values["output"] = output
+        if sources is not None:
+            values["sources"] = sources_value(sources)
+        if usage is not None:
+            values.update(usage_values(usage))
+        if error is not None:
+            values["error"] = error
+        if attempts is not None:
+            values["attempts"] = attempts
+        async with self._write() as db:
+            result = await db.execute(
+                update(subtasks)
+                .where(subtasks.c.run_id == run_id, subtasks.c.subtask_id == subtask_id)
+                .values(values)
+            )
+            if result.rowcount == 0:
+                raise UnknownSubtask(f"{run_id}/{subtask_id}")
+
+    async def add_answer_ts(self, run_id: str, ts: str) -> None:
+        """One more posted part of the answer (a repeat of the same ts is ignored)."""
+        insert = self._upsert(answer_messages).values(run_id=run_id, ts=ts)
+        async with self._write() as db:
+            await db.execute(insert.on_conflict_do_nothing(index_elements=["run_id", "ts"]))
+
+    async def finish_run(
+        self,
+        run_id: str,
+        status: FinishedStatus,
+        end_reason: EndReason,
+        answer: str | None,
+        usage: StoredUsage,
+        cost_usd: float | None,
+        ended_by: str | None = None,
+    ) -> None:
+        """The run ended: its outcome, why, by whom, and what it cost (None: unknown).
+
+        The spend ledger is not written here: `record_spend` is its only writer.
+        """
+        await self._update_run(
+            run_id,
+            status=status,
+            end_reason=end_reason,
+            ended_by=ended_by,
+            answer=answer,
+            cost_usd=cost_usd,
+            finished_at=self._now(),
+            **usage_values(usage),
+        )
+
+    async def mark_paused(self, run_ids: Iterable[str], reason: EndReason = "restart") -> int:
+        """Pause the given runs that are still queued or running; returns how many."""
+        ids = list(run_ids)
+        if not ids:
+            return 0
+        async with self._write() as db:
+            result = await db.execute(
+                update(runs)
+                .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
+                .values(status="paused", end_reason=reason, updated_at=self._now())
+            )
+        return result.rowcount
+
+    async def _update_run(self, run_id: str, **values: Any) -> None:
+        """Set columns of one run (and its update time); UnknownRun when there is none."""
+        async with self._write() as db:
+            result = await db.execute(
+                update(runs).where(runs.c.run_id == run_id).values(updated_at=self._now(), **values)
+            )
+            if result.rowcount == 0:
+                raise UnknownRun(run_id)
