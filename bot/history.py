@@ -1,0 +1,108 @@
+"""Pure rendering of what the team researched: `/research history` and the App Home tab."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextBlock,
+    DividerBlock,
+    HeaderBlock,
+    MarkdownTextObject,
+    SectionBlock,
+)
+from slack_sdk.models.views import View
+
+from bot.slack_text import SECTION_TEXT_LIMIT, escape, one_line, truncate
+from bot.store import RunSummary
+
+HISTORY_SIZE = 10  # runs listed by `/research history`, and per list on the Home tab
+HOME_BLOCK_LIMIT = 100  # Slack's limit for a Home tab view
+
+_STATUS = {
+    "queued": ":hourglass_flowing_sand: queued",
+    "running": ":arrows_counterclockwise: running",
+    "paused": ":double_vertical_bar: paused",
+    "succeeded": ":white_check_mark: answered",
+    "partial": ":large_yellow_circle: partly answered",
+    "failed": ":x: failed",
+    "cancelled": ":black_square_for_stop: cancelled",
+}
+
+
+@dataclass(frozen=True)
+class Spend:
+    """US$ spent by the team, for the Home tab."""
+
+    today: float
+    this_month: float
+
+
+def thread_link(workspace_url: str, channel: str, ts: str | None) -> str:
+    """A link to a run's thread (Slack's permalink shape), or '' when it has none yet."""
+    if not ts or not workspace_url:
+        return ""
+    return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
+
+
+def run_line(run: RunSummary, workspace_url: str) -> str:
+    """One run as a line of mrkdwn: goal, who, status, cost, and a link to its thread."""
+    goal = escape(one_line(run.goal, 150)) if run.goal else "_(text removed by retention)_"
+    cost = "cost unknown" if run.cost_usd is None else f"${run.cost_usd:.4f}"
+    when = run.created_at.strftime("%Y-%m-%d %H:%M UTC")
+    link = thread_link(workspace_url, run.channel, run.thread_ts)
+    where = f"<{link}|thread>" if link else f"<#{run.channel}>"
+    return f"*{goal}*\n<@{run.requester}> · {_STATUS[run.status]} · {cost} · {when} · {where}"
+
+
+def _sections(runs: Sequence[RunSummary], workspace_url: str, empty: str) -> list[Block]:
+    if not runs:
+        return [SectionBlock(text=MarkdownTextObject(text=empty))]
+    return [
+        SectionBlock(text=MarkdownTextObject(text=truncate(run_line(r, workspace_url), 3000)))
+        for r in runs
+    ]
+
+
+def history_blocks(
+    runs: Sequence[RunSummary], channel: str, workspace_url: str
+) -> tuple[str, list[dict[str, Any]]]:
+    """`/research history`: the channel's latest runs (a private reply's text and blocks)."""
+    text = f"Latest Orchestra runs in <#{channel}>"
+    blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{text}*"))]
+    blocks += _sections(runs, workspace_url, "No runs in this channel yet.")
+    return text, [b.to_dict() for b in blocks]
+
+
+def home_view(
+    mine: Sequence[RunSummary],
+    team: Sequence[RunSummary],
+    spend: Spend,
+    workspace_url: str,
+    command: str,
+) -> dict[str, Any]:
+    """The App Home tab: the person's recent runs, the team's, and spend today and this month."""
+    blocks: list[Block] = [
+        HeaderBlock(text="Orchestra"),
+        SectionBlock(
+            text=MarkdownTextObject(
+                text=truncate(
+                    f"Ask with `{escape(command)} <goal>` in a channel, or mention me. "
+                    f"Team spend: *${spend.today:.2f}* today, *${spend.this_month:.2f}* "
+                    "this month.",
+                    SECTION_TEXT_LIMIT,
+                )
+            )
+        ),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text="*Your recent runs*")),
+        *_sections(mine, workspace_url, "You have not asked Orchestra anything yet."),
+        DividerBlock(),
+        SectionBlock(text=MarkdownTextObject(text="*The team's recent runs*")),
+        *_sections(team, workspace_url, "Nobody has asked Orchestra anything yet."),
+        ContextBlock(elements=[MarkdownTextObject(text="Costs are estimates from token usage.")]),
+    ]
+    return View(type="home", blocks=blocks[:HOME_BLOCK_LIMIT]).to_dict()
