@@ -12,14 +12,11 @@ from collections.abc import Awaitable, Callable
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
-from bot.slack_io import SlackIO
+from bot.slack_io import CONTENT_REFUSED, SlackIO, channel_refusal
 from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult
 from pipeline.view import RunView
 
 logger = logging.getLogger(__name__)
-
-# Slack refused the content itself: the same words as plain text may still go through.
-_REFUSED_CONTENT = {"msg_too_long", "invalid_blocks", "too_many_blocks", "invalid_arguments"}
 
 
 async def _nobody(text: str) -> None:
@@ -53,6 +50,7 @@ class SlackProgress:
         self._dirty = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
         self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
+        self._compact = False  # Slack refused the full plan once: render it compactly from now
         self.answer_posted = False
 
     async def open(self, goal: str) -> None:
@@ -98,19 +96,35 @@ class SlackProgress:
         await self._render()
 
     async def _render(self) -> None:
-        if self.plan_ts is None:
+        """Edit the plan message to the current state: in full, else compact, else plain text.
+
+        Slack may refuse an edit's content (too much block text for this message, blocks it
+        will not take). Then the state still has to land, above all the final one: a finished
+        run must not keep a live Cancel button. Other failures are cosmetic while the run is
+        live (the next edit carries the whole state again)."""
+        ts = self.plan_ts
+        if ts is None:
             return
-        message = blocks.plan_message(self.view, cancel_note=self._cancel_note())
+        note = self._cancel_note()
         async with self._write:
-            try:
-                await self._io.update(self.channel, self.plan_ts, message)
-            except SlackApiError as exc:
-                # A lost edit is cosmetic: the next one carries the whole state again.
-                logger.warning(
-                    "plan update failed: %s [run_id=%s]",
-                    exc.response.get("error"),
-                    self.view.run_id,
-                )
+            if not self._compact:
+                if await self._edit(ts, blocks.plan_message(self.view, cancel_note=note)):
+                    return
+                self._compact = True
+            compact = blocks.plan_message(self.view, cancel_note=note, compact=True)
+            if not await self._edit(ts, compact):
+                # Text only: an edit with no blocks removes the old ones and their buttons.
+                await self._edit(ts, blocks.SlackMessage(compact.text, []))
+
+    async def _edit(self, ts: str, message: blocks.SlackMessage) -> bool:
+        """One edit of the plan message; False only if Slack refused its content."""
+        try:
+            await self._io.update(self.channel, ts, message)
+            return True
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            logger.warning("plan update failed: %s [run_id=%s]", error, self.view.run_id)
+            return error not in CONTENT_REFUSED
 
     async def _post(self, message: blocks.SlackMessage) -> str | None:
         """Post in the thread, as plain text if Slack refuses the blocks; the error if lost."""
@@ -120,7 +134,7 @@ class SlackProgress:
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
             logger.warning("post failed: %s [run_id=%s]", error, self.view.run_id)
-            if error not in _REFUSED_CONTENT:
+            if error not in CONTENT_REFUSED:
                 return error
         try:
             for part in blocks.plain_messages(message):
@@ -141,7 +155,7 @@ class SlackProgress:
             # The post may have landed before the connection dropped; it is not repeated.
             why = "Slack stopped answering, so it may be missing or incomplete. Ask again if so."
         else:
-            why = f"Slack said `{error}`. Check that I am still in the channel, then ask again."
+            why = channel_refusal(error) or f"Slack said `{error}`. Please ask again."
         await self._undeliverable(
             f"Your Orchestra run `{self.view.run_id}` ended, but I could not post {what} "
             f"in its thread: {why}"

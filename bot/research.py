@@ -15,12 +15,15 @@ from bot import blocks
 from bot.deps import Deps
 from bot.progress import SlackProgress
 from bot.runs import LiveRun
+from bot.slack_io import channel_refusal
 from bot.slack_text import escape, one_line
 from pipeline import new_run_id, run_pipeline
 
 logger = logging.getLogger(__name__)
 
-Notify = Callable[[str], Awaitable[None]]
+# Tell the requester privately: the text, and a thread of the run that exists (Slack never shows
+# an ephemeral aimed at a thread that does not), or None for the channel.
+Notify = Callable[[str, str | None], Awaitable[None]]
 
 USAGE_HINT = (
     "Tell me what to research, e.g. `{command} compare Postgres, MySQL and SQLite for a "
@@ -37,7 +40,8 @@ class ResearchRequest:
     goal: str
     thread_ts: str | None  # None: post a root message in the channel and use its thread
     context_before_ts: str | None = None  # read the thread's messages before this one
-    notify: Notify | None = None  # tell the requester privately, before a thread exists
+    notify: Notify | None = None  # tell the requester privately (e.g. nothing can be posted)
+    thread_exists: bool = False  # `thread_ts` already has replies (the mention was one of them)
 
 
 def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: int) -> str | None:
@@ -71,6 +75,24 @@ async def _thread_context(deps: Deps, request: ResearchRequest, thread_ts: str) 
     return format_context(messages, request.context_before_ts, deps.config.max_context_chars)
 
 
+class _Requester:
+    """Reaches the person who asked, privately, where they will see it."""
+
+    def __init__(self, request: ResearchRequest) -> None:
+        self._request = request
+        # A thread an ephemeral can be shown in: the mention's own, or ours once we posted in it.
+        self.thread_ts = request.thread_ts if request.thread_exists else None
+
+    async def tell(self, text: str) -> None:
+        if self._request.notify is None:
+            logger.warning("could not reach the requester in %s", self._request.channel)
+            return
+        try:
+            await self._request.notify(text, self.thread_ts)
+        except Exception:
+            logger.exception("could not notify the requester privately")
+
+
 def launch(deps: Deps, request: ResearchRequest) -> str:
     """Start the run as a tracked task; returns its run id. Never blocks the ack."""
     run_id = new_run_id()
@@ -80,8 +102,9 @@ def launch(deps: Deps, request: ResearchRequest) -> str:
 
 
 async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
+    requester = _Requester(request)
     try:
-        await _research(deps, request, run)
+        await _research(deps, request, run, requester)
     except asyncio.CancelledError:
         # Cancelled (a restart, most often) before the pipeline could say so in the thread:
         # the request was accepted, so its requester must still hear how it ended.
@@ -95,11 +118,13 @@ async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
                     run.ended = True
             if not run.ended:
                 goal = escape(one_line(request.goal, 200))
-                await _tell_privately(request, f"{note} (goal: {goal})")
+                await requester.tell(f"{note} (goal: {goal})")
         raise
 
 
-async def _research(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
+async def _research(
+    deps: Deps, request: ResearchRequest, run: LiveRun, requester: _Requester
+) -> None:
     io = deps.io
     thread_ts = request.thread_ts
     if thread_ts is None:
@@ -108,7 +133,7 @@ async def _research(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
                 request.channel, blocks.request_message(request.user, request.goal)
             )
         except SlackApiError as exc:
-            await _tell_privately(request, _post_failure(exc.response.get("error")))
+            await requester.tell(_post_failure(exc.response.get("error")))
             return
     run.thread_ts = thread_ts
     progress = SlackProgress(
@@ -118,15 +143,16 @@ async def _research(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
         thread_ts=thread_ts,
         interval_s=deps.settings.update_interval_s,
         cancel_note=lambda: run.cancel_note,
-        undeliverable=lambda text: _tell_privately(request, text),
+        undeliverable=requester.tell,
         on_end=lambda: setattr(run, "ended", True),
     )
     run.view = progress.view
     try:
         await progress.open(request.goal)
     except SlackApiError as exc:
-        await _tell_privately(request, _post_failure(exc.response.get("error")))
+        await requester.tell(_post_failure(exc.response.get("error")))
         return
+    requester.thread_ts = thread_ts  # the plan message is a reply: the thread exists now
     try:
         context = await _thread_context(deps, request, thread_ts)
         await run_pipeline(
@@ -142,21 +168,9 @@ async def _research(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
 
 
 def _post_failure(error: object) -> str:
-    if error in ("not_in_channel", "channel_not_found"):
-        return (
-            "I can't post in this channel. Invite me with `/invite @Orchestra` "
-            "(or use me in a channel I'm in), then ask again."
-        )
+    refusal = channel_refusal(error)
+    if refusal is not None:
+        return f"I can't post there, so the run did not start. {refusal}"
     if error == "connection_error":
         return "I could not reach Slack, so the run did not start. Please try again."
     return "Slack would not accept my message, so the run did not start. Please try again."
-
-
-async def _tell_privately(request: ResearchRequest, text: str) -> None:
-    if request.notify is None:
-        logger.warning("could not reach the requester in %s: %s", request.channel, text)
-        return
-    try:
-        await request.notify(text)
-    except Exception:
-        logger.exception("could not notify the requester privately")

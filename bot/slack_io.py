@@ -17,6 +17,54 @@ from bot.pacing import Pacer
 
 logger = logging.getLogger(__name__)
 
+# Slack refused the message's content, not the channel: the same words as plain text (or a
+# smaller rendering) may still go through. Per the method reference pages: chat.postMessage
+# answers msg_blocks_too_long for too much block text, chat.update and chat.postEphemeral
+# msg_too_long; all three invalid_blocks and invalid_blocks_format. too_many_blocks and
+# markdown_text_conflict are content refusals too.
+CONTENT_REFUSED = frozenset(
+    {
+        "msg_too_long",
+        "msg_blocks_too_long",
+        "invalid_blocks",
+        "invalid_blocks_format",
+        "too_many_blocks",
+        "markdown_text_conflict",
+    }
+)
+# The bot cannot post in the channel: never invited (no chat:write.public), removed, or the
+# channel is private to others. chat.update says channel_not_found where posts say not_in_channel.
+NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
+# Archived: chat.postMessage/postEphemeral say is_archived, chat.update is_inactive.
+ARCHIVED = frozenset({"is_archived", "is_inactive"})
+# A workspace or channel setting forbids the post (read-only, thread-only, admins only...).
+RESTRICTED = frozenset(
+    {
+        "restricted_action",
+        "restricted_action_read_only_channel",
+        "restricted_action_thread_only_channel",
+        "restricted_action_non_threadable_channel",
+        "restricted_action_thread_locked",
+    }
+)
+
+
+def channel_refusal(error: object) -> str | None:
+    """What a refusal to post in the channel means for the person, or None if it is not one."""
+    if error in NOT_A_MEMBER:
+        return (
+            "I'm not in that channel (or was removed from it). Invite me with "
+            "`/invite @Orchestra`, or use me in a channel I'm in, then ask again."
+        )
+    if error in ARCHIVED:
+        return "That channel is archived, so nobody can post there. Ask me in another channel."
+    if error in RESTRICTED:
+        return (
+            "A workspace or channel setting doesn't let me post there (read-only or "
+            "thread-only, for example). Ask me in another channel."
+        )
+    return None
+
 
 class SlackUnreachable(SlackApiError):
     """Slack could not be reached (after any retries): handled like an API error."""
@@ -59,36 +107,52 @@ class SlackIO:
         return str(response["ts"])
 
     async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
-        """Replace a message's text and blocks."""
+        """Replace a message's text and blocks (no blocks: the message becomes plain text)."""
         await self._pacer.wait("chat.update", channel)
         async with _reaching("chat.update"):
+            # `blocks` is always sent: Slack keeps the old blocks when an edit omits it, so a
+            # plain-text edit must send [] to remove them (and any button on them).
             await self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=message.blocks or None
+                channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
 
     async def ephemeral(
         self, channel: str, user: str, text: str, thread_ts: str | None = None
     ) -> None:
-        """A message only `user` sees."""
+        """A message only `user` sees, in the channel or in the thread `thread_ts`.
+
+        Slack shows an ephemeral message in a thread only "if there is already an active
+        thread", yet answers ok either way: pass `thread_ts` only for a thread that exists."""
         await self._pacer.wait("chat.postEphemeral", channel)
         async with _reaching("chat.postEphemeral"):
             await self.client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts
             )
 
-    async def tell(self, channel: str, user: str, text: str, thread_ts: str | None = None) -> None:
+    async def tell(
+        self,
+        channel: str,
+        user: str,
+        text: str,
+        thread_ts: str | None = None,
+        *,
+        reply_in: str | None = None,
+    ) -> None:
         """Tell one person something: ephemeral, or a thread reply naming them if that fails.
 
+        `thread_ts` must be a thread that exists (see `ephemeral`); None means the channel.
         An ephemeral message can fail (the user left, Slack hiccups); the person who acted
-        must still get an answer, so fall back to the thread when there is one."""
+        must still get an answer, so fall back to a reply in `reply_in` (a post may start a
+        thread), else in `thread_ts`."""
         try:
             await self.ephemeral(channel, user, text, thread_ts)
         except SlackApiError as exc:
             logger.warning("ephemeral message failed: %s", exc.response.get("error"))
-            if thread_ts is None:
+            thread = reply_in or thread_ts
+            if thread is None:
                 return
             try:
-                await self.post(channel, notice_message(f"<@{user}> {text}"), thread_ts)
+                await self.post(channel, notice_message(f"<@{user}> {text}"), thread)
             except SlackApiError as again:
                 logger.warning("could not tell %s: %s", user, again.response.get("error"))
 

@@ -37,12 +37,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         problem = goal_problem(goal, deps.config, deps.settings.command)
         if problem is None and not deps.runs.accepting:
             problem = BUSY
+        # Slack shows an ephemeral in a thread only if the thread already exists: a top-level
+        # mention has none yet, so its hint goes in the channel (a fallback reply starts one).
+        existing = thread_ts if in_thread else None
         if problem is not None:
-            await deps.io.tell(channel, user, problem, thread_ts=thread_ts)
+            await deps.io.tell(channel, user, problem, existing, reply_in=thread_ts)
             return
 
-        async def notify(text: str) -> None:
-            await deps.io.tell(channel, user, text, thread_ts=thread_ts)
+        async def notify(text: str, thread: str | None) -> None:
+            await deps.io.tell(channel, user, text, thread, reply_in=thread_ts)
 
         run_id = launch(
             deps,
@@ -53,6 +56,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 thread_ts=thread_ts,
                 context_before_ts=ts if in_thread else None,
                 notify=notify,
+                thread_exists=in_thread,
             ),
         )
         logger.info("run started from a mention [run_id=%s]", run_id)

@@ -1,12 +1,16 @@
-"""Turning what a person typed into a goal, or a clear reason it cannot be one."""
+"""Turning what a person typed into a goal, or a clear reason it cannot be one.
+
+The pipeline judges goals (`pipeline.run.goal_problem`, one sentence per problem); the bot
+only adds its usage hint, which names the slash command, for an empty goal."""
 
 from __future__ import annotations
 
 import re
-import unicodedata
 
 from bot.research import USAGE_HINT
 from pipeline import PipelineConfig
+from pipeline.run import goal_problem as pipeline_goal_problem
+from pipeline.run import tidy_goal
 
 _LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>\s*)+")
 
@@ -19,18 +23,12 @@ def strip_bot_mention(text: str, bot_user_id: str | None) -> str:
 
 
 def clean_text(text: str) -> str:
-    """Control characters removed (newlines and tabs kept), surrounding space stripped."""
-    kept = (ch for ch in text if ch in "\n\t" or not unicodedata.category(ch).startswith("C"))
-    return "".join(kept).strip()
+    """What was typed, as the goal the pipeline will run (unsafe characters removed)."""
+    return tidy_goal(text)
 
 
 def goal_problem(goal: str, config: PipelineConfig, command: str) -> str | None:
     """Why `goal` cannot start a run (a sentence for the requester), or None."""
-    if not goal:
+    if not tidy_goal(goal):
         return USAGE_HINT.format(command=command)
-    if len(goal) > config.max_goal_chars:
-        return (
-            f"That goal is {len(goal):,} characters long; the limit is "
-            f"{config.max_goal_chars:,}. Please shorten it and ask again."
-        )
-    return None
+    return pipeline_goal_problem(goal, config)

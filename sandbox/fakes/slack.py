@@ -1,6 +1,7 @@
-"""A fake Slack Web API on loopback: the methods the app calls, Slack's response shapes,
-its limits (sizes, blocks, strict rate limits), fault injection, a record of every call,
-and each channel's visible state. The real `slack_sdk` client talks to it via `api_url`."""
+"""A fake Slack Web API on loopback: the methods the app calls, Slack's response shapes and
+documented refusals, its limits (sizes, blocks, channel membership, ephemeral visibility,
+response_url expiry, strict rate limits), fault injection, a record of every call, and each
+channel's visible state. The real `slack_sdk` client talks to it via `api_url`."""
 
 from __future__ import annotations
 
@@ -13,7 +14,19 @@ from typing import Any, Literal
 
 from aiohttp import web
 
-from sandbox.fakes.slack_limits import TEXT_LIMIT, RateLimiter, block_errors
+from sandbox.fakes.slack_limits import (
+    BLOCKS_TOO_LONG,
+    MESSAGE_BLOCKS_TEXT,
+    POST_TEXT_LIMIT,
+    RESPONSE_URL_TTL_S,
+    RESPONSE_URL_USES,
+    TEXT_LIMIT,
+    RateLimiter,
+    block_errors,
+    blocks_format_ok,
+    blocks_text_length,
+    undocumented,
+)
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "B0BOT", "T0TEAM"
 
@@ -83,6 +96,25 @@ class SlackFault:
 RESET = -1  # a recorded call's status when its connection was dropped
 
 
+@dataclass(frozen=True)
+class Ephemeral:
+    """A chat.postEphemeral Slack accepted, and whether its recipient can see it."""
+
+    channel: str
+    user: str
+    text: str
+    thread_ts: str | None
+    shown: bool
+
+
+@dataclass
+class ResponseUrl:
+    """One interaction's response_url: when Slack issued it and how often it was used."""
+
+    issued_at: float
+    uses: int = 0
+
+
 @dataclass
 class RecordedCall:
     """One Web API call and its answer."""
@@ -113,18 +145,28 @@ class FakeSlack:
         bot_token: str = "xoxb-test",  # noqa: S107 - the fake's own token, not a secret
         strict_rate_limits: bool = False,
         text_limit: int = TEXT_LIMIT,
+        blocks_text_limit: int = MESSAGE_BLOCKS_TEXT,
+        clock: Callable[[], float] = time.monotonic,
         host: str = "127.0.0.1",
         port: int = 0,
     ) -> None:
         self.bot_token = bot_token
         self.strict_rate_limits = strict_rate_limits
         self.text_limit = text_limit
+        self.blocks_text_limit = blocks_text_limit
+        self._clock = clock
+        self._skew = 0.0  # added by `advance`, so tests need not wait half an hour
         self._host, self._port = host, port
         self.limiter = RateLimiter()
         self.messages: dict[str, list[Message]] = {}
-        self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text)
-        self.responses: list[dict[str, Any]] = []  # what arrived on response_url
+        # The bot is in every channel unless removed (`remove_bot`); archived ones refuse posts.
+        self.not_member: set[str] = set()
+        self.archived: set[str] = set()
+        self.ephemerals: list[Ephemeral] = []
+        self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text), shown or not
+        self.responses: list[dict[str, Any]] = []  # what response_urls delivered
         self.responses_to: dict[str, list[dict[str, Any]]] = {}
+        self._response_urls: dict[str, ResponseUrl] = {}
         self.calls: list[RecordedCall] = []
         self.rate_limited: dict[str, int] = {}
         self._faults: list[SlackFault] = []
@@ -140,8 +182,19 @@ class FakeSlack:
 
     @property
     def response_url(self) -> str:
-        """Where slash-command replies (Bolt's `respond`) are posted."""
-        return f"{self.url}/response"
+        """A fresh response_url, as Slack sends with each command or click (read once per
+        interaction): it takes 5 posts within 30 minutes, then answers 404 `expired_url`."""
+        token = str(len(self._response_urls) + 1)
+        self._response_urls[token] = ResponseUrl(self.now())
+        return f"{self.url}/response/{token}"
+
+    def now(self) -> float:
+        """The fake's clock (seconds), which `advance` moves forward."""
+        return self._clock() + self._skew
+
+    def advance(self, seconds: float) -> None:
+        """Let `seconds` pass for everything that expires (response_urls)."""
+        self._skew += seconds
 
     async def __aenter__(self) -> FakeSlack:
         await self.start()
@@ -154,7 +207,7 @@ class FakeSlack:
         """Bind and serve."""
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._dispatch)
-        app.router.add_post("/response", self._response_url)
+        app.router.add_post("/response/{token}", self._response_url)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
@@ -168,10 +221,39 @@ class FakeSlack:
     # --- test and sandbox helpers -----------------------------------------------------
 
     def fail(self, method: str, **kwargs: Any) -> SlackFault:
-        """Arm a failure of `method` (see SlackFault)."""
+        """Arm a failure of `method` (see SlackFault); only an error Slack documents for it."""
         fault = SlackFault(method, **kwargs)
+        if not (fault.reset or fault.lost_reply):
+            error = fault.error or "internal_error"
+            problem = undocumented(method, error, fault.status)
+            if problem is not None:
+                raise ValueError(f"not a fault Slack can answer: {problem}")
         self._faults.append(fault)
         return fault
+
+    def remove_bot(self, channel: str) -> None:
+        """The bot leaves (or was never invited to) `channel`: posting there is refused."""
+        self.not_member.add(channel)
+
+    def add_bot(self, channel: str) -> None:
+        """Someone invites the bot to `channel`."""
+        self.not_member.discard(channel)
+
+    def archive(self, channel: str) -> None:
+        """`channel` is archived: it refuses new messages and edits."""
+        self.archived.add(channel)
+
+    def visible_ephemeral(self, user: str, channel: str | None = None) -> list[str]:
+        """The ephemeral messages `user` can see (in `channel`, if given), oldest first."""
+        return [
+            e.text
+            for e in self.ephemerals
+            if e.shown and e.user == user and channel in (None, e.channel)
+        ]
+
+    def thread_exists(self, channel: str, ts: str) -> bool:
+        """Whether the message `ts` has replies, i.e. there is a thread to show things in."""
+        return any(m.thread_ts == ts and m.ts != ts for m in self.messages.get(channel, []))
 
     def clear_faults(self) -> None:
         """Disarm every injected failure."""
@@ -307,29 +389,52 @@ class FakeSlack:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         return 200, handler(self, args), {}
 
-    def _content_error(self, args: dict[str, Any]) -> dict[str, Any] | None:
+    def _content_error(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
+        """Slack's refusal of a message's content, by the code `method` documents for it."""
         text, blocks = str(args.get("text") or ""), args.get("blocks") or []
         if not text and not blocks:
             return {"ok": False, "error": "no_text"}
-        if len(text) > self.text_limit:
+        # chat.postMessage truncates long text instead (see POST_TEXT_LIMIT).
+        if method != "chat.postMessage" and len(text) > self.text_limit:
             return {"ok": False, "error": "msg_too_long"}
-        errors = block_errors(blocks) if isinstance(blocks, list) else ["blocks must be a list"]
+        if not blocks_format_ok(blocks):
+            return {"ok": False, "error": "invalid_blocks_format"}
+        if blocks_text_length(blocks) > self.blocks_text_limit:
+            return {"ok": False, "error": BLOCKS_TOO_LONG[method]}
+        errors = block_errors(blocks)
         if errors:
             return {"ok": False, "error": "invalid_blocks", "errors": errors}
         return None
 
-    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
-        channel = str(args.get("channel") or "")
+    def _channel_error(self, method: str, channel: str) -> dict[str, Any] | None:
+        """Slack's refusal to post or edit in `channel`: unknown, archived, or not a member."""
         if not channel:
             return {"ok": False, "error": "channel_not_found"}
-        problem = self._content_error(args)
+        if channel in self.archived:
+            # chat.update documents `is_inactive` for "a frozen, archived or deleted channel".
+            return {
+                "ok": False,
+                "error": "is_inactive" if method == "chat.update" else "is_archived",
+            }
+        if channel in self.not_member:
+            # The manifest has no chat:write.public: the bot posts only where it was invited.
+            # chat.update documents no `not_in_channel`; a channel it cannot see is "not found".
+            error = "channel_not_found" if method == "chat.update" else "not_in_channel"
+            return {"ok": False, "error": error}
+        return None
+
+    def _post_message(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        problem = self._channel_error("chat.postMessage", channel) or self._content_error(
+            "chat.postMessage", args
+        )
         if problem:
             return problem
         thread_ts = args.get("thread_ts") or None
         message = Message(
             self._next_ts(),
             channel,
-            str(args.get("text") or ""),
+            str(args.get("text") or "")[:POST_TEXT_LIMIT],
             list(args.get("blocks") or []),
             bot_id=BOT_ID,
             thread_ts=str(thread_ts) if thread_ts else None,
@@ -339,17 +444,21 @@ class FakeSlack:
 
     def _update(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
-        if not channel or not ts:
-            return {"ok": False, "error": "invalid_arguments"}
+        problem = self._channel_error("chat.update", channel)
+        if problem:
+            return problem
         message = self.find(channel, ts)
         if message is None:
             return {"ok": False, "error": "message_not_found"}
         if message.bot_id != BOT_ID:
             return {"ok": False, "error": "cant_update_message"}
-        problem = self._content_error(args)
+        problem = self._content_error("chat.update", args)
         if problem:
             return problem
-        message.text, message.blocks = str(args.get("text") or ""), list(args.get("blocks") or [])
+        message.text = str(args.get("text") or "")
+        # Slack keeps a message's blocks when an edit omits `blocks`; `[]` removes them.
+        if "blocks" in args:
+            message.blocks = list(args.get("blocks") or [])
         message.edited += 1
         self._notify("updated", message)
         return {
@@ -362,22 +471,30 @@ class FakeSlack:
 
     def _ephemeral(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, user = str(args.get("channel") or ""), str(args.get("user") or "")
-        if not channel or not user:
-            return {"ok": False, "error": "invalid_arguments"}
-        problem = self._content_error(args)
+        problem = self._channel_error("chat.postEphemeral", channel)
         if problem:
             return problem
-        self.ephemeral.append((channel, user, str(args.get("text") or "")))
-        self._notify(
-            "ephemeral", Message(self._next_ts(), channel, str(args.get("text")), user=user)
-        )
+        if not user:
+            return {"ok": False, "error": "user_not_in_channel"}
+        problem = self._content_error("chat.postEphemeral", args)
+        if problem:
+            return problem
+        text, thread_ts = str(args.get("text") or ""), str(args.get("thread_ts") or "") or None
+        # Slack: "Ephemeral messages in threads are only shown if there is already an active
+        # thread." Accepted either way (ok: true), but aimed at a thread that does not exist,
+        # nobody ever sees it.
+        shown = thread_ts is None or self.thread_exists(channel, thread_ts)
+        self.ephemerals.append(Ephemeral(channel, user, text, thread_ts, shown))
+        self.ephemeral.append((channel, user, text))
+        if shown:
+            self._notify("ephemeral", Message(self._next_ts(), channel, text, user=user))
         return {"ok": True, "message_ts": self._next_ts()}
 
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
-        if not channel or not ts:
-            return {"ok": False, "error": "invalid_arguments"}
-        thread = self.thread(channel, ts)
+        if not channel or channel in self.not_member:
+            return {"ok": False, "error": "channel_not_found"}
+        thread = self.thread(channel, ts) if ts else []
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
         # Slack's paging: oldest first, `latest`/`oldest` bound the range, `cursor` continues.
@@ -412,7 +529,10 @@ class FakeSlack:
         }
 
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
-        message = self.find(str(args.get("channel") or ""), str(args.get("ts") or ""))
+        channel = str(args.get("channel") or "")
+        if not channel or channel in self.not_member:
+            return {"ok": False, "error": "channel_not_found"}
+        message = self.find(channel, str(args.get("ts") or ""))
         if message is None:
             return {"ok": False, "error": "message_not_found"}
         self.messages[message.channel].remove(message)
@@ -420,6 +540,14 @@ class FakeSlack:
         return {"ok": True, "channel": message.channel, "ts": message.ts}
 
     async def _response_url(self, request: web.Request) -> web.Response:
+        url = self._response_urls.get(request.match_info["token"])
+        if url is None:
+            return web.Response(status=404, text="no_service")
+        # Past its 5 uses or 30 minutes Slack refuses the post with a 404 (seen as `expired_url`;
+        # the docs give the limits, not the answer): the message is lost unless the app notices.
+        if url.uses >= RESPONSE_URL_USES or self.now() - url.issued_at > RESPONSE_URL_TTL_S:
+            return web.Response(status=404, text="expired_url")
+        url.uses += 1
         payload = await request.json()
         self.responses.append(payload)
         # Each command may get its own response_url (`?to=<id>`), to tell replies apart.

@@ -1,4 +1,4 @@
-"""Pure checks of Slack's message limits and rate limits, as the fake Web API enforces them."""
+"""Pure checks of Slack's message limits, error codes and rate limits, as the fake enforces them."""
 
 from __future__ import annotations
 
@@ -7,7 +7,13 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-TEXT_LIMIT = 4000  # DESIGN.md: keep a message's text under 4,000 characters
+TEXT_LIMIT = 4000  # chat.update documents msg_too_long past 4,000 characters of `text`
+POST_TEXT_LIMIT = 40_000  # chat.postMessage: "no more than 40,000 characters or risk truncation"
+# Slack refuses a whole message whose blocks carry too much text (`msg_blocks_too_long`), below
+# any documented per-block limit. The threshold moves with the content: ~11.3k characters of block
+# text observed here, ~13.2k reported for markdown-only messages (slackapi/bolt-js#2509). The fake
+# uses the lower figure so the app is tested against the stricter Slack.
+MESSAGE_BLOCKS_TEXT = 11_300
 MAX_BLOCKS = 50
 SECTION_TEXT = 3000
 SECTION_FIELD = 2000
@@ -28,6 +34,23 @@ KNOWN_BLOCKS = {
     "image",
     "rich_text",
 }
+
+
+def blocks_text_length(value: Any) -> int:
+    """Characters of text a message's blocks carry: every `text` string, however deep."""
+    if isinstance(value, list):
+        return sum(blocks_text_length(v) for v in value)
+    if not isinstance(value, dict):
+        return 0
+    total = 0
+    for key, item in value.items():
+        total += len(item) if key == "text" and isinstance(item, str) else blocks_text_length(item)
+    return total
+
+
+def blocks_format_ok(blocks: Any) -> bool:
+    """Whether `blocks` is a JSON array of objects (else Slack says `invalid_blocks_format`)."""
+    return isinstance(blocks, list) and all(isinstance(b, dict) for b in blocks)
 
 
 def block_errors(blocks: list[dict[str, Any]]) -> list[str]:
@@ -82,6 +105,80 @@ def _actions_errors(block: dict[str, Any], where: str) -> list[str]:
         if len(str(element.get("value", ""))) > BUTTON_VALUE:
             errors.append(f"button value longer than {BUTTON_VALUE} {where}")
     return errors
+
+
+def _codes(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
+# --- error codes ----------------------------------------------------------------------------
+# What each method may answer, from its reference page on docs.slack.dev (as mirrored in
+# slack-ruby/slack-api-ref, 2026-08). Fault tests may inject only these: a refusal Slack never
+# sends tests nothing. Errors about features the app never uses (files, drafts, metadata,
+# Slack Connect sharing) are left out.
+COMMON_ERRORS = _codes(
+    """access_denied accesslimited account_inactive deprecated_endpoint ekm_access_denied
+    enterprise_is_restricted fatal_error invalid_arg_name invalid_array_arg invalid_auth
+    invalid_charset invalid_form_data invalid_post_type is_bot method_deprecated
+    missing_post_type missing_scope no_permission not_allowed_token_type not_authed
+    org_login_required ratelimited request_timeout service_unavailable team_added_to_org
+    token_expired token_revoked two_factor_setup_required unknown_method"""
+)
+METHOD_ERRORS: dict[str, frozenset[str]] = {
+    method: COMMON_ERRORS | _codes(own)
+    for method, own in {
+        "chat.postMessage": """as_user_not_supported cannot_reply_to_message channel_not_found
+            invalid_blocks invalid_blocks_format is_archived markdown_text_conflict
+            message_limit_exceeded messages_tab_disabled msg_blocks_too_long no_text
+            not_in_channel rate_limited restricted_action restricted_action_non_threadable_channel
+            restricted_action_read_only_channel restricted_action_thread_locked
+            restricted_action_thread_only_channel team_not_found too_many_attachments""",
+        "chat.update": """as_user_not_supported block_mismatch cant_broadcast_message
+            cant_update_message channel_not_found edit_window_closed invalid_attachments
+            invalid_blocks invalid_blocks_format is_inactive markdown_text_conflict
+            message_limit_exceeded message_not_found msg_too_long no_text
+            streaming_state_conflict team_not_found too_many_attachments update_failed""",
+        "chat.postEphemeral": """cannot_reply_to_message channel_not_found invalid_attachments
+            invalid_blocks invalid_blocks_format is_archived markdown_text_conflict
+            message_limit_exceeded messages_tab_disabled msg_too_long no_text not_in_channel
+            restricted_action too_many_attachments user_not_in_channel""",
+        "chat.delete": "cant_delete_message channel_not_found message_not_found",
+        "conversations.replies": """channel_not_found invalid_cursor invalid_ts_latest
+            invalid_ts_oldest method_not_supported_for_channel_type thread_not_found""",
+        "auth.test": "internal_error",
+    }.items()
+}
+# A 5xx carries no documented method error; these are the bodies Slack's servers send with one.
+SERVER_ERRORS = frozenset(
+    {"internal_error", "fatal_error", "service_unavailable", "request_timeout"}
+)
+# Each method's documented code for "the blocks carry too much text".
+BLOCKS_TOO_LONG = {
+    "chat.postMessage": "msg_blocks_too_long",
+    "chat.update": "msg_too_long",
+    "chat.postEphemeral": "msg_too_long",
+}
+
+
+def undocumented(method: str, error: str, status: int) -> str | None:
+    """Why Slack would never answer `method` with (`status`, `error`), or None if it might."""
+    if method not in METHOD_ERRORS:
+        return f"the fake does not serve {method}"
+    if status == 429:
+        return None if error == "ratelimited" else f"a 429 says `ratelimited`, not `{error}`"
+    if status >= 500:
+        return None if error in SERVER_ERRORS else f"a {status} does not carry `{error}`"
+    if status != 200:
+        return f"Slack answers method errors with HTTP 200, not {status}"
+    if error not in METHOD_ERRORS[method]:
+        return f"{method} does not document `{error}`"
+    return None
+
+
+# --- response_url ---------------------------------------------------------------------------
+# Slack: a response_url "can be used up to 5 times within 30 minutes" of the interaction.
+RESPONSE_URL_USES = 5
+RESPONSE_URL_TTL_S = 30 * 60
 
 
 @dataclass(frozen=True)

@@ -1,5 +1,6 @@
 """Fault matrix, Slack side: each Web API method the app calls, every failure Slack answers
-with. Each case ends visibly, posts nothing twice, and the app goes on serving."""
+with (only codes the method documents: `FakeSlack.fail` refuses others). Each case ends
+visibly, posts nothing twice, and the app goes on serving."""
 
 from __future__ import annotations
 
@@ -19,7 +20,18 @@ TRANSIENT: dict[str, dict[str, Any]] = {
     "500": {"status": 500, "error": "internal_error"},
     "ratelimited": {"status": 200, "error": "ratelimited", "retry_after": 0},
 }
-REFUSALS = ["channel_not_found", "not_in_channel", "msg_too_long"]
+# Refusals each method documents (sandbox/fakes/slack_limits.METHOD_ERRORS).
+REFUSALS = {
+    "chat.postMessage": [
+        "channel_not_found",
+        "not_in_channel",
+        "is_archived",
+        "msg_blocks_too_long",
+    ],
+    "chat.update": ["channel_not_found", "is_inactive", "msg_too_long", "invalid_blocks"],
+    "chat.postEphemeral": ["channel_not_found", "not_in_channel", "msg_too_long"],
+    "conversations.replies": ["channel_not_found", "thread_not_found"],
+}
 
 
 def no_duplicates(slack: FakeSlack, channel: str = "C1") -> None:
@@ -64,7 +76,7 @@ async def test_a_transient_replies_failure_is_retried_and_context_still_arrives(
     assert "2k msgs/s" in plan_request
 
 
-@pytest.mark.parametrize("error", REFUSALS)
+@pytest.mark.parametrize("error", REFUSALS["conversations.replies"])
 async def test_thread_context_refused_still_answers_the_goal(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, error: str
 ) -> None:
@@ -91,14 +103,17 @@ async def test_a_channel_the_bot_cannot_post_in_gets_a_private_explanation(
     await serves_next_request(world)
 
 
-async def test_message_too_long_for_this_slack_falls_back_to_plain_text(
-    world: World, fake_slack: FakeSlack
+@pytest.mark.parametrize(
+    "error", ["msg_blocks_too_long", "invalid_blocks", "invalid_blocks_format"]
+)
+async def test_an_answer_whose_blocks_slack_refuses_reaches_the_thread_as_plain_text(
+    world: World, fake_slack: FakeSlack, error: str
 ) -> None:
     # Slack's real limits can be stricter than documented: the answer must land anyway.
     def has_markdown(args: dict[str, Any]) -> bool:
         return any(b.get("type") == "markdown" for b in args.get("blocks") or [])
 
-    fake_slack.fail("chat.postMessage", error="msg_too_long", times=None, match=has_markdown)
+    fake_slack.fail("chat.postMessage", error=error, times=None, match=has_markdown)
     await world.command("long answer please")
     thread = await run_ended(world)
     assert "Integrated answer" in thread
@@ -106,7 +121,7 @@ async def test_message_too_long_for_this_slack_falls_back_to_plain_text(
     no_duplicates(fake_slack)
 
 
-@pytest.mark.parametrize("error", REFUSALS)
+@pytest.mark.parametrize("error", REFUSALS["chat.postMessage"])
 async def test_answer_that_cannot_be_posted_is_reported_to_the_requester(
     world: World, fake_slack: FakeSlack, error: str
 ) -> None:
@@ -123,7 +138,7 @@ async def test_answer_that_cannot_be_posted_is_reported_to_the_requester(
     no_duplicates(fake_slack)
 
 
-@pytest.mark.parametrize("error", [*REFUSALS, "internal_error"])
+@pytest.mark.parametrize("error", [*REFUSALS["chat.update"], "service_unavailable"])
 async def test_plan_updates_refused_still_end_with_the_answer(
     world: World, fake_slack: FakeSlack, error: str
 ) -> None:
@@ -135,7 +150,7 @@ async def test_plan_updates_refused_still_end_with_the_answer(
     await serves_next_request(world)
 
 
-@pytest.mark.parametrize("fault", [*TRANSIENT, *REFUSALS])
+@pytest.mark.parametrize("fault", [*TRANSIENT, *REFUSALS["chat.postEphemeral"]])
 async def test_usage_hint_reaches_the_person_even_when_ephemeral_fails(
     world: World, fake_slack: FakeSlack, fault: str
 ) -> None:
@@ -145,7 +160,7 @@ async def test_usage_hint_reaches_the_person_even_when_ephemeral_fails(
 
     def hinted() -> bool:
         in_thread = "Tell me what to research" in thread_text(fake_slack.thread("C1", ts))
-        privately = any("Tell me what to research" in text for _, _, text in fake_slack.ephemeral)
+        privately = any("Tell me what to research" in t for t in fake_slack.visible_ephemeral("U1"))
         return in_thread or privately
 
     await eventually(hinted)
