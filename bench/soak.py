@@ -39,8 +39,7 @@ SLACK_FAULTS: dict[str, dict[str, Any]] = {
     "500": {"status": 500, "error": "internal_error"},
     "ratelimited": {"error": "ratelimited", "retry_after": 0},
     "channel_not_found": {"error": "channel_not_found", "times": None},
-    "not_in_channel": {"error": "not_in_channel", "times": None},
-    "msg_too_long": {"error": "msg_too_long", "times": None},
+    "invalid_blocks": {"error": "invalid_blocks", "times": None},
     "reset": {"reset": True},
     "lost_reply": {"lost_reply": True},
 }

@@ -5,7 +5,6 @@ from __future__ import annotations
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from pipeline import new_run_id
 from sqlalchemy import func, literal, update
 
 from bot.store.core import StoreCore, UnknownRun, UnknownSubtask
@@ -18,6 +17,7 @@ from bot.store.records import (
 )
 from bot.store.rows import sources_value, usage_values
 from bot.store.tables import UTCDateTime, answer_messages, runs, subtasks
+from pipeline import new_run_id
 
 FinishedStatus = Literal["succeeded", "partial", "failed", "cancelled"]
 # States after which a subtask has a finish time.
