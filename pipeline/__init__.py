@@ -27,13 +27,15 @@ from pipeline.events import (
     SubtaskSkipped,
     SubtaskStarted,
 )
+from pipeline.goal import EMPTY_GOAL, clean_goal, goal_problem, tidy_goal
 from pipeline.llm import LLM, LLMReply, LLMRequest, Message, Usage
 from pipeline.models import Checkpoint, OutputFormat, Plan, RunResult, SubTask, SubtaskOutcome
-from pipeline.run import clean_goal, new_run_id, run_pipeline
+from pipeline.run import new_run_id, run_pipeline
 from pipeline.usage import cost_of
 
 __all__ = [
     "DEFAULT_PRICES",
+    "EMPTY_GOAL",
     "LLM",
     "TERMINAL_EVENTS",
     "AllSubtasksFailed",
@@ -72,6 +74,8 @@ __all__ = [
     "Usage",
     "clean_goal",
     "cost_of",
+    "goal_problem",
     "new_run_id",
     "run_pipeline",
+    "tidy_goal",
 ]

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import re
 import time
 import uuid
 from collections.abc import Callable
 
 from pipeline.config import PipelineConfig
 from pipeline.context import RunContext
-from pipeline.errors import InvalidGoal, PipelineError
+from pipeline.errors import PipelineError
 from pipeline.events import (
     EventSink,
     PlanReady,
@@ -21,6 +20,7 @@ from pipeline.events import (
     RunStarted,
     discard,
 )
+from pipeline.goal import clean_goal
 from pipeline.integrator import integrate
 from pipeline.llm import LLM, Usage
 from pipeline.models import Checkpoint, Plan, RunResult, RunStatus, SubtaskOutcome
@@ -34,47 +34,6 @@ logger = logging.getLogger(__name__)
 def new_run_id() -> str:
     """A short, unique, log-friendly run id."""
     return uuid.uuid4().hex[:12]
-
-
-# What a goal may not carry: control characters (terminal escapes, NUL; newline and tab are
-# kept), bidi embeddings, overrides and isolates (they reorder what a reader sees: "Trojan
-# Source"), the BOM, and lone surrogates (not text at all). Everything else stays, notably the
-# zero-width joiner and variation selectors that emoji such as 👨‍👩‍👧 are built from.
-_UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069\ufeff\ud800-\udfff]")
-# Unicode tag characters spell invisible text a model still reads ("ASCII smuggling"); their
-# only honest use is a subdivision flag (🏴 + tags + cancel tag), which is kept whole.
-_TAGS = re.compile("(\U0001f3f4[\U000e0020-\U000e007e]+\U000e007f)|[\U000e0000-\U000e007f]")
-
-EMPTY_GOAL = "The goal is empty: say what you want researched."
-
-
-def tidy_goal(text: str) -> str:
-    """`text` without unsafe characters (see `_UNSAFE`, `_TAGS`) or surrounding space."""
-    text = _TAGS.sub(lambda m: m.group(1) or "", _UNSAFE.sub("", text))
-    return text.strip()
-
-
-def goal_problem(goal: str, config: PipelineConfig) -> str | None:
-    """Why `goal` cannot start a run, as a sentence for the person who asked; None if it can.
-
-    The one place a goal is judged: the CLI, the Slack app and `run_pipeline` all use it."""
-    goal = tidy_goal(goal)
-    if not goal:
-        return EMPTY_GOAL
-    if len(goal) > config.max_goal_chars:
-        return (
-            f"That goal is {len(goal):,} characters long; the limit is "
-            f"{config.max_goal_chars:,}. Please shorten it and ask again."
-        )
-    return None
-
-
-def clean_goal(goal: str, config: PipelineConfig) -> str:
-    """The goal tidied (`tidy_goal`); InvalidGoal with `goal_problem`'s sentence if unusable."""
-    problem = goal_problem(goal, config)
-    if problem is not None:
-        raise InvalidGoal(problem)
-    return tidy_goal(goal)
 
 
 def _newest(context: str | None, max_chars: int) -> str | None:

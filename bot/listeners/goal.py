@@ -1,6 +1,6 @@
 """Turning what a person typed into a goal, or a clear reason it cannot be one.
 
-The pipeline judges goals (`pipeline.run.goal_problem`, one sentence per problem); the bot
+The pipeline judges goals (`pipeline.goal_problem`, one sentence per problem); the bot
 only adds its usage hint, which names the slash command, for an empty goal."""
 
 from __future__ import annotations
@@ -8,9 +8,8 @@ from __future__ import annotations
 import re
 
 from bot.research import USAGE_HINT
-from pipeline import PipelineConfig
-from pipeline.run import goal_problem as pipeline_goal_problem
-from pipeline.run import tidy_goal
+from pipeline import PipelineConfig, tidy_goal
+from pipeline import goal_problem as pipeline_goal_problem
 
 _LEADING_MENTIONS = re.compile(r"^(\s*<@[A-Z0-9]+(\|[^>]*)?>\s*)+")
 

@@ -6,8 +6,7 @@ from __future__ import annotations
 
 import pytest
 
-from pipeline import PipelineConfig
-from pipeline.run import goal_problem
+from pipeline import PipelineConfig, goal_problem
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World
