@@ -11,15 +11,15 @@ from pydantic import SecretStr, ValidationError
 from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.log_safety import configure_logging
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
-from bot.server import serve_http, serve_socket_mode
+from bot.server import finished_before, serve_http, serve_socket_mode, stop_on_signals
 from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
+from bot.startup import EXIT_CONFIG, StartupError, check_bot_token
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.settings import settings_problem
-
-EXIT_CONFIG = 2
 
 
 def _secret(value: SecretStr | None) -> str:
@@ -45,15 +45,18 @@ def build_deps(settings: Settings) -> Deps:
 
 
 async def _serve(settings: Settings) -> None:
+    # Signals first: a stop during the start-up checks must end the process promptly too.
+    stop = stop_on_signals()
+    check = check_bot_token(_secret(settings.slack_bot_token), settings.slack_api_url)
+    if not await finished_before(stop, check):
+        return
     deps = build_deps(settings)
-    secret = (
-        settings.slack_signing_secret.get_secret_value() if settings.slack_signing_secret else ""
-    )
+    secret = _secret(settings.slack_signing_secret)
     if settings.slack_app_token is not None:
         app = create_app(deps, signing_secret=secret, socket_mode=True)
-        await serve_socket_mode(app, deps, settings.slack_app_token.get_secret_value())
+        await serve_socket_mode(app, deps, settings.slack_app_token.get_secret_value(), stop)
     else:
-        await serve_http(create_app(deps, signing_secret=secret), deps)
+        await serve_http(create_app(deps, signing_secret=secret), deps, stop)
 
 
 def load_settings() -> Settings | str:
@@ -65,20 +68,24 @@ def load_settings() -> Settings | str:
     missing = settings.missing_for_slack()
     if missing:
         return f"Missing configuration: set {', '.join(missing)} (see README, Configuration)."
+    if settings.log_level.upper() not in logging.getLevelNamesMapping():
+        return "ORCHESTRA_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR."
     return settings
 
 
 def main() -> int:
-    """Start the Slack app; exit code 2 on bad configuration."""
+    """Start the Slack app; exit code 2 on bad configuration or a refused token, 1 when
+    Slack cannot be reached at start."""
     loaded = load_settings()
     if isinstance(loaded, str):
         print(loaded, file=sys.stderr)
         return EXIT_CONFIG
-    logging.basicConfig(
-        level=loaded.log_level.upper(),
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
-    asyncio.run(_serve(loaded))
+    configure_logging(loaded.log_level)
+    try:
+        asyncio.run(_serve(loaded))
+    except StartupError as exc:
+        print(exc.sentence, file=sys.stderr)
+        return exc.exit_code
     return 0
 
 

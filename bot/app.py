@@ -5,13 +5,13 @@ from __future__ import annotations
 import logging
 
 from aiohttp import web
-from aiohttp.typedefs import Handler, Middleware
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
-from slack_sdk.signature import SignatureVerifier
 
 from bot.deps import Deps
 from bot.listeners import register
-from bot.replay import ReplayGuard
+from bot.log_safety import bolt_logger
+from bot.verify import MAX_BODY_BYTES, Refusal, RequestVerifier
 
 logger = logging.getLogger(__name__)
 
@@ -23,22 +23,32 @@ def create_app(deps: Deps, *, signing_secret: str, socket_mode: bool = False) ->
     app = AsyncApp(
         client=deps.io.client,
         signing_secret=signing_secret,
-        # Socket Mode frames are authenticated by the app token, not signed.
+        logger=bolt_logger(),
+        # In HTTP mode `create_web_app` has verified every request before Bolt sees it;
+        # Bolt checks again (one HMAC) so that this app is never served unverified, even by
+        # another adapter. Socket Mode frames are authenticated by the app token, not signed.
         request_verification_enabled=not socket_mode,
         process_before_response=False,
     )
-    if not socket_mode:
-        app.use(ReplayGuard())
     register(app, deps)
     return app
 
 
 def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
     """aiohttp server: Slack requests on POST /slack/events, readiness on GET /healthz."""
-    web_app = app.web_app(path=EVENTS_PATH, port=deps.settings.port)
     secret = deps.settings.slack_signing_secret
-    verifier = SignatureVerifier(secret.get_secret_value()) if secret else None
-    web_app.middlewares.append(malformed_requests(verifier))
+    if secret is None or not secret.get_secret_value():
+        raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
+    verifier = RequestVerifier(secret.get_secret_value())
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        checked = await verifier.check(request)
+        if isinstance(checked, Refusal):
+            log = logger.warning if checked.status == 400 else logger.info
+            log("refused a Slack request: %s (%d)", checked.reason, checked.status)
+            return web.json_response({"error": checked.reason}, status=checked.status)
+        return await to_aiohttp_response(await app.async_dispatch(checked))
 
     async def healthz(request: web.Request) -> web.Response:
         status = 200 if deps.runs.accepting else 503
@@ -46,25 +56,6 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
             {"ok": deps.runs.accepting, "live_runs": len(deps.runs.live)}, status=status
         )
 
+    web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get("/healthz", healthz)
     return web_app
-
-
-def malformed_requests(verifier: SignatureVerifier | None) -> Middleware:
-    """Answer a body Bolt cannot parse with 400 (401 if unsigned), not a 500 and a traceback.
-
-    Bolt parses the body before it checks the signature, and a broken JSON payload raises
-    there; Slack never sends one, so whoever did gets a short answer and nothing runs."""
-
-    @web.middleware
-    async def middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-        try:
-            return await handler(request)
-        except ValueError:  # json.JSONDecodeError and friends, from Bolt's body parsing
-            body = await request.text()
-            if verifier is not None and not verifier.is_valid_request(body, dict(request.headers)):
-                return web.json_response({"error": "invalid signature"}, status=401)
-            logger.warning("malformed Slack request refused (%d bytes)", len(body))
-            return web.json_response({"error": "malformed request"}, status=400)
-
-    return middleware

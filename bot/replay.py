@@ -1,25 +1,20 @@
 """Refusing replayed Slack requests: a signed request is accepted once.
 
-Bolt checks the signature and the 5-minute window; within that window a captured request
-could be sent again and, for commands, start a second run. Slack signs every delivery
-afresh (its retries included), so a repeated signature is a replay."""
+The signature check accepts a request for 5 minutes after its timestamp; within that window
+a captured request could be sent again and, for commands, start a second run. Slack signs
+every delivery afresh (its retries included), so a repeated signature is a replay."""
 
 from __future__ import annotations
 
 import time
 from collections import OrderedDict
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 
-from slack_bolt.request.async_request import AsyncBoltRequest
-from slack_bolt.response import BoltResponse
-
-WINDOW_S = 5 * 60  # Bolt rejects older timestamps, so older signatures need not be kept
-
-Next = Callable[[], Awaitable[BoltResponse]]
+WINDOW_S = 5 * 60  # older timestamps fail the signature check, so older signatures need not be kept
 
 
 class ReplayGuard:
-    """Bolt middleware remembering the signatures seen in the last `WINDOW_S` seconds."""
+    """The signatures seen in the last `WINDOW_S` seconds (at most `limit` of them)."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic, limit: int = 100_000) -> None:
         self._seen: OrderedDict[str, float] = OrderedDict()
@@ -27,7 +22,9 @@ class ReplayGuard:
         self._limit = limit
 
     def first_time(self, signature: str) -> bool:
-        """True the first time `signature` is seen within the window."""
+        """True the first time `signature` is seen within the window.
+
+        Call it only for signatures already verified: an unsigned flood must not fill it."""
         now = self._clock()
         while self._seen and (
             next(iter(self._seen.values())) < now - WINDOW_S or len(self._seen) > self._limit
@@ -37,10 +34,3 @@ class ReplayGuard:
             return False
         self._seen[signature] = now
         return True
-
-    async def __call__(self, req: AsyncBoltRequest, resp: BoltResponse, next: Next) -> BoltResponse:
-        """Runs after Bolt's signature check: only valid signatures reach it."""
-        signature = req.headers.get("x-slack-signature", [""])[0]
-        if signature and not self.first_time(signature):
-            return BoltResponse(status=401, body='{"error": "replayed request"}')
-        return await next()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import logging
 import signal
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
+from typing import Any
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -14,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_web_app
 from bot.deps import Deps
+from bot.startup import CONNECT_TIMEOUT_S, EXIT_UNREACHABLE, StartupError, socket_mode_url
 
 logger = logging.getLogger(__name__)
 
@@ -44,9 +46,28 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def serve_http(app: AsyncApp, deps: Deps) -> None:
+async def finished_before(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run `work` unless `stop` is set first; then cancel it and return False.
+
+    Start-up steps can wait a long time (retries, a connect loop that never gives up), and a
+    stop signal must still end the process promptly."""
+    task = asyncio.ensure_future(work)
+    stopped = asyncio.ensure_future(stop.wait())
+    try:
+        await asyncio.wait((task, stopped), return_when=asyncio.FIRST_COMPLETED)
+    finally:
+        stopped.cancel()
+        if not task.done():
+            task.cancel()
+            await asyncio.gather(task, return_exceptions=True)
+    if task.cancelled():
+        return False
+    task.result()  # re-raises what the work raised
+    return True
+
+
+async def serve_http(app: AsyncApp, deps: Deps, stop: asyncio.Event) -> None:
     """HTTP mode until stopped; live runs are told about the restart before exit."""
-    stop = stop_on_signals()
     settings = deps.settings
     async with http_server(app, deps, settings.host, settings.port) as url:
         logger.info("listening on %s/slack/events", url)
@@ -54,13 +75,34 @@ async def serve_http(app: AsyncApp, deps: Deps) -> None:
         logger.info("stopping: %d live runs", len(deps.runs.live))
 
 
-async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str) -> None:
-    """Socket Mode until stopped (no public URL needed)."""
-    stop = stop_on_signals()
-    handler = AsyncSocketModeHandler(app, app_token)
-    await handler.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt leaves it untyped
-    logger.info("connected in Socket Mode")
+async def connect_socket_mode(
+    handler: AsyncSocketModeHandler, app_token: str, api_url: str
+) -> None:
+    """Open the Socket Mode connection, or raise `StartupError` saying why not.
+
+    The WebSocket URL is asked for here, not inside slack_sdk's connect loop, because that
+    loop retries a refused app token forever; a refusal here names SLACK_APP_TOKEN."""
+    handler.client.wss_uri = await socket_mode_url(app_token, api_url)
     try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_S):
+            await handler.connect_async()  # type: ignore[no-untyped-call]  # slack_bolt leaves it untyped
+    except TimeoutError:
+        raise StartupError(
+            f"Could not open a Socket Mode connection to Slack within {CONNECT_TIMEOUT_S:.0f} s; "
+            "check the network (WebSockets to wss-primary.slack.com), then start again.",
+            EXIT_UNREACHABLE,
+        ) from None
+
+
+async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str, stop: asyncio.Event) -> None:
+    """Socket Mode until stopped (no public URL needed); a stop while connecting ends it."""
+    handler = AsyncSocketModeHandler(app, app_token)
+    try:
+        connect = connect_socket_mode(handler, app_token, deps.settings.slack_api_url)
+        if not await finished_before(stop, connect):
+            logger.info("stopped while connecting to Slack")
+            return
+        logger.info("connected in Socket Mode")
         await stop.wait()
     finally:
         await deps.runs.shutdown(deps.settings.shutdown_timeout_s)

@@ -48,3 +48,16 @@ def test_an_invalid_setting_is_named_in_one_sentence(name: str, value: str) -> N
     assert name in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0
+
+
+def test_an_unknown_log_level_is_named_in_one_sentence() -> None:
+    done = run_bot(
+        SLACK_BOT_TOKEN="xoxb-1",
+        SLACK_SIGNING_SECRET="s",
+        ANTHROPIC_API_KEY="sk-1",
+        ORCHESTRA_LOG_LEVEL="loud",
+    )
+    assert done.returncode == 2
+    assert "ORCHESTRA_LOG_LEVEL" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert done.stderr.strip().count("\n") == 0

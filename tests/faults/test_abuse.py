@@ -3,9 +3,13 @@ answer to the sender, no crash, no side effect where none is due, one run per re
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 import json
+import logging
 import time
 import urllib.parse
+from collections.abc import AsyncIterator
 
 import pytest
 
@@ -223,3 +227,136 @@ async def test_two_events_for_one_message_start_one_run(
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", ts)))
     await eventually(lambda: not world.deps.runs.live)
     assert len(fake_claude.calls_for("orchestrator")) == 1
+
+
+# Verification in front of Bolt: size, timestamp, signature and replay are checked before
+# anything parses or logs a body; a signed body Slack would never send gets 400, never a 500.
+
+NESTED = "[" * 5000 + "]" * 5000
+JSON, FORM = "application/json", "application/x-www-form-urlencoded"
+MALFORMED_BODIES: list[tuple[bytes, str]] = [
+    (b"[]", JSON),
+    (b'"x"', JSON),
+    (b"42", JSON),
+    (b"null", JSON),
+    (b'{"type": "event_callback", "event": ', JSON),
+    (NESTED.encode(), JSON),
+    (b"payload=[1,2]", FORM),
+    (b"payload=null", FORM),
+    (b"payload=" + urllib.parse.quote(NESTED).encode(), FORM),
+    (b"\xff\xfe{", JSON),
+    (b"command=%2Fresearch&text=\xff\xfe", FORM),
+]
+BODY_MARKER = "BODYMARKER-9c1e"
+
+
+@pytest.fixture
+def debug_log(caplog: pytest.LogCaptureFixture) -> pytest.LogCaptureFixture:
+    """Everything logged at DEBUG, set before `world` builds the app (Bolt fixes its
+    loggers' levels when the app is built); ask for it before `world`."""
+    caplog.set_level(logging.DEBUG)
+    return caplog
+
+
+def sign_bytes(secret: str, body: bytes, timestamp: int | None = None) -> dict[str, str]:
+    """Slack's signature headers over raw bytes (a body need not be valid UTF-8)."""
+    ts = str(int(time.time()) if timestamp is None else timestamp)
+    digest = hmac.new(secret.encode(), f"v0:{ts}:".encode() + body, hashlib.sha256).hexdigest()
+    return {"X-Slack-Request-Timestamp": ts, "X-Slack-Signature": f"v0={digest}"}
+
+
+async def post_raw(
+    world: World, body: bytes | AsyncIterator[bytes], headers: dict[str, str]
+) -> int:
+    async with world.http.post(f"{world.app_url}/slack/events", data=body, headers=headers) as r:
+        await r.read()
+        return r.status
+
+
+def assert_no_crash_logged(caplog: pytest.LogCaptureFixture) -> None:
+    assert not [r for r in caplog.records if r.levelno >= logging.ERROR or r.exc_info]
+    assert "Traceback" not in caplog.text
+
+
+@pytest.mark.parametrize(("body", "kind"), MALFORMED_BODIES)
+async def test_unsigned_malformed_bodies_get_401_before_anything_parses_them(
+    debug_log: pytest.LogCaptureFixture, world: World, fake_slack: FakeSlack, body: bytes, kind: str
+) -> None:
+    assert await post_raw(world, body, {"Content-Type": kind}) == 401
+    assert fake_slack.calls == []
+    assert_no_crash_logged(debug_log)
+
+
+@pytest.mark.parametrize(("body", "kind"), MALFORMED_BODIES)
+async def test_signed_malformed_bodies_get_400_and_nothing_runs(
+    debug_log: pytest.LogCaptureFixture,
+    world: World,
+    fake_slack: FakeSlack,
+    fake_claude: FakeAnthropic,
+    body: bytes,
+    kind: str,
+) -> None:
+    assert (
+        await post_raw(world, body, {"Content-Type": kind, **sign_bytes(world.secret, body)}) == 400
+    )
+    assert (fake_slack.calls, fake_claude.calls) == ([], [])
+    assert_no_crash_logged(debug_log)
+    await serves_next_request(world)
+
+
+@pytest.mark.parametrize("timestamp", ["abc", "", "12.5", "-1", "1e9", "99999999999999999999999"])
+async def test_a_malformed_timestamp_gets_401_not_a_crash(
+    debug_log: pytest.LogCaptureFixture, world: World, fake_slack: FakeSlack, timestamp: str
+) -> None:
+    body, kind = signing.slash_command(command="/research", text="x", user="U1", channel="C1")
+    headers = {**signing.sign(world.secret, body), "X-Slack-Request-Timestamp": timestamp}
+    assert await post_raw(world, body.encode(), {"Content-Type": kind, **headers}) == 401
+    assert fake_slack.calls == []
+    assert_no_crash_logged(debug_log)
+
+
+async def test_oversized_bodies_get_413_unread_and_unlogged(
+    debug_log: pytest.LogCaptureFixture, world: World, fake_slack: FakeSlack
+) -> None:
+    big = f"command=%2Fresearch&text={BODY_MARKER}".encode() + b"x" * 1_000_000
+    for _ in range(20):
+        assert await post_raw(world, big, {"Content-Type": FORM}) == 413
+    # Signed or not: the size is checked first, so a valid signature does not make it read.
+    signed = {"Content-Type": FORM, **sign_bytes(world.secret, big)}
+    assert await post_raw(world, big, signed) == 413
+
+    parts = [BODY_MARKER.encode(), *[b"y" * 32_768] * 32]
+
+    async def chunks() -> AsyncIterator[bytes]:  # no Content-Length: read up to the cap only
+        for part in parts:
+            yield part
+
+    chunked_signed = {"Content-Type": FORM, **sign_bytes(world.secret, b"".join(parts))}
+    assert await post_raw(world, chunks(), chunked_signed) == 413
+    # Without signature headers nothing is read at all: 401 straight from the headers.
+    assert await post_raw(world, chunks(), {"Content-Type": FORM}) == 401
+    assert BODY_MARKER not in debug_log.text
+    assert len(debug_log.text) < 20_000, "refusals should cost a short line, not the body"
+    assert fake_slack.calls == []
+    await serves_next_request(world)
+
+
+async def test_a_request_body_is_never_logged_even_at_debug(
+    debug_log: pytest.LogCaptureFixture, world: World
+) -> None:
+    body, kind = signing.slash_command(command="/research", text="tides", user="U1", channel="C1")
+    body += f"&x_extra={BODY_MARKER}"  # a field the app never uses or echoes
+    assert await post_raw(world, body.encode(), {"Content-Type": kind}) == 401  # unsigned
+    stale = signing.sign(world.secret, body, int(time.time()) - 400)
+    assert await post_raw(world, body.encode(), {"Content-Type": kind, **stale}) == 401
+    response = await world.post_signed(body, kind)
+    assert response.status == 200
+    await run_ended(world)
+    assert BODY_MARKER not in debug_log.text
+    assert "legacy-verification-token" not in debug_log.text  # the raw body's token field
+
+
+async def test_healthz_needs_no_signature(world: World) -> None:
+    async with world.http.get(f"{world.app_url}/healthz") as r:
+        assert r.status == 200
+        assert (await r.json())["ok"] is True

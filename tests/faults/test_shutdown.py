@@ -4,9 +4,7 @@ then `python -m bot` exits within a bounded time."""
 from __future__ import annotations
 
 import asyncio
-import os
 import signal
-import socket
 import sys
 import time
 
@@ -18,6 +16,7 @@ from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World
+from tests.faults.bot_process import bot_env, free_port
 from tests.faults.conftest import eventually, thread_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -25,29 +24,21 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 SECRET = "shutdown-test-secret"
 
 
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
 async def test_sigterm_interrupts_live_runs_visibly_and_exits_in_time(
     fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.respond("subagent", lambda c: Reply(text="slow", latency=60))
     port = free_port()
-    env = {
-        "PATH": os.environ.get("PATH", ""),
-        **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
-        "SLACK_BOT_TOKEN": fake_slack.bot_token,
-        "SLACK_SIGNING_SECRET": SECRET,
-        "SLACK_API_URL": fake_slack.api_url,
-        "ANTHROPIC_API_KEY": fake_claude.api_key,
-        "ANTHROPIC_BASE_URL": fake_claude.base_url,
-        "PORT": str(port),
-        "ORCHESTRA_SHUTDOWN_TIMEOUT_S": "5",
-        "ORCHESTRA_UPDATE_INTERVAL_S": "0.1",
-    }
+    env = bot_env(
+        SLACK_BOT_TOKEN=fake_slack.bot_token,
+        SLACK_SIGNING_SECRET=SECRET,
+        SLACK_API_URL=fake_slack.api_url,
+        ANTHROPIC_API_KEY=fake_claude.api_key,
+        ANTHROPIC_BASE_URL=fake_claude.base_url,
+        PORT=str(port),
+        ORCHESTRA_SHUTDOWN_TIMEOUT_S="5",
+        ORCHESTRA_UPDATE_INTERVAL_S="0.1",
+    )
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", env=env, cwd="/", stderr=asyncio.subprocess.PIPE
     )

@@ -1,0 +1,132 @@
+"""Start-up checks: the tokens work and Slack answers, before the app says it is ready.
+
+Without them a revoked token or an unreachable Slack leaves a process that looks healthy
+while every request fails. Each problem becomes a `StartupError`: one sentence naming what
+to fix, and the exit code (2: configuration, 1: Slack unreachable, worth a restart)."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import re
+from collections.abc import Awaitable, Callable, Sequence
+from typing import Any
+
+import aiohttp
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
+from slack_sdk.web.async_slack_response import AsyncSlackResponse
+
+logger = logging.getLogger(__name__)
+
+EXIT_CONFIG = 2
+EXIT_UNREACHABLE = 1
+
+# Four attempts over about 7 s: enough to ride out a network that is not up yet when a
+# container starts, short enough that a Slack outage is reported within half a minute.
+RETRY_WAITS_S: Sequence[float] = (1.0, 2.0, 4.0)
+CALL_TIMEOUT_S = 5  # seconds per call (slack_sdk takes an int)
+# Socket Mode's own connect loop retries forever; past this the start is reported failed.
+CONNECT_TIMEOUT_S = 30.0
+
+# Slack's answers that say "not now" rather than "not this token".
+_TRANSIENT = {"ratelimited", "rate_limited", "request_timeout", "service_unavailable"}
+_TRANSIENT |= {"fatal_error", "internal_error"}
+
+_WHERE = {
+    "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
+    "SLACK_APP_TOKEN": (
+        "an App-Level Token (xapp-…) with the connections:write scope from the app's "
+        "Basic Information page"
+    ),
+}
+
+
+class StartupError(Exception):
+    """Start-up cannot go on: print `sentence`, exit with `exit_code`."""
+
+    def __init__(self, sentence: str, exit_code: int) -> None:
+        super().__init__(sentence)
+        self.sentence = sentence
+        self.exit_code = exit_code
+
+
+async def check_bot_token(
+    token: str, api_url: str, *, waits: Sequence[float] = RETRY_WAITS_S
+) -> None:
+    """`auth.test` with the bot token; a refused token or an unreachable Slack is fatal."""
+    await _ask(lambda client: client.auth_test(), token, "SLACK_BOT_TOKEN", api_url, waits)
+
+
+async def socket_mode_url(
+    app_token: str, api_url: str, *, waits: Sequence[float] = RETRY_WAITS_S
+) -> str:
+    """A fresh Socket Mode WebSocket URL (`apps.connections.open` with the app token)."""
+    response = await _ask(
+        lambda client: client.apps_connections_open(app_token=app_token),
+        app_token,
+        "SLACK_APP_TOKEN",
+        api_url,
+        waits,
+    )
+    return str(response["url"])
+
+
+async def _ask(
+    call: Callable[[AsyncWebClient], Awaitable[AsyncSlackResponse]],
+    token: str,
+    variable: str,
+    api_url: str,
+    waits: Sequence[float],
+) -> AsyncSlackResponse:
+    if not token.isascii() or not token.isprintable() or " " in token:
+        raise StartupError(
+            f"{variable} is not a Slack token (it has spaces or characters a token cannot "
+            f"have); set {_WHERE[variable]}.",
+            EXIT_CONFIG,
+        )
+    # The one retry policy here is ours: slack_sdk's handlers are off for this client.
+    client = AsyncWebClient(
+        token=token, base_url=api_url, timeout=CALL_TIMEOUT_S, retry_handlers=[]
+    )
+    problem = ""
+    for wait in (*waits, None):
+        try:
+            return await call(client)
+        except SlackApiError as exc:
+            problem = _refusal_or_problem(exc, variable, api_url)
+        except (aiohttp.ClientError, OSError) as exc:  # refused, reset, DNS, timeouts
+            problem = type(exc).__name__
+        if wait is None:
+            break
+        logger.info("Slack did not answer (%s); trying again in %.0f s", problem, wait)
+        await asyncio.sleep(wait)
+    raise StartupError(
+        f"Could not reach Slack at {api_url} ({problem}, {len(waits) + 1} attempts); "
+        "check the network and SLACK_API_URL, then start again.",
+        EXIT_UNREACHABLE,
+    )
+
+
+def _refusal_or_problem(exc: SlackApiError, variable: str, api_url: str) -> str:
+    """The transient problem to retry on, or raise: Slack answered and said no."""
+    response: Any = exc.response
+    status = int(getattr(response, "status_code", 200))
+    error = _code(response.get("error") if hasattr(response, "get") else None)
+    if status >= 500 or status == 429 or error in _TRANSIENT:
+        return error or f"HTTP {status}"
+    if status != 200:  # not Slack's way of saying no: the URL is not Slack's Web API
+        raise StartupError(
+            f"{api_url} answered HTTP {status}, not like Slack's Web API; check SLACK_API_URL.",
+            EXIT_CONFIG,
+        ) from None
+    raise StartupError(
+        f"Slack refused {variable} ({error or 'no reason given'}): it is mistyped, revoked or "
+        f"for another app; set {_WHERE[variable]}.",
+        EXIT_CONFIG,
+    ) from None
+
+
+def _code(value: object) -> str:
+    """Slack's error code, reduced to what an error code can contain (it is printed)."""
+    return re.sub(r"[^a-z0-9_]", "", str(value or "").lower())[:60]

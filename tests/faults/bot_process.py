@@ -1,0 +1,65 @@
+"""`python -m bot` as a real process: its environment, start, readiness and end."""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import socket
+import sys
+
+import aiohttp
+
+
+def free_port() -> int:
+    """A loopback port nothing listens on (yet)."""
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+def bot_env(**values: str) -> dict[str, str]:
+    """A clean environment (PATH and coverage only) plus `values`."""
+    return {
+        "PATH": os.environ.get("PATH", ""),
+        **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
+        **values,
+    }
+
+
+async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
+    """`python -m bot` with `env`, run from / (no .env), stdout and stderr captured."""
+    return await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-m",
+        "bot",
+        env=env,
+        cwd="/",
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+    )
+
+
+async def finish(bot: asyncio.subprocess.Process, within: float) -> tuple[int, str]:
+    """Wait for the process to exit on its own; its exit code and stderr (killed if late)."""
+    try:
+        _, err = await asyncio.wait_for(bot.communicate(), within)
+    except TimeoutError:
+        bot.kill()
+        await bot.communicate()
+        raise
+    assert bot.returncode is not None
+    return bot.returncode, err.decode()
+
+
+async def wait_healthy(url: str, within: float = 20) -> None:
+    """Until GET /healthz answers 200."""
+    async with aiohttp.ClientSession() as http, asyncio.timeout(within):
+        while True:
+            try:
+                async with http.get(f"{url}/healthz") as r:
+                    if r.status == 200:
+                        return
+            except aiohttp.ClientError:
+                pass
+            # Polling on purpose: readiness is another process's state.
+            await asyncio.sleep(0.1)
