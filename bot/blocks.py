@@ -1,151 +1,59 @@
-"""Pure rendering: a run's view -> Block Kit messages (slack_sdk models, within limits)."""
+"""Pure rendering: a run's view -> Block Kit messages (slack_sdk models, within limits).
+
+Every piece of model or user text goes through `bot.slack_text` (`safe_mrkdwn`,
+`mrkdwn_line`, `safe_markdown`) before it reaches a block, and every message keeps the text
+of its blocks within `MESSAGE_BLOCKS_BUDGET`."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from typing import Any
 
-from slack_sdk.models.blocks import (
-    ActionsBlock,
-    Block,
-    ButtonElement,
-    ContextBlock,
-    MarkdownBlock,
-    MarkdownTextObject,
-    SectionBlock,
-)
+from slack_sdk.models.blocks import Block, MarkdownBlock
 
+from bot.plan_blocks import (
+    CANCEL_ACTION,
+    OUTPUT_ACTION,
+    PREVIEW_CHARS,
+    plan_message,
+    status_line,
+    subtask_block,
+)
+from bot.slack_blocks import SlackMessage, block_text_chars, context, message, section
 from bot.slack_text import (
     MARKDOWN_BLOCK_LIMIT,
-    MESSAGE_TEXT_LIMIT,
+    MESSAGE_BLOCKS_BUDGET,
     SECTION_TEXT_LIMIT,
-    defuse_mentions,
     escape,
-    one_line,
-    plain_preview,
+    markdown_as_mrkdwn,
+    mrkdwn_line,
+    safe_markdown,
+    safe_mrkdwn,
     split_markdown,
     truncate,
 )
 from pipeline import RunResult
-from pipeline.view import RunView, SubtaskView
 
-CANCEL_ACTION = "orchestra_cancel"
-OUTPUT_ACTION = "orchestra_output"
-PREVIEW_CHARS = 280
+__all__ = [
+    "CANCEL_ACTION",
+    "OUTPUT_ACTION",
+    "PREVIEW_CHARS",
+    "SlackMessage",
+    "answer_messages",
+    "block_text_chars",
+    "error_message",
+    "failed_note",
+    "footer",
+    "notice_message",
+    "output_messages",
+    "plain_messages",
+    "plan_message",
+    "request_message",
+    "status_line",
+    "subtask_block",
+]
 
-_STATUS_ICON = {
-    "pending": ":hourglass_flowing_sand:",
-    "running": ":arrows_counterclockwise:",
-    "retrying": ":repeat:",
-    "done": ":white_check_mark:",
-    "failed": ":x:",
-    "skipped": ":fast_forward:",
-    "cancelled": ":black_square_for_stop:",
-}
-
-
-@dataclass(frozen=True)
-class SlackMessage:
-    """What one chat.postMessage / chat.update carries."""
-
-    text: str  # the notification fallback, always under Slack's text limit
-    blocks: list[dict[str, Any]]
-
-
-def _message(text: str, blocks: list[Block]) -> SlackMessage:
-    return SlackMessage(truncate(text, MESSAGE_TEXT_LIMIT - 1), [b.to_dict() for b in blocks])
-
-
-def _section(mrkdwn: str) -> SectionBlock:
-    return SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT)))
-
-
-def _context(mrkdwn: str) -> ContextBlock:
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT))])
-
-
-def status_line(sub: SubtaskView) -> str:
-    """The live status of one subtask, in words."""
-    match sub.state:
-        case "pending":
-            return "pending"
-        case "running":
-            return "running…"
-        case "retrying":
-            return (
-                f"retrying in {sub.wait_s:.0f}s (attempt {sub.attempt} failed: "
-                f"{one_line(sub.detail, 120)})"
-            )
-        case "done":
-            return f"done in {sub.elapsed_s:.1f}s · {sub.usage.total:,} tokens"
-        case "failed":
-            return f"failed: {one_line(sub.detail, 160)}"
-        case "skipped":
-            return f"skipped: {one_line(sub.detail, 160)}"
-        case "cancelled":
-            return "cancelled"
-
-
-def subtask_block(sub: SubtaskView) -> SectionBlock:
-    """One plan entry: icon, id, role, status and (when done) a preview of the output."""
-    lines = [
-        f"{_STATUS_ICON[sub.state]} *{escape(sub.id)}* · {escape(one_line(sub.role, 200))}",
-        f"_{escape(status_line(sub))}_",
-    ]
-    if sub.state == "done" and sub.output:
-        lines.append(f"> {escape(plain_preview(sub.output, PREVIEW_CHARS))}")
-    return _section("\n".join(lines))
-
-
-def plan_message(view: RunView, *, cancel_note: str = "") -> SlackMessage:
-    """The plan message: goal, one live entry per subtask, Cancel while live."""
-    blocks: list[Block] = []
-    if view.plan is None:
-        head = f":brain: *Planning…* {escape(one_line(view.goal, 500))}"
-        if view.finished:
-            head = f":brain: *No plan.* {escape(one_line(view.goal, 500))}"
-        blocks.append(_section(head))
-    else:
-        blocks.append(_section(f":clipboard: *Plan:* {escape(one_line(view.plan.goal, 500))}"))
-        blocks.extend(subtask_block(sub) for sub in view.subtasks.values())
-    phase = _phase_line(view, cancel_note)
-    if phase:
-        blocks.append(_context(phase))
-    buttons: list[ButtonElement] = []
-    if not view.finished:
-        buttons.append(
-            ButtonElement(text="Cancel", action_id=CANCEL_ACTION, value=view.run_id, style="danger")
-        )
-    buttons += [
-        ButtonElement(
-            text=truncate(f"Full output: {sub.id}", 75),
-            action_id=f"{OUTPUT_ACTION}:{sub.id}",
-            value=f"{view.run_id}:{sub.id}",
-        )
-        for sub in view.subtasks.values()
-        if sub.state == "done"
-    ][:24]
-    if buttons:
-        blocks.append(ActionsBlock(block_id=f"run:{view.run_id}", elements=buttons))
-    done = sum(1 for s in view.subtasks.values() if s.state == "done")
-    text = f"Plan for: {escape(one_line(view.goal, 300))} ({done}/{len(view.subtasks)} done)"
-    return _message(text, blocks)
-
-
-def _phase_line(view: RunView, cancel_note: str) -> str:
-    match view.phase:
-        case "planning":
-            return f"Planning the work… {escape(view.notice)}".strip()
-        case "running":
-            return escape(view.notice)
-        case "integrating":
-            return f"Writing the answer… {escape(view.notice)}".strip()
-        case "finished":
-            return "Finished."
-        case "failed":
-            return "Stopped: see the message below."
-        case "cancelled":
-            return cancel_note or "Cancelled."
+FAILED_NOTE_CHARS = 2000  # twenty failed roles read fine in this; the answer keeps the rest
+_PART_LABEL_CHARS = 40  # "Part 12 of 13", with room to spare
 
 
 def footer(result: RunResult) -> str:
@@ -162,42 +70,48 @@ def footer(result: RunResult) -> str:
 
 
 def failed_note(result: RunResult) -> str:
-    """Which subtasks are missing from the answer, by role."""
+    """Which subtasks are missing from the answer, by role (mrkdwn, escaped)."""
     if result.plan is None or not result.failed_subtasks:
         return ""
     tasks = result.plan.by_id()
     names = [
-        f"{escape(one_line(tasks[i].role, 80))} ({result.outcomes[i].status})"
+        f"{mrkdwn_line(tasks[i].role, 80)} ({result.outcomes[i].status})"
         for i in result.failed_subtasks
+        if i in tasks
     ]
-    return ":warning: Not included: " + "; ".join(names)
+    return truncate(":warning: Not included: " + "; ".join(names), FAILED_NOTE_CHARS)
 
 
 def answer_messages(result: RunResult) -> list[SlackMessage]:
-    """The integrated answer as markdown blocks over as many messages as it needs."""
-    chunks = split_markdown(defuse_mentions(result.answer), MARKDOWN_BLOCK_LIMIT)
+    """The integrated answer as markdown blocks over as many messages as it needs.
+
+    Each message's blocks (a chunk plus its footer or part label) stay within the budget, so
+    Slack never refuses one for its size; the `text` fallback links only with visible hosts."""
+    tail = [note for note in (failed_note(result), footer(result)) if note]
+    room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
+    chunks = split_markdown(safe_markdown(result.answer), min(MARKDOWN_BLOCK_LIMIT, room))
+    chunks = chunks or ["_(The answer was empty.)_"]
     messages = []
     for index, chunk in enumerate(chunks, start=1):
         blocks: list[Block] = [MarkdownBlock(text=chunk)]
         if index == len(chunks):
-            note = failed_note(result)
-            if note:
-                blocks.append(_context(note))
-            blocks.append(_context(footer(result)))
-        elif len(chunks) > 1:
-            blocks.append(_context(f"Part {index} of {len(chunks)}"))
-        messages.append(_message(chunk, blocks))
+            blocks += [context(t) for t in tail]
+        else:
+            blocks.append(context(f"Part {index} of {len(chunks)}"))
+        messages.append(message(markdown_as_mrkdwn(chunk), blocks))
     return messages
 
 
 def output_messages(sub_id: str, role: str, output: str) -> list[SlackMessage]:
     """A subtask's full output, on demand, split like the answer."""
-    title = f"*Full output of {escape(sub_id)}* · {escape(one_line(role, 200))}"
-    chunks = split_markdown(defuse_mentions(output) or "(empty)", MARKDOWN_BLOCK_LIMIT)
+    title = f"*Full output of {escape(sub_id)}* · {mrkdwn_line(role, 200)}"
+    room = MESSAGE_BLOCKS_BUDGET - len(title)
+    chunks = split_markdown(safe_markdown(output), min(MARKDOWN_BLOCK_LIMIT, room))
+    chunks = chunks or ["(empty)"]
     return [
-        _message(
-            chunk,
-            [_section(title), MarkdownBlock(text=chunk)] if i == 0 else [MarkdownBlock(text=chunk)],
+        message(
+            markdown_as_mrkdwn(chunk),
+            [section(title), MarkdownBlock(text=chunk)] if i == 0 else [MarkdownBlock(text=chunk)],
         )
         for i, chunk in enumerate(chunks)
     ]
@@ -205,19 +119,24 @@ def output_messages(sub_id: str, role: str, output: str) -> list[SlackMessage]:
 
 def error_message(result: RunResult) -> SlackMessage:
     """A failed run: what happened, in a sentence, with the run id for support."""
-    text = escape(f":warning: {result.error or 'The run failed.'}")
-    blocks: list[Block] = [_section(text)]
-    blocks.append(_context(f"Run `{result.run_id}` · {footer(result)}"))
-    return _message(text, blocks)
+    text = f":warning: {safe_mrkdwn(result.error or 'The run failed.')}"
+    blocks: list[Block] = [section(text)]
+    blocks.append(context(f"Run `{escape(result.run_id)}` · {footer(result)}"))
+    return message(text, blocks)
 
 
-def _texts(block: dict[str, Any]) -> list[str]:
+def _plain_texts(block: dict[str, Any]) -> list[str]:
+    """A block's words as mrkdwn; buttons are left out (they do nothing in plain text)."""
     text = block.get("text")
-    if isinstance(text, str):
-        return [text]
-    if isinstance(text, dict):
-        return [str(text.get("text", ""))]
-    return [str(e.get("text", "")) for e in block.get("elements") or [] if isinstance(e, dict)]
+    if block.get("type") == "markdown":
+        return [markdown_as_mrkdwn(str(text or ""))]
+    objects = [text] if isinstance(text, dict) else []
+    if block.get("type") == "context":
+        objects = [e for e in block.get("elements") or [] if isinstance(e, dict)]
+    return [
+        escape(str(o.get("text", ""))) if o.get("type") == "plain_text" else str(o.get("text", ""))
+        for o in objects
+    ]
 
 
 def plain_messages(message: SlackMessage) -> list[SlackMessage]:
@@ -225,16 +144,17 @@ def plain_messages(message: SlackMessage) -> list[SlackMessage]:
 
     The fallback for when Slack refuses a message's blocks (`msg_too_long`,
     `invalid_blocks`): its limits can be stricter than documented, and the answer must land."""
-    whole = "\n\n".join(t for b in message.blocks for t in _texts(b) if t) or message.text
+    texts = [t for block in message.blocks for t in _plain_texts(block) if t.strip()]
+    whole = "\n\n".join(texts) or message.text
     return [SlackMessage(chunk, []) for chunk in split_markdown(whole, SECTION_TEXT_LIMIT)]
 
 
 def notice_message(text: str) -> SlackMessage:
-    """A one-section message (cancelled, interrupted, a hint)."""
-    return _message(text, [_section(text)])
+    """A one-section message (cancelled, interrupted, a hint); `text` is our own mrkdwn."""
+    return message(text, [section(text)])
 
 
 def request_message(user_id: str, goal: str) -> SlackMessage:
     """The root message in the channel: who asked for what."""
-    text = f":mag: <@{user_id}> asked Orchestra to research: {escape(one_line(goal, 2500))}"
-    return _message(text, [_section(text), _context("The run happens in this thread.")])
+    text = f":mag: <@{escape(user_id)}> asked Orchestra to research: {mrkdwn_line(goal, 2500)}"
+    return message(text, [section(text), context("The run happens in this thread.")])

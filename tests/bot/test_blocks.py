@@ -5,8 +5,8 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot import blocks
-from bot.slack_text import MESSAGE_TEXT_LIMIT
+from bot import blocks, plan_blocks
+from bot.slack_text import MESSAGE_BLOCKS_BUDGET, MESSAGE_TEXT_LIMIT
 from pipeline import (
     CallRetrying,
     Plan,
@@ -16,11 +16,13 @@ from pipeline import (
     SubtaskFailed,
     SubtaskFinished,
     SubtaskOutcome,
+    SubtaskSkipped,
     SubtaskStarted,
     Usage,
 )
 from pipeline.testing import simple_plan
 from pipeline.view import RunView
+from sandbox.fakes.slack_limits import block_errors
 
 PLAN = Plan.model_validate(simple_plan("compare <!channel> databases", 3))
 
@@ -109,6 +111,12 @@ def test_failed_entry_shows_a_short_reason() -> None:
 
 def test_finished_plan_has_no_cancel_button() -> None:
     view = view_with_plan()
+    for sub in ("s1", "s2", "s3"):
+        view.apply(
+            SubtaskFinished(
+                run_id="run1", at=3, subtask_id=sub, output="x", elapsed_s=1, usage=Usage(1, 1)
+            )
+        )
     view.apply(RunFinished(run_id="run1", at=9, result=result("answer")))
     rendered = texts(blocks.plan_message(view))
     assert blocks.CANCEL_ACTION not in rendered
@@ -160,3 +168,164 @@ def test_error_message_carries_the_run_id() -> None:
     rendered = texts(blocks.error_message(failed))
     assert "Claude rejected the API key (401)." in rendered
     assert "`run1`" in rendered
+
+
+def big_view(count: int = 20) -> RunView:
+    """A plan at ORCHESTRA_MAX_SUBTASKS 20 with the longest roles, reasons and outputs."""
+    role = "Research & compare <vendors> for the " + "very " * 40 + "long aspect"
+    plan = Plan.model_validate(
+        {
+            "goal": "&" * 500,
+            "subtasks": [
+                {
+                    "id": f"subtask-num{i:03d}",
+                    "role": role[:200],
+                    "system_prompt": "You research one aspect.",
+                    "input": "the input",
+                }
+                for i in range(count)
+            ],
+        },
+        context={"min": 2, "max": count},
+    )
+    view = RunView("run1", goal="&" * 4000)
+    view.apply(PlanReady(run_id="run1", at=0.5, plan=plan))
+    for i, sub in enumerate(plan.subtasks):
+        if i % 10 == 9:
+            view.apply(
+                SubtaskFailed(
+                    run_id="run1", at=2, subtask_id=sub.id, reason="<&>" * 900, elapsed_s=1
+                )
+            )
+        else:
+            view.apply(
+                SubtaskFinished(
+                    run_id="run1",
+                    at=2,
+                    subtask_id=sub.id,
+                    output="Findings & <notes> " * 500,
+                    elapsed_s=1,
+                    usage=Usage(10, 5),
+                )
+            )
+    return view
+
+
+def test_a_twenty_subtask_plan_is_compacted_to_fit_one_message() -> None:
+    view = big_view()
+    full = plan_blocks.plan_at_density(view, plan_blocks.DENSITIES[0])
+    assert blocks.block_text_chars(full.blocks) > MESSAGE_BLOCKS_BUDGET  # too long in full
+    message = blocks.plan_message(view)
+    assert blocks.block_text_chars(message.blocks) <= MESSAGE_BLOCKS_BUDGET
+    assert len(message.blocks) <= 50
+    assert block_errors(message.blocks) == []
+    rendered = texts(message)
+    for i in range(20):
+        assert f"subtask-num{i:03d}" in rendered
+    assert "&amp;" in rendered
+    assert "&<" not in rendered  # escaped first, then cut: no entity cut in half
+    assert blocks.CANCEL_ACTION in rendered
+
+
+def test_a_small_plan_keeps_its_previews() -> None:
+    message = blocks.plan_message(big_view(3))
+    assert "> Findings &amp; &lt;notes&gt;" in texts(message)
+
+
+def test_compact_plan_is_one_line_per_subtask_without_previews() -> None:
+    view = big_view()
+    compact = blocks.plan_message(view, compact=True)
+    assert "Findings" not in texts(compact)
+    assert len(compact.blocks) < 10
+    assert blocks.block_text_chars(compact.blocks) < blocks.block_text_chars(
+        blocks.plan_message(view).blocks
+    )
+
+
+def test_a_plan_too_long_for_any_density_names_how_many_it_left_out() -> None:
+    view = big_view(300)
+    message = blocks.plan_message(view)
+    assert blocks.block_text_chars(message.blocks) <= MESSAGE_BLOCKS_BUDGET
+    assert block_errors(message.blocks) == []
+    assert "more subtasks" in texts(message)
+
+
+def test_finished_partial_run_says_what_finished() -> None:
+    view = view_with_plan()
+    view.apply(
+        SubtaskFinished(
+            run_id="run1", at=2, subtask_id="s1", output="x", elapsed_s=1, usage=Usage()
+        )
+    )
+    view.apply(SubtaskFailed(run_id="run1", at=3, subtask_id="s2", reason="boom", elapsed_s=1))
+    view.apply(SubtaskSkipped(run_id="run1", at=3, subtask_id="s3", failed_dependencies=("s2",)))
+    outcomes = {
+        "s1": SubtaskOutcome("s1", "done", "x"),
+        "s2": SubtaskOutcome("s2", "failed", error="boom"),
+        "s3": SubtaskOutcome("s3", "skipped"),
+    }
+    view.apply(RunFinished(run_id="run1", at=9, result=result("answer", outcomes)))
+    assert "Finished: 1 done, 1 failed, 1 skipped." in texts(blocks.plan_message(view))
+
+
+def test_each_answer_message_stays_within_the_block_budget() -> None:
+    answer = "\n\n".join(f"Section {i}. " + "lorem ipsum " * 300 for i in range(20))
+    plan = big_view().plan
+    assert plan is not None
+    outcomes = {t.id: SubtaskOutcome(t.id, "failed", error="x") for t in plan.subtasks}
+    failing = replace(result(answer, outcomes), plan=plan)
+    messages = blocks.answer_messages(failing)
+    assert len(messages) >= 3
+    for message in messages:
+        assert blocks.block_text_chars(message.blocks) <= MESSAGE_BLOCKS_BUDGET
+        assert block_errors(message.blocks) == []
+    assert "Not included" in texts(messages[-1])
+
+
+def test_full_output_stays_within_the_block_budget() -> None:
+    messages = blocks.output_messages("s1", "x" * 200, "word " * 10_000)
+    assert len(messages) >= 5
+    for message in messages:
+        assert blocks.block_text_chars(message.blocks) <= MESSAGE_BLOCKS_BUDGET
+
+
+def test_disguised_links_show_their_host_in_blocks_and_text() -> None:
+    answer = (
+        "[Open the report](https://evil.example/x) or "
+        "<https://evil.example/login|re-authenticate with Slack SSO> <!group>"
+    )
+    message = blocks.answer_messages(result(answer))[0]
+    markdown = message.blocks[0]["text"]
+    assert "[Open the report (evil.example)](https://evil.example/x)" in markdown
+    assert "[re-authenticate with Slack SSO (evil.example)](https://evil.example/login)" in markdown
+    assert "<!group>" not in markdown
+    assert "<https://evil.example/x|Open the report (evil.example)>" in message.text
+    assert "<!group>" not in message.text
+    plain = blocks.plain_messages(message)
+    assert "<https://evil.example/login|re-authenticate with Slack SSO (evil.example)>" in (
+        plain[0].text
+    )
+
+
+def test_roles_goals_and_previews_show_link_hosts() -> None:
+    view = RunView("run1", goal="see [the doc](https://evil.example/d)")
+    view.apply(PlanReady(run_id="run1", at=0.5, plan=PLAN))
+    view.apply(
+        SubtaskFinished(
+            run_id="run1",
+            at=2,
+            subtask_id="s1",
+            output="Read [this](https://evil.example/p) first",
+            elapsed_s=1,
+            usage=Usage(),
+        )
+    )
+    message = blocks.plan_message(view)
+    assert "<https://evil.example/d|the doc (evil.example)>" in message.text
+    assert "> Read this (evil.example) first" in texts(message)
+
+
+def test_plain_fallback_leaves_buttons_out() -> None:
+    plain = blocks.plain_messages(blocks.plan_message(view_with_plan()))
+    assert "Cancel" not in plain[0].text
+    assert "plain_text" not in plain[0].text

@@ -1,0 +1,104 @@
+"""Links in untrusted text: found in both syntaxes and shown with their destination's host.
+
+A model (or a person) can write `[Open the report](https://evil.example/x)` or Slack's own
+`<https://evil.example/login|re-authenticate with Slack SSO>`: a label that hides where the
+link goes. Every such link is rendered with its host in the label, so nobody clicks blind.
+`bot/slack_text.py` applies these rules; this module only knows links.
+"""
+
+from __future__ import annotations
+
+import re
+import urllib.parse
+from collections.abc import Callable
+from dataclasses import dataclass
+
+# Markdown inline links and images: `[label](dest "title")`. The label may hold one level of
+# balanced brackets (citations such as `[[1]](url)`) and backslash escapes. Possessive
+# quantifiers and alternatives that begin with distinct characters keep matching linear on
+# hostile input (a long run of spaces or brackets).
+_MD_LINK = (
+    r"(?P<bang>!?)\[(?P<label>(?:\\.|[^\[\]\\\n]|\[(?:\\.|[^\[\]\\\n])*+\])*+)\]"
+    r"\(\s*+(?:<(?P<adest>[^<>\n]*+)>|(?P<dest>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*+\))*+))"
+    r"(?:\s++(?:\"[^\"\n]*+\"|'[^'\n]*+'|\([^()\n]*+\)))?+\s*+\)"
+)
+# Slack's own syntax: `<url>` or `<url|label>`, any scheme (mailto:, slack://, javascript:).
+_ANGLE_LINK = r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]{0,31}:[^<>|\s]*+)(?:\|(?P<alabel>[^<>\n]*+))?>"
+LINKS = re.compile(f"{_MD_LINK}|{_ANGLE_LINK}")
+# A markdown link reference definition (`[ref]: https://…`) turns `[label][ref]` elsewhere
+# into a link; footnotes (`[^1]:`) carry no destination and are left alone.
+REFERENCE_DEFINITION = re.compile(r"^([ \t]{0,3}\[(?!\^)[^\]\n]{1,999}\]):", re.MULTILINE)
+
+_WEB = re.compile(r"https?://", re.IGNORECASE)
+# Hosts shown to people: plain ASCII names and IP literals only. Anything else (percent
+# escapes, odd characters) is where parsers disagree, so such a URL is never made a link.
+_HOST = re.compile(r"[a-z0-9._~:-]+")
+# Bidirectional controls can make an appended "(evil.example)" read backwards.
+_BIDI = re.compile("[\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+
+
+@dataclass(frozen=True)
+class Link:
+    """One link found in untrusted text: what it says and where it goes."""
+
+    label: str  # as written (markdown: may hold balanced brackets); "" when none
+    target: str  # the destination as written
+    host: str | None  # the host a person should see; None: not an http(s) link we render
+    markdown: bool  # written as `[label](target)` rather than Slack's `<target|label>`
+
+
+def link_host(url: str) -> str | None:
+    """The host to show for an http(s) URL, or None when `url` must not become a link.
+
+    Backslashes are refused: browsers read `https://evil.example\\@slack.com` as a link to
+    evil.example while Python's parser sees slack.com. Non-ASCII hosts are shown in their
+    punycode form, so a look-alike of a known name cannot pass for it."""
+    if not _WEB.match(url) or "\\" in url or any(c.isspace() for c in url):
+        return None
+    try:
+        host = urllib.parse.urlsplit(url).hostname
+    except ValueError:  # e.g. an unclosed IPv6 literal
+        return None
+    if not host:
+        return None
+    if not host.isascii():
+        try:
+            host = host.encode("idna").decode("ascii")
+        except UnicodeError:
+            return None
+    return host if _HOST.fullmatch(host) else None
+
+
+def shows_host(label: str, host: str) -> bool:
+    """True if `label` already names exactly `host` (not a longer name that contains it)."""
+    pattern = rf"(?<![\w.-]){re.escape(host)}(?![\w-]|\.[\w-])"
+    return re.search(pattern, label.lower()) is not None
+
+
+def labelled(label: str, host: str) -> str:
+    """`label (host)`, or the label alone when it already shows that very host."""
+    label = " ".join(_BIDI.sub("", label).split())
+    if not label:
+        return host
+    return label if shows_host(label, host) else f"{label} ({host})"
+
+
+def parse(match: re.Match[str]) -> Link:
+    """The link a match of `LINKS` found."""
+    if match.group("url") is not None:
+        target = match.group("url")
+        return Link(match.group("alabel") or "", target, link_host(target), markdown=False)
+    target = match.group("adest") if match.group("adest") is not None else match.group("dest")
+    return Link(match.group("label"), target or "", link_host(target or ""), markdown=True)
+
+
+def rewrite(text: str, render: Callable[[Link], str], rest: Callable[[str], str]) -> str:
+    """`text` with each link replaced by `render(link)` and the text between by `rest(text)`."""
+    out: list[str] = []
+    at = 0
+    for match in LINKS.finditer(text):
+        out.append(rest(text[at : match.start()]))
+        out.append(render(parse(match)))
+        at = match.end()
+    out.append(rest(text[at:]))
+    return "".join(out)
