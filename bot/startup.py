@@ -10,7 +10,6 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
-from typing import Any
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -110,18 +109,18 @@ async def _ask(
 
 def _refusal_or_problem(exc: SlackApiError, variable: str, api_url: str) -> str:
     """The transient problem to retry on, or raise: Slack answered and said no."""
-    response: Any = exc.response
-    status = int(getattr(response, "status_code", 200))
-    error = _code(response.get("error") if hasattr(response, "get") else None)
+    status = int(exc.response.status_code)
+    data = exc.response.data  # a str when the answer was not JSON
+    error = _code(data.get("error") if isinstance(data, dict) else None)
     if status >= 500 or status == 429 or error in _TRANSIENT:
         return error or f"HTTP {status}"
-    if status != 200:  # not Slack's way of saying no: the URL is not Slack's Web API
+    if status != 200 or not error:  # Slack says no with 200 and an error code: a wrong URL
         raise StartupError(
-            f"{api_url} answered HTTP {status}, not like Slack's Web API; check SLACK_API_URL.",
+            f"{api_url} did not answer like Slack's Web API (HTTP {status}); check SLACK_API_URL.",
             EXIT_CONFIG,
         ) from None
     raise StartupError(
-        f"Slack refused {variable} ({error or 'no reason given'}): it is mistyped, revoked or "
+        f"Slack refused {variable} ({error}): it is mistyped, revoked or "
         f"for another app; set {_WHERE[variable]}.",
         EXIT_CONFIG,
     ) from None
