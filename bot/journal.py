@@ -1,0 +1,138 @@
+"""A run's state changes, written to the run store as they happen (so a restart loses none)."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Awaitable
+
+from bot.store import EndReason, FinishedStatus, RunStore, StoredUsage
+from pipeline import (
+    PipelineEvent,
+    PlanReady,
+    RunResult,
+    SubtaskFailed,
+    SubtaskFinished,
+    SubtaskSkipped,
+    SubtaskStarted,
+    Usage,
+)
+
+logger = logging.getLogger(__name__)
+
+
+def stored_usage(usage: Usage) -> StoredUsage:
+    """The store's form of a usage."""
+    return StoredUsage(
+        input_tokens=usage.input_tokens,
+        output_tokens=usage.output_tokens,
+        cache_creation_input_tokens=usage.cache_creation_input_tokens,
+        cache_read_input_tokens=usage.cache_read_input_tokens,
+    )
+
+
+def _end_reason(status: FinishedStatus, result: RunResult) -> EndReason:
+    if result.error_kind == "BudgetExceeded":
+        return "budget"
+    match status:
+        case "cancelled":
+            return "cancelled_by_user"
+        case "failed":
+            return "error"
+        case _:
+            return "none"
+
+
+class Journal:
+    """Writes one run's progress to the store; a store failure is logged, never fatal.
+
+    The store is what a restarted process resumes from, so each write happens when its
+    state changes, in the run's own task (never on the ack path)."""
+
+    def __init__(self, store: RunStore, run_id: str) -> None:
+        self._store = store
+        self.run_id = run_id
+
+    async def _write(self, what: str, write: Awaitable[object]) -> None:
+        try:
+            await write
+        except Exception:
+            # Durability is lost for this change, the run itself goes on.
+            logger.exception("run store: could not save %s [run_id=%s]", what, self.run_id)
+
+    async def record(self, event: PipelineEvent) -> None:
+        """Save what `event` changed (planning, a subtask's state)."""
+        store, run_id = self._store, self.run_id
+        match event:
+            case PlanReady(plan=plan, resumed=False):
+                roles = [(task.id, task.role) for task in plan.subtasks]
+                await self._write("plan", store.save_plan(run_id, plan.model_dump(), roles))
+            case SubtaskStarted(subtask_id=sid):
+                await self._write(sid, store.save_subtask(run_id, sid, "running"))
+            case SubtaskFinished(subtask_id=sid, reused=False) as done:
+                usage = stored_usage(done.usage)
+                write = store.save_subtask(run_id, sid, "done", output=done.output, usage=usage)
+                await self._write(sid, write)
+            case SubtaskFailed(subtask_id=sid, reason=reason):
+                await self._write(sid, store.save_subtask(run_id, sid, "failed", error=reason))
+            case SubtaskSkipped(subtask_id=sid, failed_dependencies=deps):
+                why = f"needs {', '.join(deps)}, which failed"
+                await self._write(sid, store.save_subtask(run_id, sid, "skipped", error=why))
+            case _:
+                pass
+
+    async def running(self) -> None:
+        """The run is executing (again)."""
+        await self._write("start", self._store.mark_running(self.run_id))
+
+    async def thread(self, thread_ts: str, *, root_ts: str | None, plan_ts: str | None) -> None:
+        """Where the run lives in Slack."""
+        await self._write(
+            "thread", self._store.set_thread(self.run_id, thread_ts, root_ts, plan_ts)
+        )
+
+    async def answer_parts(self, posted: list[str]) -> None:
+        """The messages that carry the answer."""
+        for ts in posted:
+            await self._write("answer", self._store.add_answer_ts(self.run_id, ts))
+
+    async def finished(
+        self,
+        result: RunResult,
+        status: FinishedStatus,
+        *,
+        user: str,
+        channel: str,
+        ended_by: str | None = None,
+    ) -> None:
+        """The run's end, and what it cost, to the spend ledger."""
+        write = self._store.finish_run(
+            self.run_id,
+            status,
+            _end_reason(status, result),
+            result.answer or None,
+            stored_usage(result.usage),
+            result.cost_usd,
+            ended_by,
+        )
+        await self._write("end", write)
+        if result.cost_usd:
+            spend = self._store.record_spend(user=user, channel=channel, usd=result.cost_usd)
+            await self._write("spend", spend)
+
+    async def abandoned(self, error: str) -> None:
+        """The run never became visible (Slack refused its thread): nothing to resume."""
+        write = self._store.finish_run(
+            self.run_id, "failed", "error", None, StoredUsage(), 0.0, ended_by=None
+        )
+        await self._write(f"abandoned ({error})", write)
+
+    async def cancelled_early(self, by: str | None) -> None:
+        """Cancelled before the pipeline ran: nothing was spent."""
+        write = self._store.finish_run(
+            self.run_id, "cancelled", "cancelled_by_user", None, StoredUsage(), 0.0, by
+        )
+        await self._write("cancel", write)
+
+    async def paused(self) -> None:
+        """Stopped for a restart: the next start resumes it."""
+        await self._write("pause", self._store.mark_paused([self.run_id]))

@@ -1,0 +1,93 @@
+"""Keeping one plan message current: coalesced edits, and the final state always lands."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Callable
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.slack_io import CONTENT_REFUSED, SlackIO
+
+logger = logging.getLogger(__name__)
+
+Render = Callable[[bool], blocks.SlackMessage]  # compact? -> the plan message now
+
+
+class PlanEditor:
+    """Edits the plan message at most once per `interval_s`; `finish` makes the last edit."""
+
+    def __init__(
+        self, io: SlackIO, render: Render, *, run_id: str, channel: str, interval_s: float
+    ) -> None:
+        self._io = io
+        self._render_message = render
+        self._run_id = run_id
+        self.channel = channel
+        self.ts: str | None = None
+        self._interval_s = interval_s
+        self._dirty = asyncio.Event()
+        self._flusher: asyncio.Task[None] | None = None
+        self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
+        self._compact = False  # Slack refused the full plan once: render it compactly from now
+
+    def start(self, ts: str) -> None:
+        """Edit the message `ts` from now on."""
+        self.ts = ts
+        self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush:{self._run_id}")
+
+    def touch(self) -> None:
+        """The state changed: edit soon."""
+        self._dirty.set()
+
+    async def finish(self) -> None:
+        """Stop coalescing and make the final edit now."""
+        await self.stop()
+        await self._render()
+
+    async def stop(self) -> None:
+        """Stop editing, without a final edit."""
+        if self._flusher is not None:
+            self._flusher.cancel()
+            await asyncio.gather(self._flusher, return_exceptions=True)
+            self._flusher = None
+
+    async def _flush_loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            await self._render()
+            # Coalescing: events arriving during this pause fold into the next edit.
+            await asyncio.sleep(self._interval_s)
+
+    async def _render(self) -> None:
+        """Edit the plan message to the current state: in full, else compact, else plain text.
+
+        Slack may refuse an edit's content (too much block text for this message, blocks it
+        will not take). Then the state still has to land, above all the final one: a finished
+        run must not keep a live Cancel button. Other failures are cosmetic while the run is
+        live (the next edit carries the whole state again)."""
+        ts = self.ts
+        if ts is None:
+            return
+        async with self._write:
+            if not self._compact:
+                if await self._edit(ts, self._render_message(False)):
+                    return
+                self._compact = True
+            compact = self._render_message(True)
+            if not await self._edit(ts, compact):
+                # Text only: an edit with no blocks removes the old ones and their buttons.
+                await self._edit(ts, blocks.SlackMessage(compact.text, []))
+
+    async def _edit(self, ts: str, message: blocks.SlackMessage) -> bool:
+        """One edit of the plan message; False only if Slack refused its content."""
+        try:
+            await self._io.update(self.channel, ts, message)
+            return True
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            logger.warning("plan update failed: %s [run_id=%s]", error, self._run_id)
+            return error not in CONTENT_REFUSED

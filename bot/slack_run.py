@@ -1,0 +1,204 @@
+"""SlackRun: the one owner of a run in Slack, and the run's event sink.
+
+It alone holds and changes the run's thread, plan message, view, posted outputs and how the
+run was stopped; everything else asks it. Its progress is journaled to the run store as it
+happens, so a restart can resume the run."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.journal import Journal
+from bot.notes import Stop
+from bot.plan_editor import PlanEditor
+from bot.requester import Requester
+from bot.slack_io import SlackIO, channel_refusal
+from bot.slack_text import escape, one_line
+from bot.store import FinishedStatus, RunStore
+from bot.thread_poster import ThreadPoster
+from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult
+from pipeline.view import RunView
+
+logger = logging.getLogger(__name__)
+
+
+def post_failure(error: object) -> str:
+    """Why a run could not start in its channel, for the requester."""
+    refusal = channel_refusal(error)
+    if refusal is not None:
+        return f"I can't post there, so the run did not start. {refusal}"
+    if error == "connection_error":
+        return "I could not reach Slack, so the run did not start. Please try again."
+    return "Slack would not accept my message, so the run did not start. Please try again."
+
+
+class SlackRun:
+    """One run in one Slack thread: opened, kept current, ended (or paused) visibly."""
+
+    def __init__(
+        self,
+        *,
+        run_id: str,
+        goal: str,
+        requester: Requester,
+        io: SlackIO,
+        store: RunStore,
+        interval_s: float,
+    ) -> None:
+        self.run_id = run_id
+        self.goal = goal
+        self.requester = requester
+        self.channel = requester.channel
+        self.view = RunView(run_id, goal=goal)
+        self.thread_ts: str | None = None
+        self.outputs_posted: set[str] = set()
+        self.stop: Stop | None = None
+        self.ended = False  # its thread (or its requester) has been told how it ended
+        self._io = io
+        self._journal = Journal(store, run_id)
+        self._editor = PlanEditor(
+            io, self._render, run_id=run_id, channel=self.channel, interval_s=interval_s
+        )
+        self._poster: ThreadPoster | None = None
+
+    @property
+    def requester_id(self) -> str:
+        """Who asked for the run."""
+        return self.requester.user
+
+    @property
+    def plan_ts(self) -> str | None:
+        """The plan message, once posted."""
+        return self._editor.ts
+
+    def _render(self, compact: bool) -> blocks.SlackMessage:
+        note = self.stop.note() if self.stop else ""
+        return blocks.plan_message(self.view, cancel_note=note, compact=compact)
+
+    async def open(
+        self, thread_ts: str | None, *, plan_ts: str | None = None, note: str | None = None
+    ) -> bool:
+        """Make the run visible: a root message when there is no thread yet, the plan message
+        ("Planning…", with Cancel) unless `plan_ts` is one to reuse, then `note`.
+
+        False (and the requester told why) when Slack will not take the messages."""
+        root_ts: str | None = None
+        try:
+            if thread_ts is None:
+                message = blocks.request_message(self.requester_id, self.goal)
+                thread_ts = root_ts = await self._io.post(self.channel, message)
+            self.thread_ts = thread_ts
+            if plan_ts is None:
+                plan = blocks.plan_message(self.view)
+                plan_ts = await self._io.post(self.channel, plan, thread_ts=thread_ts)
+        except SlackApiError as exc:
+            self.ended = True
+            await self.requester.tell(post_failure(exc.response.get("error")))
+            await self._journal.abandoned(str(exc.response.get("error")))
+            return False
+        self.requester.thread_exists(thread_ts)
+        self._poster = ThreadPoster(
+            self._io, self.requester, run_id=self.run_id, channel=self.channel, thread_ts=thread_ts
+        )
+        await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
+        await self._journal.running()
+        self._editor.start(plan_ts)
+        if note:
+            await self._poster.post(blocks.notice_message(note))
+        return True
+
+    async def __call__(self, event: PipelineEvent) -> None:
+        """Fold the event in, journal it; edit the plan message soon, or end the run now."""
+        self.view.apply(event)
+        await self._journal.record(event)
+        match event:
+            case RunFinished(result=result):
+                self.ended = True
+                await self._editor.finish()
+                await self._post_answer(result)
+            case RunFailed(result=result):
+                self.ended = True
+                await self._editor.finish()
+                await self._say(blocks.error_message(result), "its error message")
+                await self._journal.finished(result, "failed", **self._who())
+            case RunCancelled(result=result):
+                await self._cancelled(result)
+            case _:
+                self._editor.touch()
+
+    def _who(self) -> dict[str, str]:
+        return {"user": self.requester_id, "channel": self.channel}
+
+    async def _say(self, message: blocks.SlackMessage, what: str) -> list[str] | None:
+        if self._poster is None:
+            await self.requester.tell(message.text)
+            return None
+        return await self._poster.post_or_report(message, what)
+
+    async def _post_answer(self, result: RunResult) -> None:
+        for message in blocks.answer_messages(result):
+            posted = await self._say(message, "the answer")
+            if posted is None:
+                break
+            await self._journal.answer_parts(posted)
+        status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
+        await self._journal.finished(result, status, **self._who())
+
+    async def _cancelled(self, result: RunResult) -> None:
+        stop = self.stop or Stop("cancelled_by_user")
+        if stop.reason == "restart":
+            # `pause` has said so in the thread already; the next start resumes the run.
+            await self._journal.paused()
+            await self._editor.finish()
+            return
+        self.ended = True
+        await self._editor.finish()
+        await self._say(blocks.notice_message(stop.note()), "that it was cancelled")
+        await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
+
+    def stopping(self, stop: Stop) -> None:
+        """Record why the run is about to be stopped (its task is cancelled next)."""
+        self.stop = self.stop or stop
+
+    async def pause(self) -> None:
+        """Before a restart: say so in the thread at once (ahead of any plan edit) and mark
+        the run paused in the store, so the next start resumes it."""
+        self.stopping(Stop("restart"))
+        self.ended = True
+        await self._journal.paused()
+        await self._say(blocks.notice_message(Stop("restart").note()), "that it was paused")
+
+    async def interrupted(self) -> None:
+        """The run's task was cancelled before the pipeline could report it."""
+        if self.ended:
+            return
+        self.ended = True
+        stop = self.stop or Stop("cancelled_by_user")
+        if stop.reason == "restart":
+            await self._journal.paused()
+            return
+        note = stop.note()
+        if self._poster is not None:
+            await self._poster.post_or_report(blocks.notice_message(note), "that it was cancelled")
+        else:
+            await self.requester.tell(f"{note} (goal: {escape(one_line(self.goal, 200))})")
+        await self._journal.cancelled_early(stop.by)
+
+    async def post_output(self, sub_id: str, role: str, output: str) -> str | None:
+        """Post a subtask's full output in the thread once; a sentence if it cannot be."""
+        if sub_id in self.outputs_posted:
+            return "That output is already in this thread."
+        if self._poster is None:
+            return "That run has no thread to post in."
+        self.outputs_posted.add(sub_id)
+        for message in blocks.output_messages(sub_id, role, output):
+            if await self._poster.post_or_report(message, "that output") is None:
+                break
+        return None
+
+    async def close(self) -> None:
+        """Stop editing the plan message (the run's task is over)."""
+        await self._editor.stop()

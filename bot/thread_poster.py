@@ -1,0 +1,63 @@
+"""Posting a run's messages in its thread so that they land, or the requester hears why not."""
+
+from __future__ import annotations
+
+import logging
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.requester import Requester
+from bot.slack_io import CONTENT_REFUSED, SlackIO, channel_refusal
+
+logger = logging.getLogger(__name__)
+
+
+class ThreadPoster:
+    """Posts in one thread: as plain text if Slack refuses the blocks; reports what is lost."""
+
+    def __init__(
+        self, io: SlackIO, requester: Requester, *, run_id: str, channel: str, thread_ts: str
+    ) -> None:
+        self._io = io
+        self._requester = requester
+        self._run_id = run_id
+        self.channel = channel
+        self.thread_ts = thread_ts
+
+    async def post(self, message: blocks.SlackMessage) -> tuple[list[str], str | None]:
+        """Post `message`; the ts of what landed, and Slack's error if it could not land."""
+        try:
+            return [await self._io.post(self.channel, message, thread_ts=self.thread_ts)], None
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            logger.warning("post failed: %s [run_id=%s]", error, self._run_id)
+            if error not in CONTENT_REFUSED:
+                return [], error
+        posted: list[str] = []
+        try:
+            for part in blocks.plain_messages(message):
+                posted.append(await self._io.post(self.channel, part, thread_ts=self.thread_ts))
+            return posted, None
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            logger.warning("plain-text post failed: %s [run_id=%s]", error, self._run_id)
+            return posted, error
+
+    async def post_or_report(self, message: blocks.SlackMessage, what: str) -> list[str] | None:
+        """Post `message`; if it cannot land, tell the requester privately and return None."""
+        posted, error = await self.post(message)
+        if error is None:
+            return posted
+        # The thread is unreachable (bot removed, channel archived, Slack down past retries):
+        # the requester must still learn how the run ended.
+        if error == "connection_error":
+            # The post may have landed before the connection dropped; it is not repeated.
+            why = "Slack stopped answering, so it may be missing or incomplete. Ask again if so."
+        else:
+            why = channel_refusal(error) or f"Slack said `{error}`. Please ask again."
+        await self._requester.tell(
+            f"Your Orchestra run `{self._run_id}` ended, but I could not post {what} "
+            f"in its thread: {why}"
+        )
+        return None
