@@ -26,6 +26,8 @@ from pipeline.view import RunView, SubtaskState, SubtaskView
 
 CANCEL_ACTION = "orchestra_cancel"
 OUTPUT_ACTION = "orchestra_output"
+RETRY_ACTION = "orchestra_retry"  # a failed subtask, again, with the dependents it held back
+RERUN_ACTION = "orchestra_rerun"  # the whole run again, from the start
 PREVIEW_CHARS = 280
 _MAX_BUTTONS = 25  # Slack's limit per actions block: Cancel and 24 outputs
 
@@ -105,19 +107,24 @@ def subtask_block(sub: SubtaskView, density: Density = DENSITIES[0]) -> Block:
     return section("\n".join(lines))
 
 
-def plan_message(view: RunView, *, cancel_note: str = "", compact: bool = False) -> SlackMessage:
-    """The plan message: goal, one live entry per subtask, Cancel while live.
+def plan_message(
+    view: RunView, *, cancel_note: str = "", compact: bool = False, over: bool = True
+) -> SlackMessage:
+    """The plan message: goal, one live entry per subtask, Cancel while live; once the run is
+    `over` (not merely paused for a restart), Retry for failed subtasks and Re-run.
 
     Rendered at the richest density that fits one message; `compact=True` forces the most
     compact one (for when Slack refused an edit anyway: the final state must land)."""
     for density in DENSITIES[:-1] if not compact else ():
-        rendered = plan_at_density(view, density, cancel_note)
+        rendered = plan_at_density(view, density, cancel_note, over)
         if fits(rendered):
             return rendered
-    return plan_at_density(view, DENSITIES[-1], cancel_note)
+    return plan_at_density(view, DENSITIES[-1], cancel_note, over)
 
 
-def plan_at_density(view: RunView, density: Density, cancel_note: str = "") -> SlackMessage:
+def plan_at_density(
+    view: RunView, density: Density, cancel_note: str = "", over: bool = True
+) -> SlackMessage:
     """The plan message at one density, whether or not it fits."""
     goal = mrkdwn_line(view.goal, density.goal)
     if view.plan is None:
@@ -129,7 +136,7 @@ def plan_at_density(view: RunView, density: Density, cancel_note: str = "") -> S
     phase = _phase_line(view, cancel_note)
     if phase:
         bottom.append(context(phase))
-    buttons = _buttons(view)
+    buttons = _buttons(view, over)
     if buttons:
         bottom.append(ActionsBlock(block_id=f"run:{view.run_id}", elements=buttons))
     subs = list(view.subtasks.values())
@@ -160,20 +167,32 @@ def _entry_lines(subs: list[SubtaskView], density: Density, room: int) -> list[B
         used += len(line) + 1
     if len(shown) < len(lines):
         shown.append(more.format(len(lines) - len(shown)))
-    sections: list[list[str]] = [[]]
+    groups: list[str] = []
     for line in shown:
-        if sum(len(x) + 1 for x in sections[-1]) + len(line) > SECTION_TEXT_LIMIT:
-            sections.append([])
-        sections[-1].append(line)
-    return [section("\n".join(group)) for group in sections if group]
+        if groups and len(groups[-1]) + 1 + len(line) <= SECTION_TEXT_LIMIT:
+            groups[-1] += "\n" + line
+        else:
+            groups.append(line)
+    return [section(group) for group in groups]
 
 
-def _buttons(view: RunView) -> list[ButtonElement]:
+def _buttons(view: RunView, over: bool) -> list[ButtonElement]:
     buttons: list[ButtonElement] = []
     if not view.finished:
         buttons.append(
             ButtonElement(text="Cancel", action_id=CANCEL_ACTION, value=view.run_id, style="danger")
         )
+    elif over:
+        buttons.append(ButtonElement(text="Re-run", action_id=RERUN_ACTION, value=view.run_id))
+        buttons += [
+            ButtonElement(
+                text=truncate(f"Retry {sub.id}", BUTTON_TEXT_LIMIT),
+                action_id=f"{RETRY_ACTION}:{sub.id}",
+                value=f"{view.run_id}:{sub.id}",
+            )
+            for sub in view.subtasks.values()
+            if sub.state == "failed" and view.phase == "finished"
+        ]
     buttons += [
         ButtonElement(
             text=truncate(f"Full output: {sub.id}", BUTTON_TEXT_LIMIT),

@@ -76,7 +76,8 @@ class SlackRun:
 
     def _render(self, compact: bool) -> blocks.SlackMessage:
         note = self.stop.note() if self.stop else ""
-        return blocks.plan_message(self.view, cancel_note=note, compact=compact)
+        over = self.stop is None or self.stop.reason != "restart"
+        return blocks.plan_message(self.view, cancel_note=note, compact=compact, over=over)
 
     async def open(
         self, thread_ts: str | None, *, plan_ts: str | None = None, note: str | None = None
