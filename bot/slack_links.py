@@ -14,20 +14,33 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 # Markdown inline links and images: `[label](dest "title")`. The label may hold one level of
-# balanced brackets (citations such as `[[1]](url)`) and backslash escapes. Possessive
-# quantifiers and alternatives that begin with distinct characters keep matching linear on
-# hostile input (a long run of spaces or brackets).
+# balanced brackets (citations such as `[[1]](url)`), backslash escapes and single line breaks
+# (CommonMark lets a label or title run over lines of one paragraph, so a label split over two
+# lines must not slip through). Possessive quantifiers and alternatives that begin with
+# distinct characters keep matching linear on hostile input (long runs of spaces, brackets).
+_BREAK = r"\n(?![ \t]*+\n)"  # a line break that does not end the paragraph
+_LABEL_CHAR = rf"(?:\\.|[^\[\]\\\n]|{_BREAK})"
 _MD_LINK = (
-    r"(?P<bang>!?)\[(?P<label>(?:\\.|[^\[\]\\\n]|\[(?:\\.|[^\[\]\\\n])*+\])*+)\]"
+    rf"(?P<bang>!?)\[(?P<label>(?:{_LABEL_CHAR}|\[{_LABEL_CHAR}*+\])*+)\]"
     r"\(\s*+(?:<(?P<adest>[^<>\n]*+)>|(?P<dest>(?:[^\s()\\]|\\.|\((?:[^\s()\\]|\\.)*+\))*+))"
-    r"(?:\s++(?:\"[^\"\n]*+\"|'[^'\n]*+'|\([^()\n]*+\)))?+\s*+\)"
+    rf"(?:\s++(?:\"(?:[^\"\n]|{_BREAK})*+\"|'(?:[^'\n]|{_BREAK})*+'|\((?:[^()\n]|{_BREAK})*+\)))?+"
+    r"\s*+\)"
 )
 # Slack's own syntax: `<url>` or `<url|label>`, any scheme (mailto:, slack://, javascript:).
-_ANGLE_LINK = r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]{0,31}:[^<>|\s]*+)(?:\|(?P<alabel>[^<>\n]*+))?>"
+_ANGLE_LINK = (
+    r"<(?P<url>[A-Za-z][A-Za-z0-9+.-]{0,31}:[^<>|\s]*+)"
+    rf"(?:\|(?P<alabel>(?:[^<>\n]|{_BREAK})*+))?>"
+)
 LINKS = re.compile(f"{_MD_LINK}|{_ANGLE_LINK}")
-# A markdown link reference definition (`[ref]: https://…`) turns `[label][ref]` elsewhere
-# into a link; footnotes (`[^1]:`) carry no destination and are left alone.
-REFERENCE_DEFINITION = re.compile(r"^([ \t]{0,3}\[(?!\^)[^\]\n]{1,999}\]):", re.MULTILINE)
+# A markdown link reference definition (`[ref]: https://…`, also inside a quote or a list item)
+# turns `[label][ref]` elsewhere into a link. Only definitions whose destination could leave
+# the page (a scheme, `//` or `<…>`) matter; footnotes (`[^1]:`) carry no destination. Code
+# such as TypeScript's `[key: string]: T` does not match, so it is never altered.
+REFERENCE_DEFINITION = re.compile(
+    rf"^([ \t>*+\-0-9.)]*+\[(?!\^)(?:{_LABEL_CHAR})++\]):"
+    r"(?=[ \t]*+\n?[ \t]*+(?:<|//|[A-Za-z][A-Za-z0-9+.-]{0,31}:))",
+    re.MULTILINE,
+)
 
 _WEB = re.compile(r"https?://", re.IGNORECASE)
 # Hosts shown to people: plain ASCII names and IP literals only. Anything else (percent

@@ -6,10 +6,11 @@ Model and user text is untrusted output. The rules, one place, by allowlist:
   `<#C1>`, `<url|label>`); the only `<…>` left are the links we generate.
 - markdown blocks (`safe_markdown`): Slack honours its `<…>` sequences and `@channel`-like
   words there too, so in prose `<` and `>` are backslash-escaped (Slack documents backslash
-  escapes for markdown blocks), a control sequence loses its brackets (`` `!channel` ``) and
-  broadcast words get an invisible word joiner after the `@`. Inside code nothing is
-  escaped (it would show), but control-shaped sequences and broadcast words are broken the
-  same invisible way, in case a parser disagrees about what is code.
+  escapes for markdown blocks), a control sequence loses its brackets (`` `!channel` ``),
+  and a `<` that could start one (a scheme, a `|`) and broadcast words get an invisible word
+  joiner (U+2060) after the `<` or `@`, which no parser reads as part of a sequence. Inside
+  code nothing is escaped (it would show), but control-shaped sequences and broadcast words
+  are broken the same invisible way, in case a parser disagrees about what is code.
 - every link, in either syntax and in every field, shows its destination's host in its
   label (`slack_links`); a bare URL shows itself.
 Truncation happens after escaping and never cuts an entity, a link or a character.
@@ -71,7 +72,10 @@ def escape(text: str) -> str:
 
 
 def defuse_mentions(text: str) -> str:
-    """Markdown with every broadcast or user mention made inert (see `safe_markdown`)."""
+    """Markdown with the common broadcast and user mentions wrapped in code.
+
+    Superseded by `safe_markdown` (a denylist; nested input can defeat it): kept for callers
+    outside the app's rendering, which no longer uses it."""
     text = _SPECIAL_MENTION.sub(lambda m: f"`{m.group(1)}`", text)
     return _BARE_BROADCAST.sub(lambda m: f"`@{m.group(1)}`", text)
 
@@ -178,15 +182,13 @@ def _plain_link(link: Link) -> str:
 # --- markdown blocks -------------------------------------------------------------------
 
 _WORD_JOINER = "\u2060"
-_BROADCAST = re.compile(r"(?<![\w@.])@(?=(?i:channel|here|everyone|group)\b)")
+_BROADCAST = re.compile(r"(?<!\w)@(?=(?i:channel|here|everyone|group)\b)")
 _QUOTE = re.compile(r"[ \t]{0,3}(?:>[ \t]?)+")
 _PROSE = re.compile(
-    r"\\*+(?P<control><[!@#][^<>\n]*+>)|\\*+(?P<angle>[<>])|\\*+(?P<amp>&(?=#?\w{1,32};))|(?P<at>"
-    + _BROADCAST.pattern
-    + ")"
+    r"\\*+(?P<control><[!@#][^<>\n]*+>)|\\*+(?P<angle>[<>])|\\*+(?P<amp>&(?=#?\w{1,32};))"
 )
-# In code: `<` starting a mention, a URL (scheme:) or a labelled sequence (`…|…>`).
-_CODE_CONTROL = re.compile(r"<(?=[!@#]|[A-Za-z][A-Za-z0-9+.-]{0,31}:\S|[^<>\n]*+\|[^<>\n]*+>)")
+# A `<` that could start a Slack sequence: a mention, a URL (scheme:) or a label (`…|…>`).
+_SEQUENCE_START = re.compile(r"<(?=[!@#]|[A-Za-z][A-Za-z0-9+.-]{0,31}:\S|[^<>|\n]*+\|[^<>\n]*+>)")
 _BACKTICKS = re.compile(r"`+")
 _ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
 
@@ -204,11 +206,11 @@ def safe_markdown(text: str) -> str:
     for line in text.split("\n"):
         was_open = fence is not None
         fence = fence_after(line, fence)
-        if was_open or fence is not None:
-            out.append(_code(line))
-        else:
-            out.append(_prose_line(line))
-    return "\n".join(out)
+        out.append(line if was_open or fence is not None else _prose_line(line))
+    # Last, over everything (code too, and across the edges of code spans, where parsers
+    # may disagree): every `<` that could still start a sequence and every broadcast word.
+    text = _SEQUENCE_START.sub("<" + _WORD_JOINER, "\n".join(out))
+    return _BROADCAST.sub("@" + _WORD_JOINER, text)
 
 
 def _markdown_link(link: Link) -> str:
@@ -234,7 +236,7 @@ def _prose_line(line: str) -> str:
         if opener is None:
             opener = run
         elif len(run.group()) == len(opener.group()):
-            out += [_prose(line[at : opener.start()]), _code(line[opener.start() : run.end()])]
+            out += [_prose(line[at : opener.start()]), line[opener.start() : run.end()]]
             at, opener = run.end(), None
     out.append(_prose(line[at:]))
     return "".join(out)
@@ -245,18 +247,12 @@ def _prose(text: str) -> str:
 
 
 def _defuse(match: re.Match[str]) -> str:
-    if match.group("control"):
-        inner = match.group("control")[1:-1].split("|")[0].replace("`", "")
+    control = match.group("control")
+    if control:
+        inner = control[1:-1].split("|")[0].replace("`", "")
         return f"`{inner[0]}{_WORD_JOINER}{inner[1:]}`"
-    if match.group("angle") or match.group("amp"):
-        # Exactly one backslash: a model's own (`\\<`) would otherwise escape ours instead.
-        return "\\" + (match.group("angle") or match.group("amp"))
-    return "@" + _WORD_JOINER
-
-
-def _code(text: str) -> str:
-    text = _CODE_CONTROL.sub("<" + _WORD_JOINER, text)
-    return _BROADCAST.sub("@" + _WORD_JOINER, text)
+    # Exactly one backslash: a model's own (`\\<`) would otherwise escape ours instead.
+    return "\\" + (match.group("angle") or match.group("amp"))
 
 
 def markdown_as_mrkdwn(markdown: str) -> str:
