@@ -18,9 +18,11 @@ from dataclasses import dataclass
 from bot.__main__ import build_deps
 from bot.app import create_app
 from bot.config import Settings
+from bot.lifecycle import keeping_runs, open_store
 from bot.pacing import Pacer
 from bot.server import http_server, stop_on_signals
 from bot.slack_io import SlackIO
+from bot.startup import Workspace
 
 
 @dataclass(frozen=True)
@@ -38,6 +40,7 @@ class AppOptions:
     pacing: bool = True
     log_level: str = "INFO"
     profile_path: str = ""  # write a pyinstrument text profile of the whole process here
+    database_url: str = "sqlite://"  # the run store; a file URL measures real disk writes
 
     def to_json(self) -> str:
         """The command-line form."""
@@ -64,19 +67,25 @@ def settings_for(options: AppOptions) -> Settings:
         port=0,
         shutdown_timeout_s=1.0,
         log_level=options.log_level,
+        database_url=options.database_url,
     )
 
 
 async def serve(options: AppOptions) -> None:
     """Serve until SIGTERM, announcing the URL on stdout."""
-    deps = build_deps(settings_for(options))
+    settings = settings_for(options)
+    store = await open_store(settings.database_url)
+    deps = build_deps(settings, store, Workspace())
     if not options.pacing:
         deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))
     app = create_app(deps, signing_secret=options.signing_secret)
     stop = stop_on_signals()
-    async with http_server(app, deps, "127.0.0.1", 0) as url:
-        print(url, flush=True)
-        await stop.wait()
+    try:
+        async with http_server(app, deps, "127.0.0.1", 0) as url, keeping_runs(deps):
+            print(url, flush=True)
+            await stop.wait()
+    finally:
+        await store.close()
 
 
 def main() -> int:

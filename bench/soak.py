@@ -179,7 +179,7 @@ async def _one(world: World, n: int, cancel: bool, rng_delay: float) -> None:
                 await world.click(
                     CANCEL_ACTION,
                     live[0].run_id,
-                    message_ts="1",
+                    message_ts=str(live[0].plan_ts),
                     thread_ts=live[0].thread_ts,
                     user=f"U{n}",
                     channel=f"CS{n}",
@@ -221,8 +221,14 @@ async def soak(runs: int = 200, seed: int = 7, parallel: int = 25) -> Report:
                     delay = rng.random() * 0.2
                     async with gate:
                         await _one(world, n, fault == "cancel", delay)
-                        # Polling on purpose: the run starts after the ack, in the app.
-                        while any(r.channel == f"CS{n}" for r in world.deps.runs.live):  # noqa: ASYNC110
+                        # Polling on purpose: the run starts after the ack, in the app, so
+                        # wait for its visible end and its task both (bounded: a run that
+                        # never ends is reported unaccounted).
+                        deadline = time.monotonic() + 30
+                        while time.monotonic() < deadline and (  # noqa: ASYNC110
+                            _outcome(world, n) is None
+                            or any(r.channel == f"CS{n}" for r in world.deps.runs.live)
+                        ):
                             await asyncio.sleep(0.05)
 
                 async with asyncio.timeout(30 + runs * 1.5):

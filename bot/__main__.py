@@ -11,13 +11,15 @@ from pydantic import SecretStr, ValidationError
 from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.lifecycle import keeping_runs, open_store
 from bot.log_safety import configure_logging
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
-from bot.server import finished_before, serve_http, serve_socket_mode, stop_on_signals
+from bot.server import serve_http, serve_socket_mode, stop_on_signals, until_stopped
 from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
-from bot.startup import EXIT_CONFIG, StartupError, check_bot_token
+from bot.startup import EXIT_CONFIG, StartupError, Workspace, check_bot_token
+from bot.store import RunStore
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.settings import settings_problem
 
@@ -26,7 +28,7 @@ def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def build_deps(settings: Settings) -> Deps:
+def build_deps(settings: Settings, store: RunStore, workspace: Workspace) -> Deps:
     """Every dependency, built once (main has checked the required secrets are set)."""
     config = settings.pipeline_config()
     claude = make_client(
@@ -40,7 +42,9 @@ def build_deps(settings: Settings) -> Deps:
         io=SlackIO(slack, Pacer()),
         llm=AnthropicLLM(claude),
         config=config,
-        runs=RunRegistry(),
+        store=store,
+        runs=RunRegistry(store),
+        workspace=workspace,
     )
 
 
@@ -48,15 +52,22 @@ async def _serve(settings: Settings) -> None:
     # Signals first: a stop during the start-up checks must end the process promptly too.
     stop = stop_on_signals()
     check = check_bot_token(_secret(settings.slack_bot_token), settings.slack_api_url)
-    if not await finished_before(stop, check):
+    workspace = await until_stopped(stop, check)
+    if workspace is None:
         return
-    deps = build_deps(settings)
-    secret = _secret(settings.slack_signing_secret)
-    if settings.slack_app_token is not None:
-        app = create_app(deps, signing_secret=secret, socket_mode=True)
-        await serve_socket_mode(app, deps, settings.slack_app_token.get_secret_value(), stop)
-    else:
-        await serve_http(create_app(deps, signing_secret=secret), deps, stop)
+    store = await open_store(settings.database_url)
+    try:
+        deps = build_deps(settings, store, workspace)
+        secret = _secret(settings.slack_signing_secret)
+        async with keeping_runs(deps):
+            if settings.slack_app_token is not None:
+                app = create_app(deps, signing_secret=secret, socket_mode=True)
+                token = settings.slack_app_token.get_secret_value()
+                await serve_socket_mode(app, deps, token, stop)
+            else:
+                await serve_http(create_app(deps, signing_secret=secret), deps, stop)
+    finally:
+        await store.close()
 
 
 def load_settings() -> Settings | str:

@@ -43,6 +43,10 @@ class Settings(PipelineSettings):
     update_interval_s: float = Field(default=1.0, ge=0.05)
     thread_context_messages: int = Field(default=20, ge=0, le=200)
     shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    # The run store (SQLAlchemy URL forms): sqlite:///relative.db, sqlite:////absolute.db,
+    # or postgresql://user:password@host:port/db.
+    database_url: str = "sqlite:///data/orchestra.db"
+    retention_days: float = Field(default=90, gt=0)  # then runs' texts go; spend totals stay
     log_level: str = "INFO"
 
     @field_validator("command")

@@ -9,6 +9,8 @@ from dataclasses import dataclass, field
 from bot.config import Settings
 from bot.runs import RunRegistry
 from bot.slack_io import SlackIO
+from bot.startup import Workspace
+from bot.store import RunStore
 from pipeline import LLM, PipelineConfig
 
 
@@ -20,5 +22,7 @@ class Deps:
     io: SlackIO
     llm: LLM
     config: PipelineConfig
-    runs: RunRegistry = field(default_factory=RunRegistry)
+    store: RunStore
+    runs: RunRegistry
+    workspace: Workspace = field(default_factory=Workspace)
     clock: Callable[[], float] = time.monotonic

@@ -48,9 +48,12 @@ class Journal:
     The store is what a restarted process resumes from, so each write happens when its
     state changes, in the run's own task (never on the ack path)."""
 
-    def __init__(self, store: RunStore, run_id: str) -> None:
+    def __init__(self, store: RunStore, run_id: str, *, plan_stored: bool = False) -> None:
         self._store = store
         self.run_id = run_id
+        # A resumed run's plan and done subtasks are stored already; a Retry is a new run
+        # that starts from another run's checkpoint, so it stores them as its own.
+        self._resumed = plan_stored
 
     async def _write(self, what: str, write: Awaitable[object]) -> None:
         try:
@@ -63,12 +66,12 @@ class Journal:
         """Save what `event` changed (planning, a subtask's state)."""
         store, run_id = self._store, self.run_id
         match event:
-            case PlanReady(plan=plan, resumed=False):
+            case PlanReady(plan=plan) if not self._resumed:
                 roles = [(task.id, task.role) for task in plan.subtasks]
                 await self._write("plan", store.save_plan(run_id, plan.model_dump(), roles))
             case SubtaskStarted(subtask_id=sid):
                 await self._write(sid, store.save_subtask(run_id, sid, "running"))
-            case SubtaskFinished(subtask_id=sid, reused=False) as done:
+            case SubtaskFinished(subtask_id=sid) as done if not (done.reused and self._resumed):
                 usage = stored_usage(done.usage)
                 write = store.save_subtask(run_id, sid, "done", output=done.output, usage=usage)
                 await self._write(sid, write)

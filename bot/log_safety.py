@@ -61,6 +61,9 @@ def configure_logging(level: str) -> None:
     handler = logging.StreamHandler()
     handler.setFormatter(SafeFormatter(FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler])
+    # Alembic narrates every start at INFO ("Context impl SQLiteImpl."): noise an operator
+    # cannot act on. The store logs a real schema upgrade itself.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
 
 
 class _NotTokenSkipped(logging.Filter):

@@ -9,12 +9,16 @@ PAUSED = (
     ":double_vertical_bar: Paused for a restart; I will resume where I left off "
     "(nothing already done is lost)."
 )
+USAGE_HINT = (
+    "Tell me what to research, e.g. `{command} compare Postgres, MySQL and SQLite for a "
+    "small SaaS`, or mention me with the goal. `{command} history` lists this channel's runs."
+)
 BUSY = "Orchestra is restarting and not taking new runs right now; please ask again shortly."
 ALREADY_ENDED = "That run has already ended."
 NOT_THIS_RUN = "That button does not belong to this run's message, so I ignored it."
 OUTPUT_GONE = "That output is no longer available (its text was removed after a while)."
 OUTPUT_POSTED = "That output is already in this thread."
-UNKNOWN_RUN = "I can't find that run any more."
+UNKNOWN_RUN = "That run is no longer available here."
 NOT_FINISHED = "That run is still going; wait for it to end first."
 
 

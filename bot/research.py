@@ -1,34 +1,21 @@
-"""One research request from Slack, from accepted to answered, as a tracked background run."""
+"""One research request from Slack, from accepted to answered, as a tracked, stored run."""
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
 from bot.deps import Deps
-from bot.progress import SlackProgress
-from bot.runs import LiveRun
-from bot.slack_io import channel_refusal
-from bot.slack_text import escape, one_line
-from pipeline import new_run_id, run_pipeline
+from bot.requester import Requester
+from bot.slack_run import SlackRun
+from bot.store import RunSource
+from pipeline import Checkpoint, new_run_id, run_pipeline
 
 logger = logging.getLogger(__name__)
-
-# Tell the requester privately: the text, and a thread of the run that exists (Slack never shows
-# an ephemeral aimed at a thread that does not), or None for the channel.
-Notify = Callable[[str, str | None], Awaitable[None]]
-
-USAGE_HINT = (
-    "Tell me what to research, e.g. `{command} compare Postgres, MySQL and SQLite for a "
-    "small SaaS`, or mention me with the goal."
-)
 
 
 @dataclass(frozen=True)
@@ -38,10 +25,11 @@ class ResearchRequest:
     user: str
     channel: str
     goal: str
+    source: RunSource
     thread_ts: str | None  # None: post a root message in the channel and use its thread
     context_before_ts: str | None = None  # read the thread's messages before this one
-    notify: Notify | None = None  # tell the requester privately (e.g. nothing can be posted)
-    thread_exists: bool = False  # `thread_ts` already has replies (the mention was one of them)
+    delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
+    parent_run_id: str | None = None  # a Retry or Re-run of this run
 
 
 def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: int) -> str | None:
@@ -58,119 +46,104 @@ def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: in
     return joined[-max_chars:] if joined else None
 
 
-async def _thread_context(deps: Deps, request: ResearchRequest, thread_ts: str) -> str | None:
-    if request.context_before_ts is None or deps.settings.thread_context_messages == 0:
+async def _thread_context(
+    deps: Deps, channel: str, thread_ts: str, before_ts: str | None
+) -> str | None:
+    if before_ts is None or deps.settings.thread_context_messages == 0:
         return None
     try:
         messages = await deps.io.thread_messages(
-            request.channel,
-            thread_ts,
-            before_ts=request.context_before_ts,
-            limit=deps.settings.thread_context_messages,
+            channel, thread_ts, before_ts=before_ts, limit=deps.settings.thread_context_messages
         )
     except SlackApiError as exc:
         # Context is a bonus: without it the run still answers the goal itself.
         logger.warning("could not read thread context: %s", exc.response.get("error"))
         return None
-    return format_context(messages, request.context_before_ts, deps.config.max_context_chars)
+    return format_context(messages, before_ts, deps.config.max_context_chars)
 
 
-class _Requester:
-    """Reaches the person who asked, privately, where they will see it."""
-
-    def __init__(self, request: ResearchRequest) -> None:
-        self._request = request
-        # A thread an ephemeral can be shown in: the mention's own, or ours once we posted in it.
-        self.thread_ts = request.thread_ts if request.thread_exists else None
-
-    async def tell(self, text: str) -> None:
-        if self._request.notify is None:
-            logger.warning("could not reach the requester in %s", self._request.channel)
-            return
-        try:
-            await self._request.notify(text, self.thread_ts)
-        except Exception:
-            logger.exception("could not notify the requester privately")
+def new_slack_run(
+    deps: Deps, run_id: str, goal: str, requester: Requester, *, resumed: bool = False
+) -> SlackRun:
+    """The owner of a run in Slack, wired to the app's Slack client and store."""
+    return SlackRun(
+        run_id=run_id,
+        goal=goal,
+        requester=requester,
+        io=deps.io,
+        store=deps.store,
+        interval_s=deps.settings.update_interval_s,
+        resumed=resumed,
+    )
 
 
-def launch(deps: Deps, request: ResearchRequest) -> str:
-    """Start the run as a tracked task; returns its run id. Never blocks the ack."""
+async def launch(
+    deps: Deps,
+    request: ResearchRequest,
+    requester: Requester,
+    *,
+    checkpoint: Checkpoint | None = None,
+    note: str | None = None,
+) -> str:
+    """Store the run, then start it as a tracked task; returns its run id."""
     run_id = new_run_id()
-    run = LiveRun(run_id, request.user, request.channel, request.thread_ts or "")
-    deps.runs.start(run, _execute(deps, request, run))
+    try:
+        await deps.store.create_run(
+            run_id=run_id,
+            workspace=deps.workspace.team_id,
+            requester=request.user,
+            channel=request.channel,
+            source=request.source,
+            goal=request.goal,
+            delivery_key=request.delivery_key,
+            thread_ts=request.thread_ts,
+            parent_run_id=request.parent_run_id,
+            status="running",
+        )
+    except Exception:
+        # Without its row the run cannot be resumed after a crash, but it still runs now.
+        logger.exception("run store: could not store a new run [run_id=%s]", run_id)
+    run = new_slack_run(deps, run_id, request.goal, requester)
+    work = execute(
+        deps,
+        run,
+        thread_ts=request.thread_ts,
+        context_before_ts=request.context_before_ts,
+        checkpoint=checkpoint,
+        note=note,
+    )
+    deps.runs.start(run, work)
     return run_id
 
 
-async def _execute(deps: Deps, request: ResearchRequest, run: LiveRun) -> None:
-    requester = _Requester(request)
-    try:
-        await _research(deps, request, run, requester)
-    except asyncio.CancelledError:
-        # Cancelled (a restart, most often) before the pipeline could say so in the thread:
-        # the request was accepted, so its requester must still hear how it ended.
-        if not run.ended:
-            note = run.cancel_note or ":black_square_for_stop: Cancelled."
-            if run.thread_ts:
-                with contextlib.suppress(SlackApiError):
-                    await deps.io.post(
-                        request.channel, blocks.notice_message(note), thread_ts=run.thread_ts
-                    )
-                    run.ended = True
-            if not run.ended:
-                goal = escape(one_line(request.goal, 200))
-                await requester.tell(f"{note} (goal: {goal})")
-        raise
-
-
-async def _research(
-    deps: Deps, request: ResearchRequest, run: LiveRun, requester: _Requester
+async def execute(
+    deps: Deps,
+    run: SlackRun,
+    *,
+    thread_ts: str | None,
+    plan_ts: str | None = None,
+    context_before_ts: str | None = None,
+    checkpoint: Checkpoint | None = None,
+    note: str | None = None,
 ) -> None:
-    io = deps.io
-    thread_ts = request.thread_ts
-    if thread_ts is None:
-        try:
-            thread_ts = await io.post(
-                request.channel, blocks.request_message(request.user, request.goal)
-            )
-        except SlackApiError as exc:
-            await requester.tell(_post_failure(exc.response.get("error")))
+    """Open the run's thread, then run the pipeline with the run as its sink."""
+    try:
+        if not await run.open(thread_ts, plan_ts=plan_ts, note=note) or run.thread_ts is None:
             return
-    run.thread_ts = thread_ts
-    progress = SlackProgress(
-        io,
-        run_id=run.run_id,
-        channel=request.channel,
-        thread_ts=thread_ts,
-        interval_s=deps.settings.update_interval_s,
-        cancel_note=lambda: run.cancel_note,
-        undeliverable=requester.tell,
-        on_end=lambda: setattr(run, "ended", True),
-    )
-    run.view = progress.view
-    try:
-        await progress.open(request.goal)
-    except SlackApiError as exc:
-        await requester.tell(_post_failure(exc.response.get("error")))
-        return
-    requester.thread_ts = thread_ts  # the plan message is a reply: the thread exists now
-    try:
-        context = await _thread_context(deps, request, thread_ts)
+        context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
         await run_pipeline(
-            request.goal,
+            run.goal,
             llm=deps.llm,
             config=deps.config,
-            sink=progress,
+            sink=run,
             context=context,
             run_id=run.run_id,
+            checkpoint=checkpoint,
         )
+    except asyncio.CancelledError:
+        # Cancelled (by a person, or a restart) before the pipeline could say so itself: the
+        # request was accepted, so the thread or the requester must still hear how it ended.
+        await run.interrupted()
+        raise
     finally:
-        await progress.close()
-
-
-def _post_failure(error: object) -> str:
-    refusal = channel_refusal(error)
-    if refusal is not None:
-        return f"I can't post there, so the run did not start. {refusal}"
-    if error == "connection_error":
-        return "I could not reach Slack, so the run did not start. Please try again."
-    return "Slack would not accept my message, so the run did not start. Please try again."
+        await run.close()

@@ -1,92 +1,98 @@
-"""The run registry: dedupes Slack deliveries, owns every run task, cancels, shuts down."""
+"""The run registry: dedupes Slack deliveries and owns every run's task (cancel, shut down).
+
+What a run is and shows belongs to its `SlackRun`; the registry only tracks which runs are
+live in this process and starts, cancels and pauses them."""
 
 from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections import OrderedDict
-from collections.abc import Coroutine
-from dataclasses import dataclass, field
+from collections.abc import Callable, Coroutine
 from typing import Any
 
-from pipeline.view import RunView
+from bot.notes import Stop
+from bot.slack_run import SlackRun
+from bot.store import RunStore
 
 logger = logging.getLogger(__name__)
 
-RESTART_NOTE = (
-    ":warning: Interrupted: Orchestra restarted while this run was live. "
-    "Ask again (the same command or mention) to re-run it."
-)
-
-
-@dataclass
-class LiveRun:
-    """A run the app is executing or has recently finished."""
-
-    run_id: str
-    requester: str
-    channel: str
-    thread_ts: str
-    view: RunView | None = None
-    task: asyncio.Task[None] | None = None
-    cancel_note: str = ""  # what the thread says when the run is cancelled, and why
-    outputs_posted: set[str] = field(default_factory=set)
-    ended: bool = False  # the thread (or the requester) has been told how the run ended
+# Slack retries an unacknowledged event three times, the last about five minutes after the
+# first try; a delivery key is remembered well past that, by time (never evicted by count).
+DELIVERY_TTL_S = 60 * 60
 
 
 class RunRegistry:
-    """Tracks runs so none is fire-and-forget; remembers recent keys and finished runs."""
+    """Tracks runs so none is fire-and-forget; remembers recent deliveries and runs."""
 
-    def __init__(self, *, remember_keys: int = 10_000, remember_runs: int = 500) -> None:
-        self._keys: OrderedDict[str, None] = OrderedDict()
-        self._remember_keys = remember_keys
-        self._runs: OrderedDict[str, LiveRun] = OrderedDict()
+    def __init__(
+        self,
+        store: RunStore,
+        *,
+        clock: Callable[[], float] = time.monotonic,
+        remember_runs: int = 500,
+    ) -> None:
+        self._store = store
+        self._clock = clock
+        self._recent: OrderedDict[str, float] = OrderedDict()  # key -> when it expires
+        self._runs: OrderedDict[str, SlackRun] = OrderedDict()
+        self._tasks: dict[str, asyncio.Task[None]] = {}
         self._remember_runs = remember_runs
-        self._tasks: set[asyncio.Task[None]] = set()
         self.accepting = True
 
-    def claim(self, *keys: str) -> bool:
-        """True the first time any of `keys` is seen; False for a repeat delivery.
+    async def claim(self, *keys: str) -> bool:
+        """True the first time any of `keys` is delivered within `DELIVERY_TTL_S`.
 
-        Slack resends events it thinks were lost, and one message can arrive as two events;
-        every key of a request is remembered so any of them marks a repeat."""
-        if any(k in self._keys for k in keys):
-            for k in keys:
-                self._keys[k] = None
+        Slack resends events it thinks were lost (also after we restarted), and one message
+        can arrive as two events: every key of a request is claimed, here and in the store
+        (which survives restarts and is shared by replicas)."""
+        now = self._clock()
+        while self._recent and next(iter(self._recent.values())) <= now:
+            self._recent.popitem(last=False)
+        if any(k in self._recent for k in keys):
             return False
-        for k in keys:
-            self._keys[k] = None
-            while len(self._keys) > self._remember_keys:
-                self._keys.popitem(last=False)
-        return True
+        for key in keys:  # before the await: a concurrent repeat in this process sees them
+            self._recent[key] = now + DELIVERY_TTL_S
+        try:
+            return await self._store.claim_delivery(keys, DELIVERY_TTL_S)
+        except Exception:
+            # The store is unreachable: this process's memory still stops repeats it saw.
+            logger.exception("run store: could not claim a delivery; deduping in memory")
+            return True
 
-    def start(self, run: LiveRun, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run `work` as a tracked task belonging to `run`."""
+    def start(self, run: SlackRun, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        """Run `work` as the tracked task of `run`."""
         task = asyncio.create_task(work, name=f"run:{run.run_id}")
-        run.task = task
-        self._tasks.add(task)
+        self._tasks[run.run_id] = task
         self._runs[run.run_id] = run
+        self._runs.move_to_end(run.run_id)
         while len(self._runs) > self._remember_runs:
-            oldest = next(iter(self._runs.values()))
-            if oldest.task is not None and not oldest.task.done():
+            oldest = next(iter(self._runs))
+            if oldest in self._tasks:
                 break
-            self._runs.pop(oldest.run_id)
-        task.add_done_callback(self._finished)
+            self._runs.pop(oldest)
+        task.add_done_callback(lambda done: self._finished(run.run_id, done))
         return task
 
-    def _finished(self, task: asyncio.Task[None]) -> None:
-        self._tasks.discard(task)
+    def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
+        if self._tasks.get(run_id) is task:
+            del self._tasks[run_id]
         if not task.cancelled() and task.exception() is not None:
             logger.error("run task %s crashed", task.get_name(), exc_info=task.exception())
 
-    def get(self, run_id: str) -> LiveRun | None:
-        """A live or recently finished run."""
+    def get(self, run_id: str) -> SlackRun | None:
+        """A live or recently finished run of this process."""
         return self._runs.get(run_id)
 
+    def is_live(self, run_id: str) -> bool:
+        """Whether the run's task is still going in this process."""
+        return run_id in self._tasks
+
     @property
-    def live(self) -> list[LiveRun]:
+    def live(self) -> list[SlackRun]:
         """Runs still executing."""
-        return [r for r in self._runs.values() if r.task is not None and not r.task.done()]
+        return [self._runs[run_id] for run_id in self._tasks if run_id in self._runs]
 
     @property
     def task_count(self) -> int:
@@ -95,22 +101,35 @@ class RunRegistry:
 
     def cancel(self, run_id: str, by: str) -> bool:
         """Cancel a live run; False if it is unknown or already over."""
-        run = self._runs.get(run_id)
-        if run is None or run.task is None or run.task.done():
+        task, run = self._tasks.get(run_id), self._runs.get(run_id)
+        if task is None or run is None or task.done():
             return False
-        run.cancel_note = f":black_square_for_stop: Cancelled by <@{by}>."
-        run.task.cancel()
+        run.stopping(Stop("cancelled_by_user", by))
+        task.cancel()
         return True
 
     async def shutdown(self, timeout_s: float = 10.0) -> None:
-        """Stop accepting runs, cancel the live ones and wait (bounded) for them to end."""
+        """Stop accepting runs; pause the live ones, each saying so in its thread first;
+        wait (bounded by `timeout_s` in all) for their tasks to end."""
         self.accepting = False
-        for run in self.live:
-            run.cancel_note = RESTART_NOTE
-        tasks = list(self._tasks)
-        for task in tasks:
-            task.cancel()
+        deadline = self._clock() + timeout_s
+        pausing = [run for run in self.live if not run.ended]
+        if pausing:
+            # Notes before anything else: each is one post in its own thread, and none waits
+            # behind plan edits (those are paced apart, per workspace).
+            notes = [asyncio.create_task(run.pause()) for run in pausing]
+            _, late = await asyncio.wait(notes, timeout=timeout_s)
+            for note in late:
+                note.cancel()
+        for run in pausing:
+            task = self._tasks.get(run.run_id)
+            if task is not None:
+                task.cancel()
+        tasks = list(self._tasks.values())
         if tasks:
-            _, pending = await asyncio.wait(tasks, timeout=timeout_s)
+            remaining = max(0.1, deadline - self._clock())
+            _, pending = await asyncio.wait(tasks, timeout=remaining)
+            for task in pending:
+                task.cancel()
             if pending:
                 logger.warning("%d runs did not stop within %.0fs", len(pending), timeout_s)

@@ -7,7 +7,7 @@ import logging
 import signal
 from collections.abc import AsyncIterator, Coroutine
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 from slack_bolt.adapter.socket_mode.async_handler import AsyncSocketModeHandler
@@ -18,6 +18,8 @@ from bot.deps import Deps
 from bot.startup import CONNECT_TIMEOUT_S, EXIT_UNREACHABLE, StartupError, socket_mode_url
 
 logger = logging.getLogger(__name__)
+
+T = TypeVar("T")
 
 
 @asynccontextmanager
@@ -46,11 +48,22 @@ def stop_on_signals() -> asyncio.Event:
     return stop
 
 
-async def finished_before(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
-    """Run `work` unless `stop` is set first; then cancel it and return False.
+async def until_stopped(stop: asyncio.Event, work: Coroutine[Any, Any, T]) -> T | None:
+    """`work`'s result, unless `stop` is set first: then `work` is cancelled and None returned.
 
     Start-up steps can wait a long time (retries, a connect loop that never gives up), and a
     stop signal must still end the process promptly."""
+    done, result = await _race(stop, work)
+    return result if done else None
+
+
+async def finished_before(stop: asyncio.Event, work: Coroutine[Any, Any, None]) -> bool:
+    """Run `work` unless `stop` is set first; then cancel it and return False."""
+    done, _ = await _race(stop, work)
+    return done
+
+
+async def _race(stop: asyncio.Event, work: Coroutine[Any, Any, T]) -> tuple[bool, T | None]:
     task = asyncio.ensure_future(work)
     stopped = asyncio.ensure_future(stop.wait())
     try:
@@ -61,9 +74,8 @@ async def finished_before(stop: asyncio.Event, work: Coroutine[Any, Any, None]) 
             task.cancel()
             await asyncio.gather(task, return_exceptions=True)
     if task.cancelled():
-        return False
-    task.result()  # re-raises what the work raised
-    return True
+        return False, None
+    return True, task.result()  # re-raises what the work raised
 
 
 async def serve_http(app: AsyncApp, deps: Deps, stop: asyncio.Event) -> None:

@@ -47,6 +47,7 @@ class SlackRun:
         io: SlackIO,
         store: RunStore,
         interval_s: float,
+        resumed: bool = False,
     ) -> None:
         self.run_id = run_id
         self.goal = goal
@@ -58,7 +59,7 @@ class SlackRun:
         self.stop: Stop | None = None
         self.ended = False  # its thread (or its requester) has been told how it ended
         self._io = io
-        self._journal = Journal(store, run_id)
+        self._journal = Journal(store, run_id, plan_stored=resumed)
         self._editor = PlanEditor(
             io, self._render, run_id=run_id, channel=self.channel, interval_s=interval_s
         )

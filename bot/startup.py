@@ -10,6 +10,7 @@ import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable, Sequence
+from dataclasses import dataclass
 
 import aiohttp
 from slack_sdk.errors import SlackApiError
@@ -50,11 +51,22 @@ class StartupError(Exception):
         self.exit_code = exit_code
 
 
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace the bot token belongs to (from `auth.test`)."""
+
+    team_id: str = ""
+    url: str = ""  # e.g. https://acme.slack.com/, the base of thread links
+
+
 async def check_bot_token(
     token: str, api_url: str, *, waits: Sequence[float] = RETRY_WAITS_S
-) -> None:
+) -> Workspace:
     """`auth.test` with the bot token; a refused token or an unreachable Slack is fatal."""
-    await _ask(lambda client: client.auth_test(), token, "SLACK_BOT_TOKEN", api_url, waits)
+    response = await _ask(
+        lambda client: client.auth_test(), token, "SLACK_BOT_TOKEN", api_url, waits
+    )
+    return Workspace(str(response.get("team_id") or ""), str(response.get("url") or ""))
 
 
 async def socket_mode_url(

@@ -4,6 +4,7 @@ way to send it signed requests as Slack would. Shared by e2e tests, the sandbox 
 from __future__ import annotations
 
 import contextlib
+import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from typing import Any
@@ -13,14 +14,17 @@ import aiohttp
 from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
+from bot.lifecycle import keeping_runs, open_store
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
 from bot.server import http_server
 from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
+from bot.startup import Workspace
+from bot.store import RunStore
 from pipeline import LLM, PipelineConfig
 from sandbox.fakes import signing
-from sandbox.fakes.slack import FakeSlack
+from sandbox.fakes.slack import TEAM, WORKSPACE_URL, FakeSlack
 
 SIGNING_SECRET = "sandbox-signing-secret"  # noqa: S105 - the local world's own secret
 
@@ -135,19 +139,34 @@ async def running_world(
     *,
     port: int = 0,
     pacer: Pacer | None = None,
+    store: RunStore | None = None,
 ) -> AsyncIterator[World]:
-    """Start the real app in HTTP mode against `slack` and `llm`."""
+    """Start the real app in HTTP mode against `slack` and `llm`.
+
+    The run store is `store`, else a fresh one in a temporary folder (a local world starts
+    with no history; `settings.database_url` is not used); unfinished runs in it are
+    resumed, as at a start."""
     settings = settings or world_settings(slack)
     client = make_slack_client(slack.bot_token, slack.api_url)
-    deps = Deps(
-        settings=settings,
-        io=SlackIO(client, pacer or Pacer()),
-        llm=llm,
-        config=config,
-        runs=RunRegistry(),
-    )
-    secret = settings.slack_signing_secret
-    signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET
-    app = create_app(deps, signing_secret=signing_secret)
-    async with http_server(app, deps, "127.0.0.1", port) as url, aiohttp.ClientSession() as http:
+    async with contextlib.AsyncExitStack() as stack:
+        if store is None:
+            folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="orchestra-"))
+            store = await open_store(f"sqlite:///{folder}/orchestra.db")
+            stack.push_async_callback(store.close)
+        deps = Deps(
+            settings=settings,
+            io=SlackIO(client, pacer or Pacer()),
+            llm=llm,
+            config=config,
+            store=store,
+            runs=RunRegistry(store),
+            workspace=Workspace(TEAM, WORKSPACE_URL),
+        )
+        secret = settings.slack_signing_secret
+        signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET
+        app = create_app(deps, signing_secret=signing_secret)
+        server = http_server(app, deps, "127.0.0.1", port)
+        url = await stack.enter_async_context(server)
+        await stack.enter_async_context(keeping_runs(deps))
+        http = await stack.enter_async_context(aiohttp.ClientSession())
         yield World(slack, deps, url, http, signing_secret)

@@ -1,61 +1,189 @@
-"""Buttons on the plan message: Cancel, and a subtask's full output."""
+"""Buttons on the plan message: Cancel, a subtask's Full output, Retry and Re-run.
+
+A click counts only on its run's own plan message (its channel and message), and Cancel,
+Retry and Re-run only from whoever may (`ORCHESTRA_CANCEL_BY`). The store is the truth for
+runs that are no longer live in this process."""
 
 from __future__ import annotations
 
 import logging
 import re
+from dataclasses import dataclass
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import blocks
+from bot import blocks, notes
 from bot.deps import Deps
+from bot.resume import requester_of, rerun, retry
+from bot.store import StoredRun
+from bot.thread_poster import ThreadPoster
 
 logger = logging.getLogger(__name__)
 
 
-def _who_and_where(body: dict[str, Any]) -> tuple[str, str, str | None]:
-    user = str((body.get("user") or {}).get("id", ""))
-    channel = str((body.get("channel") or {}).get("id", ""))
-    message = body.get("message") or {}
-    thread = message.get("thread_ts") or message.get("ts")
-    return user, channel, str(thread) if thread else None
+@dataclass(frozen=True)
+class Click:
+    """Who clicked which button, on which message."""
+
+    user: str
+    channel: str
+    message_ts: str
+    thread_ts: str | None  # the thread the message is in, if it is a reply
+    value: str
+
+    @classmethod
+    def of(cls, body: dict[str, Any], action: dict[str, Any]) -> Click:
+        """The click from Bolt's payload (missing parts are empty, never a crash)."""
+        message = body.get("message") or {}
+        thread = message.get("thread_ts")
+        return cls(
+            user=str((body.get("user") or {}).get("id", "")),
+            channel=str((body.get("channel") or {}).get("id", "")),
+            message_ts=str(message.get("ts", "")),
+            thread_ts=str(thread) if thread else None,
+            value=str(action.get("value", "")),
+        )
+
+
+@dataclass(frozen=True)
+class RunPlace:
+    """Where a run's plan message is, and who asked for it."""
+
+    requester: str
+    channel: str
+    plan_ts: str | None
+    stored: StoredRun | None
+
+
+async def _place(deps: Deps, run_id: str) -> RunPlace | None:
+    live = deps.runs.get(run_id)
+    if live is not None:
+        return RunPlace(live.requester_id, live.channel, live.plan_ts, None)
+    try:
+        stored = await deps.store.get_run(run_id) if run_id else None
+    except Exception:
+        logger.exception("run store: could not read run %s", run_id)
+        return None
+    if stored is None:
+        return None
+    return RunPlace(stored.requester, stored.channel, stored.plan_ts, stored)
+
+
+async def _stored(deps: Deps, place: RunPlace, run_id: str) -> StoredRun | None:
+    if place.stored is not None:
+        return place.stored
+    try:
+        return await deps.store.get_run(run_id)
+    except Exception:
+        logger.exception("run store: could not read run %s", run_id)
+        return None
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for the plan message's buttons."""
 
+    async def tell(click: Click, text: str) -> None:
+        await deps.io.tell(click.channel, click.user, text, click.thread_ts)
+
+    async def checked(click: Click, run_id: str, what: str | None) -> RunPlace | None:
+        """The run if this click may act on it (`what`: an action only some may take)."""
+        place = await _place(deps, run_id)
+        if place is None:
+            await tell(click, notes.UNKNOWN_RUN)
+            return None
+        if click.channel != place.channel or click.message_ts != place.plan_ts:
+            logger.warning("button for run %s clicked on another message; ignored", run_id)
+            await tell(click, notes.NOT_THIS_RUN)
+            return None
+        if what and deps.settings.cancel_by == "requester" and click.user != place.requester:
+            await tell(click, notes.only_requester(place.requester, what))
+            return None
+        return place
+
     @app.action(blocks.CANCEL_ACTION)
     async def cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user, channel, thread = _who_and_where(body)
-        run = deps.runs.get(str(action.get("value", "")))
-        if run is None or run.task is None or run.task.done():
-            await deps.io.tell(channel, user, "That run has already ended.", thread)
+        click = Click.of(body, action)
+        if not deps.runs.is_live(click.value):
+            await tell(click, notes.ALREADY_ENDED)
             return
-        if deps.settings.cancel_by == "requester" and user != run.requester:
-            await deps.io.tell(
-                channel, user, f"Only <@{run.requester}>, who asked, can cancel this run.", thread
-            )
+        if await checked(click, click.value, "cancel") is None:
             return
-        deps.runs.cancel(run.run_id, by=user)
-        logger.info("run cancelled by %s [run_id=%s]", user, run.run_id)
+        deps.runs.cancel(click.value, by=click.user)
+        logger.info("run cancelled by %s [run_id=%s]", click.user, click.value)
 
     @app.action(re.compile(rf"^{blocks.OUTPUT_ACTION}:"))
     async def full_output(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
-        user, channel, thread = _who_and_where(body)
-        run_id, _, sub_id = str(action.get("value", "")).partition(":")
-        run = deps.runs.get(run_id)
-        sub = run.view.subtasks.get(sub_id) if run and run.view else None
-        if run is None or sub is None or sub.state != "done":
-            await deps.io.tell(
-                channel, user, "That output is no longer available (the app restarted?).", thread
-            )
+        click = Click.of(body, action)
+        run_id, _, sub_id = click.value.partition(":")
+        place = await checked(click, run_id, None)
+        if place is None:
             return
-        if sub.id in run.outputs_posted:
-            await deps.io.tell(channel, user, "That output is already in this thread.", thread)
+        live = deps.runs.get(run_id)
+        sub = live.view.subtasks.get(sub_id) if live else None
+        if live is not None and sub is not None and sub.state == "done":
+            problem = await live.post_output(sub.id, sub.role, sub.output)
+            if problem:
+                await tell(click, problem)
             return
-        run.outputs_posted.add(sub.id)
-        for message in blocks.output_messages(sub.id, sub.role, sub.output):
-            await deps.io.post(run.channel, message, thread_ts=run.thread_ts)
+        stored = await _stored(deps, place, run_id)
+        done = (
+            next((s for s in stored.subtasks if s.subtask_id == sub_id and s.state == "done"), None)
+            if stored
+            else None
+        )
+        if stored is None or done is None or not done.output or not stored.thread_ts:
+            await tell(click, notes.OUTPUT_GONE)
+            return
+        poster = ThreadPoster(
+            deps.io,
+            requester_of(deps, stored, click.user),
+            run_id=run_id,
+            channel=stored.channel,
+            thread_ts=stored.thread_ts,
+        )
+        for message in blocks.output_messages(done.subtask_id, done.role, done.output):
+            if await poster.post_or_report(message, "that output") is None:
+                return
+
+    @app.action(re.compile(rf"^{blocks.RETRY_ACTION}:"))
+    async def retry_subtask(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        click = Click.of(body, action)
+        run_id, _, sub_id = click.value.partition(":")
+        if deps.runs.is_live(run_id):
+            await tell(click, notes.NOT_FINISHED)
+            return
+        place = await checked(click, run_id, "retry")
+        stored = await _stored(deps, place, run_id) if place else None
+        if place is None:
+            return
+        failed = stored is not None and any(
+            s.subtask_id == sub_id and s.state == "failed" for s in stored.subtasks
+        )
+        if stored is None or not failed:
+            await tell(click, f"{sub_id} has not failed, so there is nothing to retry.")
+            return
+        problem = await retry(deps, stored, sub_id, click.user)
+        if problem:
+            await tell(click, problem)
+
+    @app.action(blocks.RERUN_ACTION)
+    async def rerun_run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        click = Click.of(body, action)
+        if deps.runs.is_live(click.value):
+            await tell(click, notes.NOT_FINISHED)
+            return
+        place = await checked(click, click.value, "re-run")
+        stored = await _stored(deps, place, click.value) if place else None
+        if place is None:
+            return
+        if stored is None:
+            await tell(click, notes.UNKNOWN_RUN)
+            return
+        problem = await rerun(deps, stored, click.user)
+        if problem:
+            await tell(click, problem)

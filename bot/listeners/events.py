@@ -1,4 +1,5 @@
-"""`@Orchestra <goal>`: a run in the mention's thread, with the thread as context."""
+"""`@Orchestra <goal>`: a run in the mention's thread, with the thread as context; and the
+App Home tab, published when a person opens it."""
 
 from __future__ import annotations
 
@@ -7,16 +8,18 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
+from bot import notes
 from bot.deps import Deps
-from bot.listeners.commands import BUSY
+from bot.history import HISTORY_SIZE, Spend, home_view
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
+from bot.requester import Requester
 from bot.research import ResearchRequest, launch
 
 logger = logging.getLogger(__name__)
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    """Listen for app mentions (Bolt acks events itself, before the listener runs)."""
+    """Listen for app mentions and Home tab opens (Bolt acks events before listeners run)."""
 
     @app.event("app_mention")
     async def mention(
@@ -28,35 +31,56 @@ def register(app: AsyncApp, deps: Deps) -> None:
         keys = [f"msg:{channel}:{ts}"]
         if body.get("event_id"):
             keys.append(f"event:{body['event_id']}")
-        if not deps.runs.claim(*keys):
+        if not await deps.runs.claim(*keys):
             logger.info("ignoring repeated delivery of %s", keys)
             return
         thread_ts = str(event.get("thread_ts") or ts)
         in_thread = event.get("thread_ts") not in (None, ts)
+        # Slack shows an ephemeral in a thread only if the thread already exists: a top-level
+        # mention has none yet, so private replies go in the channel until the run posts.
+        requester = Requester(
+            deps.io,
+            channel=channel,
+            user=user,
+            thread_ts=thread_ts if in_thread else None,
+            reply_in=thread_ts,
+            clock=deps.clock,
+        )
         goal = clean_text(strip_bot_mention(str(event.get("text", "")), context.bot_user_id))
         problem = goal_problem(goal, deps.config, deps.settings.command)
         if problem is None and not deps.runs.accepting:
-            problem = BUSY
-        # Slack shows an ephemeral in a thread only if the thread already exists: a top-level
-        # mention has none yet, so its hint goes in the channel (a fallback reply starts one).
-        existing = thread_ts if in_thread else None
+            problem = notes.BUSY
         if problem is not None:
-            await deps.io.tell(channel, user, problem, existing, reply_in=thread_ts)
+            await requester.tell(problem)
             return
-
-        async def notify(text: str, thread: str | None) -> None:
-            await deps.io.tell(channel, user, text, thread, reply_in=thread_ts)
-
-        run_id = launch(
-            deps,
-            ResearchRequest(
-                user=user,
-                channel=channel,
-                goal=goal,
-                thread_ts=thread_ts,
-                context_before_ts=ts if in_thread else None,
-                notify=notify,
-                thread_exists=in_thread,
-            ),
+        request = ResearchRequest(
+            user=user,
+            channel=channel,
+            goal=goal,
+            source="mention",
+            thread_ts=thread_ts,
+            context_before_ts=ts if in_thread else None,
+            delivery_key=keys[-1],
         )
+        run_id = await launch(deps, request, requester)
         logger.info("run started from a mention [run_id=%s]", run_id)
+
+    @app.event("app_home_opened")
+    async def home(event: dict[str, Any]) -> None:
+        if event.get("tab", "home") != "home":
+            return
+        user = str(event.get("user", ""))
+        try:
+            view = await _home_view(deps, user)
+        except Exception:
+            logger.exception("run store: could not read the Home tab's runs")
+            return
+        await deps.io.client.views_publish(user_id=user, view=view)
+
+
+async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
+    store = deps.store
+    mine = await store.recent_runs(requester=user, limit=HISTORY_SIZE)
+    team = await store.recent_runs(limit=HISTORY_SIZE)
+    spend = Spend(await store.spend_today(), await store.spend_this_month())
+    return home_view(mine, team, spend, deps.workspace.url, deps.settings.command)

@@ -16,6 +16,8 @@ from aiohttp import web
 
 from sandbox.fakes.slack_limits import (
     BLOCKS_TOO_LONG,
+    HOME_VIEW_BLOCKS,
+    MAX_BLOCKS,
     MESSAGE_BLOCKS_TEXT,
     POST_TEXT_LIMIT,
     RESPONSE_URL_TTL_S,
@@ -29,6 +31,7 @@ from sandbox.fakes.slack_limits import (
 )
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "B0BOT", "T0TEAM"
+WORKSPACE_URL = "https://orchestra-sandbox.slack.com/"
 
 
 @dataclass
@@ -163,6 +166,7 @@ class FakeSlack:
         self.not_member: set[str] = set()
         self.archived: set[str] = set()
         self.ephemerals: list[Ephemeral] = []
+        self.home_views: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
         self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text), shown or not
         self.responses: list[dict[str, Any]] = []  # what response_urls delivered
         self.responses_to: dict[str, list[dict[str, Any]]] = {}
@@ -329,7 +333,7 @@ class FakeSlack:
                 args.update(await request.json())
             else:
                 args.update(dict(await request.post()))
-        for key in ("blocks", "attachments"):
+        for key in ("blocks", "attachments", "view"):
             if isinstance(args.get(key), str):
                 args[key] = json.loads(args[key])
         return args
@@ -490,6 +494,17 @@ class FakeSlack:
             self._notify("ephemeral", Message(self._next_ts(), channel, text, user=user))
         return {"ok": True, "message_ts": self._next_ts()}
 
+    def _views_publish(self, args: dict[str, Any]) -> dict[str, Any]:
+        user, view = str(args.get("user_id") or ""), args.get("view")
+        if not user or not isinstance(view, dict) or view.get("type") != "home":
+            return {"ok": False, "error": "invalid_arguments"}
+        blocks = view.get("blocks") or []
+        errors = block_errors(blocks[:MAX_BLOCKS]) if isinstance(blocks, list) else ["list"]
+        if not isinstance(blocks, list) or len(blocks) > HOME_VIEW_BLOCKS or errors:
+            return {"ok": False, "error": "invalid_arguments", "errors": errors}
+        self.home_views[user] = view
+        return {"ok": True, "view": {"id": f"V{len(self.home_views)}", **view}}
+
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:
         channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
         if not channel or channel in self.not_member:
@@ -519,7 +534,7 @@ class FakeSlack:
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
         return {
             "ok": True,
-            "url": "https://orchestra-sandbox.slack.com/",
+            "url": WORKSPACE_URL,
             "team": "Sandbox",
             "user": "orchestra",
             "team_id": TEAM,
@@ -562,4 +577,5 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.postEphemeral": FakeSlack._ephemeral,
     "chat.delete": FakeSlack._delete,
     "conversations.replies": FakeSlack._replies,
+    "views.publish": FakeSlack._views_publish,
 }

@@ -15,6 +15,7 @@ POST_TEXT_LIMIT = 40_000  # chat.postMessage: "no more than 40,000 characters or
 # uses the lower figure so the app is tested against the stricter Slack.
 MESSAGE_BLOCKS_TEXT = 11_300
 MAX_BLOCKS = 50
+HOME_VIEW_BLOCKS = 100  # a Home tab view holds up to 100 blocks
 SECTION_TEXT = 3000
 SECTION_FIELD = 2000
 MARKDOWN_PER_MESSAGE = 12_000
@@ -146,6 +147,8 @@ METHOD_ERRORS: dict[str, frozenset[str]] = {
         "conversations.replies": """channel_not_found invalid_cursor invalid_ts_latest
             invalid_ts_oldest method_not_supported_for_channel_type thread_not_found""",
         "auth.test": "internal_error",
+        "views.publish": """duplicate_external_id hash_conflict invalid_arguments
+            not_enabled not_found too_many_views""",
     }.items()
 }
 # A 5xx carries no documented method error; these are the bodies Slack's servers send with one.
@@ -197,6 +200,7 @@ STRICT_RATES: dict[str, Rate] = {
     "chat.postEphemeral": Rate(100 / 60, 12),
     "conversations.replies": Rate(50 / 60, 12),
     "chat.delete": Rate(50 / 60, 12),
+    "views.publish": Rate(100 / 60, 12),  # Tier 4
 }
 PER_CHANNEL = {"chat.postMessage"}
 

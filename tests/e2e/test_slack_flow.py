@@ -154,8 +154,10 @@ async def test_only_the_requester_may_cancel(
     await world.command("mine", user="U5")
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
     root = root_of(fake_slack)
-    run_id = world.deps.runs.live[0].run_id
-    await world.click(CANCEL_ACTION, run_id, message_ts="x", thread_ts=root, user="U6")
+    run = world.deps.runs.live[0]
+    await world.click(
+        CANCEL_ACTION, run.run_id, message_ts=str(run.plan_ts), thread_ts=root, user="U6"
+    )
     await eventually(lambda: bool(fake_slack.ephemeral))
     assert "Only <@U5>" in fake_slack.ephemeral[0][2]
     await eventually(lambda: answered(fake_slack, root))

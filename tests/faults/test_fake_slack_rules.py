@@ -4,15 +4,15 @@ and response_url expiry. Plus the app's private replies, which rely on the last 
 
 from __future__ import annotations
 
-from collections.abc import Awaitable
+from collections.abc import Awaitable, Callable
 
 import pytest
 from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.listeners.commands import RESPONSE_URL_TTL_S, PrivateReplies
 from bot.pacing import Pacer
+from bot.requester import RESPONSE_URL_TTL_S, Requester
 from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
 from sandbox.fakes.slack import FakeSlack
@@ -140,10 +140,10 @@ class Clock:
         return self.now
 
 
-def replies(fake_slack: FakeSlack, clock: Clock) -> PrivateReplies:
+def replies(fake_slack: FakeSlack, clock: Clock) -> Callable[[str], Awaitable[None]]:
     io = SlackIO(make_slack_client(fake_slack.bot_token, fake_slack.api_url), Pacer())
     respond = AsyncRespond(response_url=fake_slack.response_url)
-    return PrivateReplies(respond, io, channel="C1", user="U1", clock=clock)
+    return Requester(io, channel="C1", user="U1", respond=respond, clock=clock).tell
 
 
 async def test_private_replies_past_five_go_by_ephemeral_message(fake_slack: FakeSlack) -> None:

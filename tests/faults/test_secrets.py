@@ -72,9 +72,14 @@ async def test_no_secret_in_logs_messages_or_prompts(
     claude.respond("subagent", lambda c: Reply(text="slow", latency=5))
     await world.command("to be cancelled", user="U5", channel="C4")
     await eventually(lambda: len(claude.calls_for("subagent")) >= 10)
-    run_id = world.deps.runs.live[0].run_id
+    run = next(r for r in world.deps.runs.live if r.channel == "C4")
     await world.click(
-        CANCEL_ACTION, run_id, message_ts="1", thread_ts=None, user="U5", channel="C4"
+        CANCEL_ACTION,
+        run.run_id,
+        message_ts=str(run.plan_ts),
+        thread_ts=run.thread_ts,
+        user="U5",
+        channel="C4",
     )
     assert "Cancelled by" in await run_ended(world, "C4")
     claude.inject(Fault(role="orchestrator", times=None, status=401))

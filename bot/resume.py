@@ -1,0 +1,141 @@
+"""Runs from the store, started again: after a restart (resume), or by Retry and Re-run."""
+
+from __future__ import annotations
+
+import logging
+
+from pydantic import ValidationError
+
+from bot import notes
+from bot.deps import Deps
+from bot.requester import Requester
+from bot.research import ResearchRequest, execute, launch, new_slack_run
+from bot.store import StoredRun, StoredSubtask
+from pipeline import Checkpoint, Plan, SubtaskOutcome, Usage
+
+logger = logging.getLogger(__name__)
+
+# A stored plan was valid when it was made; its size is not judged again by today's bounds.
+_ANY_SIZE = {"min": 1, "max": 1000}
+
+
+def stored_plan(run: StoredRun) -> Plan | None:
+    """The run's plan, or None when it had none (or it cannot be read any more)."""
+    if not run.plan:
+        return None
+    try:
+        return Plan.model_validate(run.plan, context=_ANY_SIZE)
+    except ValidationError:
+        logger.warning("stored plan unreadable; planning again [run_id=%s]", run.run_id)
+        return None
+
+
+def _outcome(sub: StoredSubtask) -> SubtaskOutcome:
+    u = sub.usage
+    usage = Usage(
+        u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
+    )
+    return SubtaskOutcome(sub.subtask_id, "done", output=sub.output or "", usage=usage)
+
+
+def checkpoint_of(run: StoredRun, keep: set[str] | None = None) -> Checkpoint | None:
+    """Where the run got to: its plan and the outputs of its done subtasks (all, or `keep`)."""
+    plan = stored_plan(run)
+    if plan is None:
+        return None
+    done = {
+        sub.subtask_id: _outcome(sub)
+        for sub in run.subtasks
+        if sub.state == "done" and sub.output and (keep is None or sub.subtask_id in keep)
+    }
+    return Checkpoint(plan, done)
+
+
+def requester_of(deps: Deps, run: StoredRun, user: str | None = None) -> Requester:
+    """Reaches the run's requester (or `user`) privately, in its thread or channel."""
+    return Requester(
+        deps.io,
+        channel=run.channel,
+        user=user or run.requester,
+        thread_ts=run.thread_ts if run.plan_ts else None,
+        reply_in=run.thread_ts,
+        clock=deps.clock,
+    )
+
+
+async def resume_unfinished(deps: Deps) -> int:
+    """Start again every run a previous process left unfinished; how many were resumed."""
+    try:
+        unfinished = await deps.store.unfinished_runs()
+    except Exception:
+        logger.exception("run store: could not read unfinished runs; none resumed")
+        return 0
+    for run in unfinished:
+        await resume(deps, run)
+    if unfinished:
+        logger.info("resumed %d runs", len(unfinished))
+    return len(unfinished)
+
+
+async def resume(deps: Deps, stored: StoredRun) -> None:
+    """Resume one stored run where it left off; done subtasks are not called again."""
+    requester = requester_of(deps, stored)
+    if not stored.goal:
+        # Retention removed its text: there is nothing left to run.
+        await requester.tell(notes.cannot_resume("its goal is no longer stored."))
+        await deps.store.finish_run(
+            stored.run_id, "failed", "restart", None, stored.usage, stored.cost_usd
+        )
+        return
+    checkpoint = checkpoint_of(stored)
+    total = len(checkpoint.plan.subtasks) if checkpoint else 0
+    note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total)
+    resumed = checkpoint is not None  # else it plans afresh, and stores that plan
+    run = new_slack_run(deps, stored.run_id, stored.goal, requester, resumed=resumed)
+    work = execute(
+        deps,
+        run,
+        thread_ts=stored.thread_ts,
+        plan_ts=stored.plan_ts,
+        checkpoint=checkpoint,
+        # Without a thread the run never became visible: it simply starts now.
+        note=note if stored.thread_ts else None,
+    )
+    deps.runs.start(run, work)
+
+
+async def retry(deps: Deps, parent: StoredRun, subtask_id: str, by: str) -> str | None:
+    """Run a failed subtask (and the dependents it held back) again, reusing the rest;
+    a new integrated answer follows in the same thread. A sentence if it cannot."""
+    checkpoint = checkpoint_of(parent)
+    if checkpoint is None or not parent.thread_ts:
+        return "That run's plan is no longer stored, so it cannot be retried; try Re-run."
+    again = [t.id for t in checkpoint.plan.subtasks if t.id not in checkpoint.done]
+    request = ResearchRequest(
+        user=by,
+        channel=parent.channel,
+        goal=parent.goal,
+        source="button",
+        thread_ts=parent.thread_ts,
+        parent_run_id=parent.run_id,
+    )
+    requester = requester_of(deps, parent, by)
+    note = notes.retrying(again or [subtask_id], by)
+    await launch(deps, request, requester, checkpoint=checkpoint, note=note)
+    return None
+
+
+async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | None:
+    """The whole run again, from the start, in the same thread."""
+    if not parent.goal or not parent.thread_ts:
+        return "That run's goal is no longer stored, so it cannot be run again."
+    request = ResearchRequest(
+        user=by,
+        channel=parent.channel,
+        goal=parent.goal,
+        source="button",
+        thread_ts=parent.thread_ts,
+        parent_run_id=parent.run_id,
+    )
+    await launch(deps, request, requester_of(deps, parent, by), note=notes.rerunning(by))
+    return None
