@@ -16,7 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
-from bot.slack_text import SECTION_TEXT_LIMIT, escape, one_line, truncate
+from bot.slack_text import SECTION_TEXT_LIMIT, escape, mrkdwn_line, truncate
 from bot.store import RunSummary
 
 HISTORY_SIZE = 10  # runs listed by `/research history`, and per list on the Home tab
@@ -50,7 +50,7 @@ def thread_link(workspace_url: str, channel: str, ts: str | None) -> str:
 
 def run_line(run: RunSummary, workspace_url: str) -> str:
     """One run as a line of mrkdwn: goal, who, status, cost, and a link to its thread."""
-    goal = escape(one_line(run.goal, 150)) if run.goal else "_(text removed by retention)_"
+    goal = mrkdwn_line(run.goal, 150) if run.goal else "_(text removed by retention)_"
     cost = "cost unknown" if run.cost_usd is None else f"${run.cost_usd:.4f}"
     when = run.created_at.strftime("%Y-%m-%d %H:%M UTC")
     link = thread_link(workspace_url, run.channel, run.thread_ts)

@@ -16,7 +16,7 @@ from bot.notes import Stop
 from bot.plan_editor import PlanEditor
 from bot.requester import Requester
 from bot.slack_io import SlackIO, channel_refusal
-from bot.slack_text import escape, one_line
+from bot.slack_text import mrkdwn_line
 from bot.store import FinishedStatus, RunStore
 from bot.thread_poster import ThreadPoster
 from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult
@@ -186,7 +186,7 @@ class SlackRun:
         if self._poster is not None:
             await self._poster.post_or_report(blocks.notice_message(note), "that it was cancelled")
         else:
-            await self.requester.tell(f"{note} (goal: {escape(one_line(self.goal, 200))})")
+            await self.requester.tell(f"{note} (goal: {mrkdwn_line(self.goal, 200)})")
         await self._journal.cancelled_early(stop.by)
 
     async def post_output(self, sub_id: str, role: str, output: str) -> str | None:

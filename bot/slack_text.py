@@ -33,7 +33,6 @@ __all__ = [
     "MESSAGE_TEXT_LIMIT",
     "SECTION_TEXT_LIMIT",
     "Chunk",
-    "defuse_mentions",
     "escape",
     "fence_after",
     "markdown_as_mrkdwn",
@@ -60,24 +59,10 @@ HEADER_TEXT_LIMIT = 150
 # (sections, context, markdown, button labels) within this budget.
 MESSAGE_BLOCKS_BUDGET = 11_000
 
-_SPECIAL_MENTION = re.compile(
-    r"<(!(?:channel|here|everyone)|!subteam\^[^>|]*|@[UW][A-Z0-9]+)(\|[^>]*)?>"
-)
-_BARE_BROADCAST = re.compile(r"(?<![\w`])@(channel|here|everyone)\b")
-
 
 def escape(text: str) -> str:
     """Escape text for mrkdwn: `&`, `<`, `>` (so `<!channel>` can never ping anyone)."""
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
-
-
-def defuse_mentions(text: str) -> str:
-    """Markdown with the common broadcast and user mentions wrapped in code.
-
-    Superseded by `safe_markdown` (a denylist; nested input can defeat it): kept for callers
-    outside the app's rendering, which no longer uses it."""
-    text = _SPECIAL_MENTION.sub(lambda m: f"`{m.group(1)}`", text)
-    return _BARE_BROADCAST.sub(lambda m: f"`@{m.group(1)}`", text)
 
 
 # --- truncating ------------------------------------------------------------------------

@@ -46,10 +46,10 @@ def test_unknown_cost_and_missing_thread_are_said_plainly() -> None:
     assert thread_link(WORKSPACE, "C1", None) == ""
 
 
-def test_a_goal_cannot_ping_or_link() -> None:
+def test_a_goal_cannot_ping_and_its_links_show_their_host() -> None:
     line = run_line(summary(goal="<!channel> see <https://evil.example|docs>"), WORKSPACE)
     assert "<!channel>" not in line
-    assert "<https://evil" not in line
+    assert "docs (evil.example)" in line  # a person's link shows where it goes
 
 
 def test_history_lists_the_channel_runs_or_says_there_are_none() -> None:

@@ -12,7 +12,6 @@ import pytest
 from bot.slack_text import (
     MARKDOWN_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
-    defuse_mentions,
     escape,
     fence_after,
     markdown_as_mrkdwn,
@@ -27,21 +26,6 @@ from bot.slack_text import (
 
 def test_escape_neutralises_special_mentions() -> None:
     assert escape("<!channel> & <@U1>") == "&lt;!channel&gt; &amp; &lt;@U1&gt;"
-
-
-@pytest.mark.parametrize(
-    ("raw", "safe"),
-    [
-        ("ping <!channel> now", "ping `!channel` now"),
-        ("<!here|here> x", "`!here` x"),
-        ("<!subteam^S1|@team>", "`!subteam^S1`"),
-        ("hi <@U0123ABC>", "hi `@U0123ABC`"),
-        ("@everyone look", "`@everyone` look"),
-        ("mail me at a@here.com", "mail me at a@here.com"),
-    ],
-)
-def test_defuse_mentions(raw: str, safe: str) -> None:
-    assert defuse_mentions(raw) == safe
 
 
 def test_truncate_prefers_word_boundaries() -> None:

@@ -94,7 +94,10 @@ async def test_a_stop_signal_during_start_up_retries_ends_the_process_promptly()
         PORT=str(free_port()),
     )
     bot = await start_bot(env)
-    await asyncio.sleep(2)  # inside the retry waits
+    assert bot.stderr is not None
+    async with asyncio.timeout(20):  # inside the retry waits (start-up is slow on a busy box)
+        while b"trying again" not in await bot.stderr.readline():
+            pass
     bot.send_signal(signal.SIGTERM)
     started = time.monotonic()
     code, err = await finish(bot, within=10)
