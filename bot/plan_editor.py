@@ -43,7 +43,7 @@ class PlanEditor:
         self._dirty.set()
 
     async def finish(self) -> None:
-        """Stop coalescing and make the final edit now."""
+        """Stop coalescing and make the final edit (it waits its turn behind other edits)."""
         await self.stop()
         await self._render()
 
@@ -74,15 +74,16 @@ class PlanEditor:
             return
         async with self._write:
             if not self._compact:
-                if await self._edit(ts, self._render_message(False)):
+                if await self._edit(ts, lambda: self._render_message(False)):
                     return
                 self._compact = True
-            compact = self._render_message(True)
-            if not await self._edit(ts, compact):
+            if not await self._edit(ts, lambda: self._render_message(True)):
                 # Text only: an edit with no blocks removes the old ones and their buttons.
-                await self._edit(ts, blocks.SlackMessage(compact.text, []))
+                await self._edit(
+                    ts, lambda: blocks.SlackMessage(self._render_message(True).text, [])
+                )
 
-    async def _edit(self, ts: str, message: blocks.SlackMessage) -> bool:
+    async def _edit(self, ts: str, message: Callable[[], blocks.SlackMessage]) -> bool:
         """One edit of the plan message; False only if Slack refused its content."""
         try:
             await self._io.update(self.channel, ts, message)

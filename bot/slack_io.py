@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from typing import Any
 
 import aiohttp
@@ -106,9 +106,16 @@ class SlackIO:
             )
         return str(response["ts"])
 
-    async def update(self, channel: str, ts: str, message: SlackMessage) -> None:
-        """Replace a message's text and blocks (no blocks: the message becomes plain text)."""
+    async def update(
+        self, channel: str, ts: str, message: SlackMessage | Callable[[], SlackMessage]
+    ) -> None:
+        """Replace a message's text and blocks (no blocks: the message becomes plain text).
+
+        `message` may be a function, called once the rate limit lets the edit go: an edit
+        that waited its turn then carries the latest state, not the one it was queued with."""
         await self._pacer.wait("chat.update", channel)
+        if callable(message):
+            message = message()
         async with _reaching("chat.update"):
             # `blocks` is always sent: Slack keeps the old blocks when an edit omits it, so a
             # plain-text edit must send [] to remove them (and any button on them).

@@ -105,9 +105,9 @@ class SlackRun:
         self._poster = ThreadPoster(
             self._io, self.requester, run_id=self.run_id, channel=self.channel, thread_ts=thread_ts
         )
+        self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
         await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
         await self._journal.running()
-        self._editor.start(plan_ts)
         if note:
             await self._poster.post(blocks.notice_message(note))
         return True
@@ -117,15 +117,19 @@ class SlackRun:
         self.view.apply(event)
         await self._journal.record(event)
         match event:
+            # The end in the thread first, then the plan's final edit: edits share one
+            # workspace-wide rate limit, and an answer must never wait behind other runs' edits.
             case RunFinished(result=result):
                 self.ended = True
-                await self._editor.finish()
+                await self._editor.stop()
                 await self._post_answer(result)
+                await self._editor.finish()
             case RunFailed(result=result):
                 self.ended = True
-                await self._editor.finish()
+                await self._editor.stop()
                 await self._say(blocks.error_message(result), "its error message")
                 await self._journal.finished(result, "failed", **self._who())
+                await self._editor.finish()
             case RunCancelled(result=result):
                 await self._cancelled(result)
             case _:
@@ -157,9 +161,10 @@ class SlackRun:
             await self._editor.finish()
             return
         self.ended = True
-        await self._editor.finish()
+        await self._editor.stop()
         await self._say(blocks.notice_message(stop.note()), "that it was cancelled")
         await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
+        await self._editor.finish()
 
     def stopping(self, stop: Stop) -> None:
         """Record why the run is about to be stopped (its task is cancelled next)."""

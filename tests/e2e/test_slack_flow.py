@@ -36,6 +36,7 @@ async def test_research_command_runs_live_in_a_thread(world: World, fake_slack: 
     assert "<@U42>" in root.visible_text()
     assert "compare three databases" in root.visible_text()
     await eventually(lambda: answered(fake_slack, root.ts))
+    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
     thread = fake_slack.thread("C1", root.ts)
     plan = thread[1]
     for sub in ("s1", "s2", "s3"):
@@ -119,6 +120,7 @@ async def test_failing_subtask_is_marked_and_named_while_the_answer_is_posted(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = root_of(fake_slack)
     await eventually(lambda: answered(fake_slack, root, "tokens in"))
+    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
     thread = fake_slack.thread("C1", root)
     assert "failed: Claude returned an error (500)." in thread[1].visible_text()
     assert "Not included: Researcher of aspect 2 (failed)" in thread_text(thread[2:])
