@@ -15,8 +15,12 @@ RUN useradd --create-home --uid 10001 orchestra
 COPY pyproject.toml README.md ./
 COPY pipeline ./pipeline
 COPY bot ./bot
-RUN pip install --no-cache-dir .
+RUN pip install --no-cache-dir . \
+    && mkdir -p /app/data && chown 10001 /app/data
 
+# The run store (ORCHESTRA_DATABASE_URL defaults to sqlite:///data/orchestra.db): keep it on a
+# volume so runs survive a new container and are resumed by it.
+VOLUME ["/app/data"]
 USER 10001
 EXPOSE 3000
 # /healthz answers 200 in HTTP mode; in Socket Mode there is no listener, so skip the probe there.
