@@ -93,6 +93,11 @@ class Journal:
             "thread", self._store.set_thread(self.run_id, thread_ts, root_ts, plan_ts)
         )
 
+    async def context(self, context: str | None) -> None:
+        """The thread context given to the orchestrator."""
+        if context:
+            await self._write("context", self._store.save_context(self.run_id, context))
+
     async def answer_parts(self, posted: list[str]) -> None:
         """The messages that carry the answer."""
         for ts in posted:

@@ -123,14 +123,20 @@ async def execute(
     thread_ts: str | None,
     plan_ts: str | None = None,
     context_before_ts: str | None = None,
+    context: str | None = None,
     checkpoint: Checkpoint | None = None,
     note: str | None = None,
 ) -> None:
-    """Open the run's thread, then run the pipeline with the run as its sink."""
+    """Open the run's thread, then run the pipeline with the run as its sink.
+
+    The thread's earlier messages before `context_before_ts` become the orchestrator's
+    context (or `context` as stored, for a resumed run)."""
     try:
         if not await run.open(thread_ts, plan_ts=plan_ts, note=note) or run.thread_ts is None:
             return
-        context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
+        if context_before_ts is not None:
+            context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
+            await run.context(context)
         await run_pipeline(
             run.goal,
             llm=deps.llm,

@@ -97,6 +97,7 @@ async def resume(deps: Deps, stored: StoredRun) -> None:
         run,
         thread_ts=stored.thread_ts,
         plan_ts=stored.plan_ts,
+        context=stored.context,
         checkpoint=checkpoint,
         # Without a thread the run never became visible: it simply starts now.
         note=note if stored.thread_ts else None,

@@ -166,6 +166,10 @@ class SlackRun:
         await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
         await self._editor.finish()
 
+    async def context(self, context: str | None) -> None:
+        """Keep the thread context the run plans with, for a resume before its plan exists."""
+        await self._journal.context(context)
+
     def stopping(self, stop: Stop) -> None:
         """Record why the run is about to be stopped (its task is cancelled next)."""
         self.stop = self.stop or stop

@@ -95,6 +95,10 @@ class RunWrites(StoreCore):
             values["plan_ts"] = plan_ts
         await self._update_run(run_id, **values)
 
+    async def save_context(self, run_id: str, context: str | None) -> None:
+        """The thread context the run was planned with (a resumed run plans with it too)."""
+        await self._update_run(run_id, context=context)
+
     async def save_plan(
         self, run_id: str, plan: Mapping[str, object], roles: Sequence[tuple[str, str]]
     ) -> None:
