@@ -30,18 +30,16 @@ def _secret(value: SecretStr | None) -> str:
 
 def build_deps(settings: Settings, store: RunStore, workspace: Workspace) -> Deps:
     """Every dependency, built once (main has checked the required secrets are set)."""
-    config = settings.pipeline_config()
     claude = make_client(
         _secret(settings.anthropic_api_key),
         settings.anthropic_base_url,
-        config.call_timeout_s,
+        settings.call_timeout_s,
     )
     slack = make_slack_client(_secret(settings.slack_bot_token), settings.slack_api_url)
     return Deps(
         settings=settings,
         io=SlackIO(slack, Pacer()),
         llm=AnthropicLLM(claude),
-        config=config,
         store=store,
         runs=RunRegistry(store),
         workspace=workspace,

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AliasChoices, Field, SecretStr, field_validator
+from pydantic import AliasChoices, Field, SecretStr, field_validator, model_validator
 from pydantic_settings import SettingsConfigDict
 
 from pipeline.settings import PipelineSettings
@@ -47,6 +47,14 @@ class Settings(PipelineSettings):
     # or postgresql://user:password@host:port/db.
     database_url: str = "sqlite:///data/orchestra.db"
     retention_days: float = Field(default=90, gt=0)  # then runs' texts go; spend totals stay
+    # Fair share (per process): runs calling Claude at once, beyond which new runs queue;
+    # runs live or queued per person, beyond which a request is refused privately.
+    max_live_runs: int = Field(default=20, ge=1)
+    max_runs_per_user: int = Field(default=3, ge=1)
+    # Daily budgets in US$ per UTC day (None: no limit), for one person across channels
+    # and for one channel across people; every Claude call reserves its worst case first.
+    user_daily_budget_usd: float | None = Field(default=None, gt=0)
+    channel_daily_budget_usd: float | None = Field(default=None, gt=0)
     log_level: str = "INFO"
 
     @field_validator("command")
@@ -60,6 +68,17 @@ class Settings(PipelineSettings):
     @classmethod
     def _trailing_slash(cls, value: str) -> str:
         return value if value.endswith("/") else value + "/"
+
+    @model_validator(mode="after")
+    def _daily_budgets_priced(self) -> Settings:
+        daily = self.user_daily_budget_usd is not None or self.channel_daily_budget_usd is not None
+        unpriced = self.unpriced_models() if daily else []
+        if unpriced:
+            # Same rule as PipelineConfig's for budget_usd: no price, no reservation.
+            raise ValueError(
+                f"daily budgets need a price for {', '.join(unpriced)} (set ORCHESTRA_PRICES)"
+            )
+        return self
 
     def missing_for_slack(self) -> list[str]:
         """Names of variables the Slack app cannot start without."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import cached_property
 
 from bot.config import Settings
 from bot.runs import RunRegistry
@@ -21,8 +22,12 @@ class Deps:
     settings: Settings
     io: SlackIO
     llm: LLM
-    config: PipelineConfig
     store: RunStore
     runs: RunRegistry
     workspace: Workspace = field(default_factory=Workspace)
     clock: Callable[[], float] = time.monotonic
+
+    @cached_property
+    def config(self) -> PipelineConfig:
+        """The pipeline's config: derived from `settings`, the one source of every knob."""
+        return self.settings.pipeline_config()

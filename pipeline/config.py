@@ -46,15 +46,21 @@ _DATED_SNAPSHOT = re.compile(r"-\d{8}$")
 
 
 class PipelineConfig(BaseModel):
-    """Everything one pipeline run is allowed to do, fixed for the run's life."""
+    """Everything one pipeline run is allowed to do, fixed for the run's life.
+
+    The one declaration of the pipeline's knobs: `pipeline.settings.PipelineSettings` reads
+    each field from `ORCHESTRA_<FIELD>` (so a field added here is a variable too: document
+    it in the README's Configuration table and in `.env.example`).
+    """
 
     model_config = ConfigDict(frozen=True)
 
     orchestrator_model: str = "claude-sonnet-4-6"
     subagent_model: str = "claude-haiku-4-5"
     integrator_model: str = "claude-sonnet-4-6"
-    min_subtasks: int = Field(default=2, ge=1)
-    max_subtasks: int = Field(default=5, ge=1, le=20)
+    # A plan has min_subtasks..max_subtasks subtasks; fewer than two is no fan-out at all.
+    min_subtasks: int = Field(default=2, ge=2, le=20)
+    max_subtasks: int = Field(default=5, ge=2, le=20)
     concurrency: int = Field(default=5, ge=1, le=50)
     call_timeout_s: float = Field(default=120.0, gt=0)
     max_attempts: int = Field(default=4, ge=1, le=10)
@@ -73,7 +79,23 @@ class PipelineConfig(BaseModel):
     def _bounds_in_order(self) -> PipelineConfig:
         if self.min_subtasks > self.max_subtasks:
             raise ValueError("min_subtasks must not exceed max_subtasks")
+        if self.budget_usd is not None:
+            unpriced = self.unpriced_models()
+            if unpriced:
+                # A dollar budget reserves each call's worst case at its model's price;
+                # without one it could not hold, so say so at start, not mid-run.
+                raise ValueError(
+                    f"a dollar budget needs a price for {', '.join(unpriced)} "
+                    "(set ORCHESTRA_PRICES)"
+                )
         return self
+
+    def unpriced_models(self) -> list[str]:
+        """The configured models without a known price (their cost is unknown)."""
+        models = dict.fromkeys(
+            (self.orchestrator_model, self.subagent_model, self.integrator_model)
+        )
+        return [model for model in models if self.price_for(model) is None]
 
     def model_for(self, role: Role) -> str:
         """The model configured for a role."""

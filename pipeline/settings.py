@@ -5,11 +5,18 @@ from __future__ import annotations
 from pydantic import AliasChoices, Field, SecretStr, ValidationError
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
-from pipeline.config import ModelPrice, PipelineConfig
+from pipeline.config import PipelineConfig
 
 
-class PipelineSettings(BaseSettings):
-    """The pipeline's knobs as ORCHESTRA_* variables, plus the Anthropic SDK's own names."""
+class PipelineSettings(PipelineConfig, BaseSettings):
+    """The pipeline's knobs as ORCHESTRA_* variables, plus the Anthropic SDK's own names.
+
+    Every knob is `PipelineConfig`'s own field, inherited, so it is declared (name, default,
+    bounds) exactly once; this class adds only the credentials. Not a nested model
+    (`pipeline: PipelineConfig` with `env_nested_delimiter="__"`): that would rename every
+    documented variable to `ORCHESTRA_PIPELINE__MAX_SUBTASKS`; inheriting keeps
+    `ORCHESTRA_MAX_SUBTASKS` and the rest as they are.
+    """
 
     model_config = SettingsConfigDict(
         env_prefix="ORCHESTRA_", env_file=".env", extra="ignore", populate_by_name=True
@@ -21,36 +28,11 @@ class PipelineSettings(BaseSettings):
     anthropic_base_url: str | None = Field(
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "anthropic_base_url")
     )
-    orchestrator_model: str = "claude-sonnet-4-6"
-    subagent_model: str = "claude-haiku-4-5"
-    integrator_model: str = "claude-sonnet-4-6"
-    max_subtasks: int = Field(default=5, ge=2, le=20)
-    concurrency: int = Field(default=5, ge=1, le=50)
-    call_timeout_s: float = Field(default=120.0, gt=0)
-    max_attempts: int = Field(default=4, ge=1, le=10)
-    retry_max_wait_s: float = Field(default=30.0, ge=0)
-    budget_tokens: int | None = Field(default=None, ge=1)
-    budget_usd: float | None = Field(default=None, gt=0)
-    max_goal_chars: int = Field(default=4000, ge=10)
-    prices: dict[str, ModelPrice] = Field(
-        default_factory=dict
-    )  # JSON: {"model": {"input": 3, ...}}
 
     def pipeline_config(self) -> PipelineConfig:
-        """The frozen config a run uses."""
-        return PipelineConfig(
-            orchestrator_model=self.orchestrator_model,
-            subagent_model=self.subagent_model,
-            integrator_model=self.integrator_model,
-            max_subtasks=self.max_subtasks,
-            concurrency=self.concurrency,
-            call_timeout_s=self.call_timeout_s,
-            max_attempts=self.max_attempts,
-            retry_max_wait_s=self.retry_max_wait_s,
-            budget_tokens=self.budget_tokens,
-            budget_usd=self.budget_usd,
-            max_goal_chars=self.max_goal_chars,
-            prices=self.prices,
+        """The frozen config a run uses: these settings' pipeline fields, nothing else."""
+        return PipelineConfig.model_validate(
+            {name: getattr(self, name) for name in PipelineConfig.model_fields}
         )
 
 
@@ -67,7 +49,7 @@ def env_name(settings: type[BaseSettings], field: str) -> str:
 def settings_problem(settings: type[BaseSettings], error: ValidationError) -> str:
     """One sentence naming the first invalid variable and why."""
     first = error.errors()[0]
-    field = str(first["loc"][0]) if first["loc"] else ""
-    name = env_name(settings, field) if field else "a setting"
     reason = str(first["msg"]).removeprefix("Value error, ")
-    return f"Invalid configuration: {name}: {reason}."
+    if not first["loc"]:  # a rule across fields: its message names the variables
+        return f"Invalid configuration: {reason}."
+    return f"Invalid configuration: {env_name(settings, str(first['loc'][0]))}: {reason}."

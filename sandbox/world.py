@@ -145,8 +145,11 @@ async def running_world(
 
     The run store is `store`, else a fresh one in a temporary folder (a local world starts
     with no history; `settings.database_url` is not used); unfinished runs in it are
-    resumed, as at a start."""
-    settings = settings or world_settings(slack)
+    resumed, as at a start. The pipeline's knobs are `config`'s (they override the same
+    fields of `settings`, so the app has one source of them: `deps.config` comes from it)."""
+    settings = (settings or world_settings(slack)).model_copy(
+        update={name: getattr(config, name) for name in PipelineConfig.model_fields}
+    )
     client = make_slack_client(slack.bot_token, slack.api_url)
     async with contextlib.AsyncExitStack() as stack:
         if store is None:
@@ -157,7 +160,6 @@ async def running_world(
             settings=settings,
             io=SlackIO(client, pacer or Pacer()),
             llm=llm,
-            config=config,
             store=store,
             runs=RunRegistry(store),
             workspace=Workspace(TEAM, WORKSPACE_URL),
