@@ -8,6 +8,7 @@ import sys
 
 from pydantic import SecretStr, ValidationError
 
+from bot.admission import Admission
 from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
@@ -41,7 +42,7 @@ def build_deps(settings: Settings, store: RunStore, workspace: Workspace) -> Dep
         io=SlackIO(slack, Pacer()),
         llm=AnthropicLLM(claude),
         store=store,
-        runs=RunRegistry(store),
+        runs=RunRegistry(store, Admission(settings.max_live_runs, settings.max_runs_per_user)),
         workspace=workspace,
     )
 

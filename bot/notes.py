@@ -22,6 +22,22 @@ UNKNOWN_RUN = "That run is no longer available here."
 NOT_FINISHED = "That run is still going; wait for it to end first."
 
 
+def queued(ahead: int) -> str:
+    """Where a waiting run stands (the plan message says it while the run waits)."""
+    if ahead == 0:
+        return "Queued: yours is next; it starts as soon as a run ends."
+    return f"Queued: {ahead} run{'s' if ahead != 1 else ''} ahead of yours."
+
+
+def over_limit(limit: int, links: list[str]) -> str:
+    """Refusal of a request past the per-person limit, linking the person's runs."""
+    runs = ", ".join(links) if links else "still starting"
+    return (
+        f"You already have {limit} runs going, the limit per person ({runs}). "
+        "Wait for one to end or cancel one, then ask again."
+    )
+
+
 def resumed(done: int, total: int) -> str:
     """The note a resumed run posts in its thread."""
     if total == 0:

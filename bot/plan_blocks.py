@@ -108,32 +108,41 @@ def subtask_block(sub: SubtaskView, density: Density = DENSITIES[0]) -> Block:
 
 
 def plan_message(
-    view: RunView, *, cancel_note: str = "", compact: bool = False, over: bool = True
+    view: RunView,
+    *,
+    cancel_note: str = "",
+    compact: bool = False,
+    over: bool = True,
+    queued: str = "",
 ) -> SlackMessage:
     """The plan message: goal, one live entry per subtask, Cancel while live; once the run is
-    `over` (not merely paused for a restart), Retry for failed subtasks and Re-run.
+    `over` (not merely paused for a restart), Retry for failed subtasks and Re-run. While the
+    run waits for a slot, `queued` says where it stands.
 
     Rendered at the richest density that fits one message; `compact=True` forces the most
     compact one (for when Slack refused an edit anyway: the final state must land)."""
     for density in DENSITIES[:-1] if not compact else ():
-        rendered = plan_at_density(view, density, cancel_note, over)
+        rendered = plan_at_density(view, density, cancel_note, over, queued)
         if fits(rendered):
             return rendered
-    return plan_at_density(view, DENSITIES[-1], cancel_note, over)
+    return plan_at_density(view, DENSITIES[-1], cancel_note, over, queued)
 
 
 def plan_at_density(
-    view: RunView, density: Density, cancel_note: str = "", over: bool = True
+    view: RunView, density: Density, cancel_note: str = "", over: bool = True, queued: str = ""
 ) -> SlackMessage:
     """The plan message at one density, whether or not it fits."""
     goal = mrkdwn_line(view.goal, density.goal)
-    if view.plan is None:
+    waiting = bool(queued) and view.plan is None and not view.finished
+    if waiting:
+        head = f":hourglass_flowing_sand: *Queued* {goal}"
+    elif view.plan is None:
         head = f":brain: *{'No plan.' if view.finished else 'Planning…'}* {goal}"
     else:
         head = f":clipboard: *Plan:* {mrkdwn_line(view.plan.goal, density.goal)}"
     top: list[Block] = [section(head)]
     bottom: list[Block] = []
-    phase = _phase_line(view, cancel_note)
+    phase = escape(queued) if waiting else _phase_line(view, cancel_note)
     if phase:
         bottom.append(context(phase))
     buttons = _buttons(view, over)

@@ -9,11 +9,14 @@ from typing import Any
 
 from slack_sdk.errors import SlackApiError
 
+from bot import notes
 from bot.deps import Deps
+from bot.history import thread_link
 from bot.requester import Requester
 from bot.slack_run import SlackRun
+from bot.slack_text import mrkdwn_line
 from bot.store import RunSource
-from pipeline import Checkpoint, new_run_id, run_pipeline
+from pipeline import Checkpoint, run_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,16 @@ async def _thread_context(
     return format_context(messages, before_ts, deps.config.max_context_chars)
 
 
+def over_limit(deps: Deps, user: str) -> str:
+    """The private refusal for a person at the per-person limit, linking their runs."""
+    links = [
+        f"<{link}|{mrkdwn_line(run.goal, 40)}>"
+        for run in deps.runs.runs_of(user)
+        if (link := thread_link(deps.workspace.url, run.channel, run.thread_ts))
+    ]
+    return notes.over_limit(deps.runs.admission.max_per_user, links)
+
+
 def new_slack_run(
     deps: Deps, run_id: str, goal: str, requester: Requester, *, resumed: bool = False
 ) -> SlackRun:
@@ -82,11 +95,12 @@ async def launch(
     request: ResearchRequest,
     requester: Requester,
     *,
+    run_id: str,
     checkpoint: Checkpoint | None = None,
     note: str | None = None,
 ) -> str:
-    """Store the run, then start it as a tracked task; returns its run id."""
-    run_id = new_run_id()
+    """Store the run (`run_id`, admitted by `deps.runs.admit`), then start it as a tracked
+    task; returns its run id."""
     try:
         await deps.store.create_run(
             run_id=run_id,
@@ -98,7 +112,7 @@ async def launch(
             delivery_key=request.delivery_key,
             thread_ts=request.thread_ts,
             parent_run_id=request.parent_run_id,
-            status="running",
+            status="queued",  # until it has a slot (admission control)
         )
     except Exception:
         # Without its row the run cannot be resumed after a crash, but it still runs now.
@@ -132,20 +146,23 @@ async def execute(
     The thread's earlier messages before `context_before_ts` become the orchestrator's
     context (or `context` as stored, for a resumed run)."""
     try:
-        if not await run.open(thread_ts, plan_ts=plan_ts, note=note) or run.thread_ts is None:
-            return
-        if context_before_ts is not None:
-            context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
-            await run.context(context)
-        await run_pipeline(
-            run.goal,
-            llm=deps.llm,
-            config=deps.config,
-            sink=run,
-            context=context,
-            run_id=run.run_id,
-            checkpoint=checkpoint,
-        )
+        async with deps.runs.admission.slot(run.run_id, run.waiting) as turn:
+            if not await run.open(thread_ts, plan_ts=plan_ts, note=note):
+                return
+            if context_before_ts is not None and run.thread_ts is not None:
+                context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
+                await run.context(context)
+            await turn()
+            await run.starting()
+            await run_pipeline(
+                run.goal,
+                llm=deps.llm,
+                config=deps.config,
+                sink=run,
+                context=context,
+                run_id=run.run_id,
+                checkpoint=checkpoint,
+            )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the
         # request was accepted, so the thread or the requester must still hear how it ended.

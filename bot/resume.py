@@ -9,7 +9,7 @@ from pydantic import ValidationError
 from bot import notes
 from bot.deps import Deps
 from bot.requester import Requester
-from bot.research import ResearchRequest, execute, launch, new_slack_run
+from bot.research import ResearchRequest, execute, launch, new_slack_run, over_limit
 from bot.store import StoredRun, StoredSubtask
 from pipeline import Checkpoint, Plan, SubtaskOutcome, Usage
 
@@ -80,8 +80,10 @@ async def resume_unfinished(deps: Deps) -> int:
 async def resume(deps: Deps, stored: StoredRun) -> None:
     """Resume one stored run where it left off; done subtasks are not called again."""
     requester = requester_of(deps, stored)
+    deps.runs.admit(stored.requester, run_id=stored.run_id, resumed=True)
     if not stored.goal:
         # Retention removed its text: there is nothing left to run.
+        deps.runs.admission.release(stored.run_id)
         await requester.tell(notes.cannot_resume("its goal is no longer stored."))
         await deps.store.finish_run(
             stored.run_id, "failed", "restart", None, stored.usage, stored.cost_usd
@@ -120,9 +122,12 @@ async def retry(deps: Deps, parent: StoredRun, subtask_id: str, by: str) -> str 
         thread_ts=parent.thread_ts,
         parent_run_id=parent.run_id,
     )
+    run_id = deps.runs.admit(by)
+    if run_id is None:
+        return over_limit(deps, by)
     requester = requester_of(deps, parent, by)
     note = notes.retrying(again or [subtask_id], by)
-    await launch(deps, request, requester, checkpoint=checkpoint, note=note)
+    await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
     return None
 
 
@@ -138,5 +143,9 @@ async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | None:
         thread_ts=parent.thread_ts,
         parent_run_id=parent.run_id,
     )
-    await launch(deps, request, requester_of(deps, parent, by), note=notes.rerunning(by))
+    run_id = deps.runs.admit(by)
+    if run_id is None:
+        return over_limit(deps, by)
+    requester = requester_of(deps, parent, by)
+    await launch(deps, request, requester, run_id=run_id, note=notes.rerunning(by))
     return None

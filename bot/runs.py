@@ -12,9 +12,11 @@ from collections import OrderedDict
 from collections.abc import Callable, Coroutine
 from typing import Any
 
+from bot.admission import Admission
 from bot.notes import Stop
 from bot.slack_run import SlackRun
 from bot.store import RunStore
+from pipeline import new_run_id
 
 logger = logging.getLogger(__name__)
 
@@ -29,11 +31,13 @@ class RunRegistry:
     def __init__(
         self,
         store: RunStore,
+        admission: Admission,
         *,
         clock: Callable[[], float] = time.monotonic,
         remember_runs: int = 500,
     ) -> None:
         self._store = store
+        self.admission = admission
         self._clock = clock
         self._recent: OrderedDict[str, float] = OrderedDict()  # key -> when it expires
         self._runs: OrderedDict[str, SlackRun] = OrderedDict()
@@ -61,6 +65,16 @@ class RunRegistry:
             logger.exception("run store: could not claim a delivery; deduping in memory")
             return True
 
+    def admit(self, user: str, *, run_id: str | None = None, resumed: bool = False) -> str | None:
+        """A run id counted against `user`'s cap, or None when they are at it (resumed runs
+        were accepted before and always count)."""
+        run_id = run_id or new_run_id()
+        return run_id if self.admission.register(run_id, user, over_limit=resumed) else None
+
+    def runs_of(self, user: str) -> list[SlackRun]:
+        """The person's runs, live or waiting, in this process."""
+        return [run for r in self.admission.runs_of(user) if (run := self._runs.get(r))]
+
     def start(self, run: SlackRun, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` as the tracked task of `run`."""
         task = asyncio.create_task(work, name=f"run:{run.run_id}")
@@ -78,6 +92,7 @@ class RunRegistry:
     def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(run_id) is task:
             del self._tasks[run_id]
+        self.admission.release(run_id)
         if not task.cancelled() and task.exception() is not None:
             logger.error("run task %s crashed", task.get_name(), exc_info=task.exception())
 

@@ -6,11 +6,12 @@ happens, so a restart can resume the run."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 
 from slack_sdk.errors import SlackApiError
 
-from bot import blocks
+from bot import blocks, notes
 from bot.journal import Journal
 from bot.notes import Stop
 from bot.plan_editor import PlanEditor
@@ -57,6 +58,7 @@ class SlackRun:
         self.thread_ts: str | None = None
         self.outputs_posted: set[str] = set()
         self.stop: Stop | None = None
+        self.queued_ahead: int | None = None  # waiting for a slot: how many runs are ahead
         self.ended = False  # its thread (or its requester) has been told how it ended
         self._io = io
         self._journal = Journal(store, run_id, plan_stored=resumed)
@@ -64,6 +66,7 @@ class SlackRun:
             io, self._render, run_id=run_id, channel=self.channel, interval_s=interval_s
         )
         self._poster: ThreadPoster | None = None
+        self._final_edit: asyncio.Task[None] | None = None
 
     @property
     def requester_id(self) -> str:
@@ -78,7 +81,10 @@ class SlackRun:
     def _render(self, compact: bool) -> blocks.SlackMessage:
         note = self.stop.note() if self.stop else ""
         over = self.stop is None or self.stop.reason != "restart"
-        return blocks.plan_message(self.view, cancel_note=note, compact=compact, over=over)
+        queued = notes.queued(self.queued_ahead) if self.queued_ahead is not None else ""
+        return blocks.plan_message(
+            self.view, cancel_note=note, compact=compact, over=over, queued=queued
+        )
 
     async def open(
         self, thread_ts: str | None, *, plan_ts: str | None = None, note: str | None = None
@@ -94,7 +100,7 @@ class SlackRun:
                 thread_ts = root_ts = await self._io.post(self.channel, message)
             self.thread_ts = thread_ts
             if plan_ts is None:
-                plan = blocks.plan_message(self.view)
+                plan = self._render(False)
                 plan_ts = await self._io.post(self.channel, plan, thread_ts=thread_ts)
         except SlackApiError as exc:
             self.ended = True
@@ -107,7 +113,6 @@ class SlackRun:
         )
         self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
         await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
-        await self._journal.running()
         if note:
             await self._poster.post(blocks.notice_message(note))
         return True
@@ -123,17 +128,25 @@ class SlackRun:
                 self.ended = True
                 await self._editor.stop()
                 await self._post_answer(result)
-                await self._editor.finish()
+                self._finish_plan()
             case RunFailed(result=result):
                 self.ended = True
                 await self._editor.stop()
                 await self._say(blocks.error_message(result), "its error message")
                 await self._journal.finished(result, "failed", **self._who())
-                await self._editor.finish()
+                self._finish_plan()
             case RunCancelled(result=result):
                 await self._cancelled(result)
             case _:
                 self._editor.touch()
+
+    def _finish_plan(self) -> None:
+        """The plan's final edit, in the background: it may wait its turn behind other runs'
+        edits (one workspace-wide limit), and the run's slot and task must not wait with it."""
+        if self._final_edit is None:
+            self._final_edit = asyncio.create_task(
+                self._editor.finish(), name=f"final-edit:{self.run_id}"
+            )
 
     def _who(self) -> dict[str, str]:
         return {"user": self.requester_id, "channel": self.channel}
@@ -158,13 +171,26 @@ class SlackRun:
         if stop.reason == "restart":
             # `pause` has said so in the thread already; the next start resumes the run.
             await self._journal.paused()
-            await self._editor.finish()
+            self._finish_plan()
             return
         self.ended = True
         await self._editor.stop()
         await self._say(blocks.notice_message(stop.note()), "that it was cancelled")
         await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
-        await self._editor.finish()
+        self._finish_plan()
+
+    def waiting(self, ahead: int) -> None:
+        """The run waits for a slot with `ahead` runs before it (the plan message says so)."""
+        if ahead != self.queued_ahead:
+            self.queued_ahead = ahead
+            self._editor.touch()
+
+    async def starting(self) -> None:
+        """The run has its slot: it is no longer queued."""
+        if self.queued_ahead is not None:
+            self.queued_ahead = None
+            self._editor.touch()
+        await self._journal.running()
 
     async def context(self, context: str | None) -> None:
         """Keep the thread context the run plans with, for a resume before its plan exists."""
@@ -211,5 +237,7 @@ class SlackRun:
         return None
 
     async def close(self) -> None:
-        """Stop editing the plan message (the run's task is over)."""
+        """Stop editing the plan message once its final edit (if any) has landed."""
+        if self._final_edit is not None:
+            await asyncio.gather(self._final_edit, return_exceptions=True)
         await self._editor.stop()

@@ -4,6 +4,7 @@ way to send it signed requests as Slack would. Shared by e2e tests, the sandbox 
 from __future__ import annotations
 
 import contextlib
+import json
 import tempfile
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -11,6 +12,7 @@ from typing import Any
 
 import aiohttp
 
+from bot.admission import Admission
 from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
@@ -72,6 +74,24 @@ class World:
             command=command, text=text, user=user, channel=channel, response_url=url
         )
         return await self.post_signed(body, kind)
+
+    async def command_ack(self, text: str, *, user: str = "U1", channel: str = "C1") -> str:
+        """Type a slash command; the text of its ack (what Slack shows the sender privately)."""
+        body, kind = signing.slash_command(
+            command="/research",
+            text=text,
+            user=user,
+            channel=channel,
+            response_url=self.slack.response_url,
+        )
+        headers = {"Content-Type": kind, **signing.sign(self.secret, body)}
+        async with self.http.post(
+            f"{self.app_url}/slack/events", data=body, headers=headers
+        ) as response:
+            raw = await response.text()
+            is_json = response.content_type == "application/json"
+        # Bolt answers a text-only ack as text/plain, a richer one as JSON.
+        return str(json.loads(raw).get("text", "")) if is_json and raw else raw
 
     async def mention(
         self,
@@ -161,7 +181,7 @@ async def running_world(
             io=SlackIO(client, pacer or Pacer()),
             llm=llm,
             store=store,
-            runs=RunRegistry(store),
+            runs=RunRegistry(store, Admission(settings.max_live_runs, settings.max_runs_per_user)),
             workspace=Workspace(TEAM, WORKSPACE_URL),
         )
         secret = settings.slack_signing_secret

@@ -14,7 +14,7 @@ from bot.deps import Deps
 from bot.history import HISTORY_SIZE, history_blocks
 from bot.listeners.goal import clean_text, goal_problem
 from bot.requester import Requester
-from bot.research import ResearchRequest, launch
+from bot.research import ResearchRequest, launch, over_limit
 
 logger = logging.getLogger(__name__)
 
@@ -39,10 +39,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if not deps.runs.accepting:
             await ack(text=notes.BUSY)
             return
+        run_id = deps.runs.admit(user)  # counted at once: no database on the ack path
+        if run_id is None:
+            await ack(text=over_limit(deps, user))
+            return
         await ack()  # first: the claim below is a database write
         trigger = str(command.get("trigger_id", ""))
         key = f"trigger:{trigger}" if trigger else None
         if key and not await deps.runs.claim(key):
+            deps.runs.admission.release(run_id)
             return
         requester = Requester(
             deps.io, channel=channel, user=user, respond=respond, clock=deps.clock
@@ -55,7 +60,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             thread_ts=None,
             delivery_key=key,
         )
-        run_id = await launch(deps, request, requester)
+        await launch(deps, request, requester, run_id=run_id)
         logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
 
 

@@ -13,7 +13,7 @@ from bot.deps import Deps
 from bot.history import HISTORY_SIZE, Spend, home_view
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.requester import Requester
-from bot.research import ResearchRequest, launch
+from bot.research import ResearchRequest, launch, over_limit
 
 logger = logging.getLogger(__name__)
 
@@ -53,6 +53,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if problem is not None:
             await requester.tell(problem)
             return
+        run_id = deps.runs.admit(user)
+        if run_id is None:
+            await requester.tell(over_limit(deps, user))
+            return
         request = ResearchRequest(
             user=user,
             channel=channel,
@@ -62,7 +66,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             context_before_ts=ts if in_thread else None,
             delivery_key=keys[-1],
         )
-        run_id = await launch(deps, request, requester)
+        await launch(deps, request, requester, run_id=run_id)
         logger.info("run started from a mention [run_id=%s]", run_id)
 
     @app.event("app_home_opened")

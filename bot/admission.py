@@ -1,0 +1,138 @@
+"""Admission control: how many runs call Claude at once, who waits, and in what order.
+
+A process runs at most `max_live` runs at a time; the rest wait in a queue served round robin
+by person (one person's ten requests do not hold back everyone else's one), and each person
+may have at most `max_per_user` runs live or waiting."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections import OrderedDict, deque
+from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass, field
+
+Position = Callable[[int], None]  # told how many runs are ahead, whenever that changes
+Turn = Callable[[], Awaitable[None]]  # waits until the run holds a slot
+
+
+@dataclass(eq=False)
+class _Waiter:
+    run_id: str
+    user: str
+    on_position: Position
+    ready: asyncio.Future[None] = field(
+        default_factory=lambda: asyncio.get_running_loop().create_future()
+    )
+
+
+class Admission:
+    """Slots to run, per process; a fair queue for the rest; a cap per person."""
+
+    def __init__(self, max_live: int, max_per_user: int) -> None:
+        self.max_live = max_live
+        self.max_per_user = max_per_user
+        self._owner: dict[str, str] = {}  # run id -> user, for every run live or waiting
+        self._live: set[str] = set()
+        # Waiting runs by person, persons in the order they will be served next.
+        self._waiting: OrderedDict[str, deque[_Waiter]] = OrderedDict()
+
+    def register(self, run_id: str, user: str, *, over_limit: bool = False) -> bool:
+        """Count a new run against its person's cap; False if the person is at the cap.
+
+        Synchronous on purpose: a request is counted the moment it is accepted, so two
+        requests arriving together cannot both slip under the cap. `over_limit` admits runs
+        accepted before (resumed after a restart) whatever the cap."""
+        if not over_limit and len(self.runs_of(user)) >= self.max_per_user:
+            return False
+        self._owner[run_id] = user
+        return True
+
+    def runs_of(self, user: str) -> list[str]:
+        """The person's runs, live or waiting."""
+        return [run_id for run_id, owner in self._owner.items() if owner == user]
+
+    @property
+    def live_count(self) -> int:
+        """Runs holding a slot."""
+        return len(self._live)
+
+    @property
+    def waiting_count(self) -> int:
+        """Runs in the queue."""
+        return sum(len(queue) for queue in self._waiting.values())
+
+    @contextlib.asynccontextmanager
+    async def slot(self, run_id: str, on_position: Position) -> AsyncIterator[Turn]:
+        """Join the queue at once (or take a free slot); `await turn()` inside waits for the
+        slot, which is held until the block ends. Cancelling a waiting run just takes it out
+        of the queue.
+
+        Joining happens before the first await, so a run knows at once whether (and behind
+        how many) it waits: its first message can say so."""
+        user = self._owner.setdefault(run_id, "")
+        waiter: _Waiter | None = None
+        if self.live_count < self.max_live and not self._waiting:
+            self._live.add(run_id)
+        else:
+            waiter = _Waiter(run_id, user, on_position)
+            self._waiting.setdefault(user, deque()).append(waiter)
+            self._tell_positions()
+
+        async def turn() -> None:
+            if waiter is not None:
+                await asyncio.shield(waiter.ready)
+
+        try:
+            yield turn
+        finally:
+            if waiter is not None and not waiter.ready.done():
+                self._drop(waiter)
+            else:
+                self._live.discard(run_id)
+                self._serve()
+
+    def release(self, run_id: str) -> None:
+        """The run is over: it no longer counts for its person."""
+        self._owner.pop(run_id, None)
+
+    def _drop(self, waiter: _Waiter) -> None:
+        queue = self._waiting.get(waiter.user)
+        if queue is not None and waiter in queue:
+            queue.remove(waiter)
+            if not queue:
+                del self._waiting[waiter.user]
+        waiter.ready.cancel()
+        self._tell_positions()
+
+    def _serve(self) -> None:
+        """Give free slots to waiting runs, one person at a time, in turn."""
+        moved = False
+        while self._waiting and self.live_count < self.max_live:
+            user, queue = next(iter(self._waiting.items()))
+            waiter = queue.popleft()
+            if queue:
+                self._waiting.move_to_end(user)  # the next person is served next
+            else:
+                del self._waiting[user]
+            if waiter.ready.done():
+                continue
+            self._live.add(waiter.run_id)
+            waiter.ready.set_result(None)
+            moved = True
+        if moved:
+            self._tell_positions()
+
+    def _tell_positions(self) -> None:
+        for ahead, waiter in enumerate(self._order()):
+            waiter.on_position(ahead)
+
+    def _order(self) -> list[_Waiter]:
+        """Waiting runs in the order they will start: round robin over persons."""
+        queues = [list(queue) for queue in self._waiting.values()]
+        order: list[_Waiter] = []
+        depth = 0
+        while any(depth < len(q) for q in queues):
+            order += [q[depth] for q in queues if depth < len(q)]
+            depth += 1
+        return order
