@@ -1,5 +1,6 @@
 """Orchestra's pipeline: orchestrator -> parallel subagents -> integrator; knows no Slack."""
 
+from pipeline.budget import NO_BUDGET, Budget, Reservation, Unlimited, usd_text
 from pipeline.config import DEFAULT_PRICES, ModelPrice, PipelineConfig, Role
 from pipeline.errors import (
     AllSubtasksFailed,
@@ -37,8 +38,10 @@ __all__ = [
     "DEFAULT_PRICES",
     "EMPTY_GOAL",
     "LLM",
+    "NO_BUDGET",
     "TERMINAL_EVENTS",
     "AllSubtasksFailed",
+    "Budget",
     "BudgetExceeded",
     "CallRetrying",
     "Checkpoint",
@@ -59,6 +62,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "PlanReady",
+    "Reservation",
     "Role",
     "RunCancelled",
     "RunFailed",
@@ -71,6 +75,7 @@ __all__ = [
     "SubtaskOutcome",
     "SubtaskSkipped",
     "SubtaskStarted",
+    "Unlimited",
     "Usage",
     "clean_goal",
     "cost_of",
@@ -78,4 +83,5 @@ __all__ = [
     "new_run_id",
     "run_pipeline",
     "tidy_goal",
+    "usd_text",
 ]

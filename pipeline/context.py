@@ -1,4 +1,5 @@
-"""What every step of one run shares: its id, clock, sink, model, limits and usage ledger."""
+"""What every step of one run shares: its id, clock, sink, model, limits, usage ledger and
+budget holds."""
 
 from __future__ import annotations
 
@@ -8,14 +9,27 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pipeline.budget import NO_BUDGET, Budget, RunBudgets
 from pipeline.config import PipelineConfig
-from pipeline.errors import LLMError
+from pipeline.errors import LLMError, LLMErrorKind
 from pipeline.events import CallRetrying, EventSink, PipelineEvent, deliver
-from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback
+from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback, Usage
 from pipeline.retry import Sleep, retry_policy
 from pipeline.usage import RunUsage
 
 logger = logging.getLogger(__name__)
+
+# Failures after which Claude may have worked (and billed) without telling us how much: the
+# call's hold settles at its worst case. Any other error is a refusal: it cost nothing.
+_UNREPORTED: frozenset[LLMErrorKind] = frozenset({"timeout", "connection", "stream", "other"})
+
+
+def reported_usage(error: LLMError) -> Usage | None:
+    """What a failed call cost: what it reported, nothing for a refusal, None (unknown)
+    when it may have run."""
+    if error.usage is not None:
+        return error.usage
+    return None if error.kind in _UNREPORTED else Usage()
 
 
 @dataclass
@@ -28,11 +42,14 @@ class RunContext:
     sink: EventSink
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
+    budget: Budget = NO_BUDGET
     usage: RunUsage = field(init=False)
+    budgets: RunBudgets = field(init=False)
     started: float = field(init=False)
 
     def __post_init__(self) -> None:
         self.usage = RunUsage(self.config)
+        self.budgets = RunBudgets(self.run_id, self.config, self.usage, self.budget)
         self.started = self.clock()
 
     def now(self) -> float:
@@ -51,7 +68,10 @@ class RunContext:
         on_text: TextCallback | None = None,
         before_attempt: Callable[[], None] | None = None,
     ) -> LLMReply:
-        """One Claude call under the run's retry policy, timeout and budget; usage recorded."""
+        """One Claude call under the run's retry policy, timeout and budgets; usage recorded.
+
+        Every attempt (retries too) first holds its worst case against the budgets and
+        settles the hold when it ends, so parallel calls never cross a budget."""
 
         async def report(attempt: int, error: LLMError, wait_s: float) -> None:
             logger.warning(
@@ -75,19 +95,32 @@ class RunContext:
             )
 
         async def attempt() -> LLMReply:
-            self.usage.check_budget()
-            if before_attempt is not None:
-                before_attempt()
-            timeout = self.config.call_timeout_s
+            hold = await self.budgets.hold(request)
+            spent: Usage | None = None  # None: unknown (cancelled, say), its worst case stays
             try:
-                async with asyncio.timeout(timeout):
-                    reply = await self.llm.complete(request, on_text)
-            except TimeoutError:
-                raise LLMError(
-                    f"Claude did not answer within {timeout:g}s.", kind="timeout", retryable=True
-                ) from None
-            # Priced by the model we asked for: the reply names a dated snapshot of the same alias.
-            self.usage.add(request.role, request.model, reply.usage)
-            return reply
+                if before_attempt is not None:
+                    before_attempt()
+                reply = await self._complete(request, on_text)
+                # Priced by the model we asked for: the reply names a dated snapshot of it.
+                self.usage.add(request.role, request.model, reply.usage)
+                spent = reply.usage
+                return reply
+            except LLMError as error:
+                spent = reported_usage(error)
+                if error.usage is not None:
+                    self.usage.add(request.role, request.model, error.usage)
+                raise
+            finally:
+                await self.budgets.release(hold, spent, request.model)
 
         return await retry_policy(self.config, report, self.sleep)(attempt)
+
+    async def _complete(self, request: LLMRequest, on_text: TextCallback | None) -> LLMReply:
+        timeout = self.config.call_timeout_s
+        try:
+            async with asyncio.timeout(timeout):
+                return await self.llm.complete(request, on_text)
+        except TimeoutError:
+            raise LLMError(
+                f"Claude did not answer within {timeout:g}s.", kind="timeout", retryable=True
+            ) from None

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Literal
 
+from pipeline.llm import Usage
+
 LLMErrorKind = Literal[
     "auth",
     "permission",
@@ -29,7 +31,9 @@ class PlanError(PipelineError):
 
 
 class BudgetExceeded(PipelineError):
-    """The run crossed its token or dollar budget."""
+    """A call does not fit a budget (the run's own, or one its caller passed), so the run
+    stops; the message says which budget, what is left and, for a daily one, when it
+    resets."""
 
 
 class AllSubtasksFailed(PipelineError):
@@ -41,7 +45,10 @@ class InvalidGoal(PipelineError):
 
 
 class LLMError(PipelineError):
-    """A Claude call failed; `retryable` and `retry_after` drive the retry policy."""
+    """A Claude call failed; `retryable` and `retry_after` drive the retry policy.
+
+    `usage` is what the call reported before failing (a stream cut off after its start,
+    say): it is counted and paid for. None: nothing was reported."""
 
     def __init__(
         self,
@@ -51,12 +58,14 @@ class LLMError(PipelineError):
         retryable: bool,
         retry_after: float | None = None,
         status: int | None = None,
+        usage: Usage | None = None,
     ) -> None:
         super().__init__(message)
         self.kind: LLMErrorKind = kind
         self.retryable = retryable
         self.retry_after = retry_after
         self.status = status
+        self.usage = usage
 
 
 class InvalidOutput(PipelineError):

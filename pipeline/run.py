@@ -8,6 +8,7 @@ import time
 import uuid
 from collections.abc import Callable
 
+from pipeline.budget import NO_BUDGET, Budget
 from pipeline.config import PipelineConfig
 from pipeline.context import RunContext
 from pipeline.errors import PipelineError
@@ -65,6 +66,7 @@ async def run_pipeline(
     clock: Callable[[], float] = time.monotonic,
     sleep: Sleep = asyncio.sleep,
     checkpoint: Checkpoint | None = None,
+    budget: Budget = NO_BUDGET,
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
 
@@ -79,13 +81,15 @@ async def run_pipeline(
         sleep: the retry policy's sleep, injectable for tests.
         checkpoint: an earlier attempt's plan and finished subtasks (after a restart, or to
             retry failed subtasks): planning is skipped and finished subtasks are reused.
+        budget: a dollar budget beside the config's own (a person's day, say): every call
+            reserves its worst case from it first and settles to its real cost after.
 
     Returns:
         The run record. Failures are in it (status "failed", `error` a user-readable
         sentence), not raised. Cancelling the calling task cancels in-flight calls,
         emits RunCancelled and re-raises CancelledError.
     """
-    ctx = RunContext(run_id or new_run_id(), llm, config, sink, clock, sleep)
+    ctx = RunContext(run_id or new_run_id(), llm, config, sink, clock, sleep, budget)
     outcomes: dict[str, SubtaskOutcome] = {}
     plan: Plan | None = None
     answer = ""

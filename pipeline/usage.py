@@ -1,11 +1,10 @@
-"""One usage ledger per run, shared by all its calls and checked before each one."""
+"""One usage ledger per run, shared by all its calls (budgets hold against it: budget.py)."""
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 
 from pipeline.config import PipelineConfig, Role
-from pipeline.errors import BudgetExceeded
 from pipeline.llm import Usage
 
 _PER_TOKEN = 1 / 1_000_000
@@ -25,7 +24,7 @@ def cost_of(usage: Usage, model: str, config: PipelineConfig) -> float | None:
 
 
 class RunUsage:
-    """Tokens and dollars of one run, per role and per model, with its budget."""
+    """Tokens and dollars of one run, per role and per model."""
 
     def __init__(self, config: PipelineConfig) -> None:
         self._config = config
@@ -54,18 +53,3 @@ class RunUsage:
         if any(c is None for c in costs):
             return None
         return sum(c for c in costs if c is not None)
-
-    def check_budget(self) -> None:
-        """Raise BudgetExceeded if the run has crossed its token or dollar budget."""
-        tokens = self._config.budget_tokens
-        if tokens is not None and self.total.total >= tokens:
-            raise BudgetExceeded(
-                f"This run stopped: it used {self.total.total:,} tokens, "
-                f"reaching its budget of {tokens:,}."
-            )
-        dollars = self._config.budget_usd
-        cost = self.cost_usd
-        if dollars is not None and cost is not None and cost >= dollars:
-            raise BudgetExceeded(
-                f"This run stopped: it cost ${cost:.4f}, reaching its budget of ${dollars:.2f}."
-            )
