@@ -168,3 +168,32 @@ spend = Table(
     PrimaryKeyConstraint("day", "user_id", "channel_id"),
     Index(None, "day", "channel_id"),
 )
+
+# Money held for Claude calls in flight against a daily budget (spend.py reserves and
+# settles them). A hold counts like spend of its day until its call settles it into
+# `spend`; one left by a process that died is charged in full once `expires_at` passes.
+spend_holds = Table(
+    "spend_holds",
+    metadata,
+    Column("hold_id", String(_ID), primary_key=True),
+    Column("day", Date, nullable=False),
+    Column("user_id", String(_ID), nullable=False),
+    Column("channel_id", String(_ID), nullable=False),
+    Column("usd", Float, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "day", "user_id"),
+    Index(None, "day", "channel_id"),
+    Index(None, "expires_at"),
+)
+
+# One row per person or channel that has a daily budget. A reservation locks its rows
+# (SELECT ... FOR UPDATE) so that reading the day's total and adding a hold is one step,
+# for every process sharing the database.
+budget_locks = Table(
+    "budget_locks",
+    metadata,
+    Column("scope", String(16), nullable=False),  # "user" or "channel"
+    Column("subject", String(_ID), nullable=False),
+    PrimaryKeyConstraint("scope", "subject"),
+)
