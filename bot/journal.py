@@ -112,7 +112,8 @@ class Journal:
         channel: str,
         ended_by: str | None = None,
     ) -> None:
-        """The run's end, and what it cost, to the spend ledger."""
+        """The run's end. (Its cost reached the spend ledger call by call, as each call
+        settled its budget hold: see bot/budgets.py; `user` and `channel` are not needed.)"""
         write = self._store.finish_run(
             self.run_id,
             status,
@@ -123,9 +124,6 @@ class Journal:
             ended_by,
         )
         await self._write("end", write)
-        if result.cost_usd:
-            spend = self._store.record_spend(user=user, channel=channel, usd=result.cost_usd)
-            await self._write("spend", spend)
 
     async def abandoned(self, error: str) -> None:
         """The run never became visible (Slack refused its thread): nothing to resume."""

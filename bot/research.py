@@ -10,6 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import notes
+from bot.budgets import run_budget
 from bot.deps import Deps
 from bot.history import thread_link
 from bot.requester import Requester
@@ -162,6 +163,7 @@ async def execute(
                 context=context,
                 run_id=run.run_id,
                 checkpoint=checkpoint,
+                budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
             )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the
