@@ -1,19 +1,138 @@
 """Client-side pacing so we stay under Slack's rate limits instead of collecting 429s.
 
 slack_sdk's retry handlers still honour Retry-After when a 429 comes anyway; pacing makes
-that the exception. Numbers follow Slack's published tiers (DESIGN.md "Platform limits")."""
+that the exception. Numbers follow Slack's published tiers (DESIGN.md "Platform limits").
+
+Calls sharing a limit wait in one queue, and the order matters more than the rate: a person
+waits for an answer, nobody waits for the fifth edit of a plan. So a waiting call has
+- a priority: what a person is waiting for goes first (answers, end notes, private replies),
+  plan edits last;
+- a turn key (the person it is for): among calls of one priority, each key with calls
+  waiting gets one turn per round, so one person's fifty requests in a channel do not hold
+  back another person's one;
+- optionally a coalesce key (the message it edits): a newer call with the same key takes
+  the older one's place in the queue and the older one is skipped, so a message that is
+  behind on edits gets one edit, with its latest state, not a backlog of stale ones."""
 
 from __future__ import annotations
 
 import asyncio
+import enum
 import time
+from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 
+class Priority(enum.IntEnum):
+    """How soon a call should go; lower goes first."""
+
+    URGENT = 0  # a person is waiting for it: answers, end notes, private replies
+    NORMAL = 1  # a run's root and plan messages, reads
+    LOW = 2  # plan-message edits: each carries the latest state whenever it goes
+
+
+@dataclass(eq=False)
+class Ticket:
+    """One waiting call. `granted` says whether it may go (False: a newer call took its place)."""
+
+    priority: Priority
+    turn: str
+    coalesce: str | None
+    granted: asyncio.Future[bool]
+    seq: int
+
+
+class Turns:
+    """The waiting calls of one rate limit, in the order they go (pure: no clock, no sleep).
+
+    The most urgent waiting call goes first. Among calls of one priority, turn keys take
+    turns: every key with such calls waiting gets one per round, and a key's own calls go
+    first come, first served. Low priority still goes whenever nothing more urgent waits."""
+
+    def __init__(self) -> None:
+        # priority -> turn key (in the order keys came) -> that key's calls, oldest first
+        self._waiting: dict[Priority, dict[str, deque[Ticket]]] = {}
+        self._served: dict[Priority, set[str]] = {}  # keys that had their turn this round
+        self._coalesced: dict[str, Ticket] = {}
+        self._seq = 0
+
+    def __len__(self) -> int:
+        return sum(len(calls) for keys in self._waiting.values() for calls in keys.values())
+
+    def add(
+        self,
+        granted: asyncio.Future[bool],
+        priority: Priority = Priority.NORMAL,
+        turn: str = "",
+        coalesce: str | None = None,
+    ) -> Ticket:
+        """Queue a call; a waiting call with the same `coalesce` key is told False and this
+        one takes its place (at the more urgent of the two priorities)."""
+        older = self._coalesced.get(coalesce) if coalesce is not None else None
+        if older is not None:
+            superseded = older.granted
+            older.granted = granted
+            if priority < older.priority:
+                self._remove(older)
+                older.priority = priority
+                self._insert(older)
+            superseded.set_result(False)
+            return older
+        self._seq += 1
+        ticket = Ticket(priority, turn, coalesce, granted, self._seq)
+        self._insert(ticket)
+        return ticket
+
+    def discard(self, ticket: Ticket, granted: asyncio.Future[bool]) -> None:
+        """Take out the call waiting on `granted` (its caller gave up)."""
+        calls = self._waiting.get(ticket.priority, {}).get(ticket.turn, ())
+        if ticket.granted is granted and ticket in calls:
+            self._remove(ticket)
+
+    def went(self, turn: str, priority: Priority) -> None:
+        """A call went without waiting (nothing was): that was `turn`'s turn this round."""
+        if not self._waiting:
+            self._served.clear()
+        self._served.setdefault(priority, set()).add(turn)
+
+    def pop(self) -> Ticket | None:
+        """The call that goes next, taken out of the queue; None if none waits."""
+        if not self._waiting:
+            return None
+        priority = min(self._waiting)
+        keys = self._waiting[priority]
+        served = self._served.setdefault(priority, set())
+        turn = next((key for key in keys if key not in served), None)
+        if turn is None:  # every key waiting had its turn: a new round
+            served.clear()
+            turn = next(iter(keys))
+        ticket = keys[turn][0]
+        self._remove(ticket)
+        served.add(turn)
+        return ticket
+
+    def _insert(self, ticket: Ticket) -> None:
+        keys = self._waiting.setdefault(ticket.priority, {})
+        keys.setdefault(ticket.turn, deque()).append(ticket)
+        if ticket.coalesce is not None:
+            self._coalesced[ticket.coalesce] = ticket
+
+    def _remove(self, ticket: Ticket) -> None:
+        keys = self._waiting[ticket.priority]
+        keys[ticket.turn].remove(ticket)
+        if not keys[ticket.turn]:
+            del keys[ticket.turn]
+            if not keys:
+                del self._waiting[ticket.priority]
+        if ticket.coalesce is not None and self._coalesced.get(ticket.coalesce) is ticket:
+            del self._coalesced[ticket.coalesce]
+
+
 @dataclass
 class TokenBucket:
-    """`rate` tokens a second, bursts up to `capacity`; `acquire` waits for a token."""
+    """`rate` tokens a second, bursts up to `capacity`; `acquire` waits for a token, in the
+    order `Turns` gives."""
 
     rate: float
     capacity: float
@@ -21,25 +140,62 @@ class TokenBucket:
     sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
     _tokens: float = field(init=False)
     _updated: float = field(init=False)
-    _lock: asyncio.Lock = field(init=False, default_factory=asyncio.Lock)
+    _turns: Turns = field(init=False, default_factory=Turns)
+    _pump: asyncio.Task[None] | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
         self._tokens = self.capacity
         self._updated = self.clock()
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a token."""
+        return len(self._turns)
 
     def _refill(self) -> None:
         now = self.clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
 
-    async def acquire(self) -> None:
-        """Take one token, waiting (in FIFO order) until one is available."""
-        async with self._lock:
-            self._refill()
-            while self._tokens < 1:
-                await self.sleep((1 - self._tokens) / self.rate)
-                self._refill()
+    async def acquire(
+        self,
+        priority: Priority = Priority.NORMAL,
+        turn: str = "",
+        coalesce: str | None = None,
+    ) -> bool:
+        """Take one token; True when the call may go now, False when a newer call with the
+        same `coalesce` key took its place (then skip the call: the newer one does it)."""
+        self._refill()
+        if not self._turns and self._tokens >= 1:
             self._tokens -= 1
+            self._turns.went(turn, priority)
+            return True
+        granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        ticket = self._turns.add(granted, priority, turn, coalesce)
+        if self._pump is None or self._pump.done():
+            # Held here; it ends by itself when nobody waits (and is cancelled if all leave).
+            self._pump = asyncio.create_task(self._hand_out(), name="slack-pacer")
+        try:
+            return await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled() and granted.result():
+                self._tokens = min(self.capacity, self._tokens + 1)  # granted, never used
+            self._turns.discard(ticket, granted)
+            if not self._turns and self._pump is not None:
+                self._pump.cancel()
+            raise
+
+    async def _hand_out(self) -> None:
+        """Give each token, as it refills, to the call `Turns` says goes next."""
+        while self._turns:
+            self._refill()
+            if self._tokens < 1:
+                await self.sleep((1 - self._tokens) / self.rate)
+                continue
+            ticket = self._turns.pop()
+            if ticket is not None and not ticket.granted.done():
+                self._tokens -= 1
+                ticket.granted.set_result(True)
 
 
 @dataclass(frozen=True)
@@ -69,19 +225,39 @@ class Pacer:
         self,
         limits: dict[str, Limit] | None = None,
         clock: Callable[[], float] = time.monotonic,
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self._limits = DEFAULT_LIMITS if limits is None else limits
         self._clock = clock
+        self._sleep = sleep
         self._buckets: dict[tuple[str, str], TokenBucket] = {}
 
-    async def wait(self, method: str, channel: str) -> None:
-        """Wait until a call to `method` in `channel` fits under the limit."""
+    async def wait(
+        self,
+        method: str,
+        channel: str,
+        *,
+        priority: Priority = Priority.NORMAL,
+        turn: str = "",
+        coalesce: str | None = None,
+    ) -> bool:
+        """Wait until a call to `method` in `channel` fits under the limit (see `Turns` for
+        who goes first). False: a newer call with the same `coalesce` key took its place."""
         limit = self._limits.get(method)
         if limit is None:
-            return
-        key = (method, channel if method in PER_CHANNEL else "")
+            return True
+        key = self._scope(method, channel)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = TokenBucket(limit.per_second, limit.burst, self._clock)
+            bucket = TokenBucket(limit.per_second, limit.burst, self._clock, self._sleep)
             self._buckets[key] = bucket
-        await bucket.acquire()
+        return await bucket.acquire(priority, turn, coalesce)
+
+    def waiting(self, method: str, channel: str) -> int:
+        """How many calls wait under the limit of `method` in `channel` (for tests, bench)."""
+        bucket = self._buckets.get(self._scope(method, channel))
+        return 0 if bucket is None else bucket.waiting
+
+    @staticmethod
+    def _scope(method: str, channel: str) -> tuple[str, str]:
+        return (method, channel if method in PER_CHANNEL else "")

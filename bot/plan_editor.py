@@ -9,6 +9,7 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot.pacing import Priority
 from bot.slack_io import CONTENT_REFUSED, SlackIO
 
 logger = logging.getLogger(__name__)
@@ -17,7 +18,12 @@ Render = Callable[[bool], blocks.SlackMessage]  # compact? -> the plan message n
 
 
 class PlanEditor:
-    """Edits the plan message at most once per `interval_s`; `finish` makes the last edit."""
+    """Edits the plan message at most once per `interval_s`; `finish` makes the last edit.
+
+    Edits of every run share one workspace-wide limit (chat.update, Tier 3), so they wait
+    behind everything a person waits for, and the final edit goes before other runs' live
+    ones. An edit renders when its turn comes and one behind skips to the latest state:
+    at most one edit of the message waits, and none goes when nothing changed since."""
 
     def __init__(
         self, io: SlackIO, render: Render, *, run_id: str, channel: str, interval_s: float
@@ -32,6 +38,8 @@ class PlanEditor:
         self._flusher: asyncio.Task[None] | None = None
         self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
         self._compact = False  # Slack refused the full plan once: render it compactly from now
+        self._changes = 0  # how often the state changed (`touch`)
+        self._shown = -1  # the number of changes the last rendered edit carried
 
     def start(self, ts: str) -> None:
         """Edit the message `ts` from now on."""
@@ -40,12 +48,13 @@ class PlanEditor:
 
     def touch(self) -> None:
         """The state changed: edit soon."""
+        self._changes += 1
         self._dirty.set()
 
     async def finish(self) -> None:
-        """Stop coalescing and make the final edit (it waits its turn behind other edits)."""
+        """Stop coalescing and make the final edit (ahead of other runs' live edits)."""
         await self.stop()
-        await self._render()
+        await self._render(Priority.NORMAL)
 
     async def stop(self) -> None:
         """Stop editing, without a final edit."""
@@ -58,11 +67,17 @@ class PlanEditor:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
-            await self._render()
+            if self._shown == self._changes:
+                continue  # the last edit rendered after this change: it showed it already
+            await self._render(Priority.LOW)
             # Coalescing: events arriving during this pause fold into the next edit.
             await asyncio.sleep(self._interval_s)
 
-    async def _render(self) -> None:
+    def _message(self, compact: bool) -> blocks.SlackMessage:
+        self._shown = self._changes
+        return self._render_message(compact)
+
+    async def _render(self, priority: Priority) -> None:
         """Edit the plan message to the current state: in full, else compact, else plain text.
 
         Slack may refuse an edit's content (too much block text for this message, blocks it
@@ -74,19 +89,21 @@ class PlanEditor:
             return
         async with self._write:
             if not self._compact:
-                if await self._edit(ts, lambda: self._render_message(False)):
+                if await self._edit(ts, lambda: self._message(False), priority):
                     return
                 self._compact = True
-            if not await self._edit(ts, lambda: self._render_message(True)):
+            if not await self._edit(ts, lambda: self._message(True), priority):
                 # Text only: an edit with no blocks removes the old ones and their buttons.
                 await self._edit(
-                    ts, lambda: blocks.SlackMessage(self._render_message(True).text, [])
+                    ts, lambda: blocks.SlackMessage(self._message(True).text, []), priority
                 )
 
-    async def _edit(self, ts: str, message: Callable[[], blocks.SlackMessage]) -> bool:
+    async def _edit(
+        self, ts: str, message: Callable[[], blocks.SlackMessage], priority: Priority
+    ) -> bool:
         """One edit of the plan message; False only if Slack refused its content."""
         try:
-            await self._io.update(self.channel, ts, message)
+            await self._io.update(self.channel, ts, message, priority=priority)
             return True
         except SlackApiError as exc:
             error = exc.response.get("error")

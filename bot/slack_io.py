@@ -13,7 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import SlackMessage, notice_message
-from bot.pacing import Pacer
+from bot.pacing import Pacer, Priority
 
 logger = logging.getLogger(__name__)
 
@@ -90,11 +90,23 @@ class SlackIO:
 
     def __init__(self, client: AsyncWebClient, pacer: Pacer) -> None:
         self.client = client
-        self._pacer = pacer
+        self.pacer = pacer
 
-    async def post(self, channel: str, message: SlackMessage, thread_ts: str | None = None) -> str:
-        """Post a message (in a thread when `thread_ts` is given); returns its ts."""
-        await self._pacer.wait("chat.postMessage", channel)
+    async def post(
+        self,
+        channel: str,
+        message: SlackMessage,
+        thread_ts: str | None = None,
+        *,
+        priority: Priority = Priority.NORMAL,
+        turn: str = "",
+    ) -> str:
+        """Post a message (in a thread when `thread_ts` is given); returns its ts.
+
+        Posts in a channel share one limit: `priority` says how soon this one should go
+        (URGENT: a person waits for it), `turn` whose turn it takes (the person it is for:
+        one person's many posts do not hold back another's)."""
+        await self.pacer.wait("chat.postMessage", channel, priority=priority, turn=turn)
         async with _reaching("chat.postMessage"):
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -107,13 +119,23 @@ class SlackIO:
         return str(response["ts"])
 
     async def update(
-        self, channel: str, ts: str, message: SlackMessage | Callable[[], SlackMessage]
-    ) -> None:
+        self,
+        channel: str,
+        ts: str,
+        message: SlackMessage | Callable[[], SlackMessage],
+        *,
+        priority: Priority = Priority.LOW,
+    ) -> bool:
         """Replace a message's text and blocks (no blocks: the message becomes plain text).
 
         `message` may be a function, called once the rate limit lets the edit go: an edit
-        that waited its turn then carries the latest state, not the one it was queued with."""
-        await self._pacer.wait("chat.update", channel)
+        that waited its turn then carries the latest state, not the one it was queued with.
+        At most one edit of a message waits: a newer one takes its place in the queue and
+        the older returns False without editing (the newer one shows the latest state)."""
+        if not await self.pacer.wait(
+            "chat.update", channel, priority=priority, coalesce=f"{channel}/{ts}"
+        ):
+            return False
         if callable(message):
             message = message()
         async with _reaching("chat.update"):
@@ -122,6 +144,7 @@ class SlackIO:
             await self.client.chat_update(
                 channel=channel, ts=ts, text=message.text, blocks=message.blocks
             )
+        return True
 
     async def ephemeral(
         self, channel: str, user: str, text: str, thread_ts: str | None = None
@@ -129,8 +152,10 @@ class SlackIO:
         """A message only `user` sees, in the channel or in the thread `thread_ts`.
 
         Slack shows an ephemeral message in a thread only "if there is already an active
-        thread", yet answers ok either way: pass `thread_ts` only for a thread that exists."""
-        await self._pacer.wait("chat.postEphemeral", channel)
+        thread", yet answers ok either way: pass `thread_ts` only for a thread that exists.
+        A private reply is something a person waits for: it goes before other calls, in
+        turns between the people it is for."""
+        await self.pacer.wait("chat.postEphemeral", channel, priority=Priority.URGENT, turn=user)
         async with _reaching("chat.postEphemeral"):
             await self.client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts
@@ -159,7 +184,8 @@ class SlackIO:
             if thread is None:
                 return
             try:
-                await self.post(channel, notice_message(f"<@{user}> {text}"), thread)
+                note = notice_message(f"<@{user}> {text}")
+                await self.post(channel, note, thread, priority=Priority.URGENT, turn=user)
             except SlackApiError as again:
                 logger.warning("could not tell %s: %s", user, again.response.get("error"))
 
@@ -173,7 +199,7 @@ class SlackIO:
         kept: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
         cursor: str | None = None
         for _ in range(max_pages):
-            await self._pacer.wait("conversations.replies", channel)
+            await self.pacer.wait("conversations.replies", channel)
             async with _reaching("conversations.replies"):
                 response = await self.client.conversations_replies(
                     channel=channel,

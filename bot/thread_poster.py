@@ -7,6 +7,7 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks
+from bot.pacing import Priority
 from bot.requester import Requester
 from bot.slack_io import CONTENT_REFUSED, SlackIO, channel_refusal
 
@@ -14,7 +15,11 @@ logger = logging.getLogger(__name__)
 
 
 class ThreadPoster:
-    """Posts in one thread: as plain text if Slack refuses the blocks; reports what is lost."""
+    """Posts in one thread: as plain text if Slack refuses the blocks; reports what is lost.
+
+    What it posts (answers, outputs a person asked for, end notes) is what people wait for:
+    each post goes ahead of the channel's other waiting posts (root and plan messages of
+    new runs), in turns between requesters."""
 
     def __init__(
         self, io: SlackIO, requester: Requester, *, run_id: str, channel: str, thread_ts: str
@@ -25,10 +30,19 @@ class ThreadPoster:
         self.channel = channel
         self.thread_ts = thread_ts
 
+    async def _post(self, message: blocks.SlackMessage) -> str:
+        return await self._io.post(
+            self.channel,
+            message,
+            thread_ts=self.thread_ts,
+            priority=Priority.URGENT,
+            turn=self._requester.user,
+        )
+
     async def post(self, message: blocks.SlackMessage) -> tuple[list[str], str | None]:
         """Post `message`; the ts of what landed, and Slack's error if it could not land."""
         try:
-            return [await self._io.post(self.channel, message, thread_ts=self.thread_ts)], None
+            return [await self._post(message)], None
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
             logger.warning("post failed: %s [run_id=%s]", error, self._run_id)
@@ -37,7 +51,7 @@ class ThreadPoster:
         posted: list[str] = []
         try:
             for part in blocks.plain_messages(message):
-                posted.append(await self._io.post(self.channel, part, thread_ts=self.thread_ts))
+                posted.append(await self._post(part))
             return posted, None
         except SlackApiError as exc:
             error = str(exc.response.get("error"))
