@@ -1,16 +1,25 @@
-"""`python -m pipeline` against the fake Claude, as a person would run it."""
+"""`python -m pipeline` as a person would run it: against the fake Claude, and with `--demo`
+(the offline demo model) in a pipe and under a pseudo-terminal."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import os
+import pty
+import re
+import select
+import subprocess
 import sys
+import time
 from collections.abc import AsyncIterator
 
 import pytest
 
-from sandbox.fakes.claude import FakeAnthropic, Reply
+from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
+
+# The demo model answers in 1-4 s per call on purpose; a demo run takes about 10 s.
+DEMO_LIMIT_S = 60
 
 
 @pytest.fixture
@@ -35,8 +44,43 @@ async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
         stderr=asyncio.subprocess.PIPE,
         env={**inherited(), **env},
     )
-    out, err = await asyncio.wait_for(process.communicate(), 30)
+    out, err = await asyncio.wait_for(process.communicate(), DEMO_LIMIT_S)
     return process.returncode or 0, out.decode(), err.decode()
+
+
+def run_in_terminal(*args: str) -> tuple[int, str]:
+    """Run the CLI with a pseudo-terminal as stdin, stdout and stderr; all it wrote."""
+    main, child = pty.openpty()
+    process = subprocess.Popen(  # noqa: S603 - our own CLI, fixed arguments
+        [sys.executable, "-m", "pipeline", *args],
+        stdin=child,
+        stdout=child,
+        stderr=child,
+        env={**inherited(), "TERM": "xterm-256color"},
+    )
+    os.close(child)
+    output = bytearray()
+    deadline = time.monotonic() + DEMO_LIMIT_S
+    try:
+        while time.monotonic() < deadline:
+            ready, _, _ = select.select([main], [], [], 0.2)
+            if ready:
+                try:
+                    chunk = os.read(main, 65536)
+                except OSError:  # the child closed the terminal: all read
+                    break
+                if not chunk:
+                    break
+                output += chunk
+            elif process.poll() is not None:
+                break
+        code = process.wait(timeout=5)
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait()
+        os.close(main)
+    return code, output.decode(errors="replace")
 
 
 async def test_cli_shows_progress_then_answer_and_footer(fake_claude: FakeAnthropic) -> None:
@@ -46,28 +90,96 @@ async def test_cli_shows_progress_then_answer_and_footer(fake_claude: FakeAnthro
     assert "THE INTEGRATED ANSWER" in out
     assert "Plan:" in err
     for sub in ("s1", "s2", "s3"):
-        assert f"✓ {sub} done" in err
-    assert "subtasks done" in err
+        assert re.search(rf"✓ {sub} · .* done in \d+\.\ds · [\d,]+ tokens", err), err
+    assert "Finished." in err
+    assert "3/3 subtasks done" in err
     assert "tokens in" in err
 
 
-async def test_cli_json_prints_the_run_record(fake_claude: FakeAnthropic) -> None:
+async def test_cli_in_a_pipe_logs_each_state_once(fake_claude: FakeAnthropic) -> None:
     env = {"ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url}
-    code, out, _ = await run_cli("goal", "--json", env=env)
+    _, _, err = await run_cli("compare three databases", env=env)
+    lines = err.splitlines()
+    assert len(lines) == len(set(lines)), err
+    assert not [line for line in lines if "WARNING" in line or "INFO" in line]
+
+
+async def test_cli_words_failed_and_skipped_subtasks_as_slack_does(
+    fake_claude: FakeAnthropic,
+) -> None:
+    def subtask(sid: str, role: str) -> dict[str, object]:
+        prompt = f"You are the {role.lower()}."
+        return {"id": sid, "role": role, "system_prompt": prompt, "input": "the input"}
+
+    fake_claude.respond_plan(
+        {
+            "goal": "The goal",
+            "subtasks": [
+                subtask("s1", "Finder"),
+                {**subtask("s2", "Editor"), "depends_on": ["s1"]},
+                subtask("s3", "Other"),
+            ],
+        }
+    )
+    # A 400 is not retried: Finder fails at once, and Editor, which needs it, is skipped.
+    fake_claude.inject(Fault(match=lambda c: "finder" in c.system_text, times=None, status=400))
+    env = {"ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url}
+    code, out, err = await run_cli("goal", env=env)
+    assert code == 0, err
+    assert re.search(r"✗ s1 · Finder  failed: \S", err), err
+    assert "↷ s2 · Editor  skipped: needs s1, which failed" in err
+    assert "Finished: 1 done, 1 failed, 1 skipped." in err
+    assert "Not included: Finder (failed); Editor (skipped)" in out
+
+
+async def test_cli_json_prints_the_run_record_and_keeps_stderr_quiet(
+    fake_claude: FakeAnthropic,
+) -> None:
+    env = {"ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url}
+    code, out, err = await run_cli("goal", "--json", env=env)
     record = json.loads(out)
     assert code == 0
     assert record["status"] == "succeeded"
     assert set(record["outcomes"]) == {"s1", "s2", "s3"}
     assert record["usage"]["input_tokens"] > 0
+    assert err == ""  # not a terminal: no display, and no log lines either
 
 
 async def test_cli_without_key_says_so_and_exits_2() -> None:
     code, _, err = await run_cli("goal", env={})
     assert code == 2
-    assert err.strip() == "ANTHROPIC_API_KEY is not set: export your Anthropic API key."
+    assert err.startswith("ANTHROPIC_API_KEY is not set: export your Anthropic API key")
+    assert "--demo" in err
 
 
 async def test_cli_names_an_invalid_setting_by_its_variable() -> None:
     code, _, err = await run_cli("goal", env={"ORCHESTRA_CONCURRENCY": "0"})
     assert code == 2
     assert err.startswith("Invalid configuration: ORCHESTRA_CONCURRENCY:")
+
+
+@pytest.mark.slow
+def test_demo_in_a_terminal_shows_the_plan_ticking_progress_and_the_answer() -> None:
+    code, screen = run_in_terminal("--demo", "compare three databases")
+    assert code == 0, screen
+    assert "Offline demo model" in screen
+    assert "Plan: Research: compare three databases" in screen
+    # The display is redrawn while subtasks run: one subtask's elapsed time moves on.
+    ticks = {
+        sub: set(re.findall(rf"{sub} · [^\r\n]*running… (\d+\.\d)s", screen))
+        for sub in ("s1", "s2", "s3", "s4")
+    }
+    assert any(len(seen) >= 2 for seen in ticks.values()), ticks
+    assert "Demo answer" in screen
+    assert "### Demo answer" not in screen  # rendered as Markdown, not shown as source
+    assert "4/4 subtasks done" in screen
+
+
+@pytest.mark.slow
+async def test_demo_needs_no_key_and_with_json_prints_only_the_record() -> None:
+    code, out, err = await run_cli("--demo", "--json", "what is RAG? [flaky]", env={})
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["status"] == "succeeded"
+    assert "offline demo placeholder" in record["answer"]
+    assert err == ""

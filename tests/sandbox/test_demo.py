@@ -34,6 +34,31 @@ def test_other_goals_get_four_facets() -> None:
     assert all(not s["depends_on"] for s in plan["subtasks"])
 
 
+def test_a_follow_up_plan_first_reads_the_thread() -> None:
+    context = (
+        "<@UBOT>: :mag: <@U1> asked Orchestra to research: compare Postgres and MySQL\n"
+        "<@UBOT>: Plan: Research: compare Postgres and MySQL"
+    )
+    plan = demo_plan("what about cost?", context)
+    reader = plan["subtasks"][0]
+    assert reader["role"] == "Thread context reader"
+    assert reader["input"].startswith(
+        "Use the thread's earlier messages (2 messages, starting with "
+        "“asked Orchestra to research: compare Postgres and MySQL”)"
+    )
+    assert plan["goal"] == "Research: what about cost? (a follow-up in this thread)"
+    assert len(plan["subtasks"]) == 5
+
+
+def test_a_follow_up_comparison_keeps_its_editor_within_five_subtasks() -> None:
+    plan = demo_plan("compare A, B, C and D", "<@U1>: earlier")
+    roles = [s["role"] for s in plan["subtasks"]]
+    assert roles[0] == "Thread context reader"
+    assert roles[-1] == "Comparison editor"
+    assert len(roles) == 5
+    assert plan["subtasks"][-1]["depends_on"] == ["s1", "s2", "s3", "s4"]
+
+
 @pytest.fixture
 async def demo_world() -> AsyncIterator[tuple[World, FakeSlack, FakeAnthropic]]:
     config = PipelineConfig(retry_initial_wait_s=0.01)
@@ -81,3 +106,21 @@ async def test_broken_tag_fails_one_subtask_and_names_it(
     thread = await finished_thread(slack)
     assert "3/4 subtasks done" in thread
     assert "Not included: Background researcher (failed)" in thread
+
+
+async def test_a_mention_in_a_thread_plans_with_the_thread(
+    demo_world: tuple[World, FakeSlack, FakeAnthropic],
+) -> None:
+    world, slack, _ = demo_world
+    await world.command("compare three databases")
+    await finished_thread(slack)
+    root = slack.channel_messages("C1")[0].ts
+    await world.mention("<@UBOT> what about cost?", thread_ts=root)
+
+    def follow_up_done() -> bool:
+        return thread_text(slack.thread("C1", root)).count(":stopwatch:") == 2
+
+    await eventually(follow_up_done)
+    thread = thread_text(slack.thread("C1", root))
+    assert "Thread context reader" in thread
+    assert "Use the thread's earlier messages" in thread
