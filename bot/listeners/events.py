@@ -9,6 +9,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot import notes
+from bot.budgets import budget_refusal
 from bot.deps import Deps
 from bot.history import HISTORY_SIZE, Spend, home_view
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
@@ -56,6 +57,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
         run_id = deps.runs.admit(user)
         if run_id is None:
             await requester.tell(over_limit(deps, user))
+            return
+        refusal = await budget_refusal(deps, deps.settings, user, channel)
+        if refusal is not None:
+            deps.runs.admission.release(run_id)
+            await requester.tell(refusal)
             return
         request = ResearchRequest(
             user=user,

@@ -92,7 +92,7 @@ async def test_parallel_subagents_never_overshoot_a_small_user_budget(
     assert await store.held_today(user="U1") == 0.0
 
 
-async def test_a_spent_channel_budget_refuses_up_front_and_stops_a_run_before_any_call(
+async def test_a_spent_channel_budget_refuses_a_request_privately_before_anything_runs(
     budgeted: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
     deps = budgeted.deps
@@ -104,14 +104,15 @@ async def test_a_spent_channel_budget_refuses_up_front_and_stops_a_run_before_an
     assert "resets at 00:00 UTC (in " in refusal
     assert await budget_refusal(deps.store, deps.settings, "U2", "C2") is None
 
-    await budgeted.command("research tides", user="U2")
-    await eventually(lambda: bool(fake_slack.channel_messages("C1")))
-    root = fake_slack.channel_messages("C1")[0].ts
-    await eventually(lambda: "daily budget" in thread_text(fake_slack.thread("C1", root)))
-    assert "This run stopped: this channel's daily budget of $1.00" in thread_text(
-        fake_slack.thread("C1", root)
-    )
+    # Through the app: the request is refused privately, before anything is posted or called.
+    await budgeted.command("research tides", user="U2", reply_to="u2")
+    await eventually(lambda: bool(fake_slack.responses_to.get("u2")))
+    told = str(fake_slack.responses_to["u2"][0].get("text"))
+    assert told.startswith("This channel's daily budget of $1.00 has $0.001 left")
+    assert fake_slack.channel_messages("C1") == []
     assert fake_claude.calls == []
+    assert not budgeted.deps.runs.live
+    assert budgeted.deps.runs.admission.runs_of("U2") == []  # the refusal holds no slot
 
 
 async def test_without_budgets_every_call_reaches_the_spend_ledger_once(
