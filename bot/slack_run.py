@@ -97,11 +97,17 @@ class SlackRun:
         try:
             if thread_ts is None:
                 message = blocks.request_message(self.requester_id, self.goal)
-                thread_ts = root_ts = await self._io.post(self.channel, message)
+                # Posts in a channel take turns by person: one person's pile of requests
+                # does not hold back another person's.
+                thread_ts = root_ts = await self._io.post(
+                    self.channel, message, turn=self.requester_id
+                )
             self.thread_ts = thread_ts
             if plan_ts is None:
                 plan = self._render(False)
-                plan_ts = await self._io.post(self.channel, plan, thread_ts=thread_ts)
+                plan_ts = await self._io.post(
+                    self.channel, plan, thread_ts=thread_ts, turn=self.requester_id
+                )
         except SlackApiError as exc:
             self.ended = True
             await self.requester.tell(post_failure(exc.response.get("error")))

@@ -117,11 +117,6 @@ async def test_answers_go_ahead_of_other_runs_posts_waiting_in_their_channels(
     assert fake_slack.rate_limited_count == 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="needs bot/slack_run.py SlackRun.open to post the root and plan messages with "
-    "turn=self.requester_id (bot.slack_io.SlackIO.post); remove this mark with that change",
-)
 async def test_another_persons_request_is_not_held_back_by_one_persons_pile(
     strict_world: World, fake_slack: FakeSlack
 ) -> None:

@@ -142,6 +142,7 @@ async def test_cancel_button_stops_the_run(
     assert response.status == 200
     await eventually(lambda: "Cancelled by <@U5>" in thread_text(fake_slack.thread("C1", root)))
     await eventually(lambda: all(c.finished_at > 0 for c in fake_claude.calls))
+    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
     thread = fake_slack.thread("C1", root)
     assert "cancelled" in thread[1].visible_text()
     assert "Integrated answer" not in thread_text(thread)
