@@ -77,6 +77,21 @@ def mention_event(
     return json.dumps(body), "application/json"
 
 
+def home_opened(*, user: str, event_id: str | None = None) -> tuple[str, str]:
+    """An `event_callback` envelope for `app_home_opened` (a person opens the Home tab)."""
+    body = {
+        "token": "legacy-verification-token",
+        "team_id": TEAM,
+        "api_app_id": APP,
+        "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"},
+        "type": "event_callback",
+        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
+        "event_time": int(time.time()),
+        "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+    }
+    return json.dumps(body), "application/json"
+
+
 def block_action(
     *,
     action_id: str,
