@@ -10,7 +10,7 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot import notes
-from bot.budgets import run_budget
+from bot.budgets import budget_refusal, run_budget
 from bot.deps import Deps
 from bot.history import thread_link
 from bot.requester import Requester
@@ -74,6 +74,17 @@ def over_limit(deps: Deps, user: str) -> str:
         if (link := thread_link(deps.workspace.url, run.channel, run.thread_ts))
     ]
     return notes.over_limit(deps.runs.admission.max_per_user, links)
+
+
+async def refused_by_budget(deps: Deps, run_id: str, requester: Requester) -> bool:
+    """True (and the requester told privately, the run's slot given back) when a daily
+    budget is already spent, so the run must not start."""
+    refusal = await budget_refusal(deps, deps.settings, requester.user, requester.channel)
+    if refusal is None:
+        return False
+    deps.runs.admission.release(run_id)
+    await requester.tell(refusal)
+    return True
 
 
 def new_slack_run(

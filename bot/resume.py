@@ -9,7 +9,14 @@ from pydantic import ValidationError
 from bot import notes
 from bot.deps import Deps
 from bot.requester import Requester
-from bot.research import ResearchRequest, execute, launch, new_slack_run, over_limit
+from bot.research import (
+    ResearchRequest,
+    execute,
+    launch,
+    new_slack_run,
+    over_limit,
+    refused_by_budget,
+)
 from bot.store import StoredRun, StoredSubtask
 from pipeline import Checkpoint, Plan, SubtaskOutcome, Usage
 
@@ -114,27 +121,27 @@ async def retry(deps: Deps, parent: StoredRun, subtask_id: str, by: str) -> str 
     if checkpoint is None or not parent.thread_ts:
         return "That run's plan is no longer stored, so it cannot be retried; try Re-run."
     again = [t.id for t in checkpoint.plan.subtasks if t.id not in checkpoint.done]
-    request = ResearchRequest(
-        user=by,
-        channel=parent.channel,
-        goal=parent.goal,
-        source="button",
-        thread_ts=parent.thread_ts,
-        parent_run_id=parent.run_id,
-    )
-    run_id = deps.runs.admit(by)
-    if run_id is None:
-        return over_limit(deps, by)
-    requester = requester_of(deps, parent, by)
     note = notes.retrying(again or [subtask_id], by)
-    await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
-    return None
+    return await _again(deps, parent, by, note, checkpoint)
 
 
 async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | None:
-    """The whole run again, from the start, in the same thread."""
+    """The whole run again, from the start, in the same thread. A sentence if it cannot."""
     if not parent.goal or not parent.thread_ts:
         return "That run's goal is no longer stored, so it cannot be run again."
+    return await _again(deps, parent, by, notes.rerunning(by), None)
+
+
+async def _again(
+    deps: Deps, parent: StoredRun, by: str, note: str, checkpoint: Checkpoint | None
+) -> str | None:
+    """A new run of `parent`'s goal in its thread, for `by` (who is held to their limits)."""
+    run_id = deps.runs.admit(by)
+    if run_id is None:
+        return over_limit(deps, by)
+    requester = requester_of(deps, parent, by)
+    if await refused_by_budget(deps, run_id, requester):
+        return None
     request = ResearchRequest(
         user=by,
         channel=parent.channel,
@@ -143,9 +150,5 @@ async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | None:
         thread_ts=parent.thread_ts,
         parent_run_id=parent.run_id,
     )
-    run_id = deps.runs.admit(by)
-    if run_id is None:
-        return over_limit(deps, by)
-    requester = requester_of(deps, parent, by)
-    await launch(deps, request, requester, run_id=run_id, note=notes.rerunning(by))
+    await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
     return None

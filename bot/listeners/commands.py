@@ -10,12 +10,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import notes
-from bot.budgets import budget_refusal
 from bot.deps import Deps
 from bot.history import HISTORY_SIZE, history_blocks
 from bot.listeners.goal import clean_text, goal_problem
 from bot.requester import Requester
-from bot.research import ResearchRequest, launch, over_limit
+from bot.research import ResearchRequest, launch, over_limit, refused_by_budget
 
 logger = logging.getLogger(__name__)
 
@@ -53,10 +52,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         requester = Requester(
             deps.io, channel=channel, user=user, respond=respond, clock=deps.clock
         )
-        refusal = await budget_refusal(deps, deps.settings, user, channel)
-        if refusal is not None:
-            deps.runs.admission.release(run_id)
-            await requester.tell(refusal)
+        if await refused_by_budget(deps, run_id, requester):
             return
         request = ResearchRequest(
             user=user,

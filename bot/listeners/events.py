@@ -9,12 +9,11 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot import notes
-from bot.budgets import budget_refusal
 from bot.deps import Deps
 from bot.history import HISTORY_SIZE, Spend, home_view
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.requester import Requester
-from bot.research import ResearchRequest, launch, over_limit
+from bot.research import ResearchRequest, launch, over_limit, refused_by_budget
 
 logger = logging.getLogger(__name__)
 
@@ -58,10 +57,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if run_id is None:
             await requester.tell(over_limit(deps, user))
             return
-        refusal = await budget_refusal(deps, deps.settings, user, channel)
-        if refusal is not None:
-            deps.runs.admission.release(run_id)
-            await requester.tell(refusal)
+        if await refused_by_budget(deps, run_id, requester):
             return
         request = ResearchRequest(
             user=user,
