@@ -4,6 +4,7 @@ app over HTTP + a Slack-like page on http://127.0.0.1:8080."""
 from __future__ import annotations
 
 import asyncio
+import errno
 import logging
 import os
 import sys
@@ -57,14 +58,24 @@ async def serve(port: int, api_key: str | None) -> None:
                 await client.close()
 
 
+PORT_VARIABLE = "ORCHESTRA_SANDBOX_PORT"
+
+
 def main() -> int:
     """Entry point."""
     logging.basicConfig(level=logging.WARNING, format="%(levelname)s %(name)s: %(message)s")
-    port = int(os.environ.get("ORCHESTRA_SANDBOX_PORT", "8080"))
+    raw = os.environ.get(PORT_VARIABLE, "8080")
+    if not raw.isdigit() or not 0 < int(raw) < 65536:
+        print(f"{PORT_VARIABLE} must be a port number (1-65535), not {raw!r}.", file=sys.stderr)
+        return 2
+    port = int(raw)
     try:
         asyncio.run(serve(port, os.environ.get("ANTHROPIC_API_KEY") or None))
     except OSError as exc:
-        print(f"Could not start the sandbox on port {port}: {exc.strerror}.", file=sys.stderr)
+        hint = ""
+        if exc.errno == errno.EADDRINUSE:
+            hint = f" Pick another port with {PORT_VARIABLE}, e.g. {PORT_VARIABLE}=8081 make run."
+        print(f"Could not start the sandbox on port {port}: {exc.strerror}.{hint}", file=sys.stderr)
         return 2
     return 0
 

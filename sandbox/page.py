@@ -4,68 +4,140 @@ from __future__ import annotations
 
 import asyncio
 import html
+import json
+import re
+import time
 from importlib import resources
 from typing import Any
 
 from aiohttp import web
 
-from sandbox.fakes.slack import BOT_USER
-from sandbox.render import message_html
+from sandbox.fakes.slack import BOT_ID, BOT_USER, Message
+from sandbox.private import PrivateNote, PrivateNotes
+from sandbox.render import Names, message_html
 from sandbox.world import World
 
 USER = "USANDBOX"
+USER_NAME = "Ada"  # the sandbox's person, as Slack would name them (see `users.info`)
 CHANNEL = "CSANDBOX"
+CHANNEL_NAME = "research"
+_MENTION = re.compile(r"@orchestra\b", re.IGNORECASE)
+# How often an open event stream looks for replies Slack does not announce (a command's
+# response_url), and how often it says it is alive.
+_POLL_S, _KEEP_ALIVE_S = 1.0, 15.0
 
 
-def channel_view(world: World, thread: str | None) -> dict[str, Any]:
-    """The channel and (optionally) one open thread, rendered."""
+def _ordered(items: list[tuple[str, str]]) -> str:
+    """HTML of (ts, html) items in time order (a ts is seconds with six decimals)."""
+    return "".join(part for _, part in sorted(items, key=lambda item: float(item[0])))
+
+
+def _note_html(note: PrivateNote, names: Names) -> str:
+    message = Message(note.ts, CHANNEL, note.text, note.blocks, bot_id=BOT_ID)
+    return message_html(message, names=names, private=True)
+
+
+def channel_view(
+    world: World, notes: PrivateNotes, thread: str | None, since: int | None = None
+) -> dict[str, Any]:
+    """The channel and (optionally) one open thread, rendered, with the private notes of
+    the session that started at `since` (None: a session starting now)."""
     slack = world.slack
-    parents = slack.channel_messages(CHANNEL)
-    channel_html = "".join(
-        message_html(m, replies=len(slack.thread(CHANNEL, m.ts)) - 1) for m in parents
-    )
-    thread_html = ""
+    notes.sync()
+    since = notes.count() if since is None else since
+    names = slack.users
+    channel = [
+        (m.ts, message_html(m, replies=len(slack.thread(CHANNEL, m.ts)) - 1, names=names))
+        for m in slack.channel_messages(CHANNEL)
+    ]
+    channel += [(n.ts, _note_html(n, names)) for n in notes.shown(since, None)]
+    replies: list[tuple[str, str]] = []
     if thread:
-        thread_html = "".join(message_html(m) for m in slack.thread(CHANNEL, thread))
-    notes = [text for channel, user, text in slack.ephemeral if channel == CHANNEL and user == USER]
-    notes += [str(r.get("text", "")) for r in slack.responses]
-    ephemeral_html = "".join(
-        f'<div class="ephemeral">Only visible to you: {html.escape(n)}</div>' for n in notes[-3:]
+        replies = [(m.ts, message_html(m, names=names)) for m in slack.thread(CHANNEL, thread)]
+        replies += [(n.ts, _note_html(n, names)) for n in notes.shown(since, thread)]
+    return {"channel": _ordered(channel), "thread": _ordered(replies), "since": since}
+
+
+def _ack_text(body: str, content_type: str) -> str:
+    """What Slack shows the sender of a command from its ack: Bolt sends `ack(text=...)` as
+    text/plain, a richer ack as JSON, a bare ack as an empty body."""
+    if content_type == "application/json" and body:
+        return str(json.loads(body).get("text", ""))
+    return body.strip()
+
+
+def where_it_went(command: str, text: str, ack: str) -> str:
+    """The private note in a thread pane where someone typed a slash command: Slack runs it
+    in the channel, so say where its reply or its run went."""
+    if ack or text.strip().lower() == "history":  # a reply, not a run
+        return (
+            "Slack runs slash commands typed in a thread in the channel: the reply to your "
+            f"{command} is in #{CHANNEL_NAME}."
+        )
+    return (
+        f"Your {command} started in the channel, in a new thread of #{CHANNEL_NAME} (Slack "
+        "runs slash commands typed in a thread in the channel). To research within this "
+        "thread, with its messages as context, mention @Orchestra here."
     )
-    return {"channel": channel_html, "thread": thread_html, "ephemeral": ephemeral_html}
 
 
-async def send(world: World, text: str, thread: str | None) -> None:
-    """What typing in the composer does, as Slack would deliver it to the app."""
+async def send(world: World, notes: PrivateNotes, text: str, thread: str | None) -> None:
+    """What typing in a composer does, as Slack would deliver it to the app."""
     text = text.strip()
     if text.startswith("/"):
         command, _, rest = text.partition(" ")
         response = await world.command(rest, user=USER, channel=CHANNEL, command=command)
-        # Slack shows the text of a command's ack (usage help, "busy") only to the sender;
-        # Bolt sends ack(text=...) as a text/plain body, a bare ack as an empty one.
-        note = (await response.text()).strip()
-        if note:
-            world.slack.ephemeral.append((CHANNEL, USER, note))
-    elif "@orchestra" in text.lower():
-        tagged = text.replace("@Orchestra", f"<@{BOT_USER}>").replace(
-            "@orchestra", f"<@{BOT_USER}>"
-        )
+        if response.status == 404:  # no listener for it: Bolt answers 404
+            notes.add(f"`{command}` is not a command here. Try `/research <goal>`.", thread)
+            return
+        ack = _ack_text(await response.text(), response.content_type)
+        if ack:
+            notes.add(ack, None)  # shown to the sender, in the channel the command ran in
+        if thread:
+            notes.add(where_it_went(command, rest, ack), thread)
+    elif _MENTION.search(text):
+        tagged = _MENTION.sub(f"<@{BOT_USER}>", text)
         await world.mention(tagged, user=USER, channel=CHANNEL, thread_ts=thread)
     elif text:
         world.slack.add_user_message(CHANNEL, USER, text, thread)
 
 
+def _shell() -> str:
+    return resources.files("sandbox").joinpath("static/index.html").read_text(encoding="utf-8")
+
+
+def _favicon() -> bytes:
+    return resources.files("sandbox").joinpath("static/favicon.svg").read_bytes()
+
+
 def create_page_app(world: World, banner: str) -> web.Application:
     """Routes of the page: static shell, rendered view, live changes (SSE), composer, clicks."""
     app = web.Application()
-    shell = resources.files("sandbox").joinpath("static/index.html").read_text(encoding="utf-8")
-    page = shell.replace("{{BANNER}}", html.escape(banner))
+    world.slack.add_user(USER, USER_NAME)
+    notes = PrivateNotes(world.slack, USER, CHANNEL)
+    page = (
+        _shell()
+        .replace("{{BANNER}}", html.escape(banner))
+        .replace("{{USER_NAME}}", html.escape(USER_NAME))
+        .replace("{{CHANNEL_NAME}}", html.escape(CHANNEL_NAME))
+    )
+    favicon = _favicon()
 
     async def index(request: web.Request) -> web.Response:
         return web.Response(text=page, content_type="text/html")
 
+    async def icon(request: web.Request) -> web.Response:
+        return web.Response(body=favicon, content_type="image/svg+xml")
+
     async def view(request: web.Request) -> web.Response:
-        return web.json_response(channel_view(world, request.query.get("thread") or None))
+        since = request.query.get("since", "")
+        shown = channel_view(
+            world,
+            notes,
+            request.query.get("thread") or None,
+            int(since) if since.isdigit() else None,
+        )
+        return web.json_response(shown)
 
     # Open event streams never end by themselves, and aiohttp's shutdown waits up to 60 s for
     # every handler: so shutdown cancels them, or Ctrl-C with a tab open would hang.
@@ -87,12 +159,20 @@ def create_page_app(world: World, banner: str) -> web.Application:
             streams.add(task)
         try:
             await response.write(b"data: hello\n\n")
+            alive = time.monotonic()
             while True:
                 try:
-                    change = await asyncio.wait_for(queue.get(), timeout=15)
+                    change = await asyncio.wait_for(queue.get(), timeout=_POLL_S)
+                    notes.sync()  # an ephemeral is placed when it arrives, not when viewed
                     await response.write(f"data: {change.kind}\n\n".encode())
                 except TimeoutError:
-                    await response.write(b": keep-alive\n\n")
+                    if notes.sync():
+                        await response.write(b"data: private\n\n")
+                    elif time.monotonic() - alive > _KEEP_ALIVE_S:
+                        await response.write(b": keep-alive\n\n")
+                    else:
+                        continue
+                alive = time.monotonic()
         except (ConnectionResetError, asyncio.CancelledError):
             pass  # the tab went away, or `end_streams` ended the stream: both are the end
         finally:
@@ -103,7 +183,7 @@ def create_page_app(world: World, banner: str) -> web.Application:
 
     async def post_send(request: web.Request) -> web.Response:
         data = await request.json()
-        await send(world, str(data.get("text", "")), data.get("thread") or None)
+        await send(world, notes, str(data.get("text", "")), data.get("thread") or None)
         return web.json_response({"ok": True})
 
     async def post_click(request: web.Request) -> web.Response:
@@ -120,6 +200,8 @@ def create_page_app(world: World, banner: str) -> web.Application:
 
     app.on_shutdown.append(end_streams)
     app.router.add_get("/", index)
+    app.router.add_get("/favicon.svg", icon)
+    app.router.add_get("/favicon.ico", icon)
     app.router.add_get("/api/view", view)
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/send", post_send)

@@ -1,12 +1,18 @@
-"""Pure: Block Kit (as the app sent it) -> HTML for the sandbox page, every string escaped."""
+"""Pure: Block Kit (as the app sent it) -> HTML for the sandbox page, every string escaped.
+
+Rendered as Slack renders it: mentions by display name, mrkdwn's marks, markdown blocks'
+standard Markdown with its backslash escapes undone, links with their labels."""
 
 from __future__ import annotations
 
 import html
 import re
+from collections.abc import Mapping
 from typing import Any
 
-from sandbox.fakes.slack import Message
+from sandbox.fakes.slack import BOT_NAME, Message
+
+Names = Mapping[str, str]  # user id -> display name; an unknown id shows as itself
 
 _EMOJI = {
     "hourglass_flowing_sand": "⏳",
@@ -16,20 +22,40 @@ _EMOJI = {
     "x": "❌",
     "fast_forward": "⏩",
     "black_square_for_stop": "⏹️",
+    "double_vertical_bar": "⏸️",
+    "arrow_forward": "▶️",
     "brain": "🧠",
     "clipboard": "📋",
     "stopwatch": "⏱️",
     "warning": "⚠️",
     "mag": "🔍",
+    "thread": "🧵",
 }
+# CommonMark: a backslash before any ASCII punctuation character makes it a literal.
+_ESCAPED = re.compile(r"\\([!-/:-@\[-`{-~])")
+_PROTECTED = 0xF000  # escaped characters ride in the Private Use Area until the end
+_HTTP = r"https?://[^\s\"'<>|]+"
 
 
-def mrkdwn(text: str) -> str:
+def _mention(match: re.Match[str], names: Names) -> str:
+    user = match.group(1)
+    return f'<span class="mention">@{html.escape(names.get(user, user))}</span>'
+
+
+def _link(url: str, label: str) -> str:
+    # `url` and `label` are escaped already; only http(s) URLs are ever made links.
+    return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{label}</a>'
+
+
+def mrkdwn(text: str, names: Names | None = None) -> str:
     """Slack mrkdwn to HTML: escape first, then the few marks Slack has."""
+    names = names or {}
     # Slack sends &amp; &lt; &gt; already escaped in mrkdwn; undo that before escaping once.
     raw = text.replace("&lt;", "<").replace("&gt;", ">").replace("&amp;", "&")
     out = html.escape(raw)
-    out = re.sub(r"&lt;@([A-Z0-9]+)(\|[^&]*)?&gt;", r'<span class="mention">@\1</span>', out)
+    out = re.sub(r"&lt;@([A-Z0-9]+)(\|[^&]*)?&gt;", lambda m: _mention(m, names), out)
+    out = re.sub(rf"&lt;({_HTTP})\|(.*?)&gt;", lambda m: _link(m.group(1), m.group(2)), out)
+    out = re.sub(rf"&lt;({_HTTP})&gt;", lambda m: _link(m.group(1), m.group(1)), out)
     out = re.sub(r":([a-z_]+):", lambda m: _EMOJI.get(m.group(1), m.group(0)), out)
     out = re.sub(r"`([^`]+)`", r"<code>\1</code>", out)
     out = re.sub(r"(?<![\w*])\*([^*\n]+)\*(?!\w)", r"<b>\1</b>", out)
@@ -38,77 +64,114 @@ def mrkdwn(text: str) -> str:
     return out.replace("\n", "<br>")
 
 
+def _protect(text: str) -> str:
+    """Backslash escapes (outside code) as placeholders no later rule can read as a mark."""
+    parts = re.split(r"(```.*?```|`[^`\n]+`)", text, flags=re.DOTALL)
+    return "".join(
+        part if i % 2 else _ESCAPED.sub(lambda m: chr(_PROTECTED + ord(m.group(1))), part)
+        for i, part in enumerate(parts)
+    )
+
+
+def _restore(html_text: str) -> str:
+    return re.sub(
+        "[\uf021-\uf07e]", lambda m: html.escape(chr(ord(m.group(0)) - _PROTECTED)), html_text
+    )
+
+
 def markdown(text: str) -> str:
-    """The markdown block's standard Markdown, lightly rendered (headings, bold, lists, code)."""
-    out = html.escape(text)
+    """The markdown block's standard Markdown, lightly rendered (headings, bold, lists, code,
+    links), with its backslash escapes (`\\<`, `\\*`) shown as the characters they stand for."""
+    out = html.escape(_protect(text), quote=False)
     out = re.sub(r"```[a-z]*\n(.*?)```", lambda m: f"<pre>{m.group(1)}</pre>", out, flags=re.DOTALL)
     out = re.sub(r"^#{1,6} (.*)$", r"<h4>\1</h4>", out, flags=re.MULTILINE)
     out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
     out = re.sub(r"(?<![\w*])_([^_\n]+)_(?!\w)", r"<i>\1</i>", out)
     out = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", out)
-    out = re.sub(r"^- (.*)$", r"• \1", out, flags=re.MULTILINE)
+    out = re.sub(
+        rf"\[([^\]\n]+)\]\(({_HTTP})\)",
+        lambda m: _link(m.group(2), m.group(1)),
+        out,
+    )
+    out = re.sub(r"^[-*] (.*)$", r"• \1", out, flags=re.MULTILINE)
     # Headings and code blocks are blocks already: a <br> after them would add an empty line.
     out = re.sub(r"(</h4>|</pre>)\n+", r"\1", out)
-    return out.replace("\n", "<br>")
+    return _restore(out.replace("\n", "<br>"))
 
 
-def _text(obj: Any) -> str:
+def _text(obj: Any, names: Names) -> str:
     if isinstance(obj, dict):
         kind, text = obj.get("type"), str(obj.get("text", ""))
-        return mrkdwn(text) if kind == "mrkdwn" else html.escape(text)
+        return mrkdwn(text, names) if kind == "mrkdwn" else html.escape(text)
     return html.escape(str(obj or ""))
 
 
-def block(block: dict[str, Any], message: Message) -> str:
+def block(block: dict[str, Any], message: Message, names: Names | None = None) -> str:
     """One block as HTML."""
+    names = names or {}
     kind = block.get("type")
     if kind == "section":
-        return f'<div class="section">{_text(block.get("text"))}</div>'
+        return f'<div class="section">{_text(block.get("text"), names)}</div>'
     if kind == "markdown":
         return f'<div class="markdown">{markdown(str(block.get("text", "")))}</div>'
     if kind == "header":
-        return f"<h3>{_text(block.get('text'))}</h3>"
+        return f"<h3>{_text(block.get('text'), names)}</h3>"
     if kind == "divider":
         return "<hr>"
     if kind == "context":
         return (
             '<div class="context">'
-            + " ".join(_text(e) for e in block.get("elements", []))
+            + " ".join(_text(e, names) for e in block.get("elements", []))
             + "</div>"
         )
     if kind == "actions":
-        buttons = []
-        for element in block.get("elements", []):
-            attrs = {
-                "data-action": element.get("action_id", ""),
-                "data-value": element.get("value", ""),
-                "data-ts": message.ts,
-                "data-thread": message.thread_ts or message.ts,
-            }
-            data = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
-            style = html.escape(str(element.get("style", "")), quote=True)
-            buttons.append(
-                f'<button class="btn {style}" {data}>{_text(element.get("text"))}</button>'
-            )
-        return '<div class="actions">' + "".join(buttons) + "</div>"
+        return _actions(block, message, names)
     return f'<div class="unknown">[{html.escape(str(kind))} block]</div>'
 
 
-def message_html(message: Message, replies: int = 0) -> str:
-    """A message: author, body (blocks or text) and, for a thread parent, its reply count."""
-    author = "Orchestra" if message.bot_id else f"@{message.user}"
+def _actions(block: dict[str, Any], message: Message, names: Names) -> str:
+    buttons = []
+    for element in block.get("elements", []):
+        attrs = {
+            "data-action": element.get("action_id", ""),
+            "data-value": element.get("value", ""),
+            "data-ts": message.ts,
+            "data-thread": message.thread_ts or message.ts,
+        }
+        data = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
+        style = html.escape(str(element.get("style", "")), quote=True)
+        buttons.append(
+            f'<button class="btn {style}" {data}>{_text(element.get("text"), names)}</button>'
+        )
+    return '<div class="actions">' + "".join(buttons) + "</div>"
+
+
+def replies_label(count: int) -> str:
+    """Slack's thread link under a parent: "1 reply", "2 replies"."""
+    return f"{count} {'reply' if count == 1 else 'replies'}"
+
+
+def message_html(
+    message: Message, replies: int = 0, names: Names | None = None, *, private: bool = False
+) -> str:
+    """A message: author, body (blocks or text) and, for a thread parent, its reply count.
+
+    `private`: a message only its recipient sees (Slack's "Only visible to you")."""
+    names = names or {}
+    author = BOT_NAME if message.bot_id else names.get(message.user, message.user)
     body = (
-        "".join(block(b, message) for b in message.blocks)
+        "".join(block(b, message, names) for b in message.blocks)
         if message.blocks
-        else mrkdwn(message.text)
+        else mrkdwn(message.text, names)
     )
     edited = ' <span class="edited">(edited)</span>' if message.edited else ""
+    label = '<span class="private-label">Only visible to you</span>' if private else ""
     link = ""
     if replies:
         ts = html.escape(message.ts, quote=True)
-        link = f'<a class="replies" data-thread="{ts}">{replies} replies</a>'
-    cls = "msg bot" if message.bot_id else "msg"
+        link = f'<a class="replies" data-thread="{ts}">{replies_label(replies)}</a>'
+    classes = ["msg"] + (["bot"] if message.bot_id else []) + (["private"] if private else [])
     return (
-        f'<div class="{cls}" id="m{html.escape(message.ts, quote=True)}">'
-        f'<div class="author">{html.escape(author)}{edited}</div>{body}{link}</div>'
+        f'<div class="{" ".join(classes)}" id="m{html.escape(message.ts, quote=True)}">'
+        f'<div class="author">{html.escape(author)}{edited}{label}</div>{body}{link}</div>'
     )

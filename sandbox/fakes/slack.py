@@ -31,6 +31,7 @@ from sandbox.fakes.slack_limits import (
 )
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "B0BOT", "T0TEAM"
+BOT_NAME = "Orchestra"  # the bot user's display name
 WORKSPACE_URL = "https://orchestra-sandbox.slack.com/"
 
 
@@ -167,6 +168,7 @@ class FakeSlack:
         self.archived: set[str] = set()
         self.ephemerals: list[Ephemeral] = []
         self.home_views: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
+        self.users: dict[str, str] = {BOT_USER: BOT_NAME}  # user id -> display name
         self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text), shown or not
         self.responses: list[dict[str, Any]] = []  # what response_urls delivered
         self.responses_to: dict[str, list[dict[str, Any]]] = {}
@@ -254,6 +256,10 @@ class FakeSlack:
             for e in self.ephemerals
             if e.shown and e.user == user and channel in (None, e.channel)
         ]
+
+    def add_user(self, user: str, display_name: str) -> None:
+        """A person joins the workspace (what `users.info` answers for them)."""
+        self.users[user] = display_name
 
     def thread_exists(self, channel: str, ts: str) -> bool:
         """Whether the message `ts` has replies, i.e. there is a thread to show things in."""
@@ -543,6 +549,24 @@ class FakeSlack:
             "is_enterprise_install": False,
         }
 
+    def _users_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        user = str(args.get("user") or "")
+        name = self.users.get(user)
+        if name is None:
+            return {"ok": False, "error": "user_not_found"}
+        # The fields of Slack's user object that name a person; the rest are left out.
+        return {
+            "ok": True,
+            "user": {
+                "id": user,
+                "team_id": TEAM,
+                "name": name.lower().replace(" ", "."),
+                "real_name": name,
+                "is_bot": user == BOT_USER,
+                "profile": {"display_name": name, "real_name": name},
+            },
+        }
+
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
         if not channel or channel in self.not_member:
@@ -578,4 +602,5 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "chat.delete": FakeSlack._delete,
     "conversations.replies": FakeSlack._replies,
     "views.publish": FakeSlack._views_publish,
+    "users.info": FakeSlack._users_info,
 }

@@ -1,5 +1,8 @@
-"""The sandbox page in headless Chromium: a run's plan goes live and finishes with an answer in
-its thread, and a second run is cancelled from its Cancel button."""
+"""The sandbox page in headless Chromium, as a new user meets it at 1280x900 (and 800x700):
+a run's plan goes live and finishes with an answer in its thread, which follows the newest
+message; people are named; the composers stay in view; private replies show where Slack
+shows them, for the session only; the thread pane's composer sends mentions with the thread
+as context and slash commands to the channel."""
 
 from __future__ import annotations
 
@@ -9,8 +12,16 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from playwright.async_api import Browser, Locator, Page, async_playwright, expect
+from playwright.async_api import (
+    Browser,
+    Locator,
+    Page,
+    ViewportSize,
+    async_playwright,
+    expect,
+)
 
+from sandbox.page import USER, USER_NAME
 from tests.sandbox.process import running_sandbox
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
@@ -28,6 +39,9 @@ CHROMIUM_ARGS = [
 ]
 # The offline demo model answers in 1-4 s per call on purpose; a run takes about 10 s.
 WAIT_MS = 30_000
+# What a new user's laptop shows, and a small window.
+LAPTOP = ViewportSize(width=1280, height=900)
+SMALL = ViewportSize(width=800, height=700)
 # Where the screenshot goes: a temporary file, so test runs leave the checkout clean;
 # `ORCHESTRA_SCREENSHOT=docs/sandbox.png` refreshes the README's (install Debian's
 # fonts-noto-color-emoji first, or the status icons come out as empty boxes).
@@ -54,21 +68,30 @@ async def browser() -> AsyncIterator[Browser]:
 async def page(browser: Browser, tmp_path: Path) -> AsyncIterator[Page]:
     # A fresh cwd without `.env`, and no tokens in the environment: the offline demo.
     async with running_sandbox("sandbox", tmp_path) as sandbox:
-        page = await browser.new_page(viewport={"width": 1440, "height": 1150})
+        page = await browser.new_page(viewport=LAPTOP)
         page.set_default_timeout(WAIT_MS)
+        expect.set_options(timeout=WAIT_MS)  # assertions wait as long as actions do
+        missing: list[str] = []
+        page.on("response", lambda r: missing.append(r.url) if r.status >= 400 else None)
         await page.goto(sandbox.url)
         yield page
         await page.close()
+        assert missing == []  # every resource the page asks for exists (the favicon too)
         assert await sandbox.stop() == 0
 
 
+async def type_in(page: Page, composer: str, text: str) -> None:
+    """Type `text` in a composer (`#text`: the channel's, `#thread-text`: the thread's)."""
+    await page.locator(composer).fill(text)
+    await page.locator(composer).press("Enter")
+
+
 async def start_run(page: Page, goal: str) -> Locator:
-    """Type `/research <goal>` and open the run's thread; the thread pane."""
-    await page.locator("#text").fill(f"/research {goal}")
-    await page.locator("#text").press("Enter")
+    """Type `/research <goal>` in the channel and open the run's thread; the thread pane."""
+    await type_in(page, "#text", f"/research {goal}")
     parent = page.locator("#channel .msg").filter(has_text=goal)
     await parent.locator(".replies").click()
-    thread = page.locator("#thread-pane")
+    thread = page.locator("#thread-column")
     await expect(thread).to_be_visible()
     await expect(thread.locator("#thread")).to_contain_text(goal)
     return thread
@@ -79,9 +102,26 @@ def entry(thread: Locator, subtask_id: str) -> Locator:
     return thread.locator(".section").filter(has_text=re.compile(rf"^\W*{subtask_id} ·"))
 
 
+def footer(pane: Locator) -> Locator:
+    """The answer's footer (wall time, subtasks done, tokens, cost): the run's last words."""
+    return pane.locator(".context").filter(has_text="subtasks done").last
+
+
+async def assert_fully_visible(page: Page, selector: str) -> None:
+    """The element is on screen from top to bottom, nothing cut off."""
+    box = await page.locator(selector).bounding_box()
+    size = page.viewport_size
+    assert box is not None, selector
+    assert size is not None
+    assert box["y"] >= 0, (selector, box)
+    assert box["y"] + box["height"] <= size["height"], (selector, box, size)
+    assert box["x"] + box["width"] <= size["width"], (selector, box, size)
+
+
 async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     page: Page, tmp_path: Path
 ) -> None:
+    await assert_fully_visible(page, "#composer")
     thread = await start_run(page, "compare three databases")
 
     await expect(thread).to_contain_text("Plan:")
@@ -94,12 +134,81 @@ async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     await expect(thread).to_contain_text("Finished.")
     await expect(thread.locator('button[data-action="orchestra_cancel"]')).to_have_count(0)
 
+    # The thread is taller than its pane, and the pane followed it down to the answer.
+    pane = page.locator("#thread-pane")
+    assert await pane.evaluate("p => p.scrollHeight > p.clientHeight + 100")
+    await expect(footer(thread)).to_be_in_viewport()
+    # People by name, never by id; and "1 reply", not "1 replies".
+    channel = page.locator("#channel")
+    await expect(channel).to_contain_text(f"@{USER_NAME} asked Orchestra to research")
+    await expect(page.locator("body")).not_to_contain_text(USER)
+    await expect(page.locator("body")).not_to_contain_text("UBOT")
+    await expect(channel.locator(".replies")).to_have_text(re.compile(r"^\d+ replies$"))
+    await assert_fully_visible(page, "#composer")
+    await assert_fully_visible(page, "#thread-composer")
+
     screenshot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "sandbox.png")
     assert (await page.screenshot(path=screenshot)).startswith(b"\x89PNG")
+
+    await page.set_viewport_size(SMALL)
+    await assert_fully_visible(page, "#thread-composer")
+    await expect(footer(thread)).to_be_in_viewport()  # still at the bottom after the resize
+    await page.locator("#close").click()
+    await assert_fully_visible(page, "#composer")
 
     thread = await start_run(page, "history of the printing press")
     cancel = thread.locator('button[data-action="orchestra_cancel"]')
     await cancel.click()
-    await expect(thread).to_contain_text("Cancelled by @USANDBOX")
+    await expect(thread).to_contain_text(f"Cancelled by @{USER_NAME}")
     await expect(cancel).to_have_count(0)
     await expect(thread).not_to_contain_text("Demo answer")
+    await expect(page.locator("#channel .replies").first).to_be_hidden()  # thread is full width
+
+
+async def test_private_replies_show_where_slack_shows_them_for_this_session_only(
+    page: Page,
+) -> None:
+    channel, private = page.locator("#channel"), page.locator(".msg.private")
+    await type_in(page, "#text", "/research")
+    help_note = channel.locator(".msg.private")
+    await expect(help_note).to_contain_text("Only visible to you")
+    await expect(help_note.locator("code").first).to_have_text(re.compile(r"^/research "))
+    await expect(help_note).not_to_contain_text("`")
+
+    thread = await start_run(page, "compare three databases [broken]")
+    await expect(thread).to_contain_text("Finished: 2 done, 1 failed, 1 skipped.")
+    await expect(footer(thread)).to_be_in_viewport()
+    # "Full output" twice: the second click's private reply belongs to the thread.
+    output = thread.locator('button[data-action="orchestra_output:s2"]')
+    await output.click()
+    await expect(thread.locator(".msg").filter(has_text="s2")).not_to_have_count(0)
+    await output.click()
+    thread_note = thread.locator(".msg.private")
+    await expect(thread_note).to_contain_text("already in this thread")
+    await expect(thread_note).to_be_in_viewport()
+    await expect(channel).not_to_contain_text("already in this thread")
+    await expect(private).to_have_count(2)  # the help in the channel, this one in the thread
+
+    await page.reload()
+    await page.locator("#channel .replies").last.click()
+    await expect(page.locator("#thread")).to_contain_text("Finished: 2 done")
+    await expect(private).to_have_count(0)  # ephemeral: gone with the reload, as in Slack
+
+
+async def test_the_thread_composer_mentions_with_context_and_sends_commands_to_the_channel(
+    page: Page,
+) -> None:
+    thread = await start_run(page, "compare three databases")
+    await expect(thread).to_contain_text("4/4 subtasks done")
+
+    await type_in(page, "#thread-text", "@Orchestra what about cost?")
+    await expect(thread).to_contain_text("Research: what about cost? (a follow-up in this thread)")
+    await expect(entry(thread, "s1").last).to_contain_text("Thread context reader")
+    await expect(footer(thread)).to_contain_text("5/5 subtasks done")
+    await expect(footer(thread)).to_be_in_viewport()
+
+    await type_in(page, "#thread-text", "/research history of tea")
+    await expect(thread.locator(".msg.private")).to_contain_text(
+        "Your /research started in the channel"
+    )
+    await expect(page.locator("#channel")).to_contain_text("research: history of tea")

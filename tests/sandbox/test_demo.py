@@ -111,7 +111,7 @@ async def test_broken_tag_fails_one_subtask_and_names_it(
 async def test_a_mention_in_a_thread_plans_with_the_thread(
     demo_world: tuple[World, FakeSlack, FakeAnthropic],
 ) -> None:
-    world, slack, _ = demo_world
+    world, slack, claude = demo_world
     await world.command("compare three databases")
     await finished_thread(slack)
     root = slack.channel_messages("C1")[0].ts
@@ -121,6 +121,6 @@ async def test_a_mention_in_a_thread_plans_with_the_thread(
         return thread_text(slack.thread("C1", root)).count(":stopwatch:") == 2
 
     await eventually(follow_up_done)
-    thread = thread_text(slack.thread("C1", root))
-    assert "Thread context reader" in thread
-    assert "Use the thread's earlier messages" in thread
+    assert "Thread context reader" in thread_text(slack.thread("C1", root))
+    follow_up = claude.calls_for("orchestrator")[-1]
+    assert "<thread_context>" in str(follow_up.body["messages"])

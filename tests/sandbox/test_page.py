@@ -9,17 +9,19 @@ from typing import Any
 import aiohttp
 import pytest
 from aiohttp.test_utils import TestClient, TestServer
+from slack_sdk.errors import SlackApiError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import CANCEL_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.demo import install_demo
-from sandbox.fakes.slack import FakeSlack
-from sandbox.page import CHANNEL, create_page_app
+from sandbox.fakes.slack import BOT_USER, FakeSlack
+from sandbox.page import CHANNEL, USER, USER_NAME, create_page_app
 from sandbox.world import World, running_world
 
-View = dict[str, str]
+View = dict[str, Any]
 
 
 @pytest.fixture
@@ -52,9 +54,15 @@ async def page(server: TestServer) -> AsyncIterator[TestClient[Any, Any]]:
         yield client
 
 
-async def view(page: TestClient[Any, Any], thread: str | None = None) -> View:
-    """What the page shows: the channel, and `thread` when one is open."""
-    response = await page.get("/api/view", params={"thread": thread} if thread else {})
+async def view(
+    page: TestClient[Any, Any], thread: str | None = None, since: int | None = 0
+) -> View:
+    """What the page shows: the channel, and `thread` when one is open, in a session that
+    started at `since` (0: the page was loaded before anything happened; None: loading now)."""
+    params = {"thread": thread} if thread else {}
+    if since is not None:
+        params["since"] = str(since)
+    response = await page.get("/api/view", params=params)
     assert response.status == 200
     data: View = await response.json()
     return data
@@ -141,7 +149,8 @@ async def test_clicking_cancel_cancels_the_run(page: TestClient[Any, Any], world
         return "Cancelled by" in (await view(page, thread))["thread"]
 
     await eventually(cancelled)
-    assert cancel_button() is None
+    # The plan's edit comes after the note (edits are paced): then its Cancel is gone.
+    await eventually(lambda: asyncio.sleep(0, cancel_button() is None))
     assert "Demo answer" not in (await view(page, thread))["thread"]
 
 
@@ -154,7 +163,9 @@ async def test_mention_is_answered_in_a_thread(page: TestClient[Any, Any], world
         return "subtasks done" in (await view(page, first_parent_ts(world)))["thread"]
 
     await eventually(answered)
-    assert "@UBOT" in (await view(page))["channel"]
+    channel = (await view(page))["channel"]
+    assert '<span class="mention">@Orchestra</span> what is RAG?' in channel
+    assert "UBOT" not in channel
 
 
 async def test_plain_text_is_just_a_message(page: TestClient[Any, Any], world: World) -> None:
@@ -165,13 +176,116 @@ async def test_plain_text_is_just_a_message(page: TestClient[Any, Any], world: W
     assert len(world.slack.channel_messages(CHANNEL)) == 1
 
 
-async def test_bare_command_shows_a_note_only_to_the_user(page: TestClient[Any, Any]) -> None:
+async def test_bare_command_shows_its_help_only_to_the_user_with_code_marks(
+    page: TestClient[Any, Any],
+) -> None:
     await send(page, "/research")
+    channel = (await view(page))["channel"]
+    assert "Only visible to you" in channel
+    assert "<code>/research history</code>" in channel
+    assert "`" not in channel
 
-    async def noted() -> bool:
-        return "Only visible to you" in (await view(page))["ephemeral"]
 
-    await eventually(noted)
+async def test_people_are_named_not_shown_by_id(page: TestClient[Any, Any], world: World) -> None:
+    await send(page, "/research compare three databases")
+    await eventually(lambda: asyncio.sleep(0, bool(world.slack.channel_messages(CHANNEL))))
+    await send(page, "hello")
+    channel = (await view(page))["channel"]
+    assert f'<span class="mention">@{USER_NAME}</span> asked Orchestra' in channel
+    assert f'<div class="author">{USER_NAME}</div>hello' in channel
+    assert USER not in channel.replace('id="m', "")
+
+
+async def test_the_fake_answers_users_info_with_display_names(
+    page: TestClient[Any, Any], world: World
+) -> None:
+    client = AsyncWebClient(token=world.slack.bot_token, base_url=world.slack.api_url)
+    me = await client.users_info(user=USER)
+    assert me["user"]["profile"]["display_name"] == USER_NAME
+    bot = await client.users_info(user=BOT_USER)
+    assert bot["user"]["profile"]["display_name"] == "Orchestra"
+    with pytest.raises(SlackApiError) as refused:
+        await client.users_info(user="UNOBODY")
+    assert refused.value.response["error"] == "user_not_found"
+
+
+async def test_private_notes_last_for_the_session_only(page: TestClient[Any, Any]) -> None:
+    loaded = await view(page, since=None)
+    await send(page, "/research")
+    assert "Only visible to you" in (await view(page, since=loaded["since"]))["channel"]
+    reloaded = await view(page, since=None)
+    assert "Only visible to you" not in reloaded["channel"]
+
+
+async def test_a_buttons_private_reply_shows_in_its_thread_not_the_channel(
+    page: TestClient[Any, Any], world: World
+) -> None:
+    await send(page, "/research compare three databases")
+    await eventually(lambda: asyncio.sleep(0, bool(world.slack.channel_messages(CHANNEL))))
+    root = first_parent_ts(world)
+
+    async def answered() -> bool:
+        return "subtasks done" in (await view(page, root))["thread"]
+
+    await eventually(answered)
+    plan = world.slack.thread(CHANNEL, root)[1]
+
+    def final() -> bool:  # the plan's last edit comes after the answer: wait for it
+        return CANCEL_ACTION not in str(plan.blocks)
+
+    await eventually(lambda: asyncio.sleep(0, final()))
+    run_id = _run_id_of(plan.blocks)
+    await page.post(
+        "/api/click",
+        json={"action": CANCEL_ACTION, "value": run_id, "ts": plan.ts, "thread": root},
+    )
+
+    async def told() -> bool:
+        return "already ended" in (await view(page, root))["thread"]
+
+    await eventually(told)
+    shown = await view(page, root)
+    assert "Only visible to you" in shown["thread"]
+    assert "already ended" not in shown["channel"]
+
+
+def _run_id_of(blocks: list[dict[str, Any]]) -> str:
+    """The run id a plan message's buttons carry (`run_id` or `run_id:subtask`)."""
+    for block in blocks:
+        for element in block.get("elements", []):
+            if "value" in element:
+                return str(element["value"]).partition(":")[0]
+    raise AssertionError("no button on the plan message")
+
+
+async def test_a_command_typed_in_a_thread_runs_in_the_channel_and_says_so(
+    page: TestClient[Any, Any], world: World
+) -> None:
+    await send(page, "hello")
+    root = first_parent_ts(world)
+    await send(page, "/research history of tea", thread=root)
+
+    async def started() -> bool:
+        return len(world.slack.channel_messages(CHANNEL)) == 2
+
+    await eventually(started)
+    assert "history of tea" in world.slack.channel_messages(CHANNEL)[1].text
+    shown = await view(page, root)
+    assert "Your /research started in the channel" in shown["thread"]
+    assert "started in the channel" not in shown["channel"]
+
+
+async def test_an_unknown_command_is_named(page: TestClient[Any, Any]) -> None:
+    await send(page, "/weather today")
+    assert "<code>/weather</code> is not a command here" in (await view(page))["channel"]
+
+
+async def test_the_page_has_a_favicon(page: TestClient[Any, Any]) -> None:
+    for path in ("/favicon.ico", "/favicon.svg"):
+        response = await page.get(path)
+        assert response.status == 200
+        assert response.content_type == "image/svg+xml"
+    assert 'rel="icon"' in await (await page.get("/")).text()
 
 
 async def test_events_stream_announces_itself_then_each_change(
