@@ -16,6 +16,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from pipeline.__main__ import NO_DEMO
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 
 # The demo model answers in 1-4 s per call on purpose; a demo run takes about 10 s.
@@ -183,3 +184,22 @@ async def test_demo_needs_no_key_and_with_json_prints_only_the_record() -> None:
     assert record["status"] == "succeeded"
     assert "offline demo placeholder" in record["answer"]
     assert err == ""
+
+
+async def test_demo_without_the_sandbox_package_says_what_it_needs() -> None:
+    # As in the production image, which has no sandbox/: a None module makes imports fail.
+    script = (
+        "import sys; sys.modules['sandbox'] = None; "
+        "from pipeline.__main__ import main; sys.exit(main(['--demo', 'a goal']))"
+    )
+    process = await asyncio.create_subprocess_exec(
+        sys.executable,
+        "-c",
+        script,
+        stdout=asyncio.subprocess.PIPE,
+        stderr=asyncio.subprocess.PIPE,
+        env=inherited(),
+    )
+    _, err = await asyncio.wait_for(process.communicate(), DEMO_LIMIT_S)
+    assert process.returncode == 2
+    assert err.decode().strip() == NO_DEMO
