@@ -10,11 +10,19 @@ from typing import Any
 
 import anthropic
 import httpx2  # the SDK's HTTP transport
-from anthropic.types import AssistantMessageParam, MessageParam, TextBlockParam, UserMessageParam
+from anthropic.types import (
+    AssistantMessageParam,
+    MessageParam,
+    TextBlockParam,
+    ToolUnionParam,
+    UserMessageParam,
+    WebFetchTool20250910Param,
+    WebSearchTool20250305Param,
+)
 from anthropic.types import Message as ApiMessage
 
 from pipeline.errors import LLMError, LLMErrorKind
-from pipeline.llm import LLMReply, LLMRequest, TextCallback, Usage
+from pipeline.llm import LLMReply, LLMRequest, Source, TextCallback, Usage, WebTools
 
 # Status codes the SDK itself treats as transient (its _should_retry), plus 529 overloaded.
 _TRANSIENT = {408, 409, 429} | set(range(500, 600))
@@ -126,11 +134,92 @@ def _usage(message: ApiMessage) -> Usage:
         output_tokens=u.output_tokens,
         cache_creation_input_tokens=u.cache_creation_input_tokens or 0,
         cache_read_input_tokens=u.cache_read_input_tokens or 0,
+        web_search_requests=u.server_tool_use.web_search_requests if u.server_tool_use else 0,
     )
 
 
-def _text(message: ApiMessage) -> str:
-    return "".join(block.text for block in message.content if block.type == "text")
+# A paused turn (`pause_turn`: the server's tool loop hit its iteration limit) is continued by
+# sending the assistant content back as-is and calling again; at most this many times, so a
+# model that keeps pausing cannot run up searches without end.
+MAX_CONTINUATIONS = 3
+
+
+def web_tools(web: WebTools) -> list[ToolUnionParam]:
+    """The server-side tool definitions for `web`.
+
+    Versions: `web_search_20250305` and `web_fetch_20250910`, the versions every model we
+    configure accepts (Haiku 4.5, the subagents' default, as well as Sonnet 4.6). The newer
+    `web_search_20260209` / `web_fetch_20260209` add dynamic filtering, which runs through
+    the code execution tool and is offered on the newest Sonnet and Opus models only; a
+    subagent model switched to Haiku would then get a 400, so we take the common version.
+    """
+    search: WebSearchTool20250305Param = {
+        "type": "web_search_20250305",
+        "name": "web_search",
+        "max_uses": web.max_uses,
+    }
+    fetch: WebFetchTool20250910Param = {
+        "type": "web_fetch_20250910",
+        "name": "web_fetch",
+        "max_uses": web.max_uses,
+        "citations": {"enabled": True},  # off by default for fetched pages
+    }
+    if web.allowed_domains:
+        search["allowed_domains"] = list(web.allowed_domains)
+        fetch["allowed_domains"] = list(web.allowed_domains)
+    if web.blocked_domains:
+        search["blocked_domains"] = list(web.blocked_domains)
+        fetch["blocked_domains"] = list(web.blocked_domains)
+    return [search, fetch] if web.fetch else [search]
+
+
+def _reply(messages: list[ApiMessage]) -> LLMReply:
+    """One reply from a turn's messages (several when the turn was paused and continued)."""
+    text: list[str] = []
+    usage = Usage()
+    sources: dict[str, Source] = {}  # by URL, in order of first citation
+    errors: list[str] = []
+    for message in messages:
+        usage += _usage(message)
+        # Fetched pages, in order: a citation of a fetched page is a document location whose
+        # `document_index` counts the documents in the turn, and the page's URL is here.
+        fetched: list[tuple[str, str]] = []
+        for block in message.content:
+            match block.type:
+                case "web_search_tool_result":
+                    if not isinstance(block.content, list):
+                        errors.append(block.content.error_code)
+                case "web_fetch_tool_result":
+                    content = block.content
+                    if content.type == "web_fetch_tool_result_error":
+                        errors.append(f"fetch:{content.error_code}")
+                    else:
+                        fetched.append((content.url, content.content.title or content.url))
+                case "text":
+                    text.append(block.text)
+                    for citation in block.citations or ():
+                        if citation.type == "web_search_result_location":
+                            source = Source(citation.url, citation.title or "", citation.cited_text)
+                        elif citation.type in ("char_location", "page_location") and (
+                            0 <= citation.document_index < len(fetched)
+                        ):
+                            url, title = fetched[citation.document_index]
+                            source = Source(url, title, citation.cited_text)
+                        else:
+                            continue
+                        sources.setdefault(source.url, source)
+                case _:
+                    pass
+    last = messages[-1]
+    return LLMReply(
+        "".join(text),
+        usage,
+        last.model,
+        last.stop_reason,
+        sources=tuple(sources.values()),
+        searches=usage.web_search_requests,
+        search_errors=tuple(errors),
+    )
 
 
 class AnthropicLLM:
@@ -157,6 +246,8 @@ class AnthropicLLM:
             "system": [system],
             "messages": messages,
         }
+        if request.web is not None:
+            arguments["tools"] = web_tools(request.web)
         if request.json_schema is not None:
             schema = anthropic.transform_schema(dict(request.json_schema))
             arguments["output_config"] = {"format": {"type": "json_schema", "schema": schema}}
@@ -165,14 +256,18 @@ class AnthropicLLM:
     async def complete(self, request: LLMRequest, on_text: TextCallback | None = None) -> LLMReply:
         """One Messages API call; streamed when `on_text` is given."""
         arguments = self._arguments(request)
+        messages: list[ApiMessage] = []
         try:
-            if on_text is None:
-                message = await self._client.messages.create(**arguments)
-            else:
-                async with self._client.messages.stream(**arguments) as stream:
-                    async for delta in stream.text_stream:
-                        await on_text(delta)
-                    message = await stream.get_final_message()
+            while True:
+                message = await self._once(arguments, on_text)
+                messages.append(message)
+                if message.stop_reason != "pause_turn" or len(messages) > MAX_CONTINUATIONS:
+                    break
+                # Continue the paused turn: its content goes back as the last (assistant)
+                # message, unchanged (encrypted search results included), and the API resumes.
+                # (A plain dict: the SDK's response blocks serialise to its param shapes.)
+                paused = {"role": "assistant", "content": [b.to_dict() for b in message.content]}
+                arguments = {**arguments, "messages": [*arguments["messages"], paused]}
         except anthropic.APIError as exc:
             raise translate(exc, request.model) from exc
         except httpx2.TransportError as exc:
@@ -187,4 +282,13 @@ class AnthropicLLM:
             raise LLMError(
                 "Claude's reply could not be read (malformed JSON).", kind="stream", retryable=True
             ) from exc
-        return LLMReply(_text(message), _usage(message), message.model, message.stop_reason)
+        return _reply(messages)
+
+    async def _once(self, arguments: dict[str, Any], on_text: TextCallback | None) -> ApiMessage:
+        if on_text is None:
+            message: ApiMessage = await self._client.messages.create(**arguments)
+            return message
+        async with self._client.messages.stream(**arguments) as stream:
+            async for delta in stream.text_stream:
+                await on_text(delta)
+            return await stream.get_final_message()

@@ -17,6 +17,9 @@ class Usage:
     output_tokens: int = 0
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    # Server-side web searches (`usage.server_tool_use.web_search_requests`), billed per
+    # search on top of tokens. Web fetches cost only the tokens they add, so they are not here.
+    web_search_requests: int = 0
 
     def __add__(self, other: Usage) -> Usage:
         return Usage(
@@ -24,6 +27,7 @@ class Usage:
             self.output_tokens + other.output_tokens,
             self.cache_creation_input_tokens + other.cache_creation_input_tokens,
             self.cache_read_input_tokens + other.cache_read_input_tokens,
+            self.web_search_requests + other.web_search_requests,
         )
 
     @property
@@ -46,6 +50,39 @@ class Message:
 
 
 @dataclass(frozen=True, slots=True)
+class WebTools:
+    """Server-side web search (and fetch) for one call.
+
+    Args:
+        max_uses: searches (and, separately, fetches) the model may make in one request.
+        allowed_domains: only these domains (the API takes this or `blocked_domains`).
+        blocked_domains: never these domains.
+        fetch: also offer web fetch (reading a page whose URL came up in the conversation).
+    """
+
+    max_uses: int = 5
+    allowed_domains: tuple[str, ...] = ()
+    blocked_domains: tuple[str, ...] = ()
+    fetch: bool = True
+
+    def __post_init__(self) -> None:
+        if self.max_uses < 1:
+            raise ValueError("web tools need max_uses >= 1")
+        if self.allowed_domains and self.blocked_domains:
+            # The Messages API rejects a tool carrying both lists (400).
+            raise ValueError("web tools take allowed_domains or blocked_domains, not both")
+
+
+@dataclass(frozen=True, slots=True)
+class Source:
+    """A web page a reply cited: where it is, what it is called, what was quoted from it."""
+
+    url: str
+    title: str = ""
+    cited_text: str = ""
+
+
+@dataclass(frozen=True, slots=True)
 class LLMRequest:
     """Everything one call needs; `json_schema` asks for structured output."""
 
@@ -56,17 +93,27 @@ class LLMRequest:
     max_tokens: int
     json_schema: Mapping[str, Any] | None = None
     cache_system: bool = True
+    web: WebTools | None = None  # None: no web tools offered
     label: str = field(default="")  # e.g. the subtask id, for logs and fakes
 
 
 @dataclass(frozen=True, slots=True)
 class LLMReply:
-    """The text a call produced and what it cost."""
+    """The text a call produced and what it cost.
+
+    `sources` are the pages the text cites, deduplicated by URL in order of first citation;
+    `searches` counts the web searches made; `search_errors` holds the error codes of
+    searches (and, as `fetch:<code>`, fetches) that failed. A failed search is no failure
+    of the call: the model answers without it.
+    """
 
     text: str
     usage: Usage
     model: str
     stop_reason: str | None = None
+    sources: tuple[Source, ...] = ()
+    searches: int = 0
+    search_errors: tuple[str, ...] = ()
 
 
 TextCallback = Callable[[str], Awaitable[None]]

@@ -11,7 +11,7 @@ import inspect
 import json
 import time
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -40,17 +40,79 @@ class Usage:
     output_tokens: int
     cache_creation_input_tokens: int = 0
     cache_read_input_tokens: int = 0
+    web_search_requests: int = 0  # usage.server_tool_use: billed per search
+
+
+# Placeholder pages: the fake's web is example.com, and its titles say they are placeholders.
+EXAMPLE_RESULTS = (
+    ("https://example.com/placeholder-1", "Placeholder source 1 (example.com)"),
+    ("https://example.com/placeholder-2", "Placeholder source 2 (example.com)"),
+)
+
+
+@dataclass(frozen=True)
+class Search:
+    """One server-side web search: its results (url, title) or an error code.
+
+    Error codes as the API sends them: max_uses_exceeded, too_many_requests, query_too_long,
+    unavailable, invalid_tool_input, request_too_large. An errored search is not billed."""
+
+    query: str = "placeholder query"
+    results: Sequence[tuple[str, str]] = EXAMPLE_RESULTS
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Fetch:
+    """One server-side web fetch of `url`, or its error code (e.g. url_not_accessible)."""
+
+    url: str = "https://example.com/placeholder-page"
+    title: str = "Placeholder page (example.com)"
+    text: str = "Placeholder page text."
+    error: str | None = None
+
+
+@dataclass(frozen=True)
+class Citation:
+    """A sentence of the answer citing a search result (or, `fetched`, the n-th fetched page)."""
+
+    text: str
+    url: str = EXAMPLE_RESULTS[0][0]
+    title: str = EXAMPLE_RESULTS[0][1]
+    cited_text: str = "Placeholder text quoted from the source."
+    fetched: int | None = None  # index of the fetched page cited (a char_location citation)
 
 
 @dataclass(frozen=True)
 class Reply:
-    """What a responder answers: text (or JSON for structured output), usage, latency."""
+    """What a responder answers: text (or JSON for structured output), usage, latency.
+
+    Web shapes: `searches` and `fetches` come first (server_tool_use + result blocks), then
+    `text`, then each of `citations` as a text block carrying its citation. `pause_turn`
+    ends the reply with stop reason pause_turn (the client continues the turn: script the
+    next call by `CallInfo.index`); `search_error` is shorthand for one failed search."""
 
     text: str = ""
     json: Any = None
     usage: Usage | None = None
     latency: float = 0.0
     stop_reason: str = "end_turn"
+    searches: Sequence[Search] = ()
+    fetches: Sequence[Fetch] = ()
+    citations: Sequence[Citation] = ()
+    pause_turn: bool = False
+    search_error: str | None = None
+
+    @property
+    def all_searches(self) -> list[Search]:
+        """The searches, with `search_error` as one more failed search."""
+        extra = [Search(results=(), error=self.search_error)] if self.search_error else []
+        return [*self.searches, *extra]
+
+    @property
+    def full_text(self) -> str:
+        """Every text block's text, joined as the client joins them."""
+        return self.text + "".join(c.text for c in self.citations)
 
 
 @dataclass(frozen=True)
@@ -254,6 +316,7 @@ class FakeAnthropic:
             sum(u.output_tokens for u in done),
             sum(u.cache_creation_input_tokens for u in done),
             sum(u.cache_read_input_tokens for u in done),
+            sum(u.web_search_requests for u in done),
         )
 
     async def _not_found(self, request: web.Request) -> web.Response:
@@ -331,12 +394,23 @@ class FakeAnthropic:
         reply = responder(call)
         if inspect.isawaitable(reply):
             reply = await reply
-        text = json.dumps(reply.json) if reply.json is not None else reply.text
+        text = json.dumps(reply.json) if reply.json is not None else reply.full_text
+        billed = sum(1 for search in reply.all_searches if search.error is None)
         usage = reply.usage or Usage(
             input_tokens=max(1, len(json.dumps(call.body)) // 4),
             output_tokens=max(1, len(text) // 4),
+            web_search_requests=billed,
         )
         message = _message(call.body["model"], text, usage, reply.stop_reason)
+        if reply.json is None:
+            message["content"] = web_content(reply)
+            if reply.pause_turn:
+                message["stop_reason"] = "pause_turn"
+            if reply.all_searches or reply.fetches:
+                message["usage"]["server_tool_use"] = {
+                    "web_search_requests": usage.web_search_requests,
+                    "web_fetch_requests": sum(1 for f in reply.fetches if f.error is None),
+                }
         if call.body.get("stream"):
             return await self._stream(request, message, reply.latency, fault, record, usage)
         await asyncio.sleep(reply.latency)
@@ -376,61 +450,194 @@ class FakeAnthropic:
     ) -> web.StreamResponse:
         response = web.StreamResponse(headers={"content-type": "text/event-stream"})
         await response.prepare(request)
-        text = message["content"][0]["text"]
-        chunks = [text[i : i + self._chunk_chars] for i in range(0, len(text), self._chunk_chars)]
-        pause = latency / (len(chunks) + 1)
+        blocks: list[dict[str, Any]] = message["content"]
+        chunked = [
+            [
+                b["text"][i : i + self._chunk_chars]
+                for i in range(0, len(b["text"]), self._chunk_chars)
+            ]
+            if b["type"] == "text"
+            else []
+            for b in blocks
+        ]
+        total = sum(len(c) for c in chunked)
+        pause = latency / (total + 1)
         start = {**message, "content": [], "stop_reason": None}
         start["usage"] = {**message["usage"], "output_tokens": 1}
+        start["usage"].pop("server_tool_use", None)
         await asyncio.sleep(pause)
         await response.write(_sse("message_start", {"type": "message_start", "message": start}))
-        block = {"type": "text", "text": ""}
-        await response.write(
-            _sse(
-                "content_block_start",
-                {"type": "content_block_start", "index": 0, "content_block": block},
-            )
-        )
-        await response.write(_sse("ping", {"type": "ping"}))
-        for n, chunk in enumerate(chunks):
-            if fault is not None and n == len(chunks) // 2:
-                if fault.error_event:
-                    record.status = 529
-                    await response.write(_sse("error", error_body(529)))
+        sent = 0
+        for index, (block, chunks) in enumerate(zip(blocks, chunked, strict=True)):
+            for event in _block_opening(index, block):
+                await response.write(event)
+            if index == 0:
+                await response.write(_sse("ping", {"type": "ping"}))
+            for chunk in chunks:
+                if (
+                    fault is not None
+                    and sent == total // 2
+                    and await self._stream_fault(request, response, fault, record)
+                ):
                     return response
-                if fault.malformed:
-                    record.status = -3
-                    await response.write(b"event: content_block_delta\ndata: {not json\n\n")
-                    await response.write_eof()
-                    return response
-                if fault.truncate_stream:
-                    record.status = -2
-                    if request.transport is not None:
-                        request.transport.abort()
-                    return response
-            await asyncio.sleep(pause)
-            delta = {"type": "text_delta", "text": chunk}
+                sent += 1
+                await asyncio.sleep(pause)
+                await response.write(_delta(index, {"type": "text_delta", "text": chunk}))
             await response.write(
-                _sse(
-                    "content_block_delta",
-                    {"type": "content_block_delta", "index": 0, "delta": delta},
-                )
+                _sse("content_block_stop", {"type": "content_block_stop", "index": index})
             )
-        await response.write(_sse("content_block_stop", {"type": "content_block_stop", "index": 0}))
         end = {"stop_reason": message["stop_reason"], "stop_sequence": None}
+        final_usage: dict[str, Any] = {"output_tokens": usage.output_tokens}
+        if "server_tool_use" in message["usage"]:
+            final_usage["server_tool_use"] = message["usage"]["server_tool_use"]
         await response.write(
-            _sse(
-                "message_delta",
-                {
-                    "type": "message_delta",
-                    "delta": end,
-                    "usage": {"output_tokens": usage.output_tokens},
-                },
-            )
+            _sse("message_delta", {"type": "message_delta", "delta": end, "usage": final_usage})
         )
         await response.write(_sse("message_stop", {"type": "message_stop"}))
         await response.write_eof()
         record.status, record.usage = 200, usage
         return response
+
+    async def _stream_fault(
+        self,
+        request: web.Request,
+        response: web.StreamResponse,
+        fault: Fault,
+        record: RecordedCall,
+    ) -> bool:
+        """Apply a mid-stream fault; True when the stream ended with it."""
+        if fault.error_event:
+            record.status = 529
+            await response.write(_sse("error", error_body(529)))
+            return True
+        if fault.malformed:
+            record.status = -3
+            await response.write(b"event: content_block_delta\ndata: {not json\n\n")
+            await response.write_eof()
+            return True
+        if fault.truncate_stream:
+            record.status = -2
+            if request.transport is not None:
+                request.transport.abort()
+            return True
+        return False
+
+
+def _delta(index: int, delta: dict[str, Any]) -> bytes:
+    return _sse(
+        "content_block_delta", {"type": "content_block_delta", "index": index, "delta": delta}
+    )
+
+
+def _block_opening(index: int, block: dict[str, Any]) -> list[bytes]:
+    """A block's content_block_start and the deltas that come before its text.
+
+    As the API streams them: a text block opens empty and receives its citations as
+    citations_delta events and its text as text_delta; a server_tool_use block opens with
+    an empty input that arrives as input_json_delta; a tool result block opens whole."""
+    opening: dict[str, Any]
+    if block["type"] == "text":
+        opening = {"type": "text", "text": ""}
+        events = [
+            _delta(index, {"type": "citations_delta", "citation": c})
+            for c in block.get("citations") or ()
+        ]
+    elif block["type"] == "server_tool_use":
+        opening = {**block, "input": {}}
+        events = [
+            _delta(index, {"type": "input_json_delta", "partial_json": json.dumps(block["input"])})
+        ]
+    else:
+        opening, events = block, []
+    start = {"type": "content_block_start", "index": index, "content_block": opening}
+    return [_sse("content_block_start", start), *events]
+
+
+def _tool_id() -> str:
+    return f"srvtoolu_{uuid.uuid4().hex[:24]}"
+
+
+def web_content(reply: Reply) -> list[dict[str, Any]]:
+    """A reply's content blocks in the API's shapes: tool calls and results, then text."""
+    blocks: list[dict[str, Any]] = []
+    for search in reply.all_searches:
+        tool_id = _tool_id()
+        blocks.append(
+            {
+                "type": "server_tool_use",
+                "id": tool_id,
+                "name": "web_search",
+                "input": {"query": search.query},
+            }
+        )
+        content: Any = (
+            {"type": "web_search_tool_result_error", "error_code": search.error}
+            if search.error
+            else [
+                {
+                    "type": "web_search_result",
+                    "url": url,
+                    "title": title,
+                    "encrypted_content": f"placeholder-encrypted-{n}",
+                    "page_age": None,
+                }
+                for n, (url, title) in enumerate(search.results)
+            ]
+        )
+        blocks.append(
+            {"type": "web_search_tool_result", "tool_use_id": tool_id, "content": content}
+        )
+    for fetch in reply.fetches:
+        tool_id = _tool_id()
+        blocks.append(
+            {
+                "type": "server_tool_use",
+                "id": tool_id,
+                "name": "web_fetch",
+                "input": {"url": fetch.url},
+            }
+        )
+        result: dict[str, Any] = (
+            {"type": "web_fetch_tool_result_error", "error_code": fetch.error}
+            if fetch.error
+            else {
+                "type": "web_fetch_result",
+                "url": fetch.url,
+                "retrieved_at": "2026-11-01T00:00:00Z",
+                "content": {
+                    "type": "document",
+                    "title": fetch.title,
+                    "citations": {"enabled": True},
+                    "source": {"type": "text", "media_type": "text/plain", "data": fetch.text},
+                },
+            }
+        )
+        blocks.append({"type": "web_fetch_tool_result", "tool_use_id": tool_id, "content": result})
+    if reply.text or not (blocks or reply.citations):
+        blocks.append({"type": "text", "text": reply.text})
+    for citation in reply.citations:
+        blocks.append({"type": "text", "text": citation.text, "citations": [_citation(citation)]})
+    return blocks
+
+
+def _citation(citation: Citation) -> dict[str, Any]:
+    if citation.fetched is not None:
+        return {
+            "type": "char_location",
+            "cited_text": citation.cited_text,
+            "document_index": citation.fetched,
+            "document_title": citation.title,
+            "start_char_index": 0,
+            "end_char_index": len(citation.cited_text),
+            "file_id": None,
+        }
+    return {
+        "type": "web_search_result_location",
+        "url": citation.url,
+        "title": citation.title,
+        "cited_text": citation.cited_text,
+        "encrypted_index": "placeholder-encrypted-index",
+    }
 
 
 def _message(model: str, text: str, usage: Usage, stop_reason: str) -> dict[str, Any]:
@@ -466,7 +673,9 @@ def _validate(body: Any) -> str | None:
     for i, message in enumerate(messages):
         if not isinstance(message, dict) or message.get("role") not in ("user", "assistant"):
             return f"messages.{i}.role: must be 'user' or 'assistant'"
-        if not _text_of(message.get("content")).strip():
+        content = message.get("content")
+        has_blocks = isinstance(content, list) and bool(content)
+        if not has_blocks and not _text_of(content).strip():
             return f"messages.{i}: all messages must have non-empty content"
     if messages[0]["role"] != "user":
         return "messages: first message must use the 'user' role"

@@ -1,0 +1,312 @@
+"""Web search and fetch through the real SDK against the fake; the fake's shapes checked."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from typing import Any
+
+import aiohttp
+import anthropic
+import pydantic
+import pytest
+
+from pipeline import LLMRequest, Message
+from pipeline.anthropic_llm import MAX_CONTINUATIONS, AnthropicLLM, make_client
+from pipeline.llm import Source, WebTools
+from sandbox.fakes.claude import (
+    EXAMPLE_RESULTS,
+    CallInfo,
+    Citation,
+    FakeAnthropic,
+    Fetch,
+    Reply,
+    Search,
+)
+
+SEARCH_ERRORS = ["max_uses_exceeded", "too_many_requests", "query_too_long", "unavailable"]
+SEARCH_ERRORS += ["invalid_tool_input"]
+
+CITED = Reply(
+    text="Findings. ",
+    searches=[Search(query="first"), Search(query="second")],
+    citations=[
+        Citation(" One claim.", cited_text="quoted one"),
+        Citation(" Same page again.", cited_text="quoted again"),
+        Citation(" Other claim.", url=EXAMPLE_RESULTS[1][0], title=EXAMPLE_RESULTS[1][1]),
+    ],
+)
+
+
+@pytest.fixture
+async def fake_claude() -> AsyncIterator[FakeAnthropic]:
+    async with FakeAnthropic() as fake:
+        yield fake
+
+
+@pytest.fixture
+async def llm(fake_claude: FakeAnthropic) -> AsyncIterator[AnthropicLLM]:
+    client = make_client(fake_claude.api_key, fake_claude.base_url, timeout_s=5)
+    yield AnthropicLLM(client)
+    await client.close()
+
+
+DEFAULT_WEB = WebTools()
+
+
+def request(web: WebTools | None = DEFAULT_WEB) -> LLMRequest:
+    return LLMRequest(
+        role="subagent",
+        model="claude-haiku-4-5",
+        system="You research things.",
+        messages=(Message("user", "what happened last month?"),),
+        max_tokens=500,
+        web=web,
+    )
+
+
+async def collect(deltas: list[str], delta: str) -> None:
+    deltas.append(delta)
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_searches_and_citations_become_sources(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic, streamed: bool
+) -> None:
+    fake_claude.respond("subagent", lambda c: CITED)
+    deltas: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        await collect(deltas, delta)
+
+    reply = await llm.complete(request(), on_text if streamed else None)
+    assert reply.text == "Findings.  One claim. Same page again. Other claim."
+    assert reply.sources == (
+        Source(EXAMPLE_RESULTS[0][0], EXAMPLE_RESULTS[0][1], "quoted one"),
+        Source(
+            EXAMPLE_RESULTS[1][0], EXAMPLE_RESULTS[1][1], "Placeholder text quoted from the source."
+        ),
+    )
+    assert reply.searches == 2
+    assert reply.usage.web_search_requests == 2
+    assert reply.search_errors == ()
+    assert reply.stop_reason == "end_turn"
+    if streamed:
+        assert "".join(deltas) == reply.text
+        assert fake_claude.calls[0].streamed
+
+
+async def test_web_tools_are_sent_with_their_limits(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic
+) -> None:
+    await llm.complete(request(WebTools(max_uses=3, allowed_domains=("example.com",))))
+    tools = fake_claude.calls[0].body["tools"]
+    assert tools == [
+        {
+            "type": "web_search_20250305",
+            "name": "web_search",
+            "max_uses": 3,
+            "allowed_domains": ["example.com"],
+        },
+        {
+            "type": "web_fetch_20250910",
+            "name": "web_fetch",
+            "max_uses": 3,
+            "citations": {"enabled": True},
+            "allowed_domains": ["example.com"],
+        },
+    ]
+
+
+async def test_blocked_domains_are_sent_and_fetch_can_be_left_out(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic
+) -> None:
+    await llm.complete(request(WebTools(blocked_domains=("bad.example",), fetch=False)))
+    (search,) = fake_claude.calls[0].body["tools"]
+    assert search["blocked_domains"] == ["bad.example"]
+    assert "allowed_domains" not in search
+
+
+async def test_no_tools_without_web(llm: AnthropicLLM, fake_claude: FakeAnthropic) -> None:
+    await llm.complete(request(web=None))
+    assert "tools" not in fake_claude.calls[0].body
+
+
+def test_both_domain_lists_are_refused() -> None:
+    with pytest.raises(ValueError, match="not both"):
+        WebTools(allowed_domains=("a.example",), blocked_domains=("b.example",))
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+@pytest.mark.parametrize("code", SEARCH_ERRORS)
+async def test_a_search_error_is_reported_not_raised(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic, code: str, streamed: bool
+) -> None:
+    fake_claude.respond("subagent", lambda c: Reply(text="From memory.", search_error=code))
+
+    async def on_text(delta: str) -> None:
+        pass
+
+    reply = await llm.complete(request(), on_text if streamed else None)
+    assert reply.text == "From memory."
+    assert reply.search_errors == (code,)
+    assert reply.searches == 0  # a failed search is not billed
+    assert reply.sources == ()
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_fetched_pages_are_cited_and_fetch_errors_reported(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic, streamed: bool
+) -> None:
+    page = Fetch(url="https://example.com/page", title="Placeholder page (example.com)")
+    fake_claude.respond(
+        "subagent",
+        lambda c: Reply(
+            fetches=[Fetch(url="https://example.com/gone", error="url_not_accessible"), page],
+            citations=[Citation("It says so.", title=page.title, cited_text="so", fetched=0)],
+        ),
+    )
+
+    async def on_text(delta: str) -> None:
+        pass
+
+    reply = await llm.complete(request(), on_text if streamed else None)
+    assert reply.text == "It says so."
+    assert reply.sources == (Source(page.url, page.title, "so"),)
+    assert reply.search_errors == ("fetch:url_not_accessible",)
+    assert reply.searches == 0
+
+
+def paused_then_done(call: CallInfo) -> Reply:
+    if call.index == 0:
+        return Reply(searches=[Search(query="first")], pause_turn=True)
+    return Reply(
+        text="Done.",
+        searches=[Search(query="second")],
+        citations=[Citation(" Cited.", cited_text="c")],
+    )
+
+
+@pytest.mark.parametrize("streamed", [False, True])
+async def test_a_paused_turn_is_continued_with_its_content(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic, streamed: bool
+) -> None:
+    fake_claude.respond("subagent", paused_then_done)
+    deltas: list[str] = []
+
+    async def on_text(delta: str) -> None:
+        await collect(deltas, delta)
+
+    reply = await llm.complete(request(), on_text if streamed else None)
+    first, second = fake_claude.calls
+    assert reply.text == "Done. Cited."
+    assert reply.searches == 2
+    assert first.usage is not None
+    assert second.usage is not None
+    assert reply.usage.input_tokens == first.usage.input_tokens + second.usage.input_tokens
+    assert reply.usage.output_tokens == first.usage.output_tokens + second.usage.output_tokens
+    assert reply.stop_reason == "end_turn"
+    # The continuation resends the paused content, unchanged, as the last (assistant) turn.
+    paused = second.body["messages"][-1]
+    assert paused["role"] == "assistant"
+    assert [b["type"] for b in paused["content"]] == ["server_tool_use", "web_search_tool_result"]
+    assert paused["content"][1]["content"][0]["encrypted_content"] == "placeholder-encrypted-0"
+    assert second.body["tools"] == first.body["tools"]
+    if streamed:
+        assert "".join(deltas) == "Done. Cited."
+
+
+async def test_continuations_are_bounded(llm: AnthropicLLM, fake_claude: FakeAnthropic) -> None:
+    fake_claude.respond("subagent", lambda c: Reply(searches=[Search()], pause_turn=True))
+    reply = await llm.complete(request())
+    assert len(fake_claude.calls) == 1 + MAX_CONTINUATIONS
+    assert reply.stop_reason == "pause_turn"
+    assert reply.searches == 1 + MAX_CONTINUATIONS
+
+
+# The fake's shapes, parsed by the SDK's own types.
+
+
+async def raw(fake: FakeAnthropic, stream: bool) -> str:
+    body = {
+        "model": "claude-haiku-4-5",
+        "max_tokens": 100,
+        "stream": stream,
+        "messages": [{"role": "user", "content": "hi"}],
+    }
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{fake.base_url}/v1/messages", json=body, headers={"x-api-key": fake.api_key}
+        ) as response,
+    ):
+        assert response.status == 200
+        return await response.text()
+
+
+SHAPES = [
+    CITED,
+    Reply(text="From memory.", search_error="unavailable"),
+    Reply(searches=[Search()], pause_turn=True),
+    Reply(
+        fetches=[Fetch(), Fetch(error="url_not_accessible")],
+        citations=[Citation("Fetched.", fetched=0)],
+    ),
+]
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_the_fakes_json_parses_as_an_sdk_message(
+    fake_claude: FakeAnthropic, shape: Reply
+) -> None:
+    fake_claude.respond("subagent", lambda c: shape)
+    message = anthropic.types.Message.model_validate(json.loads(await raw(fake_claude, False)))
+    types = [block.type for block in message.content]
+    assert types.count("server_tool_use") == len(shape.all_searches) + len(shape.fetches)
+    assert message.stop_reason == ("pause_turn" if shape.pause_turn else "end_turn")
+    assert message.usage.server_tool_use is not None
+
+
+@pytest.mark.parametrize("shape", SHAPES)
+async def test_the_fakes_sse_parses_as_sdk_stream_events(
+    fake_claude: FakeAnthropic, shape: Reply
+) -> None:
+    fake_claude.respond("subagent", lambda c: shape)
+    events: list[Any] = []
+    for chunk in (await raw(fake_claude, True)).strip().split("\n\n"):
+        data = chunk.split("data: ", 1)[1]
+        if json.loads(data)["type"] == "ping":  # not a RawMessageStreamEvent; the SDK skips it
+            continue
+        events.append(
+            pydantic.TypeAdapter(anthropic.types.RawMessageStreamEvent).validate_json(data)
+        )
+    kinds = {e.delta.type for e in events if e.type == "content_block_delta"}
+    if shape.citations:
+        assert "citations_delta" in kinds
+    if shape.all_searches:
+        assert "input_json_delta" in kinds
+    # And the SDK's accumulator builds the same message the JSON form carries.
+    client = anthropic.AsyncAnthropic(
+        api_key=fake_claude.api_key, base_url=fake_claude.base_url, max_retries=0
+    )
+    async with client.messages.stream(
+        model="claude-haiku-4-5", max_tokens=100, messages=[{"role": "user", "content": "hi"}]
+    ) as stream:
+        streamed = await stream.get_final_message()
+    await client.close()
+    fake_claude.respond("subagent", lambda c: shape)
+    whole = anthropic.types.Message.model_validate(json.loads(await raw(fake_claude, False)))
+    assert _same_but_ids(streamed, whole)
+    assert streamed.usage.server_tool_use == whole.usage.server_tool_use
+    assert streamed.stop_reason == whole.stop_reason
+
+
+def _same_but_ids(a: anthropic.types.Message, b: anthropic.types.Message) -> bool:
+    def strip(message: anthropic.types.Message) -> list[dict[str, object]]:
+        blocks = [block.to_dict() for block in message.content]
+        for block in blocks:
+            block.pop("id", None)
+            block.pop("tool_use_id", None)
+        return blocks
+
+    return strip(a) == strip(b)
