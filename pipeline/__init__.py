@@ -29,8 +29,16 @@ from pipeline.events import (
     SubtaskStarted,
 )
 from pipeline.goal import EMPTY_GOAL, clean_goal, goal_problem, tidy_goal
-from pipeline.llm import LLM, LLMReply, LLMRequest, Message, Usage
-from pipeline.models import Checkpoint, OutputFormat, Plan, RunResult, SubTask, SubtaskOutcome
+from pipeline.llm import LLM, LLMReply, LLMRequest, Message, Source, Usage, WebTools
+from pipeline.models import (
+    Checkpoint,
+    OutputFormat,
+    Plan,
+    RunResult,
+    SubTask,
+    SubtaskOutcome,
+    number_sources,
+)
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.usage import cost_of
 
@@ -69,6 +77,7 @@ __all__ = [
     "RunFinished",
     "RunResult",
     "RunStarted",
+    "Source",
     "SubTask",
     "SubtaskFailed",
     "SubtaskFinished",
@@ -77,10 +86,12 @@ __all__ = [
     "SubtaskStarted",
     "Unlimited",
     "Usage",
+    "WebTools",
     "clean_goal",
     "cost_of",
     "goal_problem",
     "new_run_id",
+    "number_sources",
     "run_pipeline",
     "tidy_goal",
     "usd_text",

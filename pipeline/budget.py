@@ -93,8 +93,14 @@ def estimate_input_tokens(request: LLMRequest) -> int:
 
 
 def worst_case_usage(request: LLMRequest) -> Usage:
-    """The most a call can use: its whole estimated input, and `max_tokens` out."""
-    return Usage(input_tokens=estimate_input_tokens(request), output_tokens=request.max_tokens)
+    """The most a call can use: its whole estimated input, `max_tokens` out and every search
+    it may make. (Search results read add input tokens no estimate can know in advance;
+    settling the hold to the reported usage accounts for them after the call.)"""
+    return Usage(
+        input_tokens=estimate_input_tokens(request),
+        output_tokens=request.max_tokens,
+        web_search_requests=request.web.max_uses if request.web is not None else 0,
+    )
 
 
 def worst_case_usd(request: LLMRequest, config: PipelineConfig) -> float | None:
@@ -109,7 +115,10 @@ def worst_case_usd(request: LLMRequest, config: PipelineConfig) -> float | None:
     dearest_input = price.input * max(
         1.0, price.cache_write_multiplier, price.cache_read_multiplier
     )
-    return (worst.input_tokens * dearest_input + worst.output_tokens * price.output) / 1_000_000
+    searches = worst.web_search_requests * price.web_search_per_1000 / 1000
+    return (
+        worst.input_tokens * dearest_input + worst.output_tokens * price.output
+    ) / 1_000_000 + searches
 
 
 def usd_text(usd: float) -> str:

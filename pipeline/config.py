@@ -5,9 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from types import MappingProxyType
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic_settings import NoDecode
 
 Role = Literal["orchestrator", "subagent", "integrator"]
 
@@ -22,6 +23,9 @@ class ModelPrice(BaseModel):
     # Anthropic bills 5-minute cache writes at 1.25x input and cache reads at 0.1x input.
     cache_write_multiplier: float = Field(default=1.25, ge=0)
     cache_read_multiplier: float = Field(default=0.1, ge=0)
+    # Server-side web search: US$10 per 1,000 searches on every model, on top of tokens.
+    # Set per model in ORCHESTRA_PRICES like the token prices ("web_search_per_1000": 10).
+    web_search_per_1000: float = Field(default=10.0, ge=0)
 
 
 def _price(input_: float, output: float) -> ModelPrice:
@@ -74,11 +78,31 @@ class PipelineConfig(BaseModel):
     max_goal_chars: int = Field(default=4000, ge=10)
     max_context_chars: int = Field(default=8000, ge=0)
     prices: Mapping[str, ModelPrice] = Field(default_factory=dict)
+    # Web tools for the subtasks the plan marks `needs_web`: server-side search and fetch
+    # (off: neither). `web_search_max_uses` bounds each tool per subagent call. The domain
+    # lists are comma-separated in the environment (NoDecode: not JSON) and the API takes
+    # only one of them.
+    web_search: bool = True
+    web_search_max_uses: int = Field(default=5, ge=1, le=50)
+    web_allowed_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    web_blocked_domains: Annotated[tuple[str, ...], NoDecode] = ()
+
+    @field_validator("web_allowed_domains", "web_blocked_domains", mode="before")
+    @classmethod
+    def _domain_list(cls, value: object) -> object:
+        if isinstance(value, str):
+            return tuple(d.strip() for d in value.split(",") if d.strip())
+        return value
 
     @model_validator(mode="after")
     def _bounds_in_order(self) -> PipelineConfig:
         if self.min_subtasks > self.max_subtasks:
             raise ValueError("min_subtasks must not exceed max_subtasks")
+        if self.web_allowed_domains and self.web_blocked_domains:
+            raise ValueError(
+                "set ORCHESTRA_WEB_ALLOWED_DOMAINS or ORCHESTRA_WEB_BLOCKED_DOMAINS, not both "
+                "(the web search API accepts only one of the two lists)"
+            )
         if self.budget_usd is not None:
             unpriced = self.unpriced_models()
             if unpriced:

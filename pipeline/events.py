@@ -7,7 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pipeline.config import Role
-from pipeline.llm import Usage
+from pipeline.llm import Source, Usage
 from pipeline.models import Plan, RunResult
 
 logger = logging.getLogger(__name__)
@@ -56,6 +56,9 @@ class SubtaskFinished(Event):
     elapsed_s: float
     usage: Usage
     reused: bool = False  # finished before a restart; reused, not called again
+    sources: tuple[Source, ...] = ()  # pages its output cites, by first citation
+    searches: int = 0  # web searches made
+    search_errors: tuple[str, ...] = ()  # e.g. "unavailable": answered from memory
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Literal, Self
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, model_validator
 
 from pipeline.config import Role
-from pipeline.llm import Usage
+from pipeline.llm import Source, Usage
 
 OutputFormat = Literal["text", "markdown", "json"]
 
@@ -25,6 +25,7 @@ class SubTask(BaseModel):
     input: str = Field(min_length=3, max_length=8000, description="self-contained input")
     output_format: OutputFormat = "markdown"
     depends_on: list[str] = Field(default_factory=list, description="ids this needs first")
+    needs_web: bool = Field(default=False, description="must it look things up on the web?")
 
 
 class Plan(BaseModel):
@@ -104,6 +105,9 @@ class SubtaskOutcome:
     usage: Usage = field(default_factory=Usage)
     elapsed_s: float = 0.0
     attempts: int = 0
+    sources: tuple[Source, ...] = ()  # cited pages, by first citation
+    searches: int = 0  # web searches made
+    search_errors: tuple[str, ...] = ()  # codes of failed searches (`fetch:<code>` fetches)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,3 +148,25 @@ class RunResult:
     def done_count(self) -> int:
         """How many subtasks finished."""
         return sum(1 for o in self.outcomes.values() if o.status == "done")
+
+    @property
+    def sources(self) -> tuple[Source, ...]:
+        """The run's sources, numbered by position (the first is [1]): every finished
+        subtask's, in plan order, each URL once."""
+        order = [t.id for t in self.plan.subtasks] if self.plan else list(self.outcomes)
+        return number_sources([self.outcomes[i] for i in order if i in self.outcomes])
+
+    @property
+    def searches(self) -> int:
+        """Web searches made by the whole run."""
+        return sum(o.searches for o in self.outcomes.values())
+
+
+def number_sources(outcomes: Sequence[SubtaskOutcome]) -> tuple[Source, ...]:
+    """The finished outcomes' sources, each URL once, in order: source n is at n - 1."""
+    sources: dict[str, Source] = {}
+    for outcome in outcomes:
+        if outcome.status == "done":
+            for source in outcome.sources:
+                sources.setdefault(source.url, source)
+    return tuple(sources.values())

@@ -74,6 +74,9 @@ def _reused(ctx: RunContext, outcome: SubtaskOutcome) -> SubtaskFinished:
         elapsed_s=outcome.elapsed_s,
         usage=outcome.usage,
         reused=True,
+        sources=outcome.sources,
+        searches=outcome.searches,
+        search_errors=outcome.search_errors,
     )
 
 
@@ -84,7 +87,7 @@ async def _execute(
     await ctx.emit(SubtaskStarted(run_id=ctx.run_id, at=started, subtask_id=task.id))
     dependencies = [(tasks[d], outcomes[d].output) for d in task.depends_on]
     try:
-        output, usage, calls = await run_subagent(ctx, task, dependencies)
+        done = await run_subagent(ctx, task, dependencies)
     except (LLMError, InvalidOutput) as exc:
         elapsed = ctx.now() - started
         logger.info("subtask %s failed: %s [run_id=%s]", task.id, exc, ctx.run_id)
@@ -104,11 +107,22 @@ async def _execute(
             run_id=ctx.run_id,
             at=ctx.now(),
             subtask_id=task.id,
-            output=output,
+            output=done.output,
             elapsed_s=elapsed,
-            usage=usage,
+            usage=done.usage,
+            sources=done.sources,
+            searches=done.searches,
+            search_errors=done.search_errors,
         )
     )
     return SubtaskOutcome(
-        task.id, "done", output=output, usage=usage, elapsed_s=elapsed, attempts=calls
+        task.id,
+        "done",
+        output=done.output,
+        usage=done.usage,
+        elapsed_s=elapsed,
+        attempts=done.calls,
+        sources=done.sources,
+        searches=done.searches,
+        search_errors=done.search_errors,
     )

@@ -5,11 +5,13 @@ from __future__ import annotations
 import json
 import re
 from collections.abc import Sequence
+from dataclasses import dataclass
 
 from pipeline import prompts
+from pipeline.config import PipelineConfig
 from pipeline.context import RunContext
 from pipeline.errors import InvalidOutput
-from pipeline.llm import LLMRequest, Message, Usage
+from pipeline.llm import LLMReply, LLMRequest, Message, Source, Usage, WebTools
 from pipeline.models import OutputFormat, SubTask
 
 _FENCE = re.compile(r"^```[a-zA-Z]*\n(.*)\n```$", re.DOTALL)
@@ -32,33 +34,74 @@ def check_output(text: str, output_format: OutputFormat) -> tuple[str, str | Non
     return cleaned, None
 
 
+@dataclass(frozen=True, slots=True)
+class SubagentResult:
+    """A subtask's validated output, what its calls cost and what they looked up."""
+
+    output: str
+    usage: Usage
+    calls: int
+    sources: tuple[Source, ...] = ()
+    searches: int = 0
+    search_errors: tuple[str, ...] = ()
+
+
+def _result(output: str, replies: Sequence[LLMReply]) -> SubagentResult:
+    sources: dict[str, Source] = {}  # by URL, in order of first citation
+    for reply in replies:
+        for source in reply.sources:
+            sources.setdefault(source.url, source)
+    return SubagentResult(
+        output,
+        sum((reply.usage for reply in replies), Usage()),
+        len(replies),
+        sources=tuple(sources.values()),
+        searches=sum(reply.searches for reply in replies),
+        search_errors=tuple(e for reply in replies for e in reply.search_errors),
+    )
+
+
+def web_tools_for(task: SubTask, config: PipelineConfig) -> WebTools | None:
+    """The web tools a subtask's calls get: only when the plan says it needs the web and the
+    configuration allows web search."""
+    if not (task.needs_web and config.web_search):
+        return None
+    return WebTools(
+        max_uses=config.web_search_max_uses,
+        allowed_domains=config.web_allowed_domains,
+        blocked_domains=config.web_blocked_domains,
+    )
+
+
 async def run_subagent(
     ctx: RunContext, task: SubTask, dependencies: Sequence[tuple[SubTask, str]]
-) -> tuple[str, Usage, int]:
-    """The subtask's validated output, its usage and the number of calls it took."""
+) -> SubagentResult:
+    """The subtask's validated output, its usage, calls and what it looked up on the web."""
     turns: tuple[Message, ...] = (Message("user", prompts.subagent_user(task, dependencies)),)
 
-    def request(messages: tuple[Message, ...]) -> LLMRequest:
+    def request(messages: tuple[Message, ...], web: WebTools | None) -> LLMRequest:
         return LLMRequest(
             role="subagent",
             model=ctx.config.subagent_model,
             system=prompts.subagent_system(task),
             messages=messages,
             max_tokens=ctx.config.subagent_max_tokens,
+            web=web,
             label=task.id,
         )
 
-    reply = await ctx.call(request(turns), subtask_id=task.id)
+    reply = await ctx.call(request(turns, web_tools_for(task, ctx.config)), subtask_id=task.id)
     output, problem = check_output(reply.text, task.output_format)
     if problem is None:
-        return output, reply.usage, 1
+        return _result(output, [reply])
     turns = (
         *turns,
         Message("assistant", reply.text or "(empty)"),
         Message("user", prompts.output_repair(problem, task.output_format)),
     )
-    second = await ctx.call(request(turns), subtask_id=task.id)
+    # The re-ask fixes the form of what was found: no new searches (their sources stay).
+    second = await ctx.call(request(turns, None), subtask_id=task.id)
     output, problem = check_output(second.text, task.output_format)
     if problem is not None:
         raise InvalidOutput(f"Output unusable twice: {problem}")
-    return output, reply.usage + second.usage, 2
+    return _result(output, [reply, second])

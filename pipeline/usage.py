@@ -11,20 +11,25 @@ _PER_TOKEN = 1 / 1_000_000
 
 
 def cost_of(usage: Usage, model: str, config: PipelineConfig) -> float | None:
-    """US$ for `usage` on `model`; None when the model has no known price."""
+    """US$ for `usage` on `model` (tokens and web searches); None when the model has no
+    known price."""
     price = config.price_for(model)
     if price is None:
         return None
-    return _PER_TOKEN * (
-        usage.input_tokens * price.input
-        + usage.output_tokens * price.output
-        + usage.cache_creation_input_tokens * price.input * price.cache_write_multiplier
-        + usage.cache_read_input_tokens * price.input * price.cache_read_multiplier
+    return (
+        _PER_TOKEN
+        * (
+            usage.input_tokens * price.input
+            + usage.output_tokens * price.output
+            + usage.cache_creation_input_tokens * price.input * price.cache_write_multiplier
+            + usage.cache_read_input_tokens * price.input * price.cache_read_multiplier
+        )
+        + usage.web_search_requests * price.web_search_per_1000 / 1000
     )
 
 
 class RunUsage:
-    """Tokens and dollars of one run, per role and per model."""
+    """Tokens, web searches and dollars of one run, per role and per model."""
 
     def __init__(self, config: PipelineConfig) -> None:
         self._config = config

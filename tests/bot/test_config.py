@@ -37,6 +37,10 @@ PIPELINE_ENV: dict[str, tuple[str, Any]] = {
     "max_goal_chars": ("500", 500),
     "max_context_chars": ("100", 100),
     "prices": ('{"claude-x": {"input": 2, "output": 4}}', None),  # checked below
+    "web_search": ("off", False),
+    "web_search_max_uses": ("2", 2),
+    "web_allowed_domains": ("example.com, example.org", ("example.com", "example.org")),
+    "web_blocked_domains": ("", ()),  # not with the allowed list: checked below
 }
 
 
@@ -98,6 +102,20 @@ def test_each_pipeline_variable_reaches_the_config(monkeypatch: pytest.MonkeyPat
     price = config.price_for("claude-x")
     assert price is not None
     assert (price.input, price.output) == (2, 4)
+    assert price.web_search_per_1000 == 10  # the default: $10 per 1,000 searches
+
+
+def test_both_web_domain_lists_are_a_configuration_error(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("ORCHESTRA_WEB_BLOCKED_DOMAINS", "bad.example")
+    assert Settings(_env_file=None).pipeline_config().web_blocked_domains == ("bad.example",)
+    monkeypatch.setenv("ORCHESTRA_WEB_ALLOWED_DOMAINS", "good.example")
+    with pytest.raises(ValidationError) as caught:
+        Settings(_env_file=None)
+    problem = settings_problem(Settings, caught.value)
+    assert "ORCHESTRA_WEB_ALLOWED_DOMAINS" in problem
+    assert "ORCHESTRA_WEB_BLOCKED_DOMAINS" in problem
 
 
 def test_the_bot_s_fair_share_variables_reach_its_settings(

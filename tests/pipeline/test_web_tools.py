@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import AsyncIterator
+from dataclasses import replace
 from typing import Any
 
 import aiohttp
@@ -11,9 +12,14 @@ import anthropic
 import pydantic
 import pytest
 
-from pipeline import LLMRequest, Message
+from pipeline import LLMRequest, Message, PipelineConfig, run_pipeline
 from pipeline.anthropic_llm import MAX_CONTINUATIONS, AnthropicLLM, make_client
-from pipeline.llm import Source, WebTools
+from pipeline.config import ModelPrice
+from pipeline.events import SubtaskFinished
+from pipeline.llm import Source, Usage, WebTools
+from pipeline.models import SubTask
+from pipeline.planner import plan_schema
+from pipeline.usage import cost_of
 from sandbox.fakes.claude import (
     EXAMPLE_RESULTS,
     CallInfo,
@@ -22,7 +28,9 @@ from sandbox.fakes.claude import (
     Fetch,
     Reply,
     Search,
+    default_plan,
 )
+from tests.pipeline.conftest import Recorder
 
 SEARCH_ERRORS = ["max_uses_exceeded", "too_many_requests", "query_too_long", "unavailable"]
 SEARCH_ERRORS += ["invalid_tool_input"]
@@ -310,3 +318,101 @@ def _same_but_ids(a: anthropic.types.Message, b: anthropic.types.Message) -> boo
         return blocks
 
     return strip(a) == strip(b)
+
+
+# Through the pipeline: the plan decides, the configuration allows, usage and cost add up.
+
+
+def web_plan() -> dict[str, Any]:
+    plan = default_plan(3)
+    plan["subtasks"][0]["needs_web"] = True
+    plan["subtasks"][2]["needs_web"] = True
+    return plan
+
+
+def config(**changes: Any) -> PipelineConfig:
+    base = PipelineConfig(retry_initial_wait_s=0.01, retry_max_wait_s=0.05, call_timeout_s=5)
+    return PipelineConfig.model_validate({**base.model_dump(), **changes})
+
+
+def subagent_call(fake: FakeAnthropic, aspect: int) -> dict[str, Any]:
+    return next(
+        c.body
+        for c in fake.calls_for("subagent")
+        if f"Describe aspect {aspect}." in c.body["messages"][0]["content"]
+    )
+
+
+def researched(call: CallInfo) -> Reply:
+    if "aspect 2" in call.user_text:
+        return Reply(text="Reasoned without the web.")
+    if "aspect 3" in call.user_text:
+        return Reply(text="From memory.", search_error="unavailable")
+    return CITED
+
+
+async def test_only_subtasks_that_need_the_web_get_web_tools(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic, recorder: Recorder
+) -> None:
+    fake_claude.respond_plan(web_plan())
+    fake_claude.respond("subagent", researched)
+    cfg = config(web_search_max_uses=2, web_blocked_domains=("bad.example",))
+    result = await run_pipeline("goal", llm=llm, config=cfg, sink=recorder)
+    assert result.status == "succeeded"
+    search, fetch = subagent_call(fake_claude, 1)["tools"]
+    assert (search["max_uses"], search["blocked_domains"]) == (2, ["bad.example"])
+    assert fetch["type"] == "web_fetch_20250910"
+    assert "tools" not in subagent_call(fake_claude, 2)
+    assert "tools" in subagent_call(fake_claude, 3)
+    assert "tools" not in fake_claude.calls_for("integrator")[0].body
+
+    s1, s2, s3 = (result.outcomes[i] for i in ("s1", "s2", "s3"))
+    assert [s.url for s in s1.sources] == [url for url, _ in EXAMPLE_RESULTS]
+    assert (s1.searches, s1.search_errors) == (2, ())
+    assert (s2.sources, s2.searches) == ((), 0)
+    assert (s3.sources, s3.searches, s3.search_errors) == ((), 0, ("unavailable",))
+    assert result.sources == s1.sources  # numbered: [1] is sources[0]
+    assert result.searches == 2
+    finished = {e.subtask_id: e for e in recorder.events if isinstance(e, SubtaskFinished)}
+    assert finished["s1"].sources == s1.sources
+    assert finished["s3"].search_errors == ("unavailable",)
+
+
+async def test_web_search_off_sends_no_tools(llm: AnthropicLLM, fake_claude: FakeAnthropic) -> None:
+    fake_claude.respond_plan(web_plan())
+    result = await run_pipeline("goal", llm=llm, config=config(web_search=False))
+    assert result.status == "succeeded"
+    assert all("tools" not in c.body for c in fake_claude.calls)
+
+
+async def test_usage_and_cost_include_the_searches_exactly(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic
+) -> None:
+    fake_claude.respond_plan(web_plan())
+    fake_claude.respond("subagent", researched)
+    cfg = config()
+    result = await run_pipeline("goal", llm=llm, config=cfg)
+    reported = fake_claude.total_usage()
+    assert reported.web_search_requests == 2
+    assert result.usage.web_search_requests == 2
+    assert result.usage_by_role["subagent"].web_search_requests == 2
+    assert result.outcomes["s1"].usage.web_search_requests == 2
+    tokens = {
+        role: cost_of(replace(usage, web_search_requests=0), cfg.model_for(role), cfg)
+        for role, usage in result.usage_by_role.items()
+    }
+    assert result.cost_usd == pytest.approx(sum(t for t in tokens.values() if t) + 2 * 10 / 1000)
+
+
+def test_the_search_price_is_per_model_and_overridable() -> None:
+    cfg = config(prices={"claude-haiku-4-5": ModelPrice(input=1, output=5, web_search_per_1000=20)})
+    searches = Usage(web_search_requests=3)
+    assert cost_of(searches, "claude-haiku-4-5", cfg) == pytest.approx(0.06)
+    assert cost_of(searches, "claude-sonnet-4-6", cfg) == pytest.approx(0.03)
+
+
+def test_the_plan_schema_offers_needs_web_defaulting_to_false() -> None:
+    schema = plan_schema()
+    subtask = next(iter(schema["$defs"].values()))
+    assert subtask["properties"]["needs_web"]["type"] == "boolean"
+    assert SubTask.model_validate(default_plan(2)["subtasks"][0]).needs_web is False
