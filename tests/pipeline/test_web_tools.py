@@ -14,6 +14,7 @@ import pytest
 
 from pipeline import LLMRequest, Message, PipelineConfig, run_pipeline
 from pipeline.anthropic_llm import MAX_CONTINUATIONS, AnthropicLLM, make_client
+from pipeline.budget import worst_case_usd
 from pipeline.config import ModelPrice
 from pipeline.events import SubtaskFinished
 from pipeline.llm import Source, Usage, WebTools
@@ -416,3 +417,12 @@ def test_the_plan_schema_offers_needs_web_defaulting_to_false() -> None:
     subtask = next(iter(schema["$defs"].values()))
     assert subtask["properties"]["needs_web"]["type"] == "boolean"
     assert SubTask.model_validate(default_plan(2)["subtasks"][0]).needs_web is False
+
+
+def test_a_web_call_reserves_its_searches_too() -> None:
+    cfg = config()
+    plain = worst_case_usd(request(web=None), cfg)
+    web = worst_case_usd(request(WebTools(max_uses=4)), cfg)
+    assert plain is not None
+    assert web is not None
+    assert web - plain == pytest.approx(4 * 10 / 1000)
