@@ -78,6 +78,10 @@ class Stop:
     reason: StopReason
     by: str | None = None
 
+    def phase(self) -> str:
+        """The plan message's last line: short, the thread's note says the rest."""
+        return "Paused for a restart." if self.reason == "restart" else "Cancelled."
+
     def note(self) -> str:
         """The sentence the run's thread gets."""
         if self.reason == "restart":

@@ -88,6 +88,8 @@ def status_line(sub: SubtaskView, detail: int = 160) -> str:
             return f"{wait} (attempt {sub.attempt} failed: {reason(detail * 3 // 4)})"
         case "done":
             tokens = f" · {sub.usage.total:,} tokens" if detail else ""
+            if sub.reused:
+                return f"done earlier (reused){tokens}"
             return f"done in {sub.elapsed_s:.1f}s{tokens}"
         case "failed" | "skipped":
             return f"{sub.state}: {reason(detail)}" if detail and sub.detail else sub.state

@@ -79,7 +79,7 @@ class SlackRun:
         return self._editor.ts
 
     def _render(self, compact: bool) -> blocks.SlackMessage:
-        note = self.stop.note() if self.stop else ""
+        note = self.stop.phase() if self.stop else ""
         over = self.stop is None or self.stop.reason != "restart"
         queued = notes.queued(self.queued_ahead) if self.queued_ahead is not None else ""
         return blocks.plan_message(
@@ -103,6 +103,10 @@ class SlackRun:
                     self.channel, message, turn=self.requester_id
                 )
             self.thread_ts = thread_ts
+            if plan_ts is None and note and root_ts is None:
+                # A new plan in a thread that exists (Retry, Re-run): say why first.
+                await self._io.post(self.channel, blocks.notice_message(note), thread_ts=thread_ts)
+                note = None
             if plan_ts is None:
                 plan = self._render(False)
                 plan_ts = await self._io.post(
@@ -220,6 +224,11 @@ class SlackRun:
             return
         self.ended = True
         stop = self.stop or Stop("cancelled_by_user")
+        self.stop = stop
+        # No pipeline event will end the view: it ends here, so the plan's last edit shows
+        # the run stopped (and drops its Cancel button).
+        self.view.phase = "cancelled"
+        self._finish_plan()
         if stop.reason == "restart":
             await self._journal.paused()
             return

@@ -78,6 +78,8 @@ def status(sub: SubtaskView, now: float | None, retry: Retry | None = None) -> s
             if left <= 0:  # the wait is over: the next attempt is under way
                 return f"running… {-left:.1f}s (attempt {sub.attempt + 1})"
             return f"retrying in {left:.1f}s (attempt {sub.attempt} failed: {why})"
+        case "done" if sub.reused:
+            return f"done earlier (reused) · {sub.usage.total:,} tokens"
         case "done":
             return f"done in {sub.elapsed_s:.1f}s · {sub.usage.total:,} tokens"
         case "failed" | "skipped":

@@ -41,6 +41,7 @@ class SubtaskView:
     elapsed_s: float = 0.0
     usage: Usage = field(default_factory=Usage)
     output: str = ""
+    reused: bool = False  # done before a restart (or by the run it retries): not called again
 
 
 @dataclass
@@ -87,7 +88,7 @@ class RunView:
             case SubtaskFinished(subtask_id=sid) as done if sid in self.subtasks:
                 sub = self.subtasks[sid]
                 sub.state, sub.detail, sub.output = "done", "", done.output
-                sub.elapsed_s, sub.usage = done.elapsed_s, done.usage
+                sub.elapsed_s, sub.usage, sub.reused = done.elapsed_s, done.usage, done.reused
             case SubtaskFailed(subtask_id=sid) as failed if sid in self.subtasks:
                 sub = self.subtasks[sid]
                 sub.state, sub.detail, sub.elapsed_s = "failed", failed.reason, failed.elapsed_s

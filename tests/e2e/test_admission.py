@@ -153,4 +153,10 @@ async def test_a_queued_run_can_be_cancelled_and_never_calls_claude(
             )
         )
         assert not any("[run-2]" in str(c.body["messages"]) for c in fake_claude.calls)
+        # Cancelled before its pipeline ran: the plan still ends, without a Cancel button.
+        await eventually(lambda: not any(r.channel == "C2" for r in world.deps.runs.live))
+        plan = fake_slack.find("C2", str(queued.plan_ts))
+        assert plan is not None
+        assert CANCEL_ACTION not in str(plan.blocks)
+        assert "Cancelled." in plan.visible_text()
         assert world.deps.runs.admission.waiting_count == 0

@@ -148,6 +148,7 @@ async def test_cancel_button_stops_the_run(
     assert "Integrated answer" not in thread_text(thread)
     assert fake_claude.calls_for("integrator") == []
     assert CANCEL_ACTION not in str(thread[1].blocks)
+    assert thread_text(thread).count("Cancelled by") == 1  # said once, not in the plan too
 
 
 async def test_only_the_requester_may_cancel(
