@@ -27,6 +27,7 @@ def stored_usage(usage: Usage) -> StoredUsage:
         output_tokens=usage.output_tokens,
         cache_creation_input_tokens=usage.cache_creation_input_tokens,
         cache_read_input_tokens=usage.cache_read_input_tokens,
+        web_searches=usage.web_search_requests,
     )
 
 
@@ -73,7 +74,13 @@ class Journal:
                 await self._write(sid, store.save_subtask(run_id, sid, "running"))
             case SubtaskFinished(subtask_id=sid) as done if not (done.reused and self._resumed):
                 usage = stored_usage(done.usage)
-                write = store.save_subtask(run_id, sid, "done", output=done.output, usage=usage)
+                sources = [
+                    {"url": s.url, "title": s.title, "cited_text": s.cited_text}
+                    for s in done.sources
+                ]
+                write = store.save_subtask(
+                    run_id, sid, "done", output=done.output, usage=usage, sources=sources
+                )
                 await self._write(sid, write)
             case SubtaskFailed(subtask_id=sid, reason=reason):
                 await self._write(sid, store.save_subtask(run_id, sid, "failed", error=reason))

@@ -18,7 +18,7 @@ from bot.research import (
     refused_by_budget,
 )
 from bot.store import StoredRun, StoredSubtask
-from pipeline import Checkpoint, Plan, SubtaskOutcome, Usage
+from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
 
 logger = logging.getLogger(__name__)
 
@@ -40,9 +40,20 @@ def stored_plan(run: StoredRun) -> Plan | None:
 def _outcome(sub: StoredSubtask) -> SubtaskOutcome:
     u = sub.usage
     usage = Usage(
-        u.input_tokens, u.output_tokens, u.cache_creation_input_tokens, u.cache_read_input_tokens
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_creation_input_tokens,
+        u.cache_read_input_tokens,
+        u.web_searches,
     )
-    return SubtaskOutcome(sub.subtask_id, "done", output=sub.output or "", usage=usage)
+    sources = tuple(
+        Source(str(s.get("url", "")), str(s.get("title", "")), str(s.get("cited_text", "")))
+        for s in sub.sources
+        if s.get("url")
+    )
+    return SubtaskOutcome(
+        sub.subtask_id, "done", output=sub.output or "", usage=usage, sources=sources
+    )
 
 
 def checkpoint_of(run: StoredRun, keep: set[str] | None = None) -> Checkpoint | None:
