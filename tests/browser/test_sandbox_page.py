@@ -109,6 +109,7 @@ def footer(pane: Locator) -> Locator:
 
 async def assert_fully_visible(page: Page, selector: str) -> None:
     """The element is on screen from top to bottom, nothing cut off."""
+    await expect(page.locator(selector)).to_be_visible()  # the page may still be laying out
     box = await page.locator(selector).bounding_box()
     size = page.viewport_size
     assert box is not None, selector

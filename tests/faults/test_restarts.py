@@ -184,9 +184,16 @@ async def test_sigterm_with_30_live_runs_pauses_all_visibly_and_the_next_start_a
     channels = [f"C{n:02d}" for n in range(30)]
     first = bots()
     await first.start()
-    for channel in channels:
-        await first.command(f"long question in {channel}", channel=channel)
-    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 90, within=30)
+    for n, channel in enumerate(channels):
+        await first.command(f"long question in {channel}", channel=channel, user=f"U{n}")
+    # 20 runs call Claude (ORCHESTRA_MAX_LIVE_RUNS' default); 10 wait in the queue.
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 60, within=30)
+
+    def queued(channel: str) -> bool:
+        roots = fake_slack.channel_messages(channel)
+        return bool(roots) and "Queued" in thread_text(fake_slack.thread(channel, roots[0].ts))
+
+    await eventually(lambda: sum(queued(c) for c in channels) == 10, within=30)
     started = time.monotonic()
     code, err = await first.stop(signal.SIGTERM)
     took = time.monotonic() - started
@@ -215,6 +222,7 @@ async def test_sigterm_with_30_live_runs_pauses_all_visibly_and_the_next_start_a
         assert "Resumed after a restart" in text
         assert text.count("tokens in") == 1
     assert len(fake_slack.channel_messages(channels[0])) == 1  # no second root message
-    assert len(fake_claude.calls_for("orchestrator")) == 30  # plans were reused
+    # The 20 plans made before the restart were reused; the 10 queued runs planned after it.
+    assert len(fake_claude.calls_for("orchestrator")) == 30
     code, err = await second.stop(signal.SIGTERM)
     assert code == 0, err[-2000:]
