@@ -39,9 +39,9 @@ def produce(sizes: suite.Sizes, out: Path, argv: Sequence[str]) -> tuple[Report,
 
 
 def profile(path: Path) -> int:
-    """Run the CPU-per-run benchmark with the app process under pyinstrument."""
+    """Run the CPU-per-run benchmark (store on disk) with the app under pyinstrument."""
     sizes = suite.FULL
-    cpu = asyncio.run(cost.cpu_per_run(sizes.cpu_runs, sizes.cpu_batch, profile_path=str(path)))
+    cpu = asyncio.run(cost.app_cpu(sizes.cpu_runs, sizes.cpu_batch, "disk", profile_path=str(path)))
     # The profiler's own sampling inflates this number; the profile's shape is the point.
     print(f"app CPU per run under the profiler: {cpu.app_s * 1000:.1f} ms; profile: {path}")
     return 0
@@ -64,7 +64,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     report, text = produce(suite.SMOKE if args.smoke else suite.FULL, args.out, argv)
     print(text)
     print(f"written to {args.out}", file=sys.stderr)
-    return 0 if all(v.met for v in report.verdicts) else 1
+    return 0 if all(v.met is not False for v in report.verdicts) else 1
 
 
 if __name__ == "__main__":

@@ -1,10 +1,12 @@
 """The real app in HTTP mode in a process of its own, so its CPU and memory can be read
 apart from the fakes and the load driver. Built by the same composition root as
-`python -m bot` (`bot.__main__.build_deps`); the only change a benchmark may ask for is
-turning client-side Slack pacing off, for benchmarks that are about CPU, not Slack.
+`python -m bot` (`bot.__main__.build_deps`); the only changes a benchmark may ask for are
+turning client-side Slack pacing off, for benchmarks that are about CPU, not Slack, and
+the store without writes (`NullStore`), for measuring what the store costs.
 
 Usage: `python -m bench.app_process '<AppOptions JSON>'`; prints the app's base URL on
-its first stdout line, serves until SIGTERM."""
+its first stdout line, serves until SIGTERM. On SIGUSR1 it prints one more line: the run
+store's writes and the long GC pauses so far (`bench.app_probe.Probe` as JSON)."""
 
 from __future__ import annotations
 
@@ -12,9 +14,11 @@ import asyncio
 import dataclasses
 import json
 import logging
+import signal
 import sys
 from dataclasses import dataclass
 
+from bench.app_probe import GcPauses, NullStore, Probe, StoreWrites
 from bot.__main__ import build_deps
 from bot.app import create_app
 from bot.config import Settings
@@ -23,6 +27,7 @@ from bot.pacing import Pacer
 from bot.server import http_server, stop_on_signals
 from bot.slack_io import SlackIO
 from bot.startup import Workspace
+from bot.store import RunStore
 
 
 @dataclass(frozen=True)
@@ -40,7 +45,13 @@ class AppOptions:
     pacing: bool = True
     log_level: str = "INFO"
     profile_path: str = ""  # write a pyinstrument text profile of the whole process here
-    database_url: str = "sqlite://"  # the run store; a file URL measures real disk writes
+    # The run store. The benchmarks pass a SQLite file in a temporary folder (production's
+    # default is a SQLite file too); in memory would hide what the writes cost on disk.
+    database_url: str = "sqlite://"
+    null_store: bool = False  # skip every write the app makes per run (NullStore)
+    # Fair share (ORCHESTRA_MAX_LIVE_RUNS, ORCHESTRA_MAX_RUNS_PER_USER): None keeps what the
+    # environment or the app's defaults say; a number raises both, as an operator would.
+    runs_cap: int | None = None
 
     def to_json(self) -> str:
         """The command-line form."""
@@ -54,7 +65,7 @@ class AppOptions:
 
 def settings_for(options: AppOptions) -> Settings:
     """Settings as `python -m bot` would read them from the environment."""
-    return Settings(
+    settings = Settings(
         _env_file=None,
         slack_bot_token=options.slack_bot_token,
         slack_signing_secret=options.signing_secret,
@@ -69,12 +80,28 @@ def settings_for(options: AppOptions) -> Settings:
         log_level=options.log_level,
         database_url=options.database_url,
     )
+    if options.runs_cap is None:
+        return settings
+    cap = options.runs_cap
+    return settings.model_copy(update={"max_live_runs": cap, "max_runs_per_user": cap})
 
 
 async def serve(options: AppOptions) -> None:
     """Serve until SIGTERM, announcing the URL on stdout."""
     settings = settings_for(options)
-    store = await open_store(settings.database_url)
+    writes, pauses = StoreWrites(), GcPauses()
+    writes.install()  # before the store opens: its migrations are counted too (not per run)
+    pauses.install()
+    store: RunStore = (
+        await NullStore.open("sqlite://")
+        if options.null_store
+        else await open_store(settings.database_url)
+    )
+    # The driver asks with SIGUSR1; the answer is one line on stdout.
+    asyncio.get_running_loop().add_signal_handler(
+        signal.SIGUSR1,
+        lambda: print(Probe(writes.counts(), tuple(pauses.long)).to_json(), flush=True),
+    )
     deps = build_deps(settings, store, Workspace())
     if not options.pacing:
         deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))

@@ -1,7 +1,9 @@
 """Benchmark 5: what a run costs us. CPU seconds per run with zero LLM latency (so the
-process never waits on Claude), and resident memory per live run with many runs held open
-by long LLM latencies. Both read from the app's own process (/proc), so the fakes and the
-load driver, which live in this process, are not counted; their share is reported apart."""
+process never waits on Claude), with the run store on disk and without it; the store's
+writes per run; and resident memory per live run with many runs held open by long LLM
+latencies. CPU and memory are read from the app's own process (/proc), so the fakes and
+the load driver, which live in this process, are not counted; their share is reported
+apart. The store's writes are counted inside the app process (`bench.app_probe`)."""
 
 from __future__ import annotations
 
@@ -9,10 +11,11 @@ import asyncio
 import time
 from dataclasses import dataclass
 
+from bench.app_probe import GcPause, WriteCounts
 from bench.driver import AnswerWatch, send, signed_command
 from bench.plans import Case, independent, plan_json
 from bench.scripting import ANSWER, script
-from bench.world import WARM_UP, BenchWorld, bench_world
+from bench.world import WARM_UP, BenchWorld, StoreMode, bench_world
 from pipeline import PipelineConfig, run_pipeline
 from pipeline.testing import ScriptedLLM
 
@@ -24,9 +27,18 @@ class CpuCost:
     """CPU seconds per run."""
 
     runs: int
-    app_s: float  # the app process: Bolt, pipeline, SDKs, Slack I/O
+    app_s: float  # the app process: Bolt, pipeline, SDKs, Slack I/O, the store on disk
+    app_without_store_s: float  # the same, with NullStore: no store writes at all
     driver_and_fakes_s: float  # this process: load driver and both fakes, for scale
     pipeline_only_s: float  # run_pipeline with the in-memory fake LLM: no HTTP, no SDK
+    writes: WriteCounts  # the store's writes over the `runs` runs (store on disk)
+    full_gcs: tuple[GcPause, ...]  # the app's generation-2 collections over those runs
+    full_gcs_without_store: tuple[GcPause, ...]
+
+    @property
+    def store_s(self) -> float:
+        """CPU per run the store adds."""
+        return self.app_s - self.app_without_store_s
 
 
 @dataclass(frozen=True)
@@ -72,29 +84,67 @@ async def _pipeline_only_cpu(case: Case, runs: int) -> float:
     return (time.process_time() - started) / runs
 
 
-async def cpu_per_run(runs: int, batch: int, *, profile_path: str = "") -> CpuCost:
+@dataclass(frozen=True)
+class AppCpu:
+    """CPU per run of one app process, and what its store wrote meanwhile."""
+
+    app_s: float
+    here_s: float  # this process (load driver and fakes)
+    writes: WriteCounts
+    full_gcs: tuple[GcPause, ...]
+
+
+async def app_cpu(runs: int, batch: int, store: StoreMode, *, profile_path: str = "") -> AppCpu:
     """`runs` zero-latency runs in bursts of `batch`, Slack pacing off (pacing only ever
     waits, and its waits would stretch the benchmark; benchmark 4 covers Slack's limits)."""
     case = independent("cpu", SUBTASKS, 0.0, plan_latency=0.0, integrator_latency=0.0)
-    async with bench_world(case, pacing=False, profile_path=profile_path) as world:
+    async with bench_world(
+        case, pacing=False, profile_path=profile_path, store=store, runs_cap=runs + batch
+    ) as world:
         await world.warm_up()
         script(world.claude, case)
         await _burst(world, batch, "C-cpu-warm")
         await world.app.wait_idle(world.http)
+        before = await world.app.probe()
         app_before, here_before = world.app.cpu_seconds(), time.process_time()
         for first in range(0, runs, batch):
             await _burst(world, min(batch, runs - first), f"C-cpu-{first}")
         await world.app.wait_idle(world.http)
         app_s = world.app.cpu_seconds() - app_before
         here_s = time.process_time() - here_before
+        after = await world.app.probe()
+    full_gcs = tuple(p for p in after.pauses[len(before.pauses) :] if p.generation == 2)
+    return AppCpu(app_s / runs, here_s / runs, after.writes - before.writes, full_gcs)
+
+
+async def cpu_per_run(runs: int, batch: int) -> CpuCost:
+    """CPU per run with the store on disk and with `NullStore`, and the store's writes."""
+    case = independent("cpu", SUBTASKS, 0.0, plan_latency=0.0, integrator_latency=0.0)
+    with_store = await app_cpu(runs, batch, "disk")
+    without = await app_cpu(runs, batch, "none")
+    if without.writes.statements:
+        # A write NullStore does not skip: "without the store" would not be without it.
+        raise RuntimeError(
+            f"NullStore let writes through ({without.writes.by_statement}); "
+            "skip the new store write in bench/app_probe.py"
+        )
     pipeline_only = await _pipeline_only_cpu(case, runs)
-    return CpuCost(runs, app_s / runs, here_s / runs, pipeline_only)
+    return CpuCost(
+        runs,
+        with_store.app_s,
+        without.app_s,
+        with_store.here_s,
+        pipeline_only,
+        with_store.writes,
+        with_store.full_gcs,
+        without.full_gcs,
+    )
 
 
 async def memory_per_run(runs: int, latency: float) -> MemoryCost:
     """Hold `runs` runs open (every subagent call waiting `latency` s); RSS delta per run."""
     case = independent("memory", SUBTASKS, latency, plan_latency=0.0, integrator_latency=0.0)
-    async with bench_world(case) as world:
+    async with bench_world(case, runs_cap=runs + 5) as world:
         script(world.claude, WARM_UP)
         await _burst(world, 5, "C-mem-warm")
         await world.app.wait_idle(world.http)

@@ -1,6 +1,7 @@
 """Benchmarks 1 and 2: wall time against the LLM critical path, for the full app (signed
-request -> answer visible in the fake Slack thread), the pipeline alone, and the seed's
-patterns (a sequential loop, a gather fan-out) on the same fake Claude and SDK."""
+request -> answer visible in the fake Slack thread; with its run store in a SQLite file,
+and without the store for comparison), the pipeline alone, and the seed's patterns (a
+sequential loop, a gather fan-out) on the same fake Claude and SDK."""
 
 from __future__ import annotations
 
@@ -13,7 +14,7 @@ import anthropic
 from bench import baselines
 from bench.plans import Case, critical_path
 from bench.scripting import ANSWER, script
-from bench.world import WARM_UP, bench_world
+from bench.world import WARM_UP, StoreMode, bench_world
 from pipeline import PipelineConfig, run_pipeline
 from pipeline.anthropic_llm import AnthropicLLM
 from sandbox.fakes.claude import FakeAnthropic
@@ -27,7 +28,8 @@ class PathTimes:
 
     case: Case
     critical: float
-    app: float
+    app: float  # the run store in a SQLite file, as in production
+    app_without_store: float  # the same app with NullStore: no store writes
     pipeline: float
     gather: float
     naive: float | None  # None when skipped (it only grows with the subtask count)
@@ -39,8 +41,8 @@ async def _timed(work: Callable[[], Awaitable[object]]) -> float:
     return time.perf_counter() - started
 
 
-async def _app_time(case: Case) -> float:
-    async with bench_world(case) as world:
+async def _app_time(case: Case, store: StoreMode) -> float:
+    async with bench_world(case, store=store) as world:
         await world.warm_up()
         return await world.run_once(case, "C-critical")
 
@@ -85,8 +87,11 @@ async def _baselines(claude: FakeAnthropic, case: Case, naive: bool) -> tuple[fl
 
 async def measure(case: Case, *, naive: bool = True) -> PathTimes:
     """Every path for one case; the app first, in a fresh process, then the in-process ones."""
-    app = await _app_time(case)
+    app = await _app_time(case, "disk")
+    app_without_store = await _app_time(case, "none")
     async with FakeAnthropic() as claude:
         pipeline = await _pipeline_alone(claude, case)
         gathered, sequential = await _baselines(claude, case, naive)
-    return PathTimes(case, critical_path(case), app, pipeline, gathered, sequential)
+    return PathTimes(
+        case, critical_path(case), app, app_without_store, pipeline, gathered, sequential
+    )

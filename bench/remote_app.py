@@ -1,4 +1,6 @@
-"""Starting the app process and reading its CPU time and resident memory from /proc."""
+"""Starting the app process and reading its CPU time and resident memory from /proc, and
+its run store's writes and GC pauses from the process itself (SIGUSR1, answered on its
+stdout)."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import IO
 
 import aiohttp
 
+from bench.app_probe import Probe
 from bench.app_process import AppOptions
 
 _TICKS = os.sysconf("SC_CLK_TCK")
@@ -32,6 +35,7 @@ class AppProcess:
     url: str
     pid: int
     log: IO[bytes]
+    stdout: asyncio.StreamReader
 
     def cpu_seconds(self) -> float:
         """User + system CPU time the process has used (resolution 1/SC_CLK_TCK)."""
@@ -40,6 +44,14 @@ class AppProcess:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
 
+    def scheduled_seconds(self) -> tuple[float, float]:
+        """The main thread's (event loop's) time on a CPU and time waiting for one while
+        runnable (/proc schedstat, nanoseconds): the second grows when other processes,
+        ours or not, take the cores."""
+        with open(f"/proc/{self.pid}/schedstat", encoding="ascii") as stat:
+            on_cpu, waiting, _ = stat.read().split()
+        return int(on_cpu) / 1e9, int(waiting) / 1e9
+
     def rss_bytes(self) -> int:
         """Resident set size now (VmRSS)."""
         with open(f"/proc/{self.pid}/status", encoding="ascii") as status:
@@ -47,6 +59,15 @@ class AppProcess:
                 if line.startswith("VmRSS:"):
                     return int(line.split()[1]) * 1024
         raise AppCrashed("no VmRSS in /proc status")
+
+    async def probe(self, within: float = 10) -> Probe:
+        """The run store's writes and the long GC pauses since the process started."""
+        os.kill(self.pid, signal.SIGUSR1)
+        async with asyncio.timeout(within):
+            line = await self.stdout.readline()
+        if not line:
+            raise AppCrashed(f"app process gave no probe line:\n{self.log_tail()}")
+        return Probe.from_json(line.decode())
 
     def log_tail(self, chars: int = 3000) -> str:
         """The end of the process's stderr, for error messages."""
@@ -88,7 +109,7 @@ async def app_process(options: AppOptions, start_timeout: float = 60) -> AsyncIt
             if not url.startswith("http://"):
                 log.seek(0)
                 raise AppCrashed(f"app process did not start:\n{log.read().decode()[-3000:]}")
-            yield AppProcess(url, process.pid, log)
+            yield AppProcess(url, process.pid, log, process.stdout)
         finally:
             await _stop(process)
 

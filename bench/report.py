@@ -18,12 +18,13 @@ class Table:
 
 @dataclass(frozen=True)
 class Verdict:
-    """One target: what was asked, what was measured, whether it holds."""
+    """One target: what was asked, what was measured, whether it holds (None: a number
+    reported beside the targets, with no target of its own)."""
 
     name: str
     target: str
     measured: str
-    met: bool
+    met: bool | None
 
 
 @dataclass
@@ -50,6 +51,10 @@ def _table(columns: tuple[str, ...], rows: Sequence[tuple[str, ...]]) -> list[st
     return [line(columns), "|" + "|".join("-" * (w + 2) for w in widths) + "|", *map(line, rows)]
 
 
+def _verdict(met: bool | None) -> str:
+    return "-" if met is None else "met" if met else "**NOT MET**"
+
+
 def markdown(
     report: Report, *, command: str, cores: int, date: str, seconds: float, command_note: str = ""
 ) -> str:
@@ -65,9 +70,7 @@ def markdown(
         "## Targets",
         "",
     ]
-    verdict_rows = [
-        (v.name, v.target, v.measured, "met" if v.met else "**NOT MET**") for v in report.verdicts
-    ]
+    verdict_rows = [(v.name, v.target, v.measured, _verdict(v.met)) for v in report.verdicts]
     out += _table(("target", "wanted", "measured", "verdict"), verdict_rows)
     for table in report.tables:
         out += ["", f"## {table.title}", ""]

@@ -71,7 +71,7 @@ async def measure(runs: int, latency: float) -> SlackBudget:
     case = independent(
         "budget", 3, latency, plan_latency=latency / 2, integrator_latency=latency / 2
     )
-    async with bench_world(case, strict_rate_limits=True) as world:
+    async with bench_world(case, strict_rate_limits=True, runs_cap=runs) as world:
         script(world.claude, case)
         watch = AnswerWatch(world.slack, ANSWER)
         loop = asyncio.get_running_loop()

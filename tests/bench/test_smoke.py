@@ -10,6 +10,7 @@ import pytest
 
 from bench import suite
 from bench.__main__ import produce
+from bench.app_probe import GcPause, Probe, WriteCounts, statement_kind
 from bench.plans import chain_dag, critical_path, independent, levels, subtask_makespan
 from bench.stats import percentile
 
@@ -42,9 +43,10 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     assert out.read_text(encoding="utf-8") == text
     assert "Command: `.venv/bin/python -m bench --smoke`" in text
     assert "cores (`nproc`)" in text
-    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5."):
+    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 5b."):
         assert heading in text
-    assert len(report.verdicts) == len(suite.SMOKE.cases) + 5
+    assert len(report.verdicts) == len(suite.SMOKE.cases) + 7
+    assert "store on disk" in text
     assert text.count("| 1. critical path:") == len(suite.SMOKE.cases)
     values = report.values
     assert all(math.isfinite(v) for v in values.values())
@@ -52,10 +54,38 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
         # Never faster than the scripted latencies; never wildly slower, even side by side.
         assert 1.0 <= values[f"critical.{case.name}.ratio"] < 3
         assert 1.0 <= values[f"critical.{case.name}.pipeline_ratio"] < 3
+        assert 1.0 <= values[f"critical.{case.name}.ratio_without_store"] < 3
     assert 0 < values["ack.p50"] <= values["ack.p99"] <= values["ack.max"] < 3
     assert values["slack.429"] == 0
     assert 3 <= values["slack.posts_per_run"] <= 4
     assert values["slack.updates_per_run"] >= 1
+    assert 0 < values["ack.p99_without_store"] < 3
     assert 0 < values["cpu.app"] < 1
+    assert 0 < values["cpu.app_without_store"] < 1
+    # A run writes its claim, its row, its plan and every subtask's start and end at least.
+    assert values["store.transactions_per_run"] >= 3 + 2 * 3
+    assert values["store.statements_per_run"] >= values["store.transactions_per_run"]
     assert 0 < values["cpu.pipeline_only"] < 1
     assert abs(values["memory.per_run"]) < 50 * 1024 * 1024
+
+
+def test_statement_kind_names_what_modifies_data() -> None:
+    assert statement_kind("INSERT INTO runs (run_id) VALUES (?)") == "INSERT runs"
+    assert statement_kind('UPDATE "subtasks" SET state=? WHERE x') == "UPDATE subtasks"
+    assert statement_kind("DELETE FROM deliveries WHERE expires_at <= ?") == "DELETE deliveries"
+    assert statement_kind("SELECT * FROM runs") is None
+    assert statement_kind("  ") is None
+
+
+def test_write_counts_subtract_by_kind() -> None:
+    before = WriteCounts(2, 3, {"INSERT runs": 1, "UPDATE runs": 2})
+    after = WriteCounts(5, 7, {"INSERT runs": 2, "UPDATE runs": 2, "INSERT spend": 3})
+    assert after - before == WriteCounts(3, 4, {"INSERT runs": 1, "INSERT spend": 3})
+
+
+def test_probe_survives_its_line_and_finds_pauses_in_windows() -> None:
+    pauses = (GcPause(10.0, 0.2, 2), GcPause(20.0, 0.01, 0))
+    probe = Probe(WriteCounts(1, 1, {"INSERT runs": 1}), pauses)
+    assert Probe.from_json(probe.to_json()) == probe
+    assert probe.pauses_within([(10.1, 10.3)]) == [pauses[0]]  # began before, still on
+    assert probe.pauses_within([(9.0, 10.0), (20.02, 21.0)]) == []
