@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import gc
 import json
 import logging
 import signal
@@ -106,6 +107,7 @@ async def serve(options: AppOptions) -> None:
     if not options.pacing:
         deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))
     app = create_app(deps, signing_secret=options.signing_secret)
+    gc.freeze()  # as `python -m bot` does once its dependencies are built
     stop = stop_on_signals()
     try:
         async with http_server(app, deps, "127.0.0.1", 0) as url, keeping_runs(deps):

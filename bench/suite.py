@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import ack, cost, critical, slack_budget
+from bench import ack, cost, critical, slack_budget, slack_priority
 from bench.app_probe import GcPause
 from bench.plans import Case, chain_dag, independent
 from bench.report import Report, Table, Verdict
@@ -29,6 +29,9 @@ class Sizes:
     cpu_batch: int
     memory_runs: int
     memory_latency: float
+    priority_runs: int = 100  # runs in as many channels, finishing together
+    priority_requests: int = 50  # one person's pile ahead of another person's request
+    priority_latency: float = 1.0
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -65,6 +68,9 @@ SMOKE = Sizes(
     cpu_batch=2,
     memory_runs=4,
     memory_latency=30.0,
+    priority_runs=3,
+    priority_requests=3,
+    priority_latency=0.1,
     concurrent=True,
 )
 
@@ -411,10 +417,19 @@ async def _cost(sizes: Sizes, report: Report) -> None:
     report.tables.append(_writes_table(cpu))
 
 
+async def _priority(sizes: Sizes, report: Report) -> None:
+    await slack_priority.section(
+        report,
+        runs=sizes.priority_runs,
+        requests=sizes.priority_requests,
+        latency=sizes.priority_latency,
+    )
+
+
 async def run(sizes: Sizes) -> Report:
     """Every benchmark, one after another (side by side they would disturb each other's
     timings), or concurrently when `sizes.concurrent` says the numbers are not the point."""
-    sections = (_critical, _ack, _budget, _cost)
+    sections = (_critical, _ack, _budget, _cost, _priority)
     parts = [Report() for _ in sections]
     if sizes.concurrent:
         async with asyncio.TaskGroup() as group:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import gc
 import logging
 import sys
 
@@ -57,6 +58,10 @@ async def _serve(settings: Settings) -> None:
     store = await open_store(settings.database_url)
     try:
         deps = build_deps(settings, store, workspace)
+        # Everything built so far lives as long as the process: keep it out of the garbage
+        # collector's full passes, which otherwise scan ~300k start-up objects and pause the
+        # event loop (and every ack) for 100-250 ms (bench/PROFILE_NOTES.md).
+        gc.freeze()
         secret = _secret(settings.slack_signing_secret)
         async with keeping_runs(deps):
             if settings.slack_app_token is not None:
