@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import ack, cost, critical, slack_budget, slack_priority
+from bench import ack, cost, critical, queue_cap, slack_budget, slack_priority
 from bench.app_probe import GcPause
 from bench.plans import Case, chain_dag, independent
 from bench.report import Report, Table, Verdict
@@ -32,6 +32,8 @@ class Sizes:
     priority_runs: int = 100  # runs in as many channels, finishing together
     priority_requests: int = 50  # one person's pile ahead of another person's request
     priority_latency: float = 1.0
+    queue_requests: int = 40  # people asking at once under the live-run cap
+    queue_cap: int = 10
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -71,6 +73,8 @@ SMOKE = Sizes(
     priority_runs=3,
     priority_requests=3,
     priority_latency=0.1,
+    queue_requests=4,
+    queue_cap=2,
     concurrent=True,
 )
 
@@ -426,10 +430,16 @@ async def _priority(sizes: Sizes, report: Report) -> None:
     )
 
 
+async def _queue(sizes: Sizes, report: Report) -> None:
+    await queue_cap.section(
+        report, requests=sizes.queue_requests, cap=sizes.queue_cap, latency=sizes.priority_latency
+    )
+
+
 async def run(sizes: Sizes) -> Report:
     """Every benchmark, one after another (side by side they would disturb each other's
     timings), or concurrently when `sizes.concurrent` says the numbers are not the point."""
-    sections = (_critical, _ack, _budget, _cost, _priority)
+    sections = (_critical, _ack, _budget, _cost, _priority, _queue)
     parts = [Report() for _ in sections]
     if sizes.concurrent:
         async with asyncio.TaskGroup() as group:

@@ -45,7 +45,7 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     assert "cores (`nproc`)" in text
     for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 5b."):
         assert heading in text
-    assert len(report.verdicts) == len(suite.SMOKE.cases) + 9
+    assert len(report.verdicts) == len(suite.SMOKE.cases) + 10
     assert "store on disk" in text
     assert text.count("| 1. critical path:") == len(suite.SMOKE.cases)
     values = report.values
