@@ -6,6 +6,7 @@ of its blocks within `MESSAGE_BLOCKS_BUDGET`."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block, MarkdownBlock
@@ -33,7 +34,7 @@ from bot.slack_text import (
     split_markdown,
     truncate,
 )
-from pipeline import RunResult
+from pipeline import RunResult, Source, footer_parts, with_sources
 
 __all__ = [
     "CANCEL_ACTION",
@@ -61,16 +62,8 @@ _PART_LABEL_CHARS = 40  # "Part 12 of 13", with room to spare
 
 
 def footer(result: RunResult) -> str:
-    """Wall time, subtasks done/failed, tokens and estimated cost."""
-    cost = "cost unknown" if result.cost_usd is None else f"≈ ${result.cost_usd:.4f}"
-    total = len(result.outcomes)
-    parts = [
-        f":stopwatch: {result.elapsed_s:.1f}s",
-        f"{result.done_count}/{total} subtasks done",
-        f"{result.usage.total_input:,} tokens in / {result.usage.output_tokens:,} out",
-        cost,
-    ]
-    return " · ".join(parts)
+    """Wall time, subtasks done, tokens, web searches and estimated cost."""
+    return ":stopwatch: " + " · ".join(footer_parts(result))
 
 
 def failed_note(result: RunResult) -> str:
@@ -93,7 +86,8 @@ def answer_messages(result: RunResult) -> list[SlackMessage]:
     Slack never refuses one for its size; the `text` fallback links only with visible hosts."""
     tail = [note for note in (failed_note(result), footer(result)) if note]
     room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
-    chunks = split_markdown(safe_markdown(result.answer), min(MARKDOWN_BLOCK_LIMIT, room))
+    whole = with_sources(result.answer, result.sources) if result.answer.strip() else ""
+    chunks = split_markdown(safe_markdown(whole), min(MARKDOWN_BLOCK_LIMIT, room))
     chunks = chunks or ["_(The answer was empty.)_"]
     messages = []
     for index, chunk in enumerate(chunks, start=1):
@@ -106,11 +100,14 @@ def answer_messages(result: RunResult) -> list[SlackMessage]:
     return messages
 
 
-def output_messages(sub_id: str, role: str, output: str) -> list[SlackMessage]:
-    """A subtask's full output, on demand, split like the answer."""
+def output_messages(
+    sub_id: str, role: str, output: str, sources: Sequence[Source] = ()
+) -> list[SlackMessage]:
+    """A subtask's full output and its sources, on demand, split like the answer."""
     title = f"*Full output of {escape(sub_id)}* · {mrkdwn_line(role, 200)}"
     room = MESSAGE_BLOCKS_BUDGET - len(title)
-    chunks = split_markdown(safe_markdown(output), min(MARKDOWN_BLOCK_LIMIT, room))
+    whole = with_sources(output, sources) if output.strip() else ""
+    chunks = split_markdown(safe_markdown(whole), min(MARKDOWN_BLOCK_LIMIT, room))
     chunks = chunks or ["(empty)"]
     return [
         message(

@@ -87,10 +87,11 @@ def status_line(sub: SubtaskView, detail: int = 160) -> str:
                 return wait
             return f"{wait} (attempt {sub.attempt} failed: {reason(detail * 3 // 4)})"
         case "done":
-            tokens = f" · {sub.usage.total:,} tokens" if detail else ""
-            if sub.reused:
-                return f"done earlier (reused){tokens}"
-            return f"done in {sub.elapsed_s:.1f}s{tokens}"
+            when = "done earlier (reused)" if sub.reused else f"done in {sub.elapsed_s:.1f}s"
+            if not detail:
+                return when
+            # The web note holds only our words and counts: nothing to escape.
+            return " · ".join(p for p in (when, f"{sub.usage.total:,} tokens", sub.web) if p)
         case "failed" | "skipped":
             return f"{sub.state}: {reason(detail)}" if detail and sub.detail else sub.state
         case "cancelled":

@@ -46,13 +46,17 @@ def _outcome(sub: StoredSubtask) -> SubtaskOutcome:
         u.cache_read_input_tokens,
         u.web_searches,
     )
-    sources = tuple(
+    return SubtaskOutcome(
+        sub.subtask_id, "done", output=sub.output or "", usage=usage, sources=sources_of(sub)
+    )
+
+
+def sources_of(sub: StoredSubtask) -> tuple[Source, ...]:
+    """A stored subtask's sources as the pipeline knows them."""
+    return tuple(
         Source(str(s.get("url", "")), str(s.get("title", "")), str(s.get("cited_text", "")))
         for s in sub.sources
         if s.get("url")
-    )
-    return SubtaskOutcome(
-        sub.subtask_id, "done", output=sub.output or "", usage=usage, sources=sources
     )
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 
 from slack_sdk.errors import SlackApiError
 
@@ -20,7 +21,7 @@ from bot.slack_io import SlackIO, channel_refusal
 from bot.slack_text import mrkdwn_line
 from bot.store import FinishedStatus, RunStore
 from bot.thread_poster import ThreadPoster
-from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult
+from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult, Source
 from pipeline.view import RunView
 
 logger = logging.getLogger(__name__)
@@ -239,14 +240,17 @@ class SlackRun:
             await self.requester.tell(f"{note} (goal: {mrkdwn_line(self.goal, 200)})")
         await self._journal.cancelled_early(stop.by)
 
-    async def post_output(self, sub_id: str, role: str, output: str) -> str | None:
-        """Post a subtask's full output in the thread once; a sentence if it cannot be."""
+    async def post_output(
+        self, sub_id: str, role: str, output: str, sources: Sequence[Source] = ()
+    ) -> str | None:
+        """Post a subtask's full output (and sources) in the thread once; a sentence if it
+        cannot be."""
         if sub_id in self.outputs_posted:
             return "That output is already in this thread."
         if self._poster is None:
             return "That run has no thread to post in."
         self.outputs_posted.add(sub_id)
-        for message in blocks.output_messages(sub_id, role, output):
+        for message in blocks.output_messages(sub_id, role, output, sources):
             if await self._poster.post_or_report(message, "that output") is None:
                 break
         return None

@@ -22,7 +22,8 @@ import re
 
 from bot import slack_links
 from bot.slack_links import Link
-from bot.slack_split import Chunk, fence_after, joins, split_chunks
+from bot.slack_split import Chunk, joins, split_chunks
+from pipeline.markdown import fence_after
 
 __all__ = [
     "BUTTON_TEXT_LIMIT",

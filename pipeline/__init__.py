@@ -40,6 +40,8 @@ from pipeline.models import (
     number_sources,
 )
 from pipeline.run import new_run_id, run_pipeline
+from pipeline.sources import sources_markdown, with_sources
+from pipeline.summary import footer_parts, searches_text
 from pipeline.usage import cost_of
 
 __all__ = [
@@ -89,10 +91,14 @@ __all__ = [
     "WebTools",
     "clean_goal",
     "cost_of",
+    "footer_parts",
     "goal_problem",
     "new_run_id",
     "number_sources",
     "run_pipeline",
+    "searches_text",
+    "sources_markdown",
     "tidy_goal",
     "usd_text",
+    "with_sources",
 ]

@@ -8,6 +8,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import json
 import logging
 import sys
 from collections.abc import AsyncIterator
@@ -17,9 +18,11 @@ from rich.console import Console
 from rich.logging import RichHandler
 
 from pipeline.anthropic_llm import AnthropicLLM, make_client
+from pipeline.llm import Source
 from pipeline.models import RunResult
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.settings import PipelineSettings, settings_problem
+from pipeline.sources import with_sources
 from pipeline.terminal import (
     Mode,
     TerminalProgress,
@@ -65,8 +68,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
 
 
 def record(result: RunResult) -> str:
-    """The run record as JSON."""
-    return TypeAdapter(RunResult).dump_json(result, indent=2).decode()
+    """The run record as JSON, with the run's numbered sources and search count (properties,
+    which a dataclass dump leaves out)."""
+    data = TypeAdapter(RunResult).dump_python(result, mode="json")
+    data["sources"] = TypeAdapter(tuple[Source, ...]).dump_python(result.sources, mode="json")
+    data["searches"] = result.searches
+    return json.dumps(data, indent=2, ensure_ascii=False)
 
 
 def display_mode(args: argparse.Namespace, stderr_is_terminal: bool) -> Mode:
@@ -118,7 +125,7 @@ async def _run(args: argparse.Namespace, settings: PipelineSettings, api_key: st
         say(err, f"\n{clean(result.error)}")
     else:
         out.print()
-        print_answer(out, result.answer)
+        print_answer(out, with_sources(result.answer, result.sources))
         if result.failed_subtasks:
             say(out, f"\n{not_included(result)}")
     say(err, footer(result))

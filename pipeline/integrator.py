@@ -9,14 +9,23 @@ from pipeline.context import RunContext
 from pipeline.errors import AllSubtasksFailed
 from pipeline.events import IntegrationDelta, IntegrationStarted
 from pipeline.llm import LLMRequest, Message
-from pipeline.models import Plan, SubtaskOutcome
+from pipeline.models import Plan, SubtaskOutcome, number_sources
 
 
 async def integrate(
     ctx: RunContext, goal: str, plan: Plan, outcomes: Mapping[str, SubtaskOutcome]
 ) -> str:
     """Stream the integrated answer; never called with nothing to integrate."""
-    results = [(t, outcomes[t.id].output) for t in plan.subtasks if outcomes[t.id].status == "done"]
+    finished = [t for t in plan.subtasks if outcomes[t.id].status == "done"]
+    # Numbered as the run's result numbers them (RunResult.sources), so [n] means one page.
+    sources = number_sources([outcomes[t.id] for t in finished])
+    number = {source.url: n for n, source in enumerate(sources, start=1)}
+    results = [
+        prompts.Finding(
+            t, outcomes[t.id].output, tuple(number[s.url] for s in outcomes[t.id].sources)
+        )
+        for t in finished
+    ]
     failures = [(t, outcomes[t.id].error) for t in plan.subtasks if outcomes[t.id].status != "done"]
     if not results:
         raise AllSubtasksFailed(
@@ -26,7 +35,7 @@ async def integrate(
         IntegrationStarted(
             run_id=ctx.run_id,
             at=ctx.now(),
-            succeeded=tuple(t.id for t, _ in results),
+            succeeded=tuple(r.task.id for r in results),
             failed=tuple(t.id for t, _ in failures),
         )
     )
@@ -46,7 +55,7 @@ async def integrate(
         role="integrator",
         model=ctx.config.integrator_model,
         system=prompts.INTEGRATOR_SYSTEM,
-        messages=(Message("user", prompts.integrator_user(goal, results, failures)),),
+        messages=(Message("user", prompts.integrator_user(goal, results, failures, sources)),),
         max_tokens=ctx.config.integrator_max_tokens,
         label="integrate",
     )

@@ -138,6 +138,7 @@ class RunResult:
     elapsed_s: float
     error: str = ""
     error_kind: str = ""
+    search_cost_usd: float | None = 0.0  # the web searches' part of cost_usd
 
     @property
     def failed_subtasks(self) -> list[str]:

@@ -111,6 +111,7 @@ async def run_pipeline(
             elapsed_s=ctx.now(),
             error=error,
             error_kind=kind,
+            search_cost_usd=ctx.usage.search_cost_usd,
         )
 
     await ctx.emit(RunStarted(run_id=ctx.run_id, at=0.0, goal=goal))

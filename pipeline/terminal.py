@@ -22,6 +22,7 @@ from rich.text import Text
 
 from pipeline.events import CallRetrying, PipelineEvent
 from pipeline.models import RunResult
+from pipeline.summary import footer_parts
 from pipeline.view import RunView, SubtaskView
 
 Mode = Literal["live", "log", "quiet"]
@@ -78,10 +79,9 @@ def status(sub: SubtaskView, now: float | None, retry: Retry | None = None) -> s
             if left <= 0:  # the wait is over: the next attempt is under way
                 return f"running… {-left:.1f}s (attempt {sub.attempt + 1})"
             return f"retrying in {left:.1f}s (attempt {sub.attempt} failed: {why})"
-        case "done" if sub.reused:
-            return f"done earlier (reused) · {sub.usage.total:,} tokens"
         case "done":
-            return f"done in {sub.elapsed_s:.1f}s · {sub.usage.total:,} tokens"
+            when = "done earlier (reused)" if sub.reused else f"done in {sub.elapsed_s:.1f}s"
+            return " · ".join(p for p in (when, f"{sub.usage.total:,} tokens", sub.web) if p)
         case "failed" | "skipped":
             return f"{sub.state}: {_line(sub.detail, 100)}" if sub.detail else sub.state
         case "cancelled":
@@ -130,11 +130,7 @@ def _notice(notice: str, now: float, retry: Retry | None) -> str:
 
 def footer(result: RunResult) -> str:
     """Wall time, subtasks, tokens and cost in one line (as the answer's footer in Slack)."""
-    cost = "unknown" if result.cost_usd is None else f"≈ ${result.cost_usd:.4f}"
-    return (
-        f"{result.elapsed_s:.1f}s · {result.done_count}/{len(result.outcomes)} subtasks done · "
-        f"{result.usage.total_input:,} tokens in / {result.usage.output_tokens:,} out · {cost}"
-    )
+    return " · ".join(footer_parts(result))
 
 
 def not_included(result: RunResult) -> str:

@@ -52,6 +52,18 @@ class RunUsage:
         return sum(self._by_model.values(), Usage())
 
     @property
+    def search_cost_usd(self) -> float | None:
+        """Dollars of the web searches alone (part of `cost_usd`); None as `cost_usd` is."""
+        prices = [(self._config.price_for(m), u) for m, u in self._by_model.items()]
+        if any(price is None for price, _ in prices):
+            return None
+        return sum(
+            u.web_search_requests * price.web_search_per_1000 / 1000
+            for price, u in prices
+            if price is not None
+        )
+
+    @property
     def cost_usd(self) -> float | None:
         """Dollars so far; None when any model used has no known price."""
         costs = [cost_of(u, m, self._config) for m, u in self._by_model.items()]

@@ -20,8 +20,9 @@ from pipeline.events import (
     SubtaskSkipped,
     SubtaskStarted,
 )
-from pipeline.llm import Usage
+from pipeline.llm import Source, Usage
 from pipeline.models import Plan, RunResult
+from pipeline.summary import web_note
 
 SubtaskState = Literal["pending", "running", "retrying", "done", "failed", "skipped", "cancelled"]
 Phase = Literal["planning", "running", "integrating", "finished", "failed", "cancelled"]
@@ -42,6 +43,14 @@ class SubtaskView:
     usage: Usage = field(default_factory=Usage)
     output: str = ""
     reused: bool = False  # done before a restart (or by the run it retries): not called again
+    sources: tuple[Source, ...] = ()  # pages its output cites
+    searches: int = 0
+    search_errors: tuple[str, ...] = ()
+
+    @property
+    def web(self) -> str:
+        """Its searches, sources and web trouble in words ("" when it did not use the web)."""
+        return web_note(self.searches, len(self.sources), self.search_errors)
 
 
 @dataclass
@@ -89,6 +98,8 @@ class RunView:
                 sub = self.subtasks[sid]
                 sub.state, sub.detail, sub.output = "done", "", done.output
                 sub.elapsed_s, sub.usage, sub.reused = done.elapsed_s, done.usage, done.reused
+                sub.sources, sub.searches = done.sources, done.searches
+                sub.search_errors = done.search_errors
             case SubtaskFailed(subtask_id=sid) as failed if sid in self.subtasks:
                 sub = self.subtasks[sid]
                 sub.state, sub.detail, sub.elapsed_s = "failed", failed.reason, failed.elapsed_s

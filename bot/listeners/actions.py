@@ -15,7 +15,7 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import blocks, notes
 from bot.deps import Deps
-from bot.resume import requester_of, rerun, retry
+from bot.resume import requester_of, rerun, retry, sources_of
 from bot.store import StoredRun
 from bot.thread_poster import ThreadPoster
 
@@ -124,7 +124,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         live = deps.runs.get(run_id)
         sub = live.view.subtasks.get(sub_id) if live else None
         if live is not None and sub is not None and sub.state == "done":
-            problem = await live.post_output(sub.id, sub.role, sub.output)
+            problem = await live.post_output(sub.id, sub.role, sub.output, sub.sources)
             if problem:
                 await tell(click, problem)
             return
@@ -144,7 +144,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
             channel=stored.channel,
             thread_ts=stored.thread_ts,
         )
-        for message in blocks.output_messages(done.subtask_id, done.role, done.output):
+        messages = blocks.output_messages(done.subtask_id, done.role, done.output, sources_of(done))
+        for message in messages:
             if await poster.post_or_report(message, "that output") is None:
                 return
 

@@ -8,6 +8,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from pipeline import prompts
+from pipeline.llm import Source
 from pipeline.models import SubTask
 
 # Text built to attack the delimiters: our tag names, slashes, brackets and invisible marks.
@@ -71,13 +72,21 @@ def test_a_dependency_output_stays_inside_its_section(
     assert opening.group(0).count('"') == 4  # the role cannot break out of its attribute
 
 
-@given(goal=_HOSTILE, output=_HOSTILE, why=_HOSTILE)
-def test_integrator_sections_hold_model_output(goal: str, output: str, why: str) -> None:
-    results = [(_task(), output)]
+@given(goal=_HOSTILE, output=_HOSTILE, why=_HOSTILE, title=_HOSTILE, quote=_HOSTILE, url=_HOSTILE)
+def test_integrator_sections_hold_model_output(
+    goal: str, output: str, why: str, title: str, quote: str, url: str
+) -> None:
+    results = [prompts.Finding(_task(), output, (1, 2))]
     failures = [(_task(role="Failed part"), why)]
-    prompt = prompts.integrator_user(goal, results, failures)
+    sources = [Source(f"https://a.example/{url}", title, quote), Source("https://b.example/")]
+    prompt = prompts.integrator_user(goal, results, failures, sources)
     assert _tags(prompt, "goal") == (1, 1)
     assert _tags(prompt, "result") == (1, 1)
+    assert _tags(prompt, "sources") == (1, 1)
+    # Each source is one numbered entry (a quote on its own indented line), whatever it says.
+    listed = prompt.split("<sources>\n", 1)[1].split("\n</sources>", 1)[0].splitlines()
+    assert [line[:4] for line in listed if not line.startswith("    quoted: ")] == ["[1] ", "[2] "]
+    assert '<result role="' in prompt and 'sources="1,2">' in prompt
     # A failure's reason is one list line: it cannot start lines of its own.
     tail = prompt.split("These parts failed and have no result:\n", 1)[1]
     assert len(tail.splitlines()) == 1
