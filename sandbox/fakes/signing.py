@@ -64,6 +64,13 @@ def mention_event(
     }
     if thread_ts:
         event["thread_ts"] = thread_ts
+    return event_callback(event, event_id=event_id, bot_user=bot_user)
+
+
+def event_callback(
+    event: dict[str, Any], *, event_id: str | None = None, bot_user: str = "UBOT"
+) -> tuple[str, str]:
+    """The Events API envelope Slack wraps every event in, as JSON."""
     body = {
         "token": "legacy-verification-token",
         "team_id": TEAM,
@@ -79,17 +86,84 @@ def mention_event(
 
 def home_opened(*, user: str, event_id: str | None = None) -> tuple[str, str]:
     """An `event_callback` envelope for `app_home_opened` (a person opens the Home tab)."""
-    body = {
-        "token": "legacy-verification-token",
-        "team_id": TEAM,
-        "api_app_id": APP,
-        "event": {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"},
-        "type": "event_callback",
-        "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
-        "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM, "user_id": "UBOT", "is_bot": True}],
+    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+    return event_callback(event, event_id=event_id)
+
+
+def dm_message(
+    *,
+    text: str,
+    user: str,
+    channel: str,
+    ts: str,
+    thread_ts: str | None = None,
+    event_id: str | None = None,
+) -> tuple[str, str]:
+    """A person writes to the app in its messages tab: a `message` event (`message.im`) with
+    `channel_type` "im". In an assistant thread it carries the thread's `thread_ts`, which is
+    how Bolt tells it from other DMs."""
+    event: dict[str, Any] = {
+        "type": "message",
+        "channel": channel,
+        "user": user,
+        "text": text,
+        "ts": ts,
+        "event_ts": ts,
+        "channel_type": "im",
+        "team": TEAM,
     }
-    return json.dumps(body), "application/json"
+    if thread_ts:
+        event["thread_ts"] = thread_ts
+    return event_callback(event, event_id=event_id)
+
+
+def assistant_thread_started(
+    *,
+    user: str,
+    channel: str,
+    thread_ts: str,
+    context_channel: str | None = None,
+    event_id: str | None = None,
+) -> tuple[str, str]:
+    """A person opens a new thread with the app (Slack's documented example's shape):
+    `channel` is their DM with the app, `context_channel` the channel they were viewing."""
+    context: dict[str, Any] = {"team_id": TEAM, "enterprise_id": None}
+    if context_channel:
+        context["channel_id"] = context_channel
+    event = {
+        "type": "assistant_thread_started",
+        "assistant_thread": {
+            "user_id": user,
+            "context": context,
+            "channel_id": channel,
+            "thread_ts": thread_ts,
+        },
+        "event_ts": f"{time.time():.6f}",
+    }
+    return event_callback(event, event_id=event_id)
+
+
+def agent_session_stopped(
+    *,
+    user: str,
+    channel: str,
+    thread_ts: str,
+    streaming_message_ts: list[str] | None = None,
+    event_id: str | None = None,
+) -> tuple[str, str]:
+    """A person pressed the native stop button on the app's work in a thread. Slack has already
+    stopped the streams `streaming_message_ts` names (`FakeSlack.user_stops` returns them; empty
+    when none was live); the app stops its work and ends the session itself (chat.stopStream or
+    agents.sessions.setStatus). Shape as in Slack's event reference."""
+    event = {
+        "type": "agent_session_stopped",
+        "user": user,
+        "channel": channel,
+        "thread_ts": thread_ts,
+        "streaming_message_ts": list(streaming_message_ts or []),
+        "event_ts": f"{time.time():.6f}",
+    }
+    return event_callback(event, event_id=event_id)
 
 
 def block_action(

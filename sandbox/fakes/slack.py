@@ -1,11 +1,13 @@
 """A fake Slack Web API on loopback: the methods the app calls, Slack's response shapes and
 documented refusals, its limits (sizes, blocks, channel membership, ephemeral visibility,
 response_url expiry, strict rate limits), fault injection, a record of every call, and each
-channel's visible state. The real `slack_sdk` client talks to it via `api_url`."""
+channel's visible state, streamed messages and assistant statuses included (see
+`sandbox/fakes/slack_streams.py`). The real `slack_sdk` client talks to it via `api_url`."""
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
 from collections.abc import Callable
@@ -22,12 +24,30 @@ from sandbox.fakes.slack_limits import (
     POST_TEXT_LIMIT,
     RESPONSE_URL_TTL_S,
     RESPONSE_URL_USES,
+    STATUS_TIMEOUT_S,
+    STREAM_IDLE_S,
+    STREAM_MAX_S,
+    STREAM_TEXT,
+    TASK_DISPLAY_MODES,
     TEXT_LIMIT,
     RateLimiter,
     block_errors,
     blocks_format_ok,
     blocks_text_length,
     undocumented,
+)
+from sandbox.fakes.slack_streams import (
+    StatusChange,
+    Stream,
+    StreamMethod,
+    StreamWrite,
+    SuggestedPrompts,
+    chunk_text,
+    chunks_problem,
+    invalid_arguments,
+    loading_messages_problem,
+    prompts_problem,
+    too_long,
 )
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "B0BOT", "T0TEAM"
@@ -47,9 +67,14 @@ class Message:
     bot_id: str = ""
     thread_ts: str | None = None
     edited: int = 0
+    # A streamed message shows its stream (plan, tasks, text) above its blocks, until an edit
+    # (chat.update) replaces what it shows; `FakeSlack.streams` keeps the record either way.
+    stream: Stream | None = None
 
     def visible_text(self) -> str:
         """The text a person reads: the blocks' text, else the fallback text."""
+        if self.stream is not None:
+            return "\n".join([self.stream.display(), *(_block_text(b) for b in self.blocks)])
         if not self.blocks:
             return self.text
         return "\n".join(_block_text(b) for b in self.blocks)
@@ -153,11 +178,25 @@ class FakeSlack:
         clock: Callable[[], float] = time.monotonic,
         host: str = "127.0.0.1",
         port: int = 0,
+        stream_idle_s: float = STREAM_IDLE_S,
+        stream_max_s: float | None = STREAM_MAX_S,
+        stream_text_limit: int = STREAM_TEXT,
+        status_timeout_s: float = STATUS_TIMEOUT_S,
     ) -> None:
         self.bot_token = bot_token
         self.strict_rate_limits = strict_rate_limits
         self.text_limit = text_limit
         self.blocks_text_limit = blocks_text_limit
+        # When Slack ends a stream on its own (see STREAM_IDLE_S); None: no maximum age.
+        self.stream_idle_s = stream_idle_s
+        self.stream_max_s = stream_max_s
+        self.stream_text_limit = stream_text_limit
+        self.status_timeout_s = status_timeout_s
+        self._streams: list[Stream] = []
+        self._statuses: dict[tuple[str, str], list[StatusChange]] = {}
+        self.titles: dict[tuple[str, str], str] = {}  # (channel, thread_ts) -> assistant title
+        # (channel, thread_ts or "") -> the prompts last set there
+        self.suggested_prompts: dict[tuple[str, str], SuggestedPrompts] = {}
         self._clock = clock
         self._skew = 0.0  # added by `advance`, so tests need not wait half an hour
         self._host, self._port = host, port
@@ -199,7 +238,7 @@ class FakeSlack:
         return self._clock() + self._skew
 
     def advance(self, seconds: float) -> None:
-        """Let `seconds` pass for everything that expires (response_urls)."""
+        """Let `seconds` pass for everything that expires (response_urls, streams, statuses)."""
         self._skew += seconds
 
     async def __aenter__(self) -> FakeSlack:
@@ -305,6 +344,50 @@ class FakeSlack:
         self._store(message)
         return message.ts
 
+    # --- streams and assistant threads, for tests ---------------------------------------
+
+    @property
+    def streams(self) -> list[Stream]:
+        """Every streamed message, oldest first, each in its current state."""
+        for stream in self._streams:
+            stream.expire(self.now(), self.stream_idle_s, self.stream_max_s)
+        return list(self._streams)
+
+    def stream(self, channel: str, ts: str) -> Stream | None:
+        """The stream that wrote message `ts`, if it was streamed."""
+        return next((s for s in self.streams if s.channel == channel and s.ts == ts), None)
+
+    def streams_in(self, channel: str, thread_ts: str) -> list[Stream]:
+        """The streamed replies in a thread, oldest first."""
+        return [s for s in self.streams if s.channel == channel and s.thread_ts == thread_ts]
+
+    def status_changes(self, channel: str, thread_ts: str) -> list[StatusChange]:
+        """A thread's assistant status over time: each set, clear, reply and timeout."""
+        changes = self._statuses.get((channel, thread_ts), [])
+        if changes and changes[-1].status:
+            ends = changes[-1].at + self.status_timeout_s
+            if self.now() > ends:  # Slack removes a status left two minutes without a message
+                changes.append(StatusChange("", ends, "timeout"))
+        return list(changes)
+
+    def status_history(self, channel: str, thread_ts: str) -> list[str]:
+        """The statuses a thread showed, in order; "" where it was cleared."""
+        return [c.status for c in self.status_changes(channel, thread_ts)]
+
+    def status(self, channel: str, thread_ts: str) -> str:
+        """The assistant status a thread shows now ("" for none)."""
+        changes = self.status_changes(channel, thread_ts)
+        return changes[-1].status if changes else ""
+
+    def user_stops(self, channel: str, thread_ts: str, user: str) -> list[str]:
+        """A person presses the native stop button on the agent's work in a thread: Slack stops
+        the thread's live streams (appends then answer `stopped_by_user`) and sends the app
+        `agent_session_stopped` (`signing.agent_session_stopped`) naming them; returns their ts."""
+        stopped = [s for s in self.streams_in(channel, thread_ts) if s.state == "streaming"]
+        for stream in stopped:
+            stream.state, stream.ended_at, stream.stopped_by = "stopped_by_user", self.now(), user
+        return [s.ts for s in stopped]
+
     def subscribe(self) -> asyncio.Queue[StateChange]:
         """A queue of every visible change from now on."""
         queue: asyncio.Queue[StateChange] = asyncio.Queue()
@@ -331,6 +414,13 @@ class FakeSlack:
     def _store(self, message: Message) -> None:
         self.messages.setdefault(message.channel, []).append(message)
         self._notify("posted", message)
+        if message.bot_id and message.thread_ts:
+            self._replied(message.channel, message.thread_ts)
+
+    def _replied(self, channel: str, thread_ts: str) -> None:
+        # setStatus: "The status will be automatically cleared when the app sends a reply."
+        if self.status(channel, thread_ts):
+            self._statuses[(channel, thread_ts)].append(StatusChange("", self.now(), "reply"))
 
     async def _args(self, request: web.Request) -> dict[str, Any]:
         args: dict[str, Any] = dict(request.query)
@@ -339,9 +429,12 @@ class FakeSlack:
                 args.update(await request.json())
             else:
                 args.update(dict(await request.post()))
-        for key in ("blocks", "attachments", "view"):
+        for key in ("blocks", "attachments", "view", "chunks", "prompts", "loading_messages"):
             if isinstance(args.get(key), str):
-                args[key] = json.loads(args[key])
+                # A form post carries JSON as text; text that is not JSON stays text and is
+                # refused by the method's own check (`invalid_blocks_format`, `invalid_chunks`).
+                with contextlib.suppress(ValueError):
+                    args[key] = json.loads(args[key])
         return args
 
     async def _dispatch(self, request: web.Request) -> web.Response:
@@ -462,9 +555,13 @@ class FakeSlack:
             return {"ok": False, "error": "message_not_found"}
         if message.bot_id != BOT_ID:
             return {"ok": False, "error": "cant_update_message"}
+        stream = self.stream(channel, ts)
+        if stream is not None and stream.state == "streaming":
+            return {"ok": False, "error": "streaming_state_conflict"}
         problem = self._content_error("chat.update", args)
         if problem:
             return problem
+        message.stream = None  # the edit replaces what the stream showed
         message.text = str(args.get("text") or "")
         # Slack keeps a message's blocks when an edit omits `blocks`; `[]` removes them.
         if "blocks" in args:
@@ -578,6 +675,213 @@ class FakeSlack:
         self._notify("deleted", message)
         return {"ok": True, "channel": message.channel, "ts": message.ts}
 
+    # --- native streaming -------------------------------------------------------------
+
+    def _start_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = str(args.get("channel") or ""), str(args.get("thread_ts") or "")
+        problem = self._channel_error("chat.startStream", channel)
+        if problem:
+            return problem
+        if not thread_ts:
+            # The page marks thread_ts optional since 2026-08, yet says "Streamed messages should
+            # always be replies" and Slack refuses a stream outside a thread
+            # (NangoHQ/integration-templates#676); slack_sdk requires it too.
+            return invalid_arguments("missing required field: thread_ts")
+        if not channel.startswith("D"):
+            # "Required when streaming to channels": only that one person sees it stream.
+            for name in ("recipient_team_id", "recipient_user_id"):
+                if not args.get(name):
+                    return {"ok": False, "error": f"missing_{name}"}
+        mode = str(args.get("task_display_mode") or "timeline")
+        if mode not in TASK_DISPLAY_MODES:
+            return invalid_arguments(
+                f"task_display_mode must be one of {sorted(TASK_DISPLAY_MODES)}"
+            )
+        message = Message(self._next_ts(), channel, "", bot_id=BOT_ID, thread_ts=thread_ts)
+        stream = Stream(
+            channel,
+            message.ts,
+            thread_ts,
+            started := self.now(),
+            mode,
+            recipient_user_id=args.get("recipient_user_id"),
+            recipient_team_id=args.get("recipient_team_id"),
+        )
+        problem = self._write(stream, "chat.startStream", args, started)
+        if problem:
+            return problem
+        message.stream = stream
+        self._show(message, stream)
+        self._streams.append(stream)
+        self._store(message)
+        return {"ok": True, "channel": channel, "ts": message.ts}
+
+    def _append_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self._streamed("chat.appendStream", args)
+        if isinstance(found, dict):
+            return found
+        message, stream = found
+        if stream.state == "stopped_by_user":
+            return {"ok": False, "error": "stopped_by_user"}
+        if stream.state != "streaming":
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        if not args.get("markdown_text") and not args.get("chunks"):
+            return {"ok": False, "error": "no_text"}
+        problem = self._write(stream, "chat.appendStream", args, self.now())
+        if problem:
+            return problem
+        self._show(message, stream)
+        self._notify("updated", message)
+        return {"ok": True, "channel": stream.channel, "ts": stream.ts}
+
+    def _stop_stream(self, args: dict[str, Any]) -> dict[str, Any]:
+        found = self._streamed("chat.stopStream", args)
+        if isinstance(found, dict):
+            return found
+        message, stream = found
+        # After the stop button Slack asks the app to end the session "using either
+        # agents.sessions.setStatus or chat.stopStream" (agent_session_stopped), so a stream the
+        # person stopped still takes its final stop; one that stopped or expired does not.
+        if stream.state not in ("streaming", "stopped_by_user"):
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        blocks = args.get("blocks") or []
+        problem = self._blocks_error(blocks) or self._write(
+            stream, "chat.stopStream", args, self.now()
+        )
+        if problem:
+            return problem
+        stream.blocks += blocks
+        stream.metadata = args.get("metadata")
+        stream.state, stream.ended_at = "stopped", self.now()
+        self._show(message, stream)
+        self._notify("updated", message)
+        return {
+            "ok": True,
+            "channel": stream.channel,
+            "ts": stream.ts,
+            "message": {**message.to_api(), "subtype": "bot_message"},
+        }
+
+    def _streamed(
+        self, method: str, args: dict[str, Any]
+    ) -> tuple[Message, Stream] | dict[str, Any]:
+        """The streamed message an append or stop names, or Slack's refusal."""
+        channel, ts = str(args.get("channel") or ""), str(args.get("ts") or "")
+        problem = self._channel_error(method, channel)
+        if problem:
+            return problem
+        if not ts:
+            return invalid_arguments("missing required field: ts")
+        message = self.find(channel, ts)
+        if message is None:
+            return {"ok": False, "error": "message_not_found"}
+        if message.bot_id != BOT_ID:
+            return {"ok": False, "error": "message_not_owned_by_app"}
+        stream = self.stream(channel, ts)
+        if stream is None:  # a message posted, not streamed
+            return {"ok": False, "error": "message_not_in_streaming_state"}
+        return message, stream
+
+    def _write(
+        self, stream: Stream, method: StreamMethod, args: dict[str, Any], at: float
+    ) -> dict[str, Any] | None:
+        """Add one call's text and chunks to `stream` at `at`, or say why Slack refuses them."""
+        markdown_text, chunks = args.get("markdown_text") or "", args.get("chunks") or []
+        if not isinstance(markdown_text, str):
+            return invalid_arguments("markdown_text must be a string")
+        problem = chunks_problem(chunks)
+        if problem:
+            return {
+                "ok": False,
+                "error": "invalid_chunks",
+                "response_metadata": {"messages": [f"[ERROR] {problem}"]},
+            }
+        for chunk in chunks:
+            refusal = self._blocks_error(chunk["blocks"]) if chunk["type"] == "blocks" else None
+            if refusal:
+                return refusal
+        if too_long(markdown_text, chunks):
+            return {"ok": False, "error": "msg_too_long"}
+        write = StreamWrite(method, at, markdown_text + chunk_text(chunks), tuple(chunks))
+        stream.writes.append(write)
+        if stream.size() > self.stream_text_limit:
+            stream.writes.pop()  # refused whole; the stream goes on
+            return {"ok": False, "error": "msg_too_long"}
+        for chunk in chunks:
+            if chunk["type"] == "blocks":
+                stream.blocks += chunk["blocks"]
+        return None
+
+    def _blocks_error(self, blocks: Any) -> dict[str, Any] | None:
+        if not blocks_format_ok(blocks):
+            return {"ok": False, "error": "invalid_blocks"}
+        if len(blocks) > MAX_BLOCKS:
+            return {"ok": False, "error": "msg_blocks_too_many"}
+        if blocks_text_length(blocks) > self.blocks_text_limit:
+            return {"ok": False, "error": "msg_blocks_too_long"}
+        errors = block_errors(blocks)
+        return {"ok": False, "error": "invalid_blocks", "errors": errors} if errors else None
+
+    @staticmethod
+    def _show(message: Message, stream: Stream) -> None:
+        # conversations.replies shows a streamed message's text so far, and its blocks.
+        message.text, message.blocks = stream.text, list(stream.blocks)
+
+    # --- assistant threads ------------------------------------------------------------
+
+    def _assistant_thread(
+        self, args: dict[str, Any], *, thread_required: bool = True
+    ) -> tuple[str, str] | dict[str, Any]:
+        """The (channel, thread_ts) an assistant.threads.* call names, or Slack's refusal."""
+        channel, thread_ts = str(args.get("channel_id") or ""), str(args.get("thread_ts") or "")
+        if not channel or channel in self.not_member:
+            return {"ok": False, "error": "channel_not_found"}
+        if not thread_ts and thread_required:
+            return invalid_arguments("missing required field: thread_ts")
+        if thread_ts and self.find(channel, thread_ts) is None:
+            return {"ok": False, "error": "invalid_thread_ts"}
+        return channel, thread_ts
+
+    def _set_status(self, args: dict[str, Any]) -> dict[str, Any]:
+        thread = self._assistant_thread(args)
+        if isinstance(thread, dict):
+            return thread
+        status, loading = args.get("status"), args.get("loading_messages")
+        if not isinstance(status, str):
+            return invalid_arguments("missing required field: status")
+        problem = loading_messages_problem(loading)
+        if problem:
+            return invalid_arguments(problem)
+        self.status_changes(*thread)  # a status past its timeout was already gone
+        change = StatusChange(
+            status, self.now(), "set" if status else "cleared", tuple(loading or ())
+        )
+        self._statuses.setdefault(thread, []).append(change)
+        return {"ok": True}
+
+    def _set_suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
+        thread = self._assistant_thread(args, thread_required=False)
+        if isinstance(thread, dict):
+            return thread
+        prompts, title = args.get("prompts"), args.get("title")
+        problem = prompts_problem(prompts)
+        if problem:
+            return invalid_arguments(problem)
+        self.suggested_prompts[thread] = SuggestedPrompts(
+            tuple(prompts or ()), str(title) if title else None
+        )
+        return {"ok": True}
+
+    def _set_title(self, args: dict[str, Any]) -> dict[str, Any]:
+        thread = self._assistant_thread(args)
+        if isinstance(thread, dict):
+            return thread
+        title = args.get("title")
+        if not isinstance(title, str) or not title:
+            return invalid_arguments("missing required field: title")
+        self.titles[thread] = title
+        return {"ok": True}
+
     async def _response_url(self, request: web.Request) -> web.Response:
         url = self._response_urls.get(request.match_info["token"])
         if url is None:
@@ -603,4 +907,10 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "conversations.replies": FakeSlack._replies,
     "views.publish": FakeSlack._views_publish,
     "users.info": FakeSlack._users_info,
+    "chat.startStream": FakeSlack._start_stream,
+    "chat.appendStream": FakeSlack._append_stream,
+    "chat.stopStream": FakeSlack._stop_stream,
+    "assistant.threads.setStatus": FakeSlack._set_status,
+    "assistant.threads.setSuggestedPrompts": FakeSlack._set_suggested_prompts,
+    "assistant.threads.setTitle": FakeSlack._set_title,
 }

@@ -25,6 +25,36 @@ ACTIONS_ELEMENTS = 25
 BUTTON_TEXT = 75
 ID_LENGTH = 255
 BUTTON_VALUE = 2000
+# --- native streaming and assistant threads -------------------------------------------------
+# chat.startStream / appendStream / stopStream: "Limit this field [markdown_text] to 12,000
+# characters" (each method's reference page), per call.
+STREAM_MARKDOWN_TEXT = 12_000
+# What one streamed message may hold in all is undocumented. Measured against the live API:
+# appends are refused with `msg_too_long` once the message carries roughly 10.6-12k characters
+# of text, task titles, details and outputs (CopilotKit/CopilotKit#6064: 11,977 accepted of
+# 15,668; openclaw/openclaw#143882: 10,600-11,300 UTF-8 bytes). Like whole messages above, the
+# fake refuses past 11,300 characters of everything the message shows.
+STREAM_TEXT = MESSAGE_BLOCKS_TEXT
+# Slack ends a message's streaming state on its own (then appends and stops answer
+# `message_not_in_streaming_state`; chat.update still works). Undocumented ("undocumented
+# timeouts", slackapi/python-slack-sdk#1859). Reports: idle for "a few minutes"
+# (timescale/tiger-agents-for-work#297; one report of ~30 s, OasAIStudio/symphony-ts#1078), and
+# about five minutes after the stream started even while appends keep flowing
+# (python-slack-sdk#1859, vercel/chat#637, dust-tt/dust#25031). The fake's defaults; tests set
+# shorter ones on FakeSlack.
+STREAM_IDLE_S = 120.0
+STREAM_MAX_S = 300.0
+TASK_STATUSES = frozenset({"pending", "in_progress", "complete", "error"})
+TASK_DISPLAY_MODES = frozenset({"timeline", "plan"})  # default "timeline"
+# assistant.threads.setStatus: "A two minute timeout applies, which will cause the status to be
+# removed if no message has been sent"; `loading_messages` holds 1-10 strings of 1-50 characters.
+STATUS_TIMEOUT_S = 120.0
+LOADING_MESSAGES = 10
+LOADING_MESSAGE_LENGTH = 50
+# assistant.threads.setSuggestedPrompts: "set up to four suggested prompts", each a title and a
+# message.
+SUGGESTED_PROMPTS = 4
+
 KNOWN_BLOCKS = {
     "section",
     "markdown",
@@ -125,6 +155,13 @@ COMMON_ERRORS = _codes(
     org_login_required ratelimited request_timeout service_unavailable team_added_to_org
     token_expired token_revoked two_factor_setup_required unknown_method"""
 )
+# What every chat.*Stream method answers about posting at all (channel, content, workspace rules).
+_STREAM_POSTING = """channel_not_found channel_type_not_supported invalid_arguments invalid_blocks
+    invalid_chunks is_archived message_limit_exceeded messages_tab_disabled
+    messaging_processing_failed msg_blocks_too_long msg_blocks_too_many msg_too_long no_text
+    not_in_channel rate_limited restricted_action restricted_action_non_threadable_channel
+    restricted_action_read_only_channel restricted_action_thread_locked
+    restricted_action_thread_only_channel team_not_found"""
 METHOD_ERRORS: dict[str, frozenset[str]] = {
     method: COMMON_ERRORS | _codes(own)
     for method, own in {
@@ -149,6 +186,26 @@ METHOD_ERRORS: dict[str, frozenset[str]] = {
         "auth.test": "internal_error",
         "views.publish": """duplicate_external_id hash_conflict invalid_arguments
             not_enabled not_found too_many_views""",
+        # Slack's native AI streaming and assistant threads: the codes their pages list (mirrored
+        # in slack-ruby/slack-api-ref docs.slack.dev/methods/*.json, 2026-08), plus two every
+        # method can answer though these pages leave them out: `invalid_arguments`, the common
+        # answer to a schema violation such as a missing required field (slack_kit's
+        # common_errors.json), and `msg_too_long`, which chat.appendStream answers once a
+        # streamed message holds about 11-12k characters (CopilotKit/CopilotKit#6064,
+        # openclaw/openclaw#143882, both measured against the live API).
+        "chat.startStream": f"""{_STREAM_POSTING} invalid_blocks_format
+            missing_recipient_team_id missing_recipient_user_id user_not_found""",
+        "chat.appendStream": f"""{_STREAM_POSTING} message_not_found
+            message_not_in_streaming_state message_not_owned_by_app stopped_by_user
+            too_many_attachments""",
+        "chat.stopStream": f"""{_STREAM_POSTING} cannot_reply_to_message
+            invalid_metadata_format invalid_metadata_schema message_not_found
+            message_not_in_streaming_state message_not_owned_by_app metadata_too_large
+            too_many_attachments""",
+        "assistant.threads.setStatus": "channel_not_found invalid_arguments invalid_thread_ts",
+        "assistant.threads.setSuggestedPrompts": """channel_not_found invalid_arguments
+            invalid_thread_ts message_not_found not_agent_app""",
+        "assistant.threads.setTitle": "channel_not_found invalid_arguments invalid_thread_ts",
     }.items()
 }
 # A 5xx carries no documented method error; these are the bodies Slack's servers send with one.
@@ -201,6 +258,15 @@ STRICT_RATES: dict[str, Rate] = {
     "conversations.replies": Rate(50 / 60, 12),
     "chat.delete": Rate(50 / 60, 12),
     "views.publish": Rate(100 / 60, 12),  # Tier 4
+    # Native streaming: chat.startStream and chat.stopStream are Tier 2 (20+/min),
+    # chat.appendStream Tier 4, as their reference pages say.
+    "chat.startStream": Rate(20 / 60, 5),
+    "chat.appendStream": Rate(100 / 60, 12),
+    "chat.stopStream": Rate(20 / 60, 5),
+    # setStatus says only "special rate limits apply"; modelled as Tier 4 like its siblings.
+    "assistant.threads.setStatus": Rate(100 / 60, 12),
+    "assistant.threads.setSuggestedPrompts": Rate(100 / 60, 12),
+    "assistant.threads.setTitle": Rate(100 / 60, 12),
 }
 PER_CHANNEL = {"chat.postMessage"}
 

@@ -41,7 +41,7 @@ async def error_of(call: Awaitable[object]) -> str:
         ("conversations.replies", "not_in_channel"),
         ("chat.postMessage", "too_many_blocks"),
         ("chat.postMessage", "internal_error"),  # a 5xx body, never an HTTP 200 answer
-        ("chat.startStream", "ratelimited"),  # not a method the fake serves
+        ("chat.scheduleMessage", "ratelimited"),  # not a method the fake serves
     ],
 )
 def test_faults_slack_never_answers_cannot_be_injected(
