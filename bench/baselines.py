@@ -12,7 +12,6 @@ import anthropic
 from anthropic.types import Message
 
 from bench.plans import Case, levels
-from sandbox.fakes.claude import INTEGRATOR_MARKER
 
 MODEL = "claude-haiku-4-5"
 # Structured output is what makes the fake (and our planner) treat a call as the plan call.
@@ -37,7 +36,15 @@ async def _plan(client: anthropic.AsyncAnthropic, goal: str) -> list[dict[str, A
 
 
 async def _integrate(client: anthropic.AsyncAnthropic, goal: str, outputs: list[str]) -> str:
-    return await _ask(client, f"{INTEGRATOR_MARKER}.", goal + "\n\n" + "\n\n".join(outputs))
+    # Streamed, as our integrator is: the same call on both sides, and the fake knows the
+    # integrator's call by its streaming.
+    async with client.messages.stream(
+        model=MODEL,
+        max_tokens=1024,
+        system="You are the integrator of a research team.",
+        messages=[{"role": "user", "content": goal + "\n\n" + "\n\n".join(outputs)}],
+    ) as stream:
+        return await stream.get_final_text()
 
 
 async def naive(client: anthropic.AsyncAnthropic, goal: str) -> str:

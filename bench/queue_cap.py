@@ -19,7 +19,8 @@ from bench.report import Report, Table, Verdict
 from bench.scripting import ANSWER
 from bench.slack_priority import _environment, _posts, _until
 from bench.world import bench_world
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, default_plan
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
 
 _TAG = re.compile(r"\[q(\d+)\]")
 
@@ -39,7 +40,7 @@ class Queue:
 def _script(claude: FakeAnthropic, latency: float) -> None:
     def plan(call: CallInfo) -> Reply:
         found = _TAG.search(call.user_text)
-        tagged = default_plan()
+        tagged = simple_plan("goal")
         for task in tagged["subtasks"]:
             task["input"] = f"{task['input']} {found.group(0) if found else ''}"
         return Reply(json=tagged, latency=latency / 2)

@@ -14,13 +14,14 @@ import re
 import sys
 import time
 from collections import Counter
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from bot.blocks import CANCEL_ACTION
 from bot.pacing import Limit, Pacer
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
+from pipeline.testing import numbered_aspects, simple_plan
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World, running_world, world_settings
@@ -108,18 +109,9 @@ def _plan(call: CallInfo) -> Reply:
     """A plan whose subtasks carry the run's tag, so faults can target one run's calls."""
     tag = _TAG.search(call.user_text)
     label = tag.group(0) if tag else ""
-    subtasks = [
-        {
-            "id": f"s{i}",
-            "role": f"Researcher of aspect {i}",
-            "system_prompt": f"You research aspect {i} of the goal. {label}",
-            "input": f"Describe aspect {i}.",
-            "output_format": "markdown",
-            "depends_on": ["s1"] if i == 3 else [],
-        }
-        for i in (1, 2, 3)
-    ]
-    return Reply(json={"goal": "Research the goal.", "subtasks": subtasks}, latency=0.05)
+    aspects = [replace(a, system_prompt=f"{a.system_prompt} {label}") for a in numbered_aspects(3)]
+    plan = simple_plan("Research the goal.", aspects, depends={"s3": ["s1"]})
+    return Reply(json=plan, latency=0.05)
 
 
 def _arm(rng: random.Random, n: int, claude: FakeAnthropic, slack: FakeSlack) -> str:

@@ -17,7 +17,8 @@ from typing import Any
 
 from aiohttp import web
 
-INTEGRATOR_MARKER = "You are the integrator"
+from pipeline.testing import simple_plan
+
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
 
 ERROR_TYPES = {
@@ -178,37 +179,23 @@ def _text_of(content: Any) -> str:
 
 
 def default_classify(body: dict[str, Any]) -> str:
-    """orchestrator (structured output asked), integrator (by marker) or subagent."""
+    """orchestrator (structured output asked), integrator (streamed) or subagent.
+
+    A call is known by what it is, not by its prompt's words: our adapter streams only
+    when handed `on_text`, and only the integrator hands it one (its answer is shown as it
+    is written); the orchestrator alone asks for structured output."""
     output_config = body.get("output_config") or {}
     tool_choice = body.get("tool_choice") or {}
     if output_config.get("format") or tool_choice.get("type") == "tool":
         return "orchestrator"
-    if INTEGRATOR_MARKER in _text_of(body.get("system", "")):
+    if body.get("stream"):
         return "integrator"
     return "subagent"
 
 
-def default_plan(count: int = 3) -> dict[str, Any]:
-    """A valid plan of independent subtasks."""
-    return {
-        "goal": "Research the goal.",
-        "subtasks": [
-            {
-                "id": f"s{i}",
-                "role": f"Researcher of aspect {i}",
-                "system_prompt": f"You research aspect {i} of the goal.",
-                "input": f"Describe aspect {i}.",
-                "output_format": "markdown",
-                "depends_on": [],
-            }
-            for i in range(1, count + 1)
-        ],
-    }
-
-
 def _defaults(call: CallInfo) -> Reply:
     if call.role == "orchestrator":
-        return Reply(json=default_plan())
+        return Reply(json=simple_plan("Research the goal."))
     if call.role == "integrator":
         return Reply(text="Integrated answer from the fake.")
     return Reply(text=f"Fake result for: {call.user_text[:60]}")

@@ -10,6 +10,7 @@ import re
 from collections.abc import AsyncIterator
 from typing import Any
 
+from pipeline.testing import Aspect, simple_plan
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Fault, Reply
 
 PLACEHOLDER = "_(offline demo placeholder: no model was called)_"
@@ -65,32 +66,24 @@ def demo_plan(goal: str, context: str | None = None) -> dict[str, Any]:
     With a thread's earlier messages as `context` (a mention inside a thread), the first
     subtask reads them, so the plan shows the thread was used. `[flaky]` in the goal makes
     every subtask's first call rate limited; `[broken]` makes the first subtask fail on every
-    try (its dependents are skipped, the answer names it)."""
+    try (its dependents are skipped, the answer names it). The demo only chooses the
+    aspects; `simple_plan` builds the plan, as it does for every fake."""
     short = goal.replace(FLAKY, "").replace(BROKEN, "").strip()[:200]
     aspects, joins = _aspects(goal, short)  # joins: the last subtask needs all the others
     if context:
         aspects.insert(0, _context_subtask(context))
     if len(aspects) > MAX_SUBTASKS:  # keep the reader and the editor, drop an analyst
         aspects = [*aspects[: MAX_SUBTASKS - 1], aspects[-1]]
-    subtasks = []
+    chosen = []
     for i, (role, task) in enumerate(aspects, start=1):
-        last = i == len(aspects)
         marks = [_FLAKY_MARK] if FLAKY in goal else []
         marks += [_BROKEN_MARK] if BROKEN in goal and i == 1 else []
-        subtasks.append(
-            {
-                "id": f"s{i}",
-                "role": role,
-                "system_prompt": " ".join(
-                    [f"You are the team's {role.lower()}. Be concise and concrete.", *marks]
-                ),
-                "input": task,
-                "output_format": "markdown",
-                "depends_on": [f"s{n}" for n in range(1, i)] if last and joins else [],
-            }
-        )
+        prompt = " ".join([f"You are the team's {role.lower()}. Be concise and concrete.", *marks])
+        chosen.append(Aspect(role, task, prompt))
+    last = len(chosen)
+    depends = {f"s{last}": [f"s{n}" for n in range(1, last)]} if joins else {}
     goal_line = f"Research: {short}" + (" (a follow-up in this thread)" if context else "")
-    return {"goal": goal_line, "subtasks": subtasks}
+    return simple_plan(goal_line, chosen, depends=depends)
 
 
 def _aspects(goal: str, short: str) -> tuple[list[tuple[str, str]], bool]:

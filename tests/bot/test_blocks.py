@@ -148,7 +148,7 @@ def test_answer_footer_names_failed_subtasks() -> None:
     }
     rendered = texts(blocks.answer_messages(result("answer", outcomes))[-1])
     assert (
-        "Not included: Researcher for aspect 2 (failed); Researcher for aspect 3 (skipped)"
+        "Not included: Researcher of aspect 2 (failed); Researcher of aspect 3 (skipped)"
         in rendered
     )
     assert "1/3 subtasks done" in rendered

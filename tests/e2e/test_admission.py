@@ -12,7 +12,8 @@ import pytest
 from bot.blocks import CANCEL_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, RecordedCall, Reply, default_plan
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, RecordedCall, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World, running_world, world_settings
 from tests.e2e.conftest import eventually, thread_text
@@ -30,7 +31,7 @@ def start_world(
 
     def plan_for(call: CallInfo) -> Reply:
         tag = _TAG.search(call.user_text)
-        plan = default_plan()
+        plan = simple_plan("goal")
         for task in plan["subtasks"]:
             task["input"] = f"{task['input']} {tag.group(0) if tag else ''}"
         return Reply(json=plan)

@@ -10,7 +10,8 @@ import pytest
 from bot.budgets import budget_refusal
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage, default_plan
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World, running_world, world_settings
 from tests.e2e.conftest import eventually, thread_text
@@ -55,7 +56,7 @@ def spent_at_claude(claude: FakeAnthropic, config: PipelineConfig) -> float:
 async def budgeted(
     fake_slack: FakeSlack, fake_claude: FakeAnthropic, config: PipelineConfig
 ) -> AsyncIterator[World]:
-    fake_claude.respond_plan(default_plan(5))
+    fake_claude.respond_plan(simple_plan("goal", 5))
 
     def subagent(call: CallInfo) -> Reply:
         return Reply(text="A finding.", usage=SUBAGENT, latency=0.2)

@@ -15,7 +15,8 @@ import pytest
 
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, default_plan
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack, RecordedCall
 from sandbox.world import World, running_world, world_settings
 from tests.e2e.conftest import eventually
@@ -72,7 +73,7 @@ async def test_answers_go_ahead_of_other_runs_posts_waiting_in_their_channels(
     def orchestrator(call: CallInfo) -> Reply:
         # The other runs stay in planning: the only posts they add are their root and plan.
         slow = "busy question" in call.user_text
-        return Reply(json=default_plan(), latency=20 if slow else 0)
+        return Reply(json=simple_plan("goal"), latency=20 if slow else 0)
 
     fake_claude.respond("integrator", integrator)
     fake_claude.respond("orchestrator", orchestrator)

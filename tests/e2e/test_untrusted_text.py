@@ -14,7 +14,8 @@ import pytest
 from bot.slack_blocks import block_text_chars
 from bot.slack_text import MESSAGE_BLOCKS_BUDGET
 from pipeline import PipelineConfig
-from sandbox.fakes.claude import FakeAnthropic, Reply, default_plan
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World
 from tests.e2e.conftest import eventually, thread_text
@@ -123,7 +124,7 @@ async def test_an_answer_that_once_hung_the_splitter_arrives_and_the_app_keeps_a
 async def test_a_twenty_subtask_plan_with_long_text_fits_every_edit(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
-    plan = default_plan(20)
+    plan = simple_plan("goal", 20)
     for task in plan["subtasks"]:
         task["role"] = ("Compare <vendors> & [pricing](https://evil.example/p) " * 6)[:200]
     plan["goal"] = ("&<>" * 200)[:500]

@@ -12,7 +12,8 @@ import pytest
 from pipeline import LLMError, LLMRequest, Message, PipelineConfig, run_pipeline
 from pipeline.anthropic_llm import AnthropicLLM, make_client, parse_retry_after
 from pipeline.planner import plan_schema
-from sandbox.fakes.claude import FakeAnthropic, Fault, Reply, Usage, default_plan
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import FakeAnthropic, Fault, Reply, Usage
 
 
 @pytest.fixture
@@ -63,7 +64,8 @@ async def test_streaming_delivers_chunks_and_final_usage(
     llm: AnthropicLLM, fake_claude: FakeAnthropic
 ) -> None:
     text = "streamed words " * 20
-    fake_claude.respond("subagent", lambda c: Reply(text=text, usage=Usage(5, 60)))
+    # Streamed, the call is the integrator's to the fake (as in a run).
+    fake_claude.respond("integrator", lambda c: Reply(text=text, usage=Usage(5, 60)))
     deltas: list[str] = []
 
     async def on_text(delta: str) -> None:
@@ -118,7 +120,7 @@ async def test_reset_and_truncated_stream_are_transient(
     async def ignore(delta: str) -> None:
         pass
 
-    fake_claude.respond("subagent", lambda c: Reply(text="x" * 200))
+    fake_claude.respond("integrator", lambda c: Reply(text="x" * 200))
     fake_claude.inject(Fault(truncate_stream=True))
     with pytest.raises(LLMError) as cut:
         await llm.complete(request(), ignore)
@@ -147,7 +149,7 @@ def fast_config(**changes: object) -> PipelineConfig:
 async def test_four_independent_subtasks_overlap(
     llm: AnthropicLLM, fake_claude: FakeAnthropic
 ) -> None:
-    fake_claude.respond_plan(default_plan(4))
+    fake_claude.respond_plan(simple_plan("goal", 4))
     fake_claude.respond("subagent", lambda c: Reply(text="done", latency=0.5))
     started = time.monotonic()
     result = await run_pipeline("goal", llm=llm, config=fast_config())
@@ -162,9 +164,7 @@ async def test_four_independent_subtasks_overlap(
 async def test_dependent_gets_its_dependency_output(
     llm: AnthropicLLM, fake_claude: FakeAnthropic
 ) -> None:
-    plan = default_plan(3)
-    plan["subtasks"][2]["depends_on"] = ["s1"]
-    fake_claude.respond_plan(plan)
+    fake_claude.respond_plan(simple_plan("goal", 3, depends={"s3": ["s1"]}))
     fake_claude.respond(
         "subagent",
         lambda c: Reply(text="OUTPUT-OF-S1" if "aspect 1" in c.user_text else "other", latency=0.1),
@@ -222,7 +222,7 @@ async def test_all_failing_means_no_integrator_call(
 async def test_invalid_plan_repaired_once_then_clear_failure(
     llm: AnthropicLLM, fake_claude: FakeAnthropic
 ) -> None:
-    bad = default_plan(1)
+    bad = simple_plan("goal", 1)
     fake_claude.respond_plan(bad)
     result = await run_pipeline("goal", llm=llm, config=fast_config())
     assert result.error_kind == "PlanError"
@@ -261,7 +261,7 @@ async def test_usage_and_cost_match_the_fake_exactly(
     fake_claude.respond("subagent", lambda c: Reply(text="r", usage=Usage(1000, 100, 200, 300)))
     fake_claude.respond("integrator", lambda c: Reply(text="answer", usage=Usage(5000, 700)))
     fake_claude.respond(
-        "orchestrator", lambda c: Reply(json=default_plan(3), usage=Usage(800, 400))
+        "orchestrator", lambda c: Reply(json=simple_plan("goal", 3), usage=Usage(800, 400))
     )
     result = await run_pipeline("goal", llm=llm, config=fast_config())
     total = fake_claude.total_usage()

@@ -199,7 +199,7 @@ async def test_a_call_that_does_not_fit_waits_for_the_run_s_calls_in_flight(
     result = await run_pipeline("goal", llm=llm, config=wide, budget=ledger)
 
     assert result.status == "succeeded", result.error
-    assert llm.llm.max_in_flight == 1
+    assert llm.max_in_flight == 1
     assert ledger.peak <= ledger.limit
     assert "refused" in [what for what, _ in ledger.log]  # it did not fit, and waited
 

@@ -85,17 +85,17 @@ async def test_all_subtasks_failing_never_calls_the_integrator(config: PipelineC
     assert result.status == "failed"
     assert result.error_kind == "AllSubtasksFailed"
     assert "Every subtask failed" in result.error
-    assert llm.llm.requests_for("integrator") == []
-    assert len(llm.llm.requests_for("subagent")) == 2 * config.max_attempts
+    assert llm.requests_for("integrator") == []
+    assert len(llm.requests_for("subagent")) == 2 * config.max_attempts
 
 
 async def test_usage_and_cost_sum_every_call(config: PipelineConfig) -> None:
     llm = ScriptedLLM(plan=simple_plan("g", 3))
     result = await run_pipeline("goal", llm=llm, config=config)
     by_role: dict[Role, Usage] = {}
-    for request, reply in llm.llm.replies:
+    for request, reply in llm.replies:
         by_role[request.role] = by_role.get(request.role, Usage()) + reply.usage
-    assert len(llm.llm.replies) == 5
+    assert len(llm.replies) == 5
     assert dict(result.usage_by_role) == by_role
     assert result.usage == sum(by_role.values(), Usage())
     expected = 0.0
@@ -130,7 +130,7 @@ async def test_token_budget_stops_the_run_with_a_clear_message(config: PipelineC
     assert result.status == "failed"
     assert result.error_kind == "BudgetExceeded"
     assert "budget of 50" in result.error
-    assert llm.llm.requests_for("integrator") == []
+    assert llm.requests_for("integrator") == []
 
 
 async def test_empty_and_oversized_goals_are_refused_without_calls(config: PipelineConfig) -> None:

@@ -33,7 +33,7 @@ async def test_independent_subtasks_overlap(config: PipelineConfig) -> None:
     result = await run_pipeline("goal", llm=llm, config=config)
     assert result.status == "succeeded"
     assert time.monotonic() - started < 0.4  # 4 x 0.2 s in parallel, not 0.8 s
-    assert llm.llm.max_in_flight == 4
+    assert llm.max_in_flight == 4
 
 
 async def test_concurrency_cap_is_respected(config: PipelineConfig) -> None:
@@ -41,7 +41,7 @@ async def test_concurrency_cap_is_respected(config: PipelineConfig) -> None:
     llm = ScriptedLLM(plan=simple_plan("g", 5), latency={"subagent": 0.05})
     result = await run_pipeline("goal", llm=llm, config=capped)
     assert result.done_count == 5
-    assert llm.llm.max_in_flight == 2
+    assert llm.max_in_flight == 2
 
 
 async def test_dependent_runs_after_with_only_its_dependencies_outputs(
@@ -89,9 +89,9 @@ async def test_failed_subtask_skips_its_dependents_and_others_go_on(
     skipped = recorder.of(SubtaskSkipped)[0]
     assert isinstance(skipped, SubtaskSkipped)
     assert skipped.failed_dependencies == ("s1",)
-    integrator = llm.llm.requests_for("integrator")[0].messages[0].content
+    integrator = llm.requests_for("integrator")[0].messages[0].content
     assert "These parts failed" in integrator
-    assert "Researcher for aspect 1" in integrator
+    assert "Researcher of aspect 1" in integrator
 
 
 async def test_json_output_is_validated_and_reasked_once(config: PipelineConfig) -> None:
@@ -131,7 +131,7 @@ async def test_cancellation_stops_in_flight_calls(
     with contextlib.suppress(asyncio.CancelledError):
         await task
     assert task.cancelled()
-    assert llm.llm.in_flight == 0
+    assert llm.in_flight == 0
     last = recorder.events[-1]
     assert isinstance(last, RunCancelled)
     assert {o.status for o in last.result.outcomes.values()} == {"cancelled"}

@@ -20,6 +20,7 @@ from pipeline.events import SubtaskFinished
 from pipeline.llm import Source, Usage, WebTools
 from pipeline.models import SubTask
 from pipeline.planner import plan_schema
+from pipeline.testing import simple_plan
 from pipeline.usage import cost_of
 from sandbox.fakes.claude import (
     EXAMPLE_RESULTS,
@@ -29,7 +30,6 @@ from sandbox.fakes.claude import (
     Fetch,
     Reply,
     Search,
-    default_plan,
 )
 from tests.pipeline.conftest import Recorder
 
@@ -78,11 +78,16 @@ async def collect(deltas: list[str], delta: str) -> None:
     deltas.append(delta)
 
 
+def role_of(streamed: bool) -> str:
+    """The role the fake gives a call: a streamed one is the integrator's, as in a run."""
+    return "integrator" if streamed else "subagent"
+
+
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_searches_and_citations_become_sources(
     llm: AnthropicLLM, fake_claude: FakeAnthropic, streamed: bool
 ) -> None:
-    fake_claude.respond("subagent", lambda c: CITED)
+    fake_claude.respond(role_of(streamed), lambda c: CITED)
     deltas: list[str] = []
 
     async def on_text(delta: str) -> None:
@@ -151,7 +156,7 @@ def test_both_domain_lists_are_refused() -> None:
 async def test_a_search_error_is_reported_not_raised(
     llm: AnthropicLLM, fake_claude: FakeAnthropic, code: str, streamed: bool
 ) -> None:
-    fake_claude.respond("subagent", lambda c: Reply(text="From memory.", search_error=code))
+    fake_claude.respond(role_of(streamed), lambda c: Reply(text="From memory.", search_error=code))
 
     async def on_text(delta: str) -> None:
         pass
@@ -169,7 +174,7 @@ async def test_fetched_pages_are_cited_and_fetch_errors_reported(
 ) -> None:
     page = Fetch(url="https://example.com/page", title="Placeholder page (example.com)")
     fake_claude.respond(
-        "subagent",
+        role_of(streamed),
         lambda c: Reply(
             fetches=[Fetch(url="https://example.com/gone", error="url_not_accessible"), page],
             citations=[Citation("It says so.", title=page.title, cited_text="so", fetched=0)],
@@ -200,7 +205,7 @@ def paused_then_done(call: CallInfo) -> Reply:
 async def test_a_paused_turn_is_continued_with_its_content(
     llm: AnthropicLLM, fake_claude: FakeAnthropic, streamed: bool
 ) -> None:
-    fake_claude.respond("subagent", paused_then_done)
+    fake_claude.respond(role_of(streamed), paused_then_done)
     deltas: list[str] = []
 
     async def on_text(delta: str) -> None:
@@ -280,7 +285,9 @@ async def test_the_fakes_json_parses_as_an_sdk_message(
 async def test_the_fakes_sse_parses_as_sdk_stream_events(
     fake_claude: FakeAnthropic, shape: Reply
 ) -> None:
-    fake_claude.respond("subagent", lambda c: shape)
+    # The streamed calls are the integrator's to the fake; the JSON one below, a subagent's.
+    for role in ("integrator", "subagent"):
+        fake_claude.respond(role, lambda c: shape)
     events: list[Any] = []
     for chunk in (await raw(fake_claude, True)).strip().split("\n\n"):
         data = chunk.split("data: ", 1)[1]
@@ -303,7 +310,6 @@ async def test_the_fakes_sse_parses_as_sdk_stream_events(
     ) as stream:
         streamed = await stream.get_final_message()
     await client.close()
-    fake_claude.respond("subagent", lambda c: shape)
     whole = anthropic.types.Message.model_validate(json.loads(await raw(fake_claude, False)))
     assert _same_but_ids(streamed, whole)
     assert streamed.usage.server_tool_use == whole.usage.server_tool_use
@@ -325,10 +331,7 @@ def _same_but_ids(a: anthropic.types.Message, b: anthropic.types.Message) -> boo
 
 
 def web_plan() -> dict[str, Any]:
-    plan = default_plan(3)
-    plan["subtasks"][0]["needs_web"] = True
-    plan["subtasks"][2]["needs_web"] = True
-    return plan
+    return simple_plan("goal", 3, needs_web={"s1", "s3"})
 
 
 def config(**changes: Any) -> PipelineConfig:
@@ -416,7 +419,7 @@ def test_the_plan_schema_offers_needs_web_defaulting_to_false() -> None:
     schema = plan_schema()
     subtask = next(iter(schema["$defs"].values()))
     assert subtask["properties"]["needs_web"]["type"] == "boolean"
-    assert SubTask.model_validate(default_plan(2)["subtasks"][0]).needs_web is False
+    assert SubTask.model_validate(simple_plan("goal", 2)["subtasks"][0]).needs_web is False
 
 
 def test_a_web_call_reserves_its_searches_too() -> None:
