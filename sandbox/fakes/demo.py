@@ -1,9 +1,14 @@
 """Offline demo mode for the fake Claude: a plausible plan for the typed goal, placeholder
-results that say they are placeholders, and a streamed answer, at realistic latencies."""
+results that say they are placeholders, and a streamed answer, at realistic latencies.
+
+The web flow too: research subtasks ask for the web, search it and cite placeholder pages
+on example.com (titles say so); the answer cites those pages as [n], numbered as the
+integrator was given them; the writing subtasks work without the web."""
 
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import html
 import random
 import re
@@ -11,16 +16,24 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pipeline.testing import Aspect, simple_plan
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, Fault, Reply
+from sandbox.fakes.claude import CallInfo, Citation, FakeAnthropic, Fault, Reply, Search
 
 PLACEHOLDER = "_(offline demo placeholder: no model was called)_"
 FLAKY = "[flaky]"  # in a goal: each subtask's first call is rate limited, then retried
 BROKEN = "[broken]"  # in a goal: one subtask fails on every try
 _FLAKY_MARK = "(demo: flaky)"  # carried in system prompts, where the fake can see it
 _BROKEN_MARK = "(demo: broken)"
+# With [flaky], one research subtask also finds the web search down and answers from memory.
+_SEARCH_DOWN_MARK = "(demo: search unavailable)"
 _GOAL = re.compile(r"<goal>\s*(.*?)\s*</goal>", re.DOTALL)
 _CONTEXT = re.compile(r"<thread_context>\s*(.*?)\s*</thread_context>", re.DOTALL)
-_ROLE = re.compile(r'<result role="([^"]*)">')
+# The integrator's request: each result with the numbers of the sources it used, and the
+# numbered list itself ("[n] title <url>" a line); the demo answer cites only those numbers.
+_RESULT = re.compile(r'<result role="([^"]*)"(?: sources="([\d,]*)")?>')
+_SOURCES = re.compile(r"<sources>\n(.*?)\n</sources>", re.DOTALL)
+_SOURCE_NUMBER = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
+_SUBAGENT_ROLE = re.compile(r"You are the team's (.+?)\. Be concise")
+PLACEHOLDER_HOST = "example.com"
 MAX_SUBTASKS = 5  # the pipeline's default maximum
 
 
@@ -36,7 +49,7 @@ def context_of(call: CallInfo) -> str | None:
     return found.group(1).strip() if found else None
 
 
-def _context_subtask(context: str) -> tuple[str, str]:
+def _context_subtask(context: str) -> tuple[str, str, bool]:
     """A subtask that visibly uses a thread's earlier messages (one `<@U…>: text` a line)."""
     lines = [line for line in context.splitlines() if line.strip()]
     # Quote how the thread began, without ids or emoji codes, which read as noise here.
@@ -48,6 +61,7 @@ def _context_subtask(context: str) -> tuple[str, str]:
         "Thread context reader",
         f"Use the thread's earlier messages ({count}{started}) to say what this follow-up "
         "refers to and what the thread already settled.",
+        False,  # the thread is its source, not the web
     )
 
 
@@ -63,57 +77,143 @@ def _items(goal: str) -> list[str]:
 def demo_plan(goal: str, context: str | None = None) -> dict[str, Any]:
     """A believable plan: one subtask per compared thing plus a comparison, else four facets.
 
-    With a thread's earlier messages as `context` (a mention inside a thread), the first
-    subtask reads them, so the plan shows the thread was used. `[flaky]` in the goal makes
-    every subtask's first call rate limited; `[broken]` makes the first subtask fail on every
-    try (its dependents are skipped, the answer names it). The demo only chooses the
-    aspects; `simple_plan` builds the plan, as it does for every fake."""
+    The research subtasks ask for the web (`needs_web`); the comparison, the recommendations
+    and the thread reader work without it, as a real plan would have them. With a thread's
+    earlier messages as `context` (a mention inside a thread), the first subtask reads them,
+    so the plan shows the thread was used. `[flaky]` in the goal makes every subtask's first
+    call rate limited and the last research subtask's web search unavailable; `[broken]`
+    makes the first subtask fail on every try (its dependents are skipped, the answer names
+    it). The demo only chooses the aspects; `simple_plan` builds the plan, as it does for
+    every fake."""
     short = goal.replace(FLAKY, "").replace(BROKEN, "").strip()[:200]
     aspects, joins = _aspects(goal, short)  # joins: the last subtask needs all the others
     if context:
         aspects.insert(0, _context_subtask(context))
     if len(aspects) > MAX_SUBTASKS:  # keep the reader and the editor, drop an analyst
         aspects = [*aspects[: MAX_SUBTASKS - 1], aspects[-1]]
+    web = [f"s{i}" for i, (_, _, needs_web) in enumerate(aspects, start=1) if needs_web]
     chosen = []
-    for i, (role, task) in enumerate(aspects, start=1):
+    for i, (role, task, _) in enumerate(aspects, start=1):
         marks = [_FLAKY_MARK] if FLAKY in goal else []
+        marks += [_SEARCH_DOWN_MARK] if FLAKY in goal and web and f"s{i}" == web[-1] else []
         marks += [_BROKEN_MARK] if BROKEN in goal and i == 1 else []
         prompt = " ".join([f"You are the team's {role.lower()}. Be concise and concrete.", *marks])
         chosen.append(Aspect(role, task, prompt))
     last = len(chosen)
     depends = {f"s{last}": [f"s{n}" for n in range(1, last)]} if joins else {}
     goal_line = f"Research: {short}" + (" (a follow-up in this thread)" if context else "")
-    return simple_plan(goal_line, chosen, depends=depends)
+    return simple_plan(goal_line, chosen, depends=depends, needs_web=web)
 
 
-def _aspects(goal: str, short: str) -> tuple[list[tuple[str, str]], bool]:
-    """(role, task) per subtask, and whether the last one compares all the others."""
+def _aspects(goal: str, short: str) -> tuple[list[tuple[str, str, bool]], bool]:
+    """(role, task, needs the web) per subtask, and whether the last one compares the others."""
     items = _items(short)
     if len(items) >= 2:
         analysts = [
-            (f"Analyst of {item}", f"Summarise strengths, weaknesses and typical use of {item}.")
+            (
+                f"Analyst of {item}",
+                f"Summarise strengths, weaknesses and typical use of {item}.",
+                True,
+            )
             for item in items
         ]
         return [
             *analysts,
-            ("Comparison editor", f"Compare the options side by side for: {short}"),
+            ("Comparison editor", f"Compare the options side by side for: {short}", False),
         ], True
     if re.search(r"\bthree\b|\b3\b", goal) and "compar" in goal.lower():
         analysts = [
-            (f"Analyst of option {n}", f"Pick a leading option #{n} for '{short}' and profile it.")
+            (
+                f"Analyst of option {n}",
+                f"Pick a leading option #{n} for '{short}' and profile it.",
+                True,
+            )
             for n in (1, 2, 3)
         ]
         return [
             *analysts,
-            ("Comparison editor", f"Compare the profiled options for: {short}"),
+            ("Comparison editor", f"Compare the profiled options for: {short}", False),
         ], True
     facets = [
-        "Background researcher",
-        "Key-facts analyst",
-        "Risk assessor",
-        "Recommendations writer",
+        ("Background researcher", True),
+        ("Key-facts analyst", True),
+        ("Risk assessor", True),
+        ("Recommendations writer", False),  # writes from the others' findings, in its words
     ]
-    return [(f, f"As the {f.lower()}, address: {short}") for f in facets], False
+    return [(f, f"As the {f.lower()}, address: {short}", web) for f, web in facets], False
+
+
+def placeholder_pages(role: str, count: int) -> list[tuple[str, str]]:
+    """(url, title) of `count` placeholder pages for one subtask, unique to its role (the
+    run numbers its sources by URL), on example.com, each title saying what it is."""
+    slug = re.sub(r"[^a-z0-9]+", "-", role.lower()).strip("-") or "subtask"
+    return [
+        (
+            f"https://{PLACEHOLDER_HOST}/demo/{slug}/{n}",
+            f"Placeholder source: page {n} for the {role} (demo)",
+        )
+        for n in range(1, count + 1)
+    ]
+
+
+def _has_web_search(call: CallInfo) -> bool:
+    """Whether the request offers the web search tool (the plan's needs_web, the settings)."""
+    tools = call.body.get("tools") or []
+    return any(isinstance(t, dict) and t.get("name") == "web_search" for t in tools)
+
+
+def _findings(call: CallInfo, rng: random.Random) -> Reply:
+    """A subagent's placeholder result: with the web, searched and cited; else from memory."""
+    task = call.user_text.split("</input>")[0].replace("<input>", "").strip()
+    text = f"{PLACEHOLDER}\n\n**Task:** {task[:300]}\n\n"
+    unsourced = "- A first finding would go here.\n- A second one here."
+    if not _has_web_search(call):
+        return Reply(text=text + unsourced)
+    if _SEARCH_DOWN_MARK in call.system_text:
+        return Reply(text=text + unsourced, search_error="unavailable")
+    found = _SUBAGENT_ROLE.search(call.system_text)
+    pages = placeholder_pages(found.group(1) if found else "researcher", 3)
+    query = " ".join(task.split())[:80]
+    # One or two searches; each page a search found is cited once, by one finding a line.
+    searches = [Search(query, pages[:2])]
+    if rng.random() < 0.5:
+        searches.append(Search(f"{query} (more)", pages[2:]))
+    cited = [page for search in searches for page in search.results]
+    citations = [
+        Citation(
+            f"- Finding {n} would go here, citing a placeholder page.\n",
+            url,
+            title,
+            "Placeholder passage: a real page's quoted sentence would be here.",
+        )
+        for n, (url, title) in enumerate(cited, start=1)
+    ]
+    return Reply(text=text, searches=searches, citations=citations)
+
+
+def _answer(call: CallInfo) -> str:
+    """The integrator's placeholder answer: a line per result, citing the sources that
+    result used as [n], with the numbers the integrator was given (and only those)."""
+    listed = _SOURCES.search(call.user_text)
+    known = {int(n) for n in _SOURCE_NUMBER.findall(listed.group(1))} if listed else set()
+    lines = []
+    for role, numbers in _RESULT.findall(call.user_text):
+        cites = "".join(f"[{n}]" for n in numbers.split(",") if n and int(n) in known)
+        lines.append(
+            f"- **{html.unescape(role)}**: summarised from its placeholder result"
+            + (f" {cites}." if cites else ".")
+        )
+    sections = "\n".join(lines)
+    cited = (
+        "\n\nNumbers like [1] cite the placeholder pages (on example.com) listed under Sources."
+        if known
+        else ""
+    )
+    return (
+        f"### Demo answer\n\n{PLACEHOLDER}\n\nWith a real API key, Claude would merge these "
+        f"parts into one answer:\n\n{sections}{cited}\n\n"
+        "Set `ANTHROPIC_API_KEY` to see real research."
+    )
 
 
 def install_demo(fake: FakeAnthropic, *, speed: float = 1.0, seed: int | None = None) -> None:
@@ -125,23 +225,11 @@ def install_demo(fake: FakeAnthropic, *, speed: float = 1.0, seed: int | None = 
         return Reply(json=plan, latency=rng.uniform(1.0, 2.0) * speed)
 
     def subagent(call: CallInfo) -> Reply:
-        task = call.user_text.split("</input>")[0].replace("<input>", "").strip()
-        text = (
-            f"{PLACEHOLDER}\n\n**Task:** {task[:300]}\n\n"
-            "- A first finding would go here.\n- A second one here."
-        )
-        return Reply(text=text, latency=rng.uniform(1.5, 4.0) * speed)
+        reply = _findings(call, rng)
+        return dataclasses.replace(reply, latency=rng.uniform(1.5, 4.0) * speed)
 
     def integrator(call: CallInfo) -> Reply:
-        roles = [html.unescape(role) for role in _ROLE.findall(call.user_text)]
-        sections = "\n".join(
-            f"- **{role}**: summarised from its placeholder result." for role in roles
-        )
-        text = (
-            f"### Demo answer\n\n{PLACEHOLDER}\n\nWith a real API key, Claude would merge these "
-            f"parts into one answer:\n\n{sections}\n\nSet `ANTHROPIC_API_KEY` to see real research."
-        )
-        return Reply(text=text, latency=2.0 * speed)
+        return Reply(text=_answer(call), latency=2.0 * speed)
 
     fake.respond("orchestrator", plan)
     fake.respond("subagent", subagent)

@@ -76,5 +76,7 @@ def test_simple_plan_takes_aspects_dependencies_and_web_needs() -> None:
 def test_the_demo_plan_is_built_by_the_one_builder() -> None:
     plan = demo_plan("compare Postgres and MySQL")
     assert set(plan) == set(simple_plan("g"))
-    assert [set(t) for t in plan["subtasks"]] == [set(simple_plan("g", 1)["subtasks"][0])] * 3
+    # The builder's own shapes: two analysts that ask for the web, an editor that does not.
+    web, offline = simple_plan("g", 2, needs_web={"s1"})["subtasks"]
+    assert [set(t) for t in plan["subtasks"]] == [set(web), set(web), set(offline)]
     assert Plan.model_validate(plan).subtasks[-1].depends_on == ["s1", "s2"]
