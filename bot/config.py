@@ -47,6 +47,13 @@ class Settings(PipelineSettings):
     # or postgresql://user:password@host:port/db.
     database_url: str = "sqlite:///data/orchestra.db"
     retention_days: float = Field(default=90, gt=0)  # then runs' texts go; spend totals stay
+    # Several replicas: Redis (redis://, rediss:// or unix://) shared by all of them for
+    # delivery dedupe, the replay guard, Cancel across replicas, Slack rate limits and run
+    # leases. Unset: one process, coordinated in its own memory (the default, `make run`).
+    redis_url: SecretStr | None = None  # secret: the URL may carry a password
+    # How long a replica's claim on a live run lasts without renewal; another replica may
+    # take the run over after that.
+    lease_s: float = Field(default=15, gt=0)
     # Fair share (per process): runs calling Claude at once, beyond which new runs queue;
     # runs live or queued per person, beyond which a request is refused privately.
     max_live_runs: int = Field(default=20, ge=1)
@@ -62,6 +69,16 @@ class Settings(PipelineSettings):
     def _slash(cls, value: str) -> str:
         if not value.startswith("/") or " " in value:
             raise ValueError("must look like /research")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_scheme(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is None or not value.get_secret_value():
+            return None  # set but empty: as unset
+        if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
+            # Never echo the value: it may hold a password.
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
     @field_validator("slack_api_url")

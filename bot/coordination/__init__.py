@@ -1,0 +1,105 @@
+"""What replicas of one workspace share, each behind a small protocol with two
+implementations: in this process's memory (one process: `ORCHESTRA_REDIS_URL` unset, the
+default) and in Redis (several replicas).
+
+One job per module: `dedupe` (a Slack delivery starts one run), `replay` (a signed request
+is accepted once), `cancel` (a Cancel reaches the replica that owns the run), `buckets`
+(Slack rate limits as shared token buckets), `leases` (run ownership with fencing tokens);
+`link` is the Redis connection they share. docs/reliability.md says why Redis and what
+happens while it is unreachable."""
+
+from __future__ import annotations
+
+import os
+import socket
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from bot.coordination.buckets import MemoryBuckets, Rate, RateBuckets, RedisBuckets, slack_scope
+from bot.coordination.cancel import CancelBus, LocalCancelBus, RedisCancelBus
+from bot.coordination.dedupe import Claim, DeliveryClaims, DeliveryLedger, LocalClaims, RedisClaims
+from bot.coordination.leases import Lease, Leases, MemoryLeases, RedisLeases
+from bot.coordination.link import RedisDown, RedisLink
+from bot.coordination.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
+
+__all__ = [
+    "CancelBus",
+    "Claim",
+    "Coordination",
+    "DeliveryClaims",
+    "DeliveryLedger",
+    "Lease",
+    "Leases",
+    "Rate",
+    "RateBuckets",
+    "RedisDown",
+    "RedisLink",
+    "ReplayGuard",
+    "local_coordination",
+    "redis_coordination",
+    "replica_id",
+    "slack_scope",
+]
+
+
+def replica_id() -> str:
+    """A name for this process among the replicas (host, pid, and a random part: a restarted
+    container may get the same host name and pid)."""
+    return f"{socket.gethostname()}:{os.getpid()}:{uuid.uuid4().hex[:8]}"
+
+
+@dataclass(frozen=True)
+class Coordination:
+    """Every shared piece, built once at the composition root."""
+
+    claims: DeliveryClaims
+    replays: ReplayGuard
+    cancels: CancelBus
+    buckets: RateBuckets
+    leases: Leases
+    redis: RedisLink | None = None  # None: one process, nothing shared
+    replica: str = field(default_factory=replica_id)
+
+    @property
+    def shared(self) -> bool:
+        """Whether other replicas may hold runs and deliveries of this workspace."""
+        return self.redis is not None
+
+    async def close(self) -> None:
+        """Close the Redis connections, if any."""
+        if self.redis is not None:
+            await self.redis.close()
+
+
+def local_coordination(
+    ledger: DeliveryLedger, clock: Callable[[], float] = time.monotonic
+) -> Coordination:
+    """One process, coordinated in its own memory (deliveries also in the run store)."""
+    return Coordination(
+        claims=LocalClaims(ledger, clock),
+        replays=MemoryReplayGuard(),
+        cancels=LocalCancelBus(),
+        buckets=MemoryBuckets(),
+        leases=MemoryLeases(),
+    )
+
+
+def redis_coordination(
+    link: RedisLink,
+    ledger: DeliveryLedger,
+    clock: Callable[[], float] = time.monotonic,
+    *,
+    replica: str | None = None,
+) -> Coordination:
+    """Replicas sharing `link`'s Redis (and the run store behind `ledger`)."""
+    return Coordination(
+        claims=RedisClaims(link, ledger, clock),
+        replays=RedisReplayGuard(link),
+        cancels=RedisCancelBus(link),
+        buckets=RedisBuckets(link),
+        leases=RedisLeases(link),
+        redis=link,
+        replica=replica or replica_id(),
+    )

@@ -1,0 +1,85 @@
+"""Coordination tests run on a real Redis: the project's machine's (127.0.0.1:6379).
+
+Each test gets its own key prefix (so tests, and sessions, sharing the server never see each
+other's keys), deleted after it. "Two replicas" are two separate clients on that prefix.
+Without a server these tests skip with a message, except in CI (`CI=true`), where they fail
+(as the run store's PostgreSQL tests do, tests/store/conftest.py)."""
+
+from __future__ import annotations
+
+import os
+import socket
+import uuid
+from collections.abc import AsyncIterator, Callable
+from typing import NoReturn
+
+import pytest
+
+from bot.coordination import RedisDown, RedisLink
+from tests.store.conftest import postgres_url  # noqa: F401 - a fixture, used by name
+
+REDIS_SERVER = "127.0.0.1:6379"
+REDIS_URL = f"redis://{REDIS_SERVER}/0"
+
+LinkFactory = Callable[[], RedisLink]
+
+
+def redis_missing(message: str) -> NoReturn:
+    """Fail in CI, where Redis must be there; skip, saying why, elsewhere."""
+    if os.environ.get("CI") == "true":
+        pytest.fail(message)
+    pytest.skip(message)
+
+
+@pytest.fixture
+def prefix() -> str:
+    """This test's own key prefix."""
+    return f"orchestra-test:{uuid.uuid4().hex[:12]}:"
+
+
+@pytest.fixture
+async def new_link(prefix: str) -> AsyncIterator[LinkFactory]:
+    """Makes links to the real Redis, each its own client (a replica), on this test's prefix."""
+    links: list[RedisLink] = []
+
+    def make() -> RedisLink:
+        link = RedisLink.from_url(REDIS_URL, prefix=prefix)
+        links.append(link)
+        return link
+
+    first = make()
+    try:
+        await first.ping()
+    except RedisDown as down:
+        await first.close()
+        redis_missing(
+            f"no Redis server at {REDIS_SERVER} ({down}): the coordination tests need one"
+        )
+    yield make
+    async for key in first.client.scan_iter(match=f"{prefix}*", count=500):
+        await first.client.delete(key)
+    for link in links:
+        await link.close()
+
+
+@pytest.fixture
+async def link(new_link: LinkFactory) -> RedisLink:
+    """A replica's link to the real Redis."""
+    return new_link()
+
+
+@pytest.fixture
+def dead_redis_url() -> str:
+    """A Redis URL where nothing listens (a port just freed on loopback): connection refused."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    return f"redis://127.0.0.1:{port}/0"
+
+
+@pytest.fixture
+async def dead_link(dead_redis_url: str, prefix: str) -> AsyncIterator[RedisLink]:
+    """A link to a Redis that is down."""
+    link = RedisLink.from_url(dead_redis_url, prefix=prefix)
+    yield link
+    await link.close()
