@@ -12,6 +12,16 @@ from pydantic import SecretStr, ValidationError
 from bot.admission import Admission
 from bot.app import create_app
 from bot.config import Settings
+from bot.coordination import (
+    Coordination,
+    DeliveryLedger,
+    RedisDown,
+    RedisLink,
+    local_coordination,
+    redis_coordination,
+    replica_id,
+)
+from bot.coordination.link import redacted
 from bot.deps import Deps
 from bot.lifecycle import keeping_runs, open_store
 from bot.log_safety import configure_logging
@@ -25,12 +35,19 @@ from bot.store import RunStore
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.settings import settings_problem
 
+logger = logging.getLogger(__name__)
+
 
 def _secret(value: SecretStr | None) -> str:
     return value.get_secret_value() if value is not None else ""
 
 
-def build_deps(settings: Settings, store: RunStore, workspace: Workspace) -> Deps:
+def build_deps(
+    settings: Settings,
+    store: RunStore,
+    workspace: Workspace,
+    coordination: Coordination | None = None,
+) -> Deps:
     """Every dependency, built once (main has checked the required secrets are set)."""
     claude = make_client(
         _secret(settings.anthropic_api_key),
@@ -43,9 +60,42 @@ def build_deps(settings: Settings, store: RunStore, workspace: Workspace) -> Dep
         io=SlackIO(slack, Pacer()),
         llm=AnthropicLLM(claude),
         store=store,
-        runs=RunRegistry(store, Admission(settings.max_live_runs, settings.max_runs_per_user)),
+        runs=RunRegistry(
+            store,
+            Admission(settings.max_live_runs, settings.max_runs_per_user),
+            coordination=coordination,
+        ),
         workspace=workspace,
     )
+
+
+async def open_coordination(settings: Settings, store: DeliveryLedger) -> Coordination:
+    """In-memory coordination, or Redis's when `ORCHESTRA_REDIS_URL` is set.
+
+    An unreachable Redis does not stop the start: every shared part has a way to degrade
+    (docs/reliability.md), and /healthz names Redis until it answers."""
+    if settings.redis_url is None:
+        return local_coordination(store)
+    url = settings.redis_url.get_secret_value()
+    replica = replica_id()
+    try:
+        link = RedisLink.from_url(url, name=replica)
+    except ValueError:  # redis-py's word for a URL it cannot use; never echo it (a password)
+        raise StartupError(
+            "Invalid configuration: ORCHESTRA_REDIS_URL is not a Redis URL "
+            "(redis://host:port/db, rediss://… or unix://…).",
+            EXIT_CONFIG,
+        ) from None
+    try:
+        await link.ping()
+    except RedisDown as down:
+        logger.warning("%s at %s; starting anyway (see /healthz)", down, redacted(url))
+    if settings.database_url.startswith("sqlite"):
+        logger.warning(
+            "ORCHESTRA_REDIS_URL is set but the run store is SQLite: replicas on other "
+            "machines need a shared PostgreSQL ORCHESTRA_DATABASE_URL"
+        )
+    return redis_coordination(link, store, replica=replica)
 
 
 async def _serve(settings: Settings) -> None:
@@ -56,14 +106,17 @@ async def _serve(settings: Settings) -> None:
     if workspace is None:
         return
     store = await open_store(settings.database_url)
+    coordination: Coordination | None = None
     try:
-        deps = build_deps(settings, store, workspace)
+        coordination = await open_coordination(settings, store)
+        deps = build_deps(settings, store, workspace, coordination)
         # Everything built so far lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise scan ~300k start-up objects and pause the
         # event loop (and every ack) for 100-250 ms (bench/PROFILE_NOTES.md).
         gc.freeze()
         secret = _secret(settings.slack_signing_secret)
-        async with keeping_runs(deps):
+        # Every replica listens for Cancels: the run's owner is whoever has it live.
+        async with keeping_runs(deps), coordination.cancels.listening(deps.runs.cancel):
             if settings.slack_app_token is not None:
                 app = create_app(deps, signing_secret=secret, socket_mode=True)
                 token = settings.slack_app_token.get_secret_value()
@@ -71,6 +124,8 @@ async def _serve(settings: Settings) -> None:
             else:
                 await serve_http(create_app(deps, signing_secret=secret), deps, stop)
     finally:
+        if coordination is not None:
+            await coordination.close()
         await store.close()
 
 

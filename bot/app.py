@@ -8,6 +8,7 @@ from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
 
+from bot import health
 from bot.deps import Deps
 from bot.listeners import register
 from bot.log_safety import bolt_logger
@@ -35,11 +36,14 @@ def create_app(deps: Deps, *, signing_secret: str, socket_mode: bool = False) ->
 
 
 def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
-    """aiohttp server: Slack requests on POST /slack/events, readiness on GET /healthz."""
+    """aiohttp server: Slack requests on POST /slack/events, readiness on GET /healthz
+    (each dependency: `bot.health`)."""
     secret = deps.settings.slack_signing_secret
     if secret is None or not secret.get_secret_value():
         raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
-    verifier = RequestVerifier(secret.get_secret_value())
+    coordination = deps.runs.coordination
+    verifier = RequestVerifier(secret.get_secret_value(), replays=coordination.replays)
+    dependencies = health.HealthCheck(health.probes(deps.store, coordination.redis))
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
 
     async def slack_events(request: web.Request) -> web.Response:
@@ -51,10 +55,16 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
         return await to_aiohttp_response(await app.async_dispatch(checked))
 
     async def healthz(request: web.Request) -> web.Response:
-        status = 200 if deps.runs.accepting else 503
-        return web.json_response(
-            {"ok": deps.runs.accepting, "live_runs": len(deps.runs.live)}, status=status
-        )
+        state = await dependencies.current()
+        failing = state.failing if deps.runs.accepting else [*state.failing, "stopping"]
+        body: dict[str, object] = {
+            "ok": not failing,
+            "live_runs": len(deps.runs.live),
+            "checks": dict(state.checks),
+        }
+        if failing:
+            body["failing"] = failing
+        return web.json_response(body, status=503 if failing else 200)
 
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get("/healthz", healthz)

@@ -20,6 +20,16 @@ OUTPUT_GONE = "That output is no longer available (its text was removed after a 
 OUTPUT_POSTED = "That output is already in this thread."
 UNKNOWN_RUN = "That run is no longer available here."
 NOT_FINISHED = "That run is still going; wait for it to end first."
+CANCEL_NOT_SENT = (
+    "I could not pass your Cancel on to the server running this run just now; "
+    "please press Cancel again in a moment."
+)
+# A delivery that could not be checked against earlier ones (Redis and the run store both
+# unreachable): refused, rather than risk starting the same run twice.
+NOT_CHECKED = (
+    "I could not check whether this request was already started (a service I need is "
+    "unreachable), so I did not start it; please ask again in a minute."
+)
 
 
 def queued(ahead: int) -> str:

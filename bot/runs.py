@@ -13,6 +13,7 @@ from collections.abc import Callable, Coroutine
 from typing import Any
 
 from bot.admission import Admission
+from bot.coordination import Claim, Coordination, local_coordination
 from bot.notes import Stop
 from bot.slack_run import SlackRun
 from bot.store import RunStore
@@ -35,35 +36,25 @@ class RunRegistry:
         *,
         clock: Callable[[], float] = time.monotonic,
         remember_runs: int = 500,
+        coordination: Coordination | None = None,
     ) -> None:
-        self._store = store
         self.admission = admission
         self._clock = clock
-        self._recent: OrderedDict[str, float] = OrderedDict()  # key -> when it expires
+        # What replicas share (deliveries, Cancel, ...); by default this process alone.
+        self.coordination = coordination or local_coordination(store, clock)
         self._runs: OrderedDict[str, SlackRun] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._remember_runs = remember_runs
         self.accepting = True
 
-    async def claim(self, *keys: str) -> bool:
-        """True the first time any of `keys` is delivered within `DELIVERY_TTL_S`.
+    async def claim(self, *keys: str) -> Claim:
+        """`Claim.WON` (true) the first time any of `keys` is delivered within
+        `DELIVERY_TTL_S`; false for a repeat, or when it cannot be checked (`UNDECIDED`).
 
-        Slack resends events it thinks were lost (also after we restarted), and one message
-        can arrive as two events: every key of a request is claimed, here and in the store
-        (which survives restarts and is shared by replicas)."""
-        now = self._clock()
-        while self._recent and next(iter(self._recent.values())) <= now:
-            self._recent.popitem(last=False)
-        if any(k in self._recent for k in keys):
-            return False
-        for key in keys:  # before the await: a concurrent repeat in this process sees them
-            self._recent[key] = now + DELIVERY_TTL_S
-        try:
-            return await self._store.claim_delivery(keys, DELIVERY_TTL_S)
-        except Exception:
-            # The store is unreachable: this process's memory still stops repeats it saw.
-            logger.exception("run store: could not claim a delivery; deduping in memory")
-            return True
+        Slack resends events it thinks were lost (also after we restarted, and to another
+        replica), and one message can arrive as two events: every key of a request is
+        claimed (`bot.coordination.dedupe`)."""
+        return await self.coordination.claims.claim(keys, DELIVERY_TTL_S)
 
     def admit(self, user: str, *, run_id: str | None = None, resumed: bool = False) -> str | None:
         """A run id counted against `user`'s cap, or None when they are at it (resumed runs

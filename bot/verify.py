@@ -19,7 +19,7 @@ from aiohttp import web
 from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
-from bot.replay import ReplayGuard
+from bot.coordination.replay import MemoryReplayGuard, ReplayGuard
 
 # Slack's requests are small: a slash command carries at most a few KB, an event envelope
 # one message. The largest legitimate one is an event for a maximal 40,000-character
@@ -89,7 +89,7 @@ class RequestVerifier:
         self._signatures = _BytesSignatureVerifier(signing_secret, clock=_Clock(clock))
         self._clock = clock
         self._max_body_bytes = max_body_bytes
-        self._replays = replays or ReplayGuard()
+        self._replays = replays or MemoryReplayGuard()
 
     async def check(self, request: web.Request) -> AsyncBoltRequest | Refusal:
         """The request for Bolt, or why it was refused (having read no more than needed)."""
@@ -106,7 +106,7 @@ class RequestVerifier:
             return TOO_LARGE
         if not self._signatures.is_valid(body, timestamp, signature):
             return UNVERIFIED
-        if not self._replays.first_time(signature):
+        if not await self._replays.first_time(signature, int(timestamp)):
             return REPLAYED
         return parse(body, request)
 

@@ -2,7 +2,8 @@
 
 A click counts only on its run's own plan message (its channel and message), and Cancel,
 Retry and Re-run only from whoever may (`ORCHESTRA_CANCEL_BY`). The store is the truth for
-runs that are no longer live in this process."""
+runs that are no longer live in this process; with several replicas, a Cancel for a run live
+on another one is passed on to it (`bot.coordination.cancel`)."""
 
 from __future__ import annotations
 
@@ -14,12 +15,17 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
 from bot import blocks, notes
+from bot.coordination import RedisDown
 from bot.deps import Deps
 from bot.resume import requester_of, rerun, retry, sources_of
 from bot.store import StoredRun
 from bot.thread_poster import ThreadPoster
 
 logger = logging.getLogger(__name__)
+
+# Stored runs that some replica is running or holding in its queue. ("paused" runs wait for
+# a restart to resume them: no replica has them yet.)
+LIVE_STATUSES = frozenset({"queued", "running"})
 
 
 @dataclass(frozen=True)
@@ -106,12 +112,34 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         click = Click.of(body, action)
         if not deps.runs.is_live(click.value):
-            await tell(click, notes.ALREADY_ENDED)
+            if deps.runs.coordination.shared:
+                await cancel_elsewhere(click)
+            else:
+                await tell(click, notes.ALREADY_ENDED)
             return
         if await checked(click, click.value, "cancel") is None:
             return
         deps.runs.cancel(click.value, by=click.user)
         logger.info("run cancelled by %s [run_id=%s]", click.user, click.value)
+
+    async def cancel_elsewhere(click: Click) -> None:
+        """A Cancel for a run this replica does not have: the store says whether it is live
+        and who asked; the replica that has it (all listen) cancels it and says so."""
+        run_id = click.value
+        place = await checked(click, run_id, "cancel")
+        stored = await _stored(deps, place, run_id) if place else None
+        if place is None:
+            return
+        if stored is None or stored.status not in LIVE_STATUSES:
+            await tell(click, notes.ALREADY_ENDED)
+            return
+        try:
+            await deps.runs.coordination.cancels.publish(run_id, click.user)
+        except RedisDown:
+            logger.warning("could not pass a Cancel on to other replicas [run_id=%s]", run_id)
+            await tell(click, notes.CANCEL_NOT_SENT)
+            return
+        logger.info("cancel by %s sent to the run's replica [run_id=%s]", click.user, run_id)
 
     @app.action(re.compile(rf"^{blocks.OUTPUT_ACTION}:"))
     async def full_output(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
