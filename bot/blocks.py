@@ -44,6 +44,8 @@ __all__ = [
     "RETRY_ACTION",
     "SlackMessage",
     "answer_messages",
+    "answer_part_chunks",
+    "answer_part_message",
     "block_text_chars",
     "error_message",
     "failed_note",
@@ -79,15 +81,20 @@ def failed_note(result: RunResult) -> str:
     return truncate(":warning: Not included: " + "; ".join(names), FAILED_NOTE_CHARS)
 
 
-def answer_messages(result: RunResult) -> list[SlackMessage]:
-    """The integrated answer as markdown blocks over as many messages as it needs.
+def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMessage]:
+    """The integrated answer (or `text`, the part of it not shown yet) and its Sources list as
+    markdown blocks over as many messages as it needs, the notes and footer last.
 
     Each message's blocks (a chunk plus its footer or part label) stay within the budget, so
     Slack never refuses one for its size; the `text` fallback links only with visible hosts."""
     tail = [note for note in (failed_note(result), footer(result)) if note]
     room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
-    whole = with_sources(result.answer, result.sources) if result.answer.strip() else ""
+    answer = result.answer if text is None else text
+    empty = text is None and not answer.strip()
+    whole = "" if empty else with_sources(answer, result.sources).strip()
     chunks = split_markdown(safe_markdown(whole), min(MARKDOWN_BLOCK_LIMIT, room))
+    if not chunks and text is not None:  # all of it is shown already: the notes alone
+        return [message(tail[-1], [context(t) for t in tail])]
     chunks = chunks or ["_(The answer was empty.)_"]
     messages = []
     for index, chunk in enumerate(chunks, start=1):
@@ -98,6 +105,24 @@ def answer_messages(result: RunResult) -> list[SlackMessage]:
             blocks.append(context(f"Part {index} of {len(chunks)}"))
         messages.append(message(markdown_as_mrkdwn(chunk), blocks))
     return messages
+
+
+# Room for a growing part of the answer: a whole answer message's room less its footer.
+STREAM_PART_CHARS = MESSAGE_BLOCKS_BUDGET - 1_000
+WRITING_NOTE = "_Writing…_"
+
+
+def answer_part_chunks(text: str) -> list[str]:
+    """Part of the answer as the chunks its rendering needs (one when it fits a message)."""
+    return split_markdown(safe_markdown(text), STREAM_PART_CHARS)
+
+
+def answer_part_message(chunk: str, *, writing: bool) -> SlackMessage:
+    """One part of an answer that is still being written (`writing`: more is coming here)."""
+    blocks: list[Block] = [MarkdownBlock(text=chunk)]
+    if writing:
+        blocks.append(context(WRITING_NOTE))
+    return message(markdown_as_mrkdwn(chunk), blocks)
 
 
 def output_messages(

@@ -13,6 +13,7 @@ from collections.abc import Sequence
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, notes
+from bot.answer_stream import AnswerStream
 from bot.journal import Journal
 from bot.notes import Stop
 from bot.plan_editor import PlanEditor
@@ -21,7 +22,15 @@ from bot.slack_io import SlackIO, channel_refusal
 from bot.slack_text import mrkdwn_line
 from bot.store import FinishedStatus, RunStore
 from bot.thread_poster import ThreadPoster
-from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult, Source
+from pipeline import (
+    IntegrationDelta,
+    PipelineEvent,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+    RunResult,
+    Source,
+)
 from pipeline.view import RunView
 
 logger = logging.getLogger(__name__)
@@ -67,6 +76,8 @@ class SlackRun:
             io, self._render, run_id=run_id, channel=self.channel, interval_s=interval_s
         )
         self._poster: ThreadPoster | None = None
+        self._answer: AnswerStream | None = None
+        self._interval_s = interval_s
         self._final_edit: asyncio.Task[None] | None = None
 
     @property
@@ -122,6 +133,9 @@ class SlackRun:
         self._poster = ThreadPoster(
             self._io, self.requester, run_id=self.run_id, channel=self.channel, thread_ts=thread_ts
         )
+        self._answer = AnswerStream(
+            self._io, self._poster, interval_s=self._interval_s, journal=self._journal.answer_parts
+        )
         self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
         await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
         if note:
@@ -143,11 +157,19 @@ class SlackRun:
             case RunFailed(result=result):
                 self.ended = True
                 await self._editor.stop()
+                if self._answer is not None:
+                    await self._answer.abandon()
                 await self._say(blocks.error_message(result), "its error message")
                 await self._journal.finished(result, "failed", **self._who())
                 self._finish_plan()
             case RunCancelled(result=result):
+                if self._answer is not None:
+                    await self._answer.abandon()
                 await self._cancelled(result)
+            case IntegrationDelta(text=text):
+                # The answer shows itself; the plan message has nothing new to say.
+                if self._answer is not None:
+                    self._answer.grow(text)
             case _:
                 self._editor.touch()
 
@@ -169,13 +191,19 @@ class SlackRun:
         return await self._poster.post_or_report(message, what)
 
     async def _post_answer(self, result: RunResult) -> None:
+        if self._answer is not None and self._answer.started:
+            await self._answer.finish(result)  # its messages are journaled as they go
+        else:
+            await self._post_whole_answer(result)
+        status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
+        await self._journal.finished(result, status, **self._who())
+
+    async def _post_whole_answer(self, result: RunResult) -> None:
         for message in blocks.answer_messages(result):
             posted = await self._say(message, "the answer")
             if posted is None:
                 break
             await self._journal.answer_parts(posted)
-        status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
-        await self._journal.finished(result, status, **self._who())
 
     async def _cancelled(self, result: RunResult) -> None:
         stop = self.stop or Stop("cancelled_by_user")

@@ -165,6 +165,7 @@ class RecordedCall:
     streamed: bool = False
     fault: Fault | None = None
     usage: Usage | None = None
+    first_text_at: float | None = None  # when a streamed reply's first text left (monotonic)
 
 
 Responder = Callable[[CallInfo], "Reply | Awaitable[Reply]"]
@@ -470,6 +471,8 @@ class FakeAnthropic:
                 sent += 1
                 await asyncio.sleep(pause)
                 await response.write(_delta(index, {"type": "text_delta", "text": chunk}))
+                if record.first_text_at is None:
+                    record.first_text_at = time.monotonic()
             await response.write(
                 _sse("content_block_stop", {"type": "content_block_stop", "index": index})
             )

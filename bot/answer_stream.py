@@ -1,0 +1,231 @@
+"""The answer growing in its thread while the integrator writes it: the one owner of its messages.
+
+The first words are posted as soon as they exist, then the message is edited at most once
+per interval with the latest text (edits wait behind answers and notes, ahead of plan edits).
+When the text outgrows a message, the part that fits is finished (cut at a paragraph break
+where there is one, a code block closed and reopened across the cut) and never edited again;
+the rest grows in a new message. The final edit carries the exact answer, its Sources list
+and the footer, last."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable
+
+from slack_sdk.errors import SlackApiError
+
+from bot import blocks
+from bot.pacing import Priority
+from bot.slack_io import CONTENT_REFUSED, SlackIO
+from bot.thread_poster import ThreadPoster
+from pipeline import RunResult
+from pipeline.markdown import fence_after
+
+logger = logging.getLogger(__name__)
+
+# A finished part is cut from at most this much raw text: rendering adds to it (hosts beside
+# link labels, escapes), and it must still fit one message.
+_PART_RAW_CHARS = blocks.STREAM_PART_CHARS * 7 // 10
+_BREAKS = ("\n\n", "\n", " ")
+
+Journal = Callable[[list[str]], Awaitable[None]]
+
+
+def cut_point(text: str, limit: int) -> int:
+    """Where a finished part of `text` ends: the last paragraph break (else line break,
+    else space) in the second half of its first `limit` characters, else at `limit`."""
+    window = text[:limit]
+    for mark in _BREAKS:
+        at = window.rfind(mark)
+        if at >= limit // 2:
+            return at + len(mark)
+    return limit
+
+
+def finished_part(reopen: str, text: str) -> tuple[str, int, str] | None:
+    """Cut a part that fits one message from `reopen + text`: (the part, how much of `text`
+    it took, the fence line to reopen after it); None when all of it fits one message.
+
+    A code block open at the cut is closed in the part and reopened after it, so both
+    render on their own."""
+    whole = reopen + text
+    if len(blocks.answer_part_chunks(whole)) <= 1:
+        return None
+    limit = _PART_RAW_CHARS
+    while True:
+        cut = max(cut_point(whole, limit), len(reopen) + 1)
+        part = whole[:cut]
+        fence = fence_after(part)
+        if fence is not None:
+            part += fence.close
+        if len(blocks.answer_part_chunks(part)) <= 1 or limit <= 200:
+            return part, cut - len(reopen), fence.reopen if fence else ""
+        limit //= 2
+
+
+class AnswerStream:
+    """Shows one run's answer in its thread as it is written (use `grow`, then `finish`)."""
+
+    def __init__(
+        self,
+        io: SlackIO,
+        poster: ThreadPoster,
+        *,
+        interval_s: float,
+        journal: Journal,
+    ) -> None:
+        self._io = io
+        self._poster = poster
+        self._interval_s = interval_s
+        self._journal = journal
+        self._text = ""  # the latest snapshot of the answer so far
+        self._done_text = ""  # the start of the answer that finished parts show
+        self._reopen = ""  # a code fence to reopen at the start of the growing part
+        self._unpostable = False  # the thread refused the answer (the requester was told)
+        self.finished_ts: list[str] = []  # finished parts: never edited again
+        self.live_ts: str | None = None  # the part still growing
+        self._dirty = asyncio.Event()
+        self._lock = asyncio.Lock()  # one change of the thread at a time, in order
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    @property
+    def started(self) -> bool:
+        """Whether the answer began to show (its first post may still be on its way)."""
+        return self._task is not None
+
+    def grow(self, text: str) -> None:
+        """The answer so far (a snapshot: a retried call starts it over)."""
+        if self._closed:
+            return
+        self._text = text.lstrip()
+        if not self._text:
+            return
+        self._dirty.set()
+        if self._task is None:
+            self._task = asyncio.create_task(self._loop(), name="answer-stream")
+
+    async def _loop(self) -> None:
+        while True:
+            await self._dirty.wait()
+            self._dirty.clear()
+            async with self._lock:
+                if self._closed:
+                    return
+                try:
+                    await self._show()
+                except SlackApiError as exc:
+                    # The final edit tries again; the run goes on meanwhile.
+                    logger.warning("answer edit failed: %s", exc.response.get("error"))
+                except _Unpostable:
+                    self._closed = self._unpostable = True
+                    return
+            # Pacing: what arrives meanwhile folds into the next edit.
+            await asyncio.sleep(self._interval_s)
+
+    async def _show(self) -> None:
+        if not self._text.startswith(self._done_text):
+            return  # a retry started the answer over: the final edit sorts it out
+        while (
+            split := finished_part(self._reopen, self._text[len(self._done_text) :])
+        ) is not None:
+            part, took, reopen = split
+            self.finished_ts.append(
+                await self._put(blocks.answer_part_chunks(part)[0], writing=False)
+            )
+            self.live_ts = None
+            self._done_text += self._text[len(self._done_text) : len(self._done_text) + took]
+            self._reopen = reopen
+        chunk = blocks.answer_part_chunks(self._reopen + self._text[len(self._done_text) :])
+        if chunk:
+            await self._put(chunk[0], writing=True)
+
+    async def _put(self, chunk: str, *, writing: bool) -> str:
+        """Show `chunk` in the growing part's message (posted when there is none yet)."""
+        message = blocks.answer_part_message(chunk, writing=writing)
+        if self.live_ts is None:
+            posted = await self._poster.post_or_report(message, "the answer")
+            if not posted:
+                raise _Unpostable
+            self.live_ts = posted[-1]
+            await self._journal(posted)
+        else:
+            # A finished part's last edit goes with the answers; growth waits behind them.
+            priority = Priority.NORMAL if writing else Priority.URGENT
+            await self._edit(self.live_ts, message, priority)
+        return self.live_ts
+
+    async def _edit(self, ts: str, message: blocks.SlackMessage, priority: Priority) -> None:
+        try:
+            await self._io.update(self._poster.channel, ts, message, priority=priority)
+        except SlackApiError as exc:
+            error = exc.response.get("error")
+            if error not in CONTENT_REFUSED:
+                raise
+            plain = blocks.plain_messages(message)
+            await self._io.update(self._poster.channel, ts, plain[0], priority=priority)
+
+    async def _stop(self) -> None:
+        self._closed = True
+        async with self._lock:  # an edit under way lands first
+            if self._task is not None:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+
+    async def finish(self, result: RunResult) -> list[str] | None:
+        """The exact answer, its sources and footer, ending the messages shown so far.
+
+        Returns every message that carries the answer (None: the requester was told it could
+        not be posted)."""
+        await self._stop()
+        if self._unpostable:
+            return None
+        answer = result.answer
+        if not answer.startswith(self._done_text):
+            # A retried call wrote another answer after parts of the first were finished:
+            # those parts are wrong now, and the whole answer goes in again below them.
+            logger.warning("answer restarted after parts were shown; posting it whole")
+            self._done_text, self._reopen, self.live_ts = "", "", None
+        final = (
+            blocks.answer_messages(result, self._reopen + answer[len(self._done_text) :])
+            if self._done_text
+            else blocks.answer_messages(result)
+        )
+        shown = list(self.finished_ts)
+        try:
+            if self.live_ts is not None:
+                await self._edit(self.live_ts, final[0], Priority.URGENT)
+                shown.append(self.live_ts)
+                final = final[1:]
+        except SlackApiError as exc:
+            logger.warning("answer's last edit failed: %s", exc.response.get("error"))
+            # It stays as it was; the answer follows whole rather than not at all.
+            final = blocks.answer_messages(result)
+        for message in final:
+            posted = await self._poster.post_or_report(message, "the answer")
+            if posted is None:
+                return None
+            await self._journal(posted)
+            shown += posted
+        return shown
+
+    async def abandon(self) -> None:
+        """The run stopped while writing: what was shown stays, without "Writing…"."""
+        await self._stop()
+        if self.live_ts is None:
+            return
+        rest = blocks.answer_part_chunks(self._reopen + self._text[len(self._done_text) :])
+        try:
+            if rest:
+                await self._edit(
+                    self.live_ts,
+                    blocks.answer_part_message(rest[0], writing=False),
+                    Priority.URGENT,
+                )
+        except SlackApiError as exc:
+            logger.warning("could not end the partial answer: %s", exc.response.get("error"))
+
+
+class _Unpostable(Exception):
+    """The thread would not take the answer (the requester has been told)."""
