@@ -17,7 +17,8 @@ from collections.abc import AsyncIterator
 import pytest
 
 from pipeline.__main__ import NO_DEMO
-from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
+from pipeline.testing import simple_plan
+from sandbox.fakes.claude import CallInfo, Citation, FakeAnthropic, Fault, Reply, Search
 
 # The demo model answers in 1-4 s per call on purpose; a demo run takes about 10 s.
 DEMO_LIMIT_S = 60
@@ -146,6 +147,63 @@ async def test_cli_json_prints_the_run_record_and_keeps_stderr_quiet(
     assert err == ""  # not a terminal: no display, and no log lines either
 
 
+PAGES = [
+    ("https://tides.example/moon", "How the Moon drives tides", "the moon pulls"),
+    ("https://docs.example/sun", "Solar tides", "the sun adds"),
+    ("https://docs.example/spring", "Spring tides", "twice a month"),
+]
+
+
+def web_run(fake: FakeAnthropic) -> None:
+    """s1 searches twice and cites two pages, s2 once citing one, s3 works without the web."""
+
+    def subagent(call: CallInfo) -> Reply:
+        def cite(n: int) -> Citation:
+            return Citation(f"Claim {n}. ", *PAGES[n])
+
+        if "aspect 1" in call.user_text:
+            searches = [Search("moon", [p[:2] for p in PAGES[:2]]), Search("sun", ())]
+            return Reply(searches=searches, citations=[cite(0), cite(1)])
+        if "aspect 2" in call.user_text:
+            return Reply(searches=[Search("spring", [PAGES[2][:2]])], citations=[cite(2)])
+        return Reply(text="Reasoned without the web.")
+
+    fake.respond_plan(simple_plan("Explain tides.", 3, needs_web={"s1", "s2"}))
+    fake.respond("subagent", subagent)
+    fake.respond("integrator", lambda c: Reply(text="The Moon [1], the Sun [2], spring [3]."))
+
+
+async def test_cli_ends_the_answer_with_its_numbered_sources(fake_claude: FakeAnthropic) -> None:
+    web_run(fake_claude)
+    env = {"ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url}
+    code, out, err = await run_cli("explain tides", env=env)
+    assert code == 0, err
+    answer, listed = out.split("**Sources**\n")
+    assert "The Moon [1], the Sun [2], spring [3]." in answer
+    assert listed.splitlines() == [
+        f"{n}. [{title}]({url})" for n, (url, title, _) in enumerate(PAGES, start=1)
+    ]
+    assert re.search(r"✓ s1 · .* done in .* · 2 searches · 2 sources$", err, re.M), err
+    assert re.search(r"✓ s2 · .* done in .* · 1 search · 1 source$", err, re.M), err
+    assert re.search(r"✓ s3 · .* done in \d+\.\ds · [\d,]+ tokens$", err, re.M), err
+    assert "3 web searches ($0.0300)" in err
+
+
+async def test_cli_json_has_the_runs_sources_and_searches(fake_claude: FakeAnthropic) -> None:
+    web_run(fake_claude)
+    env = {"ANTHROPIC_API_KEY": fake_claude.api_key, "ANTHROPIC_BASE_URL": fake_claude.base_url}
+    code, out, err = await run_cli("explain tides", "--json", env=env)
+    assert code == 0, err
+    record = json.loads(out)
+    assert record["sources"] == [
+        {"url": url, "title": title, "cited_text": quoted} for url, title, quoted in PAGES
+    ]
+    assert record["searches"] == fake_claude.total_usage().web_search_requests == 3
+    outcomes = record["outcomes"]
+    assert [outcomes[s]["searches"] for s in ("s1", "s2", "s3")] == [2, 1, 0]
+    assert [len(outcomes[s]["sources"]) for s in ("s1", "s2", "s3")] == [2, 1, 0]
+
+
 async def test_cli_without_key_says_so_and_exits_2() -> None:
     code, _, err = await run_cli("goal", env={})
     assert code == 2
@@ -184,6 +242,36 @@ async def test_demo_needs_no_key_and_with_json_prints_only_the_record() -> None:
     assert record["status"] == "succeeded"
     assert "offline demo placeholder" in record["answer"]
     assert err == ""
+    # Placeholder sources, numbered as the answer cites them; the searches the run made.
+    sources = record["sources"]
+    assert sources
+    for source in sources:
+        assert set(source) == {"url", "title", "cited_text"}
+        assert source["url"].startswith("https://example.com/demo/")
+        assert source["title"].startswith("Placeholder source: ")
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", record["answer"])}
+    assert cited == set(range(1, len(sources) + 1))
+    outcomes = record["outcomes"].values()
+    assert record["searches"] == sum(o["searches"] for o in outcomes) > 0
+    assert record["usage"]["web_search_requests"] == record["searches"]
+    # [flaky]: one research subtask found the search down and answered from memory.
+    assert [o["search_errors"] for o in outcomes if o["search_errors"]] == [["unavailable"]]
+
+
+@pytest.mark.slow
+async def test_demo_prints_placeholder_sources_after_the_answer() -> None:
+    code, out, err = await run_cli("--demo", "compare Postgres and MySQL", env={})
+    assert code == 0, err
+    answer, listed = out.split("**Sources**\n")
+    assert "Demo answer" in answer
+    entries = re.findall(r"^(\d+)\. \[Placeholder source: [^\]]*\(demo\)\]\((\S+)\)$", listed, re.M)
+    assert [int(n) for n, _ in entries] == list(range(1, len(entries) + 1))
+    assert all(url.startswith("https://example.com/demo/") for _, url in entries)
+    assert {int(n) for n in re.findall(r"\[(\d+)\]", answer)} == {int(n) for n, _ in entries}
+    for role in ("Analyst of Postgres", "Analyst of MySQL"):
+        assert re.search(rf"✓ s\d · {role} .* · \d searche?s? · \d sources$", err, re.M), err
+    assert re.search(r"✓ s3 · Comparison editor .* tokens$", err, re.M), err
+    assert re.search(r"\d web searches \(\$0\.0\d{3}\)", err), err
 
 
 async def test_demo_without_the_sandbox_package_says_what_it_needs() -> None:
