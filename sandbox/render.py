@@ -126,7 +126,20 @@ def block(block: dict[str, Any], message: Message, names: Names | None = None) -
         )
     if kind == "actions":
         return _actions(block, message, names)
+    if kind == "context_actions":
+        return _feedback(block)
     return f'<div class="unknown">[{html.escape(str(kind))} block]</div>'
+
+
+def _feedback(block: dict[str, Any]) -> str:
+    """Feedback buttons as their labels (the sandbox records no feedback)."""
+    labels = [
+        _text(element.get(side, {}).get("text"), {})
+        for element in block.get("elements", [])
+        if element.get("type") == "feedback_buttons"
+        for side in ("positive_button", "negative_button")
+    ]
+    return '<div class="context">' + " · ".join(labels) + "</div>"
 
 
 def _actions(block: dict[str, Any], message: Message, names: Names) -> str:

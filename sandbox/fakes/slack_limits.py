@@ -22,6 +22,10 @@ MARKDOWN_PER_MESSAGE = 12_000
 HEADER_TEXT = 150
 CONTEXT_ELEMENTS = 10
 ACTIONS_ELEMENTS = 25
+# context_actions: "An array of feedback_buttons or icon_button block elements. Maximum number
+# of items is 5" (its Block Kit reference page, as slack_sdk's ContextActionsBlock checks it).
+CONTEXT_ACTIONS_ELEMENTS = 5
+CONTEXT_ACTIONS_KINDS = frozenset({"feedback_buttons", "icon_button"})
 BUTTON_TEXT = 75
 ID_LENGTH = 255
 BUTTON_VALUE = 2000
@@ -64,6 +68,7 @@ KNOWN_BLOCKS = {
     "actions",
     "image",
     "rich_text",
+    "context_actions",
 }
 
 
@@ -117,6 +122,8 @@ def block_errors(blocks: list[dict[str, Any]]) -> list[str]:
             errors.append(f"must contain at most {CONTEXT_ELEMENTS} elements {where}/elements")
         elif kind == "actions":
             errors += _actions_errors(block, where)
+        elif kind == "context_actions":
+            errors += _context_actions_errors(block, where)
     if markdown > MARKDOWN_PER_MESSAGE:
         errors.append(f"markdown blocks exceed {MARKDOWN_PER_MESSAGE} characters in one message")
     return errors
@@ -135,6 +142,33 @@ def _actions_errors(block: dict[str, Any], where: str) -> list[str]:
             errors.append(f"action_id too long {where}")
         if len(str(element.get("value", ""))) > BUTTON_VALUE:
             errors.append(f"button value longer than {BUTTON_VALUE} {where}")
+    return errors
+
+
+def _context_actions_errors(block: dict[str, Any], where: str) -> list[str]:
+    elements = block.get("elements") or []
+    if not 1 <= len(elements) <= CONTEXT_ACTIONS_ELEMENTS:
+        return [f"must contain 1-{CONTEXT_ACTIONS_ELEMENTS} elements {where}/elements"]
+    errors = []
+    for element in elements:
+        kind = element.get("type")
+        if kind not in CONTEXT_ACTIONS_KINDS:
+            errors.append(f"unsupported element type: {kind} {where}/elements")
+            continue
+        if len(str(element.get("action_id", ""))) > ID_LENGTH:
+            errors.append(f"action_id too long {where}")
+        if kind != "feedback_buttons":
+            continue
+        for name in ("positive_button", "negative_button"):
+            button = element.get(name)
+            if not isinstance(button, dict):
+                errors.append(f"missing required field: {name} {where}/elements")
+                continue
+            label = button.get("text") or {}
+            if not str(label.get("text", "")) or len(str(label["text"])) > BUTTON_TEXT:
+                errors.append(f"{name} text must be 1-{BUTTON_TEXT} characters {where}")
+            if not str(button.get("value", "")) or len(str(button["value"])) > BUTTON_VALUE:
+                errors.append(f"{name} value must be 1-{BUTTON_VALUE} characters {where}")
     return errors
 
 

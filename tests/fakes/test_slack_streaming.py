@@ -15,6 +15,11 @@ from slack_bolt.request.payload_utils import (
     is_user_message_event_in_assistant_thread,
 )
 from slack_sdk.errors import SlackApiError
+from slack_sdk.models.blocks import (
+    ContextActionsBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+)
 from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, TaskUpdateChunk
 from slack_sdk.web.async_client import AsyncWebClient
 
@@ -480,3 +485,26 @@ def test_dm_and_assistant_thread_events_are_what_bolt_recognises() -> None:
     thread = started["event"]["assistant_thread"]
     assert (thread["user_id"], thread["channel_id"], thread["thread_ts"]) == ("U1", DM, "1.1")
     assert thread["context"]["channel_id"] == "C1"
+
+
+async def test_feedback_buttons_are_taken_at_stop_and_malformed_ones_refused(
+    slack: FakeSlack, client: AsyncWebClient, question: str
+) -> None:
+    feedback = ContextActionsBlock(
+        elements=[
+            FeedbackButtonsElement(
+                action_id="feedback",
+                positive_button=FeedbackButtonObject(text="Good", value="good"),
+                negative_button=FeedbackButtonObject(text="Bad", value="bad"),
+            )
+        ]
+    ).to_dict()
+    ts = str((await client.chat_startStream(channel=DM, thread_ts=question))["ts"])
+    broken = {**feedback, "elements": [{"type": "button", "action_id": "x"}]}
+    assert await error_of(client.chat_stopStream(channel=DM, ts=ts, blocks=[broken])) == (
+        "invalid_blocks"
+    )
+    await client.chat_stopStream(channel=DM, ts=ts, markdown_text="Done.", blocks=[feedback])
+    stream = slack.stream(DM, ts)
+    assert stream is not None
+    assert stream.blocks == [feedback]
