@@ -83,6 +83,7 @@ class AnswerStream:
         self._done_text = ""  # the start of the answer that finished parts show
         self._reopen = ""  # a code fence to reopen at the start of the growing part
         self._unpostable = False  # the thread refused the answer (the requester was told)
+        self._plain = False  # Slack refused the answer's blocks: it goes on as plain text
         self.finished_ts: list[str] = []  # finished parts: never edited again
         self.live_ts: str | None = None  # the part still growing
         self._dirty = asyncio.Event()
@@ -125,6 +126,8 @@ class AnswerStream:
             await asyncio.sleep(self._interval_s)
 
     async def _show(self) -> None:
+        if self._plain:
+            return  # plain text cannot grow in place within limits: the final edit shows it
         if not self._text.startswith(self._done_text):
             return  # a retry started the answer over: the final edit sorts it out
         while (
@@ -150,21 +153,30 @@ class AnswerStream:
                 raise _Unpostable
             self.live_ts = posted[-1]
             await self._journal(posted)
+            self._plain = self._plain or self._poster.went_plain
         else:
             # A finished part's last edit goes with the answers; growth waits behind them.
             priority = Priority.NORMAL if writing else Priority.URGENT
             await self._edit(self.live_ts, message, priority)
         return self.live_ts
 
-    async def _edit(self, ts: str, message: blocks.SlackMessage, priority: Priority) -> None:
+    async def _edit(
+        self, ts: str, message: blocks.SlackMessage, priority: Priority
+    ) -> list[blocks.SlackMessage]:
+        """Edit `ts` to show `message`; what did not fit (it went plain text) comes back."""
+        if self._plain:
+            first, *rest = blocks.plain_messages(message)
+            await self._io.update(self._poster.channel, ts, first, priority=priority)
+            return rest
         try:
             await self._io.update(self._poster.channel, ts, message, priority=priority)
         except SlackApiError as exc:
-            error = exc.response.get("error")
-            if error not in CONTENT_REFUSED:
+            if exc.response.get("error") not in CONTENT_REFUSED:
                 raise
-            plain = blocks.plain_messages(message)
-            await self._io.update(self._poster.channel, ts, plain[0], priority=priority)
+            # Slack refused this answer's blocks: the rest of it goes as plain text.
+            self._plain = True
+            return await self._edit(ts, message, priority)
+        return []
 
     async def _stop(self) -> None:
         self._closed = True
@@ -195,9 +207,9 @@ class AnswerStream:
         shown = list(self.finished_ts)
         try:
             if self.live_ts is not None:
-                await self._edit(self.live_ts, final[0], Priority.URGENT)
+                spill = await self._edit(self.live_ts, final[0], Priority.URGENT)
                 shown.append(self.live_ts)
-                final = final[1:]
+                final = spill + final[1:]
         except SlackApiError as exc:
             logger.warning("answer's last edit failed: %s", exc.response.get("error"))
             # It stays as it was; the answer follows whole rather than not at all.
@@ -209,6 +221,20 @@ class AnswerStream:
             await self._journal(posted)
             shown += posted
         return shown
+
+    async def replace(self, message: blocks.SlackMessage) -> bool:
+        """The answer will not come (the run failed): the growing part becomes `message`,
+        so no cut-off answer reads as if it were one. False when nothing is shown yet."""
+        await self._stop()
+        if self.live_ts is None:
+            return False
+        try:
+            for spill in await self._edit(self.live_ts, message, Priority.URGENT):
+                await self._poster.post_or_report(spill, "the rest of that message")
+        except SlackApiError as exc:
+            logger.warning("could not replace the partial answer: %s", exc.response.get("error"))
+            return False
+        return True
 
     async def abandon(self) -> None:
         """The run stopped while writing: what was shown stays, without "Writing…"."""

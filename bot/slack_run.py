@@ -157,9 +157,9 @@ class SlackRun:
             case RunFailed(result=result):
                 self.ended = True
                 await self._editor.stop()
-                if self._answer is not None:
-                    await self._answer.abandon()
-                await self._say(blocks.error_message(result), "its error message")
+                error = blocks.error_message(result)
+                if self._answer is None or not await self._answer.replace(error):
+                    await self._say(error, "its error message")
                 await self._journal.finished(result, "failed", **self._who())
                 self._finish_plan()
             case RunCancelled(result=result):

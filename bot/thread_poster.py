@@ -29,6 +29,8 @@ class ThreadPoster:
         self._run_id = run_id
         self.channel = channel
         self.thread_ts = thread_ts
+        # Whether the last post went as plain text because Slack refused its blocks.
+        self.went_plain = False
 
     async def _post(self, message: blocks.SlackMessage) -> str:
         return await self._io.post(
@@ -41,6 +43,7 @@ class ThreadPoster:
 
     async def post(self, message: blocks.SlackMessage) -> tuple[list[str], str | None]:
         """Post `message`; the ts of what landed, and Slack's error if it could not land."""
+        self.went_plain = False
         try:
             return [await self._post(message)], None
         except SlackApiError as exc:
@@ -49,6 +52,7 @@ class ThreadPoster:
             if error not in CONTENT_REFUSED:
                 return [], error
         posted: list[str] = []
+        self.went_plain = True
         try:
             for part in blocks.plain_messages(message):
                 posted.append(await self._post(part))
