@@ -79,21 +79,43 @@ def _restore(html_text: str) -> str:
     )
 
 
+# A markdown link: its label, then an http(s) destination (one level of balanced parentheses,
+# as in `Tide_(disambiguation)`, as CommonMark allows).
+_MD_LINK = re.compile(r"\[([^\]\n]+)\]\(((?:https?://)(?:[^\s\"'<>|()]|\([^\s\"'<>|()]*\))+)\)")
+_STASHED = re.compile("\ue000(\\d+)\ue001")
+
+
+def _inline(text: str) -> str:
+    """Bold and italic, on text already escaped (no code or link left in it)."""
+    text = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", text)
+    return re.sub(r"(?<![\w*])_([^_\n]+)_(?!\w)", r"<i>\1</i>", text)
+
+
 def markdown(text: str) -> str:
     """The markdown block's standard Markdown, lightly rendered (headings, bold, lists, code,
-    links), with its backslash escapes (`\\<`, `\\*`) shown as the characters they stand for."""
+    links), with its backslash escapes (`\\<`, `\\*`) shown as the characters they stand for.
+
+    Code and links are rendered first and set aside, so no later mark reaches into them: an
+    `_` or `**` in a source's URL stays in the URL, and the link (its label showing the host,
+    as the app writes it) stays a link."""
+    stash: list[str] = []
+
+    def keep(fragment: str) -> str:
+        stash.append(fragment)
+        return f"\ue000{len(stash) - 1}\ue001"
+
+    text = text.replace("\ue000", "").replace("\ue001", "")  # only ours mark the stash
     out = html.escape(_protect(text), quote=False)
-    out = re.sub(r"```[a-z]*\n(.*?)```", lambda m: f"<pre>{m.group(1)}</pre>", out, flags=re.DOTALL)
-    out = re.sub(r"^#{1,6} (.*)$", r"<h4>\1</h4>", out, flags=re.MULTILINE)
-    out = re.sub(r"\*\*([^*]+)\*\*", r"<b>\1</b>", out)
-    out = re.sub(r"(?<![\w*])_([^_\n]+)_(?!\w)", r"<i>\1</i>", out)
-    out = re.sub(r"`([^`\n]+)`", r"<code>\1</code>", out)
     out = re.sub(
-        rf"\[([^\]\n]+)\]\(({_HTTP})\)",
-        lambda m: _link(m.group(2), m.group(1)),
-        out,
+        r"```[a-z]*\n(.*?)```", lambda m: keep(f"<pre>{m.group(1)}</pre>"), out, flags=re.DOTALL
     )
+    out = re.sub(r"`([^`\n]+)`", lambda m: keep(f"<code>{m.group(1)}</code>"), out)
+    out = _MD_LINK.sub(lambda m: keep(_link(m.group(2), _inline(m.group(1)))), out)
+    out = re.sub(r"^#{1,6} (.*)$", r"<h4>\1</h4>", out, flags=re.MULTILINE)
+    out = _inline(out)
     out = re.sub(r"^[-*] (.*)$", r"• \1", out, flags=re.MULTILINE)
+    while _STASHED.search(out):  # a link's label may hold code: set aside twice
+        out = _STASHED.sub(lambda m: stash[int(m.group(1))], out)
     # Headings and code blocks are blocks already: a <br> after them would add an empty line.
     out = re.sub(r"(</h4>|</pre>)\n+", r"\1", out)
     return _restore(out.replace("\n", "<br>"))

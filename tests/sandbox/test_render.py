@@ -99,3 +99,27 @@ def test_no_blank_line_after_a_heading_or_code_block() -> None:
     out = markdown("### Title\n\nText\n```\ncode\n```\n\nMore")
     assert "</h4>Text" in out
     assert "</pre>More" in out
+
+
+def test_a_sources_list_keeps_every_entry_a_link_with_its_host() -> None:
+    # As the app sends it: numbered links whose labels end with the host. No mark reaches
+    # into a URL (`_x_`, `**`), and a balanced parenthesis stays in the destination.
+    out = markdown(
+        "Cited [1][2].\n\n**Sources**\n"
+        "1. [Tides \\[explained\\] (docs.example)](https://docs.example/_under_/a**b**)\n"
+        "2. [Tide (en.wikipedia.org)](https://en.wikipedia.org/wiki/Tide_(disambiguation))"
+    )
+    assert out == (
+        "Cited [1][2].<br><br><b>Sources</b><br>"
+        '1. <a href="https://docs.example/_under_/a**b**" target="_blank" '
+        'rel="noopener noreferrer">Tides [explained] (docs.example)</a><br>'
+        '2. <a href="https://en.wikipedia.org/wiki/Tide_(disambiguation)" target="_blank" '
+        'rel="noopener noreferrer">Tide (en.wikipedia.org)</a>'
+    )
+
+
+def test_code_is_never_made_a_link_and_a_label_keeps_its_marks() -> None:
+    out = markdown("`[x](https://y.example/)` and [the **`docs`** (d.example)](https://d.example/)")
+    assert out.startswith("<code>[x](https://y.example/)</code> and <a ")
+    assert ">the <b><code>docs</code></b> (d.example)</a>" in out
+    assert markdown("a \ue0000\ue001 b") == "a 0 b"  # the stash's marks are ours alone
