@@ -1,8 +1,9 @@
 """The sandbox page in headless Chromium, as a new user meets it at 1280x900 (and 800x700):
 a run's plan goes live and finishes with an answer in its thread, which follows the newest
-message; people are named; the composers stay in view; private replies show where Slack
-shows them, for the session only; the thread pane's composer sends mentions with the thread
-as context and slash commands to the channel."""
+message; the answer cites its (placeholder) sources and ends with their list, hosts visible;
+people are named; the composers stay in view; private replies show where Slack shows them,
+for the session only; the thread pane's composer sends mentions with the thread as context
+and slash commands to the channel."""
 
 from __future__ import annotations
 
@@ -164,6 +165,36 @@ async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     await expect(cancel).to_have_count(0)
     await expect(thread).not_to_contain_text("Demo answer")
     await expect(page.locator("#channel .replies").first).to_be_hidden()  # thread is full width
+
+
+async def test_an_answer_ends_with_its_sources_each_showing_its_host(page: Page) -> None:
+    thread = await start_run(page, "compare three databases")
+    await expect(footer(thread)).to_contain_text(re.compile(r"\d web search"))
+    # The analysts searched the web (placeholder pages); the editor wrote from their results.
+    for subtask_id in ("s1", "s2", "s3"):
+        await expect(entry(thread, subtask_id)).to_contain_text(
+            re.compile(r"\d searche?s? · \d sources")
+        )
+    await expect(entry(thread, "s4")).to_contain_text("done in")
+    await expect(entry(thread, "s4")).not_to_contain_text("search")
+
+    answer = thread.locator(".markdown").filter(has_text="Demo answer")
+    text = await answer.inner_text()
+    body, listed = text.split("\nSources\n")
+    entries = listed.strip().splitlines()
+    # Numbered from 1, each a placeholder that says so, its host in view; the list ends it.
+    assert [line.split(". ", 1)[0] for line in entries] == [
+        str(n) for n in range(1, len(entries) + 1)
+    ], text
+    assert all(
+        re.fullmatch(r"\d+\. Placeholder source: .* \(demo\) \(example\.com\)", e) for e in entries
+    )
+    links = answer.locator('a[href^="https://example.com/demo/"]')
+    await expect(links).to_have_count(len(entries))
+    await expect(links.last).to_have_text(re.compile(r"\(example\.com\)$"))
+    # The answer cites exactly the listed sources, by their numbers.
+    cited = {int(n) for n in re.findall(r"\[(\d+)\]", body)}
+    assert cited == set(range(1, len(entries) + 1)), text
 
 
 async def test_private_replies_show_where_slack_shows_them_for_this_session_only(
