@@ -6,7 +6,7 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import ack, cost, critical, queue_cap, slack_budget, slack_priority
+from bench import ack, cost, critical, queue_cap, slack_budget, slack_priority, stream_latency
 from bench.app_probe import GcPause
 from bench.plans import Case, chain_dag, independent
 from bench.report import Report, Table, Verdict
@@ -34,6 +34,7 @@ class Sizes:
     priority_latency: float = 1.0
     queue_requests: int = 40  # people asking at once under the live-run cap
     queue_cap: int = 10
+    stream_runs: int = 20  # runs streaming their answers at once
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -75,6 +76,7 @@ SMOKE = Sizes(
     priority_latency=0.1,
     queue_requests=4,
     queue_cap=2,
+    stream_runs=3,
     concurrent=True,
 )
 
@@ -436,10 +438,14 @@ async def _queue(sizes: Sizes, report: Report) -> None:
     )
 
 
+async def _streaming(sizes: Sizes, report: Report) -> None:
+    await stream_latency.section(report, runs=sizes.stream_runs, latency=sizes.priority_latency)
+
+
 async def run(sizes: Sizes) -> Report:
     """Every benchmark, one after another (side by side they would disturb each other's
     timings), or concurrently when `sizes.concurrent` says the numbers are not the point."""
-    sections = (_critical, _ack, _budget, _cost, _priority, _queue)
+    sections = (_critical, _ack, _budget, _cost, _priority, _queue, _streaming)
     parts = [Report() for _ in sections]
     if sizes.concurrent:
         async with asyncio.TaskGroup() as group:
