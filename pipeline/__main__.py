@@ -35,7 +35,8 @@ from pipeline.terminal import (
 
 EXIT_USAGE = 2
 DEMO_BANNER = (
-    "Offline demo model: no Claude call is made; plans and results are placeholders. "
+    "Offline demo model: no Claude call is made; plans, results and sources (on example.com) "
+    "are placeholders. "
     "Add [flaky] or [broken] to a goal to watch retries or a failing subtask."
 )
 NO_DEMO = (
