@@ -31,6 +31,44 @@ NOT_CHECKED = (
     "unreachable), so I did not start it; please ask again in a minute."
 )
 
+# The agent messages tab (a DM with the app): its status line while a run plans, what a new
+# thread suggests (the manifest's `assistant_view.suggested_prompts` are the same), the
+# streamed plan's titles and the feedback buttons under an answer.
+PLANNING_STATUS = "is planning the research…"
+PROMPTS_TITLE = "Ask me to research something, for example:"
+SUGGESTED_PROMPTS = (
+    ("Compare options", "Compare Postgres, MySQL and SQLite for a small SaaS"),
+    ("Explain a topic", "Explain how HTTP/3 differs from HTTP/2, with sources"),
+    ("Summarise a field", "Summarise this year's research on small language models"),
+)
+DM_USAGE_HINT = (
+    "Tell me what to research, e.g. `compare Postgres, MySQL and SQLite for a small SaaS`."
+)
+PLAN_WRITING = "Writing the answer"
+PLAN_FAILED = "Stopped"
+ANSWER_CONTINUES = "_The answer continues below._"
+ANSWER_BELOW = "_The answer is below._"
+FEEDBACK_GOOD = "Helpful"
+FEEDBACK_BAD = "Not helpful"
+FEEDBACK_THANKS = "Thanks for the feedback."
+
+
+def researching(goal: str) -> str:
+    """The streamed plan's title while its subtasks run (`goal` made inert by the caller)."""
+    return f"Researching: {goal}"
+
+
+def finished(done: int, failed: int, skipped: int) -> str:
+    """The streamed plan's title once the answer is in: what each subtask ended as."""
+    if not failed and not skipped:
+        return f"Finished: {done} done"
+    parts = [
+        f"{done} done",
+        f"{failed} failed" if failed else "",
+        f"{skipped} skipped" if skipped else "",
+    ]
+    return "Finished: " + ", ".join(p for p in parts if p)
+
 
 def queued(ahead: int) -> str:
     """Where a waiting run stands (the plan message says it while the run waits)."""

@@ -214,6 +214,14 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "chat.update": Limit(per_second=45 / 60, burst=10),
     "chat.postEphemeral": Limit(per_second=90 / 60, burst=10),
     "conversations.replies": Limit(per_second=45 / 60, burst=10),
+    # Slack's native stream (DMs): chat.startStream and chat.stopStream Tier 2 (20+/min),
+    # chat.appendStream Tier 4, as their reference pages say; the assistant-thread methods
+    # have "special" limits, paced like Tier 4.
+    "chat.startStream": Limit(per_second=18 / 60, burst=4),
+    "chat.appendStream": Limit(per_second=90 / 60, burst=10),
+    "chat.stopStream": Limit(per_second=18 / 60, burst=4),
+    "assistant.threads.setStatus": Limit(per_second=90 / 60, burst=10),
+    "assistant.threads.setSuggestedPrompts": Limit(per_second=90 / 60, burst=10),
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 

@@ -77,8 +77,9 @@ class SlackUnreachable(SlackApiError):
 
 
 @contextlib.asynccontextmanager
-async def _reaching(method: str) -> AsyncIterator[None]:
-    # Transport errors arrive raw from slack_sdk; callers handle one error type, not three.
+async def reaching(method: str) -> AsyncIterator[None]:
+    """Around a Web API call: transport errors arrive raw from slack_sdk; callers handle one
+    error type (`SlackApiError`, as `SlackUnreachable`), not three."""
     try:
         yield
     except (aiohttp.ClientError, TimeoutError) as exc:
@@ -107,7 +108,7 @@ class SlackIO:
         (URGENT: a person waits for it), `turn` whose turn it takes (the person it is for:
         one person's many posts do not hold back another's)."""
         await self.pacer.wait("chat.postMessage", channel, priority=priority, turn=turn)
-        async with _reaching("chat.postMessage"):
+        async with reaching("chat.postMessage"):
             response = await self.client.chat_postMessage(
                 channel=channel,
                 thread_ts=thread_ts,
@@ -138,7 +139,7 @@ class SlackIO:
             return False
         if callable(message):
             message = message()
-        async with _reaching("chat.update"):
+        async with reaching("chat.update"):
             # `blocks` is always sent: Slack keeps the old blocks when an edit omits it, so a
             # plain-text edit must send [] to remove them (and any button on them).
             await self.client.chat_update(
@@ -156,7 +157,7 @@ class SlackIO:
         A private reply is something a person waits for: it goes before other calls, in
         turns between the people it is for."""
         await self.pacer.wait("chat.postEphemeral", channel, priority=Priority.URGENT, turn=user)
-        async with _reaching("chat.postEphemeral"):
+        async with reaching("chat.postEphemeral"):
             await self.client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts
             )
@@ -200,7 +201,7 @@ class SlackIO:
         cursor: str | None = None
         for _ in range(max_pages):
             await self.pacer.wait("conversations.replies", channel)
-            async with _reaching("conversations.replies"):
+            async with reaching("conversations.replies"):
                 response = await self.client.conversations_replies(
                     channel=channel,
                     ts=ts,

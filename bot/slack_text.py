@@ -36,6 +36,7 @@ __all__ = [
     "Chunk",
     "escape",
     "fence_after",
+    "inert_line",
     "markdown_as_mrkdwn",
     "mrkdwn_line",
     "one_line",
@@ -196,6 +197,14 @@ def safe_markdown(text: str) -> str:
     # Last, over everything (code too, and across the edges of code spans, where parsers
     # may disagree): every `<` that could still start a sequence and every broadcast word.
     text = _SEQUENCE_START.sub("<" + _WORD_JOINER, "\n".join(out))
+    return _BROADCAST.sub("@" + _WORD_JOINER, text)
+
+
+def inert_line(text: str, limit: int) -> str:
+    """Untrusted text as one line of a plain-text field Slack may still scan (a streamed
+    task's title or details): nothing escaped (it would show), but every `<` that could
+    start a sequence and every broadcast word broken by an invisible word joiner."""
+    text = _SEQUENCE_START.sub("<" + _WORD_JOINER, one_line(text, limit))
     return _BROADCAST.sub("@" + _WORD_JOINER, text)
 
 
