@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config import Settings
+from bot.native_stream import KEEPALIVE_S
 from bot.runs import RunRegistry
 from bot.slack_io import SlackIO
 from bot.startup import Workspace
@@ -26,6 +27,8 @@ class Deps:
     runs: RunRegistry
     workspace: Workspace = field(default_factory=Workspace)
     clock: Callable[[], float] = time.monotonic
+    # How often an idle native stream (a DM run) is written to, so Slack keeps it streaming.
+    stream_keepalive_s: float = KEEPALIVE_S
 
     @cached_property
     def config(self) -> PipelineConfig:

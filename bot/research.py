@@ -13,7 +13,10 @@ from bot import notes
 from bot.budgets import budget_refusal, run_budget
 from bot.deps import Deps
 from bot.history import thread_link
+from bot.native_io import NativeIO
+from bot.native_run import NativeRun
 from bot.requester import Requester
+from bot.run_owner import RunOwner
 from bot.slack_run import SlackRun
 from bot.slack_text import mrkdwn_line
 from bot.store import RunSource
@@ -37,10 +40,15 @@ class ResearchRequest:
 
 
 def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: int) -> str | None:
-    """The thread's earlier messages as `<@user>: text` lines, newest kept within `max_chars`."""
+    """The thread's earlier messages as `<@user>: text` lines, newest kept within `max_chars`.
+
+    An assistant thread's root (subtype `assistant_app_thread`) is Slack's, titled by Slack:
+    not part of the conversation."""
     lines = []
     for message in messages:
         if str(message.get("ts", "")) >= before_ts:
+            continue
+        if message.get("subtype") == "assistant_app_thread":
             continue
         author = message.get("user") or message.get("bot_id") or "someone"
         text = " ".join(str(message.get("text", "")).split())
@@ -87,10 +95,29 @@ async def refused_by_budget(deps: Deps, run_id: str, requester: Requester) -> bo
     return True
 
 
-def new_slack_run(
-    deps: Deps, run_id: str, goal: str, requester: Requester, *, resumed: bool = False
-) -> SlackRun:
-    """The owner of a run in Slack, wired to the app's Slack client and store."""
+def new_run(
+    deps: Deps,
+    run_id: str,
+    goal: str,
+    requester: Requester,
+    source: RunSource,
+    *,
+    resumed: bool = False,
+) -> RunOwner:
+    """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
+    streams natively (`NativeRun`), any other run has a plan message in a channel thread."""
+    if source == "dm":
+        return NativeRun(
+            run_id=run_id,
+            goal=goal,
+            requester=requester,
+            io=deps.io,
+            native=NativeIO(deps.io, deps.workspace.team_id),
+            store=deps.store,
+            interval_s=deps.settings.update_interval_s,
+            keepalive_s=deps.stream_keepalive_s,
+            resumed=resumed,
+        )
     return SlackRun(
         run_id=run_id,
         goal=goal,
@@ -129,7 +156,7 @@ async def launch(
     except Exception:
         # Without its row the run cannot be resumed after a crash, but it still runs now.
         logger.exception("run store: could not store a new run [run_id=%s]", run_id)
-    run = new_slack_run(deps, run_id, request.goal, requester)
+    run = new_run(deps, run_id, request.goal, requester, request.source)
     work = execute(
         deps,
         run,
@@ -144,7 +171,7 @@ async def launch(
 
 async def execute(
     deps: Deps,
-    run: SlackRun,
+    run: RunOwner,
     *,
     thread_ts: str | None,
     plan_ts: str | None = None,

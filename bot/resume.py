@@ -13,7 +13,7 @@ from bot.research import (
     ResearchRequest,
     execute,
     launch,
-    new_slack_run,
+    new_run,
     over_limit,
     refused_by_budget,
 )
@@ -115,7 +115,7 @@ async def resume(deps: Deps, stored: StoredRun) -> None:
     total = len(checkpoint.plan.subtasks) if checkpoint else 0
     note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total)
     resumed = checkpoint is not None  # else it plans afresh, and stores that plan
-    run = new_slack_run(deps, stored.run_id, stored.goal, requester, resumed=resumed)
+    run = new_run(deps, stored.run_id, stored.goal, requester, stored.source, resumed=resumed)
     work = execute(
         deps,
         run,

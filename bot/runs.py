@@ -1,7 +1,7 @@
 """The run registry: dedupes Slack deliveries and owns every run's task (cancel, shut down).
 
-What a run is and shows belongs to its `SlackRun`; the registry only tracks which runs are
-live in this process and starts, cancels and pauses them."""
+What a run is and shows belongs to its owner (`bot.run_owner`); the registry only tracks
+which runs are live in this process and starts, cancels and pauses them."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from typing import Any
 from bot.admission import Admission
 from bot.coordination import Claim, Coordination, local_coordination
 from bot.notes import Stop
-from bot.slack_run import SlackRun
+from bot.run_owner import RunOwner
 from bot.store import RunStore
 from pipeline import new_run_id
 
@@ -42,7 +42,7 @@ class RunRegistry:
         self._clock = clock
         # What replicas share (deliveries, Cancel, ...); by default this process alone.
         self.coordination = coordination or local_coordination(store, clock)
-        self._runs: OrderedDict[str, SlackRun] = OrderedDict()
+        self._runs: OrderedDict[str, RunOwner] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._remember_runs = remember_runs
         self.accepting = True
@@ -62,11 +62,11 @@ class RunRegistry:
         run_id = run_id or new_run_id()
         return run_id if self.admission.register(run_id, user, over_limit=resumed) else None
 
-    def runs_of(self, user: str) -> list[SlackRun]:
+    def runs_of(self, user: str) -> list[RunOwner]:
         """The person's runs, live or waiting, in this process."""
         return [run for r in self.admission.runs_of(user) if (run := self._runs.get(r))]
 
-    def start(self, run: SlackRun, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+    def start(self, run: RunOwner, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
         """Run `work` as the tracked task of `run`."""
         task = asyncio.create_task(work, name=f"run:{run.run_id}")
         self._tasks[run.run_id] = task
@@ -87,7 +87,7 @@ class RunRegistry:
         if not task.cancelled() and task.exception() is not None:
             logger.error("run task %s crashed", task.get_name(), exc_info=task.exception())
 
-    def get(self, run_id: str) -> SlackRun | None:
+    def get(self, run_id: str) -> RunOwner | None:
         """A live or recently finished run of this process."""
         return self._runs.get(run_id)
 
@@ -96,7 +96,7 @@ class RunRegistry:
         return run_id in self._tasks
 
     @property
-    def live(self) -> list[SlackRun]:
+    def live(self) -> list[RunOwner]:
         """Runs still executing."""
         return [self._runs[run_id] for run_id in self._tasks if run_id in self._runs]
 

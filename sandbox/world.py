@@ -17,6 +17,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.lifecycle import keeping_runs, open_store
+from bot.native_stream import KEEPALIVE_S
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
 from bot.server import http_server
@@ -113,6 +114,44 @@ class World:
         response = await self.post_signed(body, kind, headers=headers, timestamp=timestamp)
         return response, ts
 
+    async def dm(
+        self,
+        text: str,
+        *,
+        user: str = "U1",
+        channel: str = "D1",
+        thread_ts: str | None = None,
+        event_id: str | None = None,
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        """A person writes to the app in its messages tab (stored in the fake, then
+        delivered as `message.im`); `thread_ts`: in that thread (an assistant thread)."""
+        ts = self.slack.add_user_message(channel, user, text, thread_ts)
+        body, kind = signing.dm_message(
+            text=text, user=user, channel=channel, ts=ts, thread_ts=thread_ts, event_id=event_id
+        )
+        return await self.post_signed(body, kind), ts
+
+    async def open_assistant_thread(
+        self, *, user: str = "U1", channel: str = "D1", context_channel: str | None = None
+    ) -> tuple[aiohttp.ClientResponse, str]:
+        """A person opens a new thread with the app: Slack posts the thread's root, then
+        sends `assistant_thread_started`; returns the thread's ts."""
+        thread_ts = self.slack.start_assistant_thread(channel, user)
+        body, kind = signing.assistant_thread_started(
+            user=user, channel=channel, thread_ts=thread_ts, context_channel=context_channel
+        )
+        return await self.post_signed(body, kind), thread_ts
+
+    async def stop_button(
+        self, *, thread_ts: str, user: str = "U1", channel: str = "D1"
+    ) -> aiohttp.ClientResponse:
+        """A person presses Slack's native stop button on the app's work in a thread."""
+        stopped = self.slack.user_stops(channel, thread_ts, user)
+        body, kind = signing.agent_session_stopped(
+            user=user, channel=channel, thread_ts=thread_ts, streaming_message_ts=stopped
+        )
+        return await self.post_signed(body, kind)
+
     async def click(
         self,
         action_id: str,
@@ -160,12 +199,14 @@ async def running_world(
     port: int = 0,
     pacer: Pacer | None = None,
     store: RunStore | None = None,
+    stream_keepalive_s: float = KEEPALIVE_S,
 ) -> AsyncIterator[World]:
     """Start the real app in HTTP mode against `slack` and `llm`.
 
     The run store is `store`, else a fresh one in a temporary folder (a local world starts
     with no history; `settings.database_url` is not used); unfinished runs in it are
-    resumed, as at a start. The pipeline's knobs are `config`'s (they override the same
+    resumed, as at a start. `stream_keepalive_s`: how often an idle native stream (a DM run)
+    is written to. The pipeline's knobs are `config`'s (they override the same
     fields of `settings`, so the app has one source of them: `deps.config` comes from it)."""
     settings = (settings or world_settings(slack)).model_copy(
         update={name: getattr(config, name) for name in PipelineConfig.model_fields}
@@ -183,6 +224,7 @@ async def running_world(
             store=store,
             runs=RunRegistry(store, Admission(settings.max_live_runs, settings.max_runs_per_user)),
             workspace=Workspace(TEAM, WORKSPACE_URL),
+            stream_keepalive_s=stream_keepalive_s,
         )
         secret = settings.slack_signing_secret
         signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET

@@ -67,6 +67,7 @@ class Message:
     bot_id: str = ""
     thread_ts: str | None = None
     edited: int = 0
+    subtype: str = ""  # e.g. "assistant_app_thread": the root of a thread with the app
     # A streamed message shows its stream (plan, tasks, text) above its blocks, until an edit
     # (chat.update) replaces what it shows; `FakeSlack.streams` keeps the record either way.
     stream: Stream | None = None
@@ -90,6 +91,8 @@ class Message:
             out["bot_id"], out["user"] = self.bot_id, BOT_USER
         if self.thread_ts:
             out["thread_ts"] = self.thread_ts
+        if self.subtype:
+            out["subtype"] = self.subtype
         return out
 
 
@@ -341,6 +344,14 @@ class FakeSlack:
     ) -> str:
         """A person posts; returns the new message's ts."""
         message = Message(self._next_ts(), channel, text, user=user, thread_ts=thread_ts)
+        self._store(message)
+        return message.ts
+
+    def start_assistant_thread(self, channel: str, user: str, title: str = "New chat") -> str:
+        """A person opens a new chat with the app: Slack posts the thread's root (subtype
+        `assistant_app_thread`, titled by Slack) in their DM; returns its ts."""
+        message = Message(self._next_ts(), channel, title, user=user)
+        message.subtype = "assistant_app_thread"
         self._store(message)
         return message.ts
 

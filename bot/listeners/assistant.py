@@ -1,0 +1,101 @@
+"""The app's agent messages tab: a direct message is a research request (no mention needed),
+run with Slack's native stream (`bot.native_run`); a new assistant thread gets suggested
+prompts; Slack's native stop button cancels the thread's run like Cancel; feedback buttons
+under an answer are thanked for and logged.
+
+DMs are `message` events with `channel_type` "im" (`message.im`); in an assistant thread
+they carry the thread's `thread_ts`, and a follow-up in the same thread gets the
+conversation so far as its context, as a mention inside a channel thread does."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
+from slack_sdk.errors import SlackApiError
+
+from bot import native_blocks, notes
+from bot.deps import Deps
+from bot.listeners.requests import from_message
+from bot.native_io import NativeIO
+
+logger = logging.getLogger(__name__)
+
+
+async def from_a_person_in_a_dm(event: dict[str, Any]) -> bool:
+    """A person's own new message in a DM with the app (not an edit, a deletion, a bot's
+    message or Slack's assistant-thread root)."""
+    return (
+        event.get("channel_type") == "im"
+        and event.get("subtype") is None
+        and not event.get("bot_id")
+        and bool(event.get("user"))
+    )
+
+
+def register(app: AsyncApp, deps: Deps) -> None:
+    """Listen for DMs, new assistant threads, the native stop button and feedback."""
+    native = NativeIO(deps.io, deps.workspace.team_id)
+
+    @app.event("message", matchers=[from_a_person_in_a_dm])
+    async def direct_message(
+        body: dict[str, Any], event: dict[str, Any], context: AsyncBoltContext
+    ) -> None:
+        await from_message(deps, body, event, context, source="dm", empty_hint=notes.DM_USAGE_HINT)
+
+    @app.event("message")
+    async def other_message() -> None:
+        # Edits, deletions and thread roots in the app's DMs (message.im delivers them all):
+        # nothing to do, but an event no listener takes is answered 404 and resent by Slack.
+        return
+
+    @app.event("assistant_thread_started")
+    async def thread_started(event: dict[str, Any]) -> None:
+        thread = event.get("assistant_thread") or {}
+        channel, thread_ts = str(thread.get("channel_id", "")), str(thread.get("thread_ts", ""))
+        if not channel or not thread_ts:
+            return
+        prompts = [{"title": title, "message": text} for title, text in notes.SUGGESTED_PROMPTS]
+        try:
+            await native.suggest(channel, thread_ts, notes.PROMPTS_TITLE, prompts)
+        except SlackApiError as exc:
+            # Prompts are a courtesy: the person can still type their own.
+            logger.warning("could not suggest prompts: %s", exc.response.get("error"))
+
+    @app.event("agent_session_stopped")
+    async def stopped(event: dict[str, Any]) -> None:
+        await _stop(deps, native, event)
+
+    @app.action(native_blocks.FEEDBACK_ACTION)
+    async def feedback(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        verdict, _, run_id = str(action.get("value", "")).partition(":")
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        thread_ts = (body.get("message") or {}).get("thread_ts")
+        logger.info("feedback %s from %s [run_id=%s]", verdict or "?", user, run_id)
+        if channel and user:
+            await deps.io.tell(channel, user, notes.FEEDBACK_THANKS, thread_ts)
+
+
+async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
+    """Slack's stop button: cancel the thread's live run (only its requester's press counts,
+    as with Cancel); with no run to cancel, end any stream Slack stopped, as Slack asks."""
+    channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts", ""))
+    user = str(event.get("user", ""))
+    run = next(
+        (r for r in deps.runs.live if r.channel == channel and r.thread_ts == thread_ts), None
+    )
+    if run is None:
+        for ts in event.get("streaming_message_ts") or []:
+            try:
+                await native.stop(channel, str(ts), [], [])
+            except SlackApiError as exc:
+                logger.info("stopped stream %s not ended: %s", ts, exc.response.get("error"))
+        return
+    if deps.settings.cancel_by == "requester" and user != run.requester_id:
+        await deps.io.tell(channel, user, notes.only_requester(run.requester_id, "stop"), thread_ts)
+        return
+    if deps.runs.cancel(run.run_id, by=user):
+        logger.info("run stopped by %s with Slack's stop button [run_id=%s]", user, run.run_id)

@@ -1,0 +1,80 @@
+"""A message that asks for research (a mention in a channel, a DM in the messages tab), from
+delivery to launched run: deduped, judged, admitted, budgeted, then started in its thread
+with the thread's earlier messages as context."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from slack_bolt.async_app import AsyncBoltContext
+
+from bot import notes
+from bot.deps import Deps
+from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
+from bot.requester import Requester
+from bot.research import ResearchRequest, launch, over_limit, refused_by_budget
+from bot.store import RunSource
+
+logger = logging.getLogger(__name__)
+
+
+async def from_message(
+    deps: Deps,
+    body: dict[str, Any],
+    event: dict[str, Any],
+    context: AsyncBoltContext,
+    *,
+    source: RunSource,
+    empty_hint: str | None = None,
+) -> str | None:
+    """Start the run a message asks for; its run id, or None when it starts none (a repeat
+    delivery, or the person was told why). `empty_hint` answers a message with no goal."""
+    channel, ts, user = str(event["channel"]), str(event["ts"]), str(event.get("user", ""))
+    # Slack redelivers events it thinks were lost, and one message can come as two
+    # events: the event id and the message itself each start at most one run.
+    keys = [f"msg:{channel}:{ts}"]
+    if body.get("event_id"):
+        keys.append(f"event:{body['event_id']}")
+    if not await deps.runs.claim(*keys):
+        logger.info("ignoring repeated delivery of %s", keys)
+        return None
+    thread_ts = str(event.get("thread_ts") or ts)
+    in_thread = event.get("thread_ts") not in (None, ts)
+    # Slack shows an ephemeral in a thread only if the thread already exists: a top-level
+    # message has none yet, so private replies go in the channel until the run posts.
+    requester = Requester(
+        deps.io,
+        channel=channel,
+        user=user,
+        thread_ts=thread_ts if in_thread else None,
+        reply_in=thread_ts,
+        clock=deps.clock,
+    )
+    goal = clean_text(strip_bot_mention(str(event.get("text", "")), context.bot_user_id))
+    problem = goal_problem(goal, deps.config, deps.settings.command)
+    if empty_hint and not goal.strip():
+        problem = empty_hint
+    if problem is None and not deps.runs.accepting:
+        problem = notes.BUSY
+    if problem is not None:
+        await requester.tell(problem)
+        return None
+    run_id = deps.runs.admit(user)
+    if run_id is None:
+        await requester.tell(over_limit(deps, user))
+        return None
+    if await refused_by_budget(deps, run_id, requester):
+        return None
+    request = ResearchRequest(
+        user=user,
+        channel=channel,
+        goal=goal,
+        source=source,
+        thread_ts=thread_ts,
+        context_before_ts=ts if in_thread else None,
+        delivery_key=keys[-1],
+    )
+    await launch(deps, request, requester, run_id=run_id)
+    logger.info("run started from a %s [run_id=%s]", source, run_id)
+    return run_id
