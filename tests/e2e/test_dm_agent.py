@@ -24,7 +24,7 @@ from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.fakes.slack_streams import Stream
-from sandbox.world import World, running_world
+from sandbox.world import World, running_world, world_settings
 from tests.e2e.conftest import eventually, thread_text
 
 pytestmark = pytest.mark.e2e
@@ -366,3 +366,47 @@ async def test_a_retried_answer_that_differs_replaces_what_was_streamed(
     assert "first draft" not in shown
     assert drafts[1].strip() in shown
     assert "tokens in" in shown
+
+
+async def test_feedback_is_thanked_for_and_other_dm_events_start_nothing(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    _, ts = await world.dm("rate me")
+    await run_over(world, fake_claude)
+    stream = only_stream(fake_slack, ts)
+    [buttons] = feedback_buttons(stream.blocks)
+    value = buttons["positive_button"]["value"]
+    response = await world.click(
+        FEEDBACK_ACTION, value, message_ts=stream.ts, thread_ts=ts, channel=DM
+    )
+    assert response.status == 200
+    await eventually(lambda: bool(fake_slack.ephemeral))
+    assert fake_slack.ephemeral[-1][2] == notes.FEEDBACK_THANKS
+    edited = {"type": "message", "subtype": "message_changed", "channel": DM, "channel_type": "im"}
+    body, kind = signing.event_callback({**edited, "ts": ts, "event_ts": ts})
+    assert (await world.post_signed(body, kind)).status == 200
+    own = {"type": "message", "channel": DM, "channel_type": "im", "bot_id": "B0BOT"}
+    body, kind = signing.event_callback({**own, "text": "hi", "ts": stream.ts, "user": "UBOT"})
+    assert (await world.post_signed(body, kind)).status == 200
+    assert len(fake_claude.calls_for("orchestrator")) == 1
+
+
+async def test_a_queued_dm_run_says_so_in_its_status_then_plans(
+    fake_slack: FakeSlack, fake_claude: FakeAnthropic, config: PipelineConfig
+) -> None:
+    client = make_client(fake_claude.api_key, fake_claude.base_url, 5)
+    settings = world_settings(fake_slack, max_live_runs=1)
+    slow_subagents(fake_claude, 30)
+    async with running_world(fake_slack, AnthropicLLM(client), config, settings) as world:
+        _, first = await world.dm("first", user="U1", channel="D1")
+        await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
+        _, second = await world.dm("second", user="U2", channel="D2")
+        await eventually(lambda: fake_slack.status("D2", second) == notes.queued(0))
+        slow_subagents(fake_claude, 0)
+        await world.stop_button(thread_ts=first, user="U1", channel="D1")
+        await eventually(lambda: fake_slack.status_history("D2", second)[-1:] == [""], within=20)
+        await run_over(world, fake_claude, runs=2)
+    await client.close()
+    assert fake_slack.status_history("D2", second)[:2] == [notes.queued(0), notes.PLANNING_STATUS]
+    [answered] = fake_slack.streams_in("D2", second)
+    assert "Integrated answer from the fake." in answered.text
