@@ -410,3 +410,32 @@ async def test_a_queued_dm_run_says_so_in_its_status_then_plans(
     assert fake_slack.status_history("D2", second)[:2] == [notes.queued(0), notes.PLANNING_STATUS]
     [answered] = fake_slack.streams_in("D2", second)
     assert "Integrated answer from the fake." in answered.text
+
+
+async def test_a_stream_slack_will_not_start_ends_as_ordinary_replies(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    fake_slack.fail("chat.startStream", error="channel_type_not_supported", times=None)
+    _, ts = await world.dm("no streaming here")
+    await run_over(world, fake_claude)
+    assert fake_slack.streams_in(DM, ts) == []
+    replies = fake_slack.thread(DM, ts)[1:]
+    assert "Integrated answer from the fake." in thread_text(replies)
+    assert "tokens in" in thread_text(replies)
+    assert feedback_buttons(replies[-1].blocks)
+    assert fake_slack.status(DM, ts) == ""
+
+
+async def test_a_stream_that_will_not_stop_still_delivers_the_answer(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    # Slack refuses the stop, and an edit of a message still streaming too
+    # (streaming_state_conflict): the answer goes below it as ordinary replies.
+    fake_slack.fail("chat.stopStream", error="messaging_processing_failed", times=None)
+    _, ts = await world.dm("stubborn stream")
+    await run_over(world, fake_claude)
+    stream = only_stream(fake_slack, ts)
+    replies = [m for m in fake_slack.thread(DM, ts)[1:] if m.ts != stream.ts]
+    assert "Integrated answer from the fake." in thread_text(replies)
+    assert "tokens in" in thread_text(replies)
+    assert fake_slack.status(DM, ts) == ""
