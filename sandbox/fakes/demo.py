@@ -35,6 +35,9 @@ _SOURCE_NUMBER = re.compile(r"^\[(\d+)\] ", re.MULTILINE)
 _SUBAGENT_ROLE = re.compile(r"You are the team's (.+?)\. Be concise")
 PLACEHOLDER_HOST = "example.com"
 MAX_SUBTASKS = 5  # the pipeline's default maximum
+# How fast the demo integrator writes: slower than Claude (some hundreds a second), so a
+# person watching the sandbox sees the answer grow rather than appear.
+WRITING_CHARS_PER_S = 150
 
 
 def goal_of(call: CallInfo) -> str:
@@ -229,7 +232,10 @@ def install_demo(fake: FakeAnthropic, *, speed: float = 1.0, seed: int | None = 
         return dataclasses.replace(reply, latency=rng.uniform(1.5, 4.0) * speed)
 
     def integrator(call: CallInfo) -> Reply:
-        return Reply(text=_answer(call), latency=2.0 * speed)
+        # The fake spreads the text's chunks over the latency: the answer grows in its thread
+        # for a few seconds (about 4 s for three analysts), visibly, edit by edit.
+        answer = _answer(call)
+        return Reply(text=answer, latency=len(answer) / WRITING_CHARS_PER_S * speed)
 
     fake.respond("orchestrator", plan)
     fake.respond("subagent", subagent)
