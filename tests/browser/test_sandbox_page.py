@@ -1,9 +1,10 @@
 """The sandbox page in headless Chromium, as a new user meets it at 1280x900 (and 800x700):
 a run's plan goes live and finishes with an answer in its thread, which follows the newest
-message; the answer cites its (placeholder) sources and ends with their list, hosts visible;
-people are named; the composers stay in view; private replies show where Slack shows them,
-for the session only; the thread pane's composer sends mentions with the thread as context
-and slash commands to the channel."""
+message; the answer grows in place while it is written, and the pane follows it unless the
+reader scrolled up; the answer cites its (placeholder) sources and ends with their list, hosts
+visible; people are named; the composers stay in view; private replies show where Slack shows
+them, for the session only; the thread pane's composer sends mentions with the thread as
+context and slash commands to the channel."""
 
 from __future__ import annotations
 
@@ -43,10 +44,10 @@ WAIT_MS = 30_000
 # What a new user's laptop shows, and a small window.
 LAPTOP = ViewportSize(width=1280, height=900)
 SMALL = ViewportSize(width=800, height=700)
-# Where the screenshot goes: a temporary file, so test runs leave the checkout clean;
-# `ORCHESTRA_SCREENSHOT=docs/sandbox.png` refreshes the README's (install Debian's
+# Where screenshots go: a temporary folder, so test runs leave the checkout clean;
+# `ORCHESTRA_SCREENSHOTS=docs` refreshes the README's (docs/sandbox*.png; install Debian's
 # fonts-noto-color-emoji first, or the status icons come out as empty boxes).
-SCREENSHOT_ENV = "ORCHESTRA_SCREENSHOT"
+SCREENSHOTS_ENV = "ORCHESTRA_SCREENSHOTS"
 
 
 @pytest.fixture
@@ -108,6 +109,12 @@ def footer(pane: Locator) -> Locator:
     return pane.locator(".context").filter(has_text="subtasks done").last
 
 
+async def screenshot(page: Page, tmp_path: Path, name: str) -> None:
+    """The page as it is now, in `ORCHESTRA_SCREENSHOTS` (the README's images) or `tmp_path`."""
+    folder = Path(os.environ.get(SCREENSHOTS_ENV) or tmp_path)
+    assert (await page.screenshot(path=folder / name)).startswith(b"\x89PNG")
+
+
 async def assert_fully_visible(page: Page, selector: str) -> None:
     """The element is on screen from top to bottom, nothing cut off."""
     await expect(page.locator(selector)).to_be_visible()  # the page may still be laying out
@@ -149,8 +156,7 @@ async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     await assert_fully_visible(page, "#composer")
     await assert_fully_visible(page, "#thread-composer")
 
-    screenshot = Path(os.environ.get(SCREENSHOT_ENV) or tmp_path / "sandbox.png")
-    assert (await page.screenshot(path=screenshot)).startswith(b"\x89PNG")
+    await screenshot(page, tmp_path, "sandbox.png")
 
     await page.set_viewport_size(SMALL)
     await assert_fully_visible(page, "#thread-composer")
@@ -165,6 +171,74 @@ async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     await expect(cancel).to_have_count(0)
     await expect(thread).not_to_contain_text("Demo answer")
     await expect(page.locator("#channel .replies").first).to_be_hidden()  # thread is full width
+
+
+# Every render of the run's answer, recorded in the page as the page makes it (a
+# MutationObserver runs once the page has made a change, its scroll included): the message that
+# shows "Writing…", whether it still does, its text's length, whether it is still in the page,
+# how far the thread pane is from its end, and the test's `phase` then.
+WATCH_ANSWER = """() => {
+  const pane = document.getElementById("thread-pane"), thread = document.getElementById("thread");
+  const writing = (m) =>
+    [...m.querySelectorAll(".context")].some((c) => c.innerText === "Writing…");
+  window.phase = "following";
+  window.renders = [];
+  new MutationObserver(() => {
+    window.answer ||= [...thread.querySelectorAll(".msg")].find(writing);
+    if (!window.answer) return;
+    const render = {
+      id: answer.id, inPage: answer.isConnected, phase, writing: writing(answer),
+      length: answer.querySelector(".markdown").innerText.length,
+      gap: pane.scrollHeight - pane.scrollTop - pane.clientHeight,
+    };
+    if (JSON.stringify(renders.at(-1)) !== JSON.stringify(render)) renders.push(render);
+  }).observe(thread, {childList: true, subtree: true, characterData: true});
+}"""
+GROWN_TWICE = "() => new Set(renders.filter((r) => r.writing).map((r) => r.length)).size >= 2"
+# Resolves once the pane is scrolled away from its end (a wheel's scroll may take frames).
+LEFT_THE_END = """p => new Promise((done) => {
+  const check = () =>
+    p.scrollHeight - p.scrollTop - p.clientHeight >= 1 ? done() : requestAnimationFrame(check);
+  check();
+})"""
+
+
+async def test_the_answer_grows_in_place_and_the_pane_follows_it_unless_scrolled_up(
+    page: Page, tmp_path: Path
+) -> None:
+    thread = await start_run(page, "compare three databases")
+    await page.evaluate(WATCH_ANSWER)
+    await page.wait_for_function(GROWN_TWICE)  # two renders while written, the second longer
+    await screenshot(page, tmp_path, "sandbox-writing.png")
+    # The reader scrolls up a little, as a touchpad does, while the answer is still written.
+    pane = page.locator("#thread-pane")
+    await page.evaluate("() => { phase = 'scrolling'; }")
+    await pane.hover()
+    await page.mouse.wheel(0, -20)
+    await pane.evaluate(LEFT_THE_END)
+    await page.evaluate("() => { phase = 'scrolled'; }")
+
+    # The answer ends in the message that grew: its Sources, then the footer, last.
+    answer_id = await page.evaluate("() => answer.id")
+    answer = thread.locator(f'[id="{answer_id}"]')
+    await expect(answer.locator(".context").last).to_contain_text("subtasks done")
+    await expect(answer).not_to_contain_text("Writing…")
+    await expect(answer.locator(".markdown")).to_contain_text("Sources")
+    assert await page.evaluate("id => document.getElementById(id) === answer", answer_id)
+
+    renders = await page.evaluate("() => renders")
+    written = [r["length"] for r in renders if r["writing"]]
+    assert len(set(written)) >= 2, renders
+    assert written == sorted(written), renders  # it only grows
+    assert all(r["id"] == answer_id and r["inPage"] for r in renders), renders  # in place
+    assert not renders[-1]["writing"], renders
+    assert renders[-1]["length"] > written[-1], renders
+    # The pane followed the answer down while its reader was at the end, and once they
+    # scrolled up it kept their place: no render pulled them back.
+    assert all(r["gap"] < 1 for r in renders if r["phase"] == "following"), renders
+    after = [r for r in renders if r["phase"] == "scrolled"]
+    assert after, renders  # the answer's last edit came after the reader scrolled
+    assert all(r["gap"] >= 1 for r in after), renders
 
 
 async def test_an_answer_ends_with_its_sources_each_showing_its_host(page: Page) -> None:
