@@ -84,7 +84,8 @@ class AnswerWatch:
         self.slack.unsubscribe(self._queue)
 
     def _check(self, change: StateChange) -> None:
-        if change.kind != "posted" or change.thread_ts in (None, change.ts):
+        # The answer grows in its message: its footer may come with a post or with an edit.
+        if change.kind not in ("posted", "updated") or change.thread_ts in (None, change.ts):
             return
         message = self.slack.find(change.channel, change.ts)
         if message is None:
@@ -95,7 +96,7 @@ class AnswerWatch:
         if self.expected_text not in text:
             raise RunFailed(f"a run ended without its answer: {text[:300]}")
         assert change.thread_ts is not None
-        self.answered[(change.channel, change.thread_ts)] = time.perf_counter()
+        self.answered.setdefault((change.channel, change.thread_ts), time.perf_counter())
 
     async def wait(self, count: int, within: float) -> None:
         """Wait until `count` runs have answered (change notifications, no polling)."""

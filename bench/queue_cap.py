@@ -17,7 +17,7 @@ from bench.driver import send, signed_command
 from bench.plans import independent
 from bench.report import Report, Table, Verdict
 from bench.scripting import ANSWER
-from bench.slack_priority import _environment, _posts, _until
+from bench.slack_priority import _environment, _until, whole_answers
 from bench.world import bench_world
 from pipeline.testing import simple_plan
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
@@ -85,7 +85,7 @@ async def queue(requests: int, cap: int, latency: float, within: float = 120) ->
         )
 
         def answered() -> int:
-            return sum(1 for c in _posts(world.slack) if ANSWER in str(c.args.get("text")))
+            return len(whole_answers(world.slack, ANSWER))
 
         await _until(world.slack, lambda: answered() == requests, within)
         return Queue(

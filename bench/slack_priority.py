@@ -22,7 +22,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from dataclasses import dataclass
 
-from bench.driver import send, signed_command
+from bench.driver import FOOTER_MARK, send, signed_command
 from bench.plans import Case, independent
 from bench.report import Report, Table, Verdict
 from bench.scripting import ANSWER, script
@@ -102,6 +102,22 @@ def _errors(slack: FakeSlack) -> int:
     return sum(1 for c in slack.calls if c.status != 429 and not c.response.get("ok"))
 
 
+def whole_answers(slack: FakeSlack, needle: str) -> dict[str, float]:
+    """Channel -> when its answer first showed whole (`needle` with the footer).
+
+    The answer grows in its message, so that is a post or an edit."""
+    shown: dict[str, float] = {}
+    for c in slack.calls:
+        if (
+            c.method in ("chat.postMessage", "chat.update")
+            and c.response.get("ok")
+            and needle in str(c.args.get("text"))
+            and FOOTER_MARK in str(c.args.get("blocks"))
+        ):
+            shown.setdefault(str(c.args["channel"]), c.at)
+    return shown
+
+
 def _posts(slack: FakeSlack) -> list[RecordedCall]:
     return [c for c in slack.calls_to("chat.postMessage") if c.response.get("ok")]
 
@@ -128,12 +144,8 @@ async def burst(runs: int, latency: float, within: float = 120) -> Burst:
         )
         slack, claude = world.slack, world.claude
 
-        def answers() -> dict[str, float]:  # channel -> when its answer was posted
-            return {
-                str(c.args["channel"]): c.at
-                for c in _posts(slack)
-                if c.args.get("thread_ts") and ANSWER in str(c.args.get("text"))
-            }
+        def answers() -> dict[str, float]:  # channel -> when its whole answer showed
+            return whole_answers(slack, ANSWER)
 
         await _until(slack, lambda: len(answers()) == runs, within)
         posted = answers()

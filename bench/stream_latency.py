@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from bench.driver import send, signed_command
 from bench.plans import independent
 from bench.report import Report, Table, Verdict
-from bench.slack_priority import _posts, _uncapped_world, _until
+from bench.slack_priority import _posts, _uncapped_world, _until, whole_answers
 from bench.stats import percentile
 from pipeline.testing import simple_plan
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
@@ -72,11 +72,7 @@ async def streaming(runs: int, latency: float, within: float = 180) -> Streaming
         )
 
         def answered() -> int:
-            return sum(
-                1
-                for c in world.slack.calls_to("chat.update")
-                if c.response.get("ok") and "subtasks done" in str(c.args.get("blocks"))
-            ) + sum(1 for c in _posts(world.slack) if "subtasks done" in str(c.args.get("blocks")))
+            return len(whole_answers(world.slack, "Answer"))
 
         await _until(world.slack, lambda: answered() >= runs, within)
         first_words: list[float] = []
@@ -96,6 +92,8 @@ async def section(report: Report, *, runs: int, latency: float) -> None:
     result = await streaming(runs, latency)
     times = result.first_words_s or [float("inf")]
     p50, p95 = percentile(times, 50), percentile(times, 95)
+    report.values["stream.first_words_p50"] = p50
+    report.values["stream.first_words_p95"] = p95
     report.verdicts.append(
         Verdict(
             f"8. streaming: first answer words after the integrator's first token, {runs} runs",

@@ -448,9 +448,12 @@ async def run(sizes: Sizes) -> Report:
     sections = (_critical, _ack, _budget, _cost, _priority, _queue, _streaming)
     parts = [Report() for _ in sections]
     if sizes.concurrent:
+        # Side by side, except the streaming section: its many edits would crowd the
+        # critical-path timings the smoke run still checks loosely.
         async with asyncio.TaskGroup() as group:
-            for section, part in zip(sections, parts, strict=True):
+            for section, part in zip(sections[:-1], parts[:-1], strict=True):
                 group.create_task(section(sizes, part))
+        await sections[-1](sizes, parts[-1])
     else:
         for section, part in zip(sections, parts, strict=True):
             await section(sizes, part)

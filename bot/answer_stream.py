@@ -18,6 +18,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks
 from bot.pacing import Priority
 from bot.slack_io import CONTENT_REFUSED, SlackIO
+from bot.slack_split import line_guard
 from bot.thread_poster import ThreadPoster
 from pipeline import RunResult
 from pipeline.markdown import fence_after
@@ -60,7 +61,8 @@ def finished_part(reopen: str, text: str) -> tuple[str, int, str] | None:
         if fence is not None:
             part += fence.close
         if len(blocks.answer_part_chunks(part)) <= 1 or limit <= 200:
-            return part, cut - len(reopen), fence.reopen if fence else ""
+            after = (fence.reopen if fence else "") + line_guard(whole, cut)
+            return part, cut - len(reopen), after
         limit //= 2
 
 

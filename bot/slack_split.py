@@ -18,6 +18,8 @@ from pipeline.markdown import MAX_FENCE_TICKS, fence_after
 
 MIN_LIMIT = 100
 
+_GUARD = "\u2060"  # WORD JOINER: not whitespace, so a line starting with it opens no fence
+_FENCE_LIKE = re.compile(r"[ \t]*+```")
 _ENTITY = re.compile(r"&#?\w{1,8};")
 _SEPARATORS = ("\n\n", "\n", ". ", " ")
 _MAX_SPAN = 2000  # a `<…>` sequence longer than this may be cut (it is not one of ours)
@@ -27,7 +29,8 @@ _MAX_SPAN = 2000  # a `<…>` sequence longer than this may be cut (it is not on
 class Chunk:
     """One chunk: a slice of the input between the fence lines added to make it whole."""
 
-    reopen: str  # "" or a fence line reopening the code block cut at the previous chunk
+    reopen: str  # "" or a fence line reopening the code block cut at the previous chunk (and
+    # a word joiner when the cut fell inside a line that goes on with backticks)
     body: str  # a slice of the (stripped) input
     close: str  # "" or the fence line closing a code block left open
 
@@ -48,10 +51,11 @@ def split_chunks(text: str, limit: int) -> list[Chunk]:
     chunks: list[Chunk] = []
     pos, fence = 0, None
     while pos < len(text):
-        reopen = fence.reopen if fence else ""
+        guard = line_guard(text, pos)
+        reopen = (fence.reopen if fence else "") + guard
         if len(reopen) + len(text) - pos <= limit:
             body = text[pos:]
-            after = fence_after(body, fence)
+            after = fence_after(guard + body, fence)
             close = after.close if after else ""
             if len(reopen) + len(body) + len(close) <= limit:
                 chunks.append(Chunk(reopen, body, close))
@@ -60,13 +64,23 @@ def split_chunks(text: str, limit: int) -> list[Chunk]:
         cut = _cut(text, pos, room)
         body = text[pos:cut].rstrip()
         if body.strip():
-            after = fence_after(body, fence)
+            after = fence_after(guard + body, fence)
             chunks.append(Chunk(reopen, body, after.close if after else ""))
             fence = after
         pos = cut
         while pos < len(text) and text[pos] == "\n":
             pos += 1
     return chunks
+
+
+def line_guard(text: str, pos: int) -> str:
+    """What must go before `text[pos:]` when it is posted apart from what came before.
+
+    A cut inside a line makes the rest start a line of its own: backticks there would open
+    (or close) a code block the text never had, so a word joiner keeps them text."""
+    if pos and text[pos - 1] != "\n" and _FENCE_LIKE.match(text, pos):
+        return _GUARD
+    return ""
 
 
 def _cut(text: str, pos: int, room: int) -> int:

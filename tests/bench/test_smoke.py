@@ -43,9 +43,9 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     assert out.read_text(encoding="utf-8") == text
     assert "Command: `.venv/bin/python -m bench --smoke`" in text
     assert "cores (`nproc`)" in text
-    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 5b."):
+    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 5b.", "## 8."):
         assert heading in text
-    assert len(report.verdicts) == len(suite.SMOKE.cases) + 10
+    assert len(report.verdicts) == len(suite.SMOKE.cases) + 11
     assert "store on disk" in text
     assert text.count("| 1. critical path:") == len(suite.SMOKE.cases)
     values = report.values
@@ -67,6 +67,7 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     assert values["store.statements_per_run"] >= values["store.transactions_per_run"]
     assert 0 < values["cpu.pipeline_only"] < 1
     assert abs(values["memory.per_run"]) < 50 * 1024 * 1024
+    assert 0 <= values["stream.first_words_p50"] <= values["stream.first_words_p95"] < 3
 
 
 def test_statement_kind_names_what_modifies_data() -> None:

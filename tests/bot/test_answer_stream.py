@@ -30,6 +30,8 @@ def test_parts_fit_a_message_and_lose_nothing(lines: list[str]) -> None:
         assert took > 0  # every cut moves on
         assert len(blocks.answer_part_chunks(part)) == 1
         assert fence_after(part) is None  # it renders on its own
+        # The next part opens no code block the text does not have at that point.
+        assert fence_after(reopen_next) == fence_after(text[: len(text) - len(rest) + took])
         parts.append((reopen, rest[:took]))
         reopen, rest = reopen_next, rest[took:]
     assert "".join(raw for _, raw in parts) + rest == text
