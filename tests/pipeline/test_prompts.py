@@ -86,7 +86,8 @@ def test_integrator_sections_hold_model_output(
     # Each source is one numbered entry (a quote on its own indented line), whatever it says.
     listed = prompt.split("<sources>\n", 1)[1].split("\n</sources>", 1)[0].splitlines()
     assert [line[:4] for line in listed if not line.startswith("    quoted: ")] == ["[1] ", "[2] "]
-    assert '<result role="' in prompt and 'sources="1,2">' in prompt
+    assert '<result role="' in prompt
+    assert 'sources="1,2">' in prompt
     # A failure's reason is one list line: it cannot start lines of its own.
     tail = prompt.split("These parts failed and have no result:\n", 1)[1]
     assert len(tail.splitlines()) == 1
