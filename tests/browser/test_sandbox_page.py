@@ -195,6 +195,8 @@ WATCH_ANSWER = """() => {
   }).observe(thread, {childList: true, subtree: true, characterData: true});
 }"""
 GROWN_TWICE = "() => new Set(renders.filter((r) => r.writing).map((r) => r.length)).size >= 2"
+# About half the demo answer, its first lines of results in view: the README's picture.
+HALF_WRITTEN = "() => renders.some((r) => r.writing && r.length >= 200)"
 # Resolves once the pane is scrolled away from its end (a wheel's scroll may take frames).
 LEFT_THE_END = """p => new Promise((done) => {
   const check = () =>
@@ -209,6 +211,7 @@ async def test_the_answer_grows_in_place_and_the_pane_follows_it_unless_scrolled
     thread = await start_run(page, "compare three databases")
     await page.evaluate(WATCH_ANSWER)
     await page.wait_for_function(GROWN_TWICE)  # two renders while written, the second longer
+    await page.wait_for_function(HALF_WRITTEN)
     await screenshot(page, tmp_path, "sandbox-writing.png")
     # The reader scrolls up a little, as a touchpad does, while the answer is still written.
     pane = page.locator("#thread-pane")
