@@ -4,7 +4,7 @@
 from SQLAlchemy leaves this package.
 """
 
-from bot.store.core import StoreError, UnknownRun, UnknownSubtask
+from bot.store.core import Fence, Fenced, StoreError, UnknownRun, UnknownSubtask
 from bot.store.migrate import SchemaChange
 from bot.store.records import (
     FINISHED_STATUSES,
@@ -33,6 +33,8 @@ __all__ = [
     "DatabaseURLError",
     "DaySpend",
     "EndReason",
+    "Fence",
+    "Fenced",
     "FinishedStatus",
     "PurgeCounts",
     "RunSource",

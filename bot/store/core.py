@@ -6,11 +6,14 @@ import asyncio
 import contextlib
 from collections.abc import AsyncIterator, Callable
 from contextlib import AbstractAsyncContextManager
+from dataclasses import dataclass
 from datetime import UTC, datetime
 
-from sqlalchemy import Table
+from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
+
+from bot.store.tables import runs
 
 
 class StoreError(Exception):
@@ -23,6 +26,22 @@ class UnknownRun(StoreError, LookupError):
 
 class UnknownSubtask(StoreError, LookupError):
     """The run has no subtask with this id (was its plan saved?)."""
+
+
+class Fenced(StoreError):
+    """The run has another owner now (a replica took it over): this write is refused."""
+
+
+@dataclass(frozen=True)
+class Fence:
+    """A replica's ownership of a run as the store records it: the run's row names `owner`
+    and `token`. A write made under a fence lands only while the row still does; a replica
+    that takes the run over writes a new owner and a larger token, and from then on every
+    write under the old fence is refused (`Fenced`), however late it arrives."""
+
+    run_id: str
+    owner: str
+    token: int
 
 
 class StoreCore:
@@ -42,9 +61,25 @@ class StoreCore:
         return datetime.fromtimestamp(self._clock(), UTC)
 
     @contextlib.asynccontextmanager
-    async def _write(self) -> AsyncIterator[AsyncConnection]:
-        """One write transaction: committed on exit, rolled back on an exception."""
+    async def _write(self, fence: Fence | None = None) -> AsyncIterator[AsyncConnection]:
+        """One write transaction: committed on exit, rolled back on an exception.
+
+        Under a `fence`, the transaction first locks the run's row and checks that it still
+        names the fence's owner and token (`Fenced` if not): a takeover's UPDATE of that row
+        waits for this transaction, so the check and the write are one step."""
         async with self._write_lock, self._engine.begin() as connection:
+            if fence is not None:
+                held = await connection.execute(
+                    select(runs.c.run_id)
+                    .where(
+                        runs.c.run_id == fence.run_id,
+                        runs.c.owner == fence.owner,
+                        runs.c.fencing_token == fence.token,
+                    )
+                    .with_for_update()  # PostgreSQL's row lock; SQLite has one writer anyway
+                )
+                if held.first() is None:
+                    raise Fenced(fence.run_id)
             yield connection
 
     @contextlib.asynccontextmanager

@@ -107,7 +107,8 @@ class StoredRun:
     finished_at: datetime | None
     updated_at: datetime
     purged_at: datetime | None
-    # For a later scale-out: which process owns the run, until when, and its fencing token.
+    # Several replicas: which one owns the run, until when, and under which fencing token
+    # (bot/store/leases.py).
     owner: str | None
     lease_until: datetime | None
     fencing_token: int | None

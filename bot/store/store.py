@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 
 from bot.store.engine import create_store_engine
+from bot.store.leases import RunLeases
 from bot.store.migrate import SchemaChange, upgrade
 from bot.store.reads import RunReads
 from bot.store.retention import Retention
@@ -17,12 +18,13 @@ from bot.store.writes import RunWrites
 logger = logging.getLogger(__name__)
 
 
-class RunStore(RunWrites, RunReads, Retention, SpendLedger):
+class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger):
     """Runs, their subtasks, Slack delivery keys and the spend ledger, in SQL.
 
     Build it with `await RunStore.open(url)` and `await store.close()` it at shutdown.
     Every write is one short transaction; it is safe to call from many asyncio tasks.
-    The parts (writes, reads, deliveries, retention, spend) live in their own modules.
+    The parts (writes, reads, leases, deliveries, retention, spend) live in their own
+    modules.
     """
 
     schema: SchemaChange

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
+from datetime import timedelta
 from typing import Any, Literal
 
 from sqlalchemy import func, literal, update
 
-from bot.store.core import StoreCore, UnknownRun, UnknownSubtask
+from bot.store.core import Fence, StoreCore, UnknownRun, UnknownSubtask
 from bot.store.records import (
     EndReason,
     RunSource,
@@ -41,13 +42,18 @@ class RunWrites(StoreCore):
         parent_run_id: str | None = None,
         run_id: str | None = None,
         status: Literal["queued", "running"] = "queued",
+        owner: str | None = None,
+        lease_s: float | None = None,
     ) -> str:
         """Store a new run and return its id (`run_id`, or a new one when None).
 
-        `parent_run_id` links a Re-run or Retry to the run it repeats.
+        `parent_run_id` links a Re-run or Retry to the run it repeats. With `owner` (a
+        replica) and `lease_s`, the run is born owned: fencing token 1, its lease running
+        `lease_s` from now (`Fence(run_id, owner, 1)` writes to it).
         """
         run_id = run_id or new_run_id()
         now = self._now()
+        owned = owner is not None and lease_s is not None
         async with self._write() as db:
             await db.execute(
                 runs.insert().values(
@@ -65,15 +71,19 @@ class RunWrites(StoreCore):
                     created_at=now,
                     started_at=now if status == "running" else None,
                     updated_at=now,
+                    owner=owner if owned else None,
+                    fencing_token=1 if owned else None,
+                    lease_until=now + timedelta(seconds=lease_s) if lease_s and owned else None,
                 )
             )
         return run_id
 
-    async def mark_running(self, run_id: str) -> None:
+    async def mark_running(self, run_id: str, *, fence: Fence | None = None) -> None:
         """A queued or paused run starts (again): its first start time is kept."""
         now = self._now()
         await self._update_run(
             run_id,
+            fence=fence,
             status="running",
             end_reason=None,
             ended_by=None,
@@ -86,6 +96,8 @@ class RunWrites(StoreCore):
         thread_ts: str,
         root_ts: str | None = None,
         plan_ts: str | None = None,
+        *,
+        fence: Fence | None = None,
     ) -> None:
         """Where the run lives in Slack; a None timestamp keeps the stored one."""
         values: dict[str, Any] = {"thread_ts": thread_ts}
@@ -93,14 +105,21 @@ class RunWrites(StoreCore):
             values["root_ts"] = root_ts
         if plan_ts is not None:
             values["plan_ts"] = plan_ts
-        await self._update_run(run_id, **values)
+        await self._update_run(run_id, fence=fence, **values)
 
-    async def save_context(self, run_id: str, context: str | None) -> None:
+    async def save_context(
+        self, run_id: str, context: str | None, *, fence: Fence | None = None
+    ) -> None:
         """The thread context the run was planned with (a resumed run plans with it too)."""
-        await self._update_run(run_id, context=context)
+        await self._update_run(run_id, fence=fence, context=context)
 
     async def save_plan(
-        self, run_id: str, plan: Mapping[str, object], roles: Sequence[tuple[str, str]]
+        self,
+        run_id: str,
+        plan: Mapping[str, object],
+        roles: Sequence[tuple[str, str]],
+        *,
+        fence: Fence | None = None,
     ) -> None:
         """Store the plan (JSON) and its subtasks, all pending, in plan order.
 
@@ -109,9 +128,10 @@ class RunWrites(StoreCore):
             plan: The plan as JSON (e.g. `Plan.model_dump(mode="json")`).
             roles: `(subtask id, role)` per subtask, in plan order. Any subtasks stored
                 before for this run are replaced.
+            fence: Write only while the run is still owned under it (`Fenced` if not).
         """
         now = self._now()
-        async with self._write() as db:
+        async with self._write(fence) as db:
             result = await db.execute(
                 update(runs).where(runs.c.run_id == run_id).values(plan=dict(plan), updated_at=now)
             )
@@ -145,6 +165,7 @@ class RunWrites(StoreCore):
         usage: StoredUsage | None = None,
         error: str | None = None,
         attempts: int | None = None,
+        fence: Fence | None = None,
     ) -> None:
         """Record a subtask's new state; fields left None keep their stored values.
 
@@ -173,7 +194,7 @@ class RunWrites(StoreCore):
             values["error"] = error
         if attempts is not None:
             values["attempts"] = attempts
-        async with self._write() as db:
+        async with self._write(fence) as db:
             result = await db.execute(
                 update(subtasks)
                 .where(subtasks.c.run_id == run_id, subtasks.c.subtask_id == subtask_id)
@@ -182,10 +203,10 @@ class RunWrites(StoreCore):
             if result.rowcount == 0:
                 raise UnknownSubtask(f"{run_id}/{subtask_id}")
 
-    async def add_answer_ts(self, run_id: str, ts: str) -> None:
+    async def add_answer_ts(self, run_id: str, ts: str, *, fence: Fence | None = None) -> None:
         """One more posted part of the answer (a repeat of the same ts is ignored)."""
         insert = self._upsert(answer_messages).values(run_id=run_id, ts=ts)
-        async with self._write() as db:
+        async with self._write(fence) as db:
             await db.execute(insert.on_conflict_do_nothing(index_elements=["run_id", "ts"]))
 
     async def finish_run(
@@ -197,6 +218,8 @@ class RunWrites(StoreCore):
         usage: StoredUsage,
         cost_usd: float | None,
         ended_by: str | None = None,
+        *,
+        fence: Fence | None = None,
     ) -> None:
         """The run ended: its outcome, why, by whom, and what it cost (None: unknown).
 
@@ -204,6 +227,7 @@ class RunWrites(StoreCore):
         """
         await self._update_run(
             run_id,
+            fence=fence,
             status=status,
             end_reason=end_reason,
             ended_by=ended_by,
@@ -213,12 +237,15 @@ class RunWrites(StoreCore):
             **usage_values(usage),
         )
 
-    async def mark_paused(self, run_ids: Iterable[str], reason: EndReason = "restart") -> int:
-        """Pause the given runs that are still queued or running; returns how many."""
+    async def mark_paused(
+        self, run_ids: Iterable[str], reason: EndReason = "restart", *, fence: Fence | None = None
+    ) -> int:
+        """Pause the given runs that are still queued or running; returns how many (under a
+        `fence`, pass its run alone)."""
         ids = list(run_ids)
         if not ids:
             return 0
-        async with self._write() as db:
+        async with self._write(fence) as db:
             result = await db.execute(
                 update(runs)
                 .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
@@ -226,9 +253,9 @@ class RunWrites(StoreCore):
             )
         return result.rowcount
 
-    async def _update_run(self, run_id: str, **values: Any) -> None:
+    async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
-        async with self._write() as db:
+        async with self._write(fence) as db:
             result = await db.execute(
                 update(runs).where(runs.c.run_id == run_id).values(updated_at=self._now(), **values)
             )
