@@ -158,11 +158,16 @@ class RecordedCall:
     response: dict[str, Any]
 
 
+ChangeKind = Literal["posted", "updated", "deleted", "ephemeral", "status", "prompts", "title"]
+
+
 @dataclass(frozen=True)
 class StateChange:
-    """A visible change, for live UIs."""
+    """A visible change, for live UIs: a message posted, edited (a stream's append and stop
+    too), deleted or shown privately, or an assistant thread's status line, suggested prompts
+    or title set (`ts` and `thread_ts` are then the thread's)."""
 
-    kind: Literal["posted", "updated", "deleted", "ephemeral"]
+    kind: ChangeKind
     channel: str
     ts: str
     thread_ts: str | None
@@ -397,6 +402,7 @@ class FakeSlack:
         stopped = [s for s in self.streams_in(channel, thread_ts) if s.state == "streaming"]
         for stream in stopped:
             stream.state, stream.ended_at, stream.stopped_by = "stopped_by_user", self.now(), user
+            self._announce("updated", channel, stream.ts, thread_ts)
         return [s.ts for s in stopped]
 
     def subscribe(self) -> asyncio.Queue[StateChange]:
@@ -415,10 +421,11 @@ class FakeSlack:
         self._clock_ts = max(self._clock_ts + 0.0001, time.time())
         return f"{self._clock_ts:.6f}"
 
-    def _notify(
-        self, kind: Literal["posted", "updated", "deleted", "ephemeral"], message: Message
-    ) -> None:
-        change = StateChange(kind, message.channel, message.ts, message.thread_ts)
+    def _notify(self, kind: ChangeKind, message: Message) -> None:
+        self._announce(kind, message.channel, message.ts, message.thread_ts)
+
+    def _announce(self, kind: ChangeKind, channel: str, ts: str, thread_ts: str | None) -> None:
+        change = StateChange(kind, channel, ts, thread_ts)
         for queue in self._subscribers:
             queue.put_nowait(change)
 
@@ -868,6 +875,7 @@ class FakeSlack:
             status, self.now(), "set" if status else "cleared", tuple(loading or ())
         )
         self._statuses.setdefault(thread, []).append(change)
+        self._announce("status", *thread, thread[1])
         return {"ok": True}
 
     def _set_suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -881,6 +889,7 @@ class FakeSlack:
         self.suggested_prompts[thread] = SuggestedPrompts(
             tuple(prompts or ()), str(title) if title else None
         )
+        self._announce("prompts", *thread, thread[1] or None)
         return {"ok": True}
 
     def _set_title(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -891,6 +900,7 @@ class FakeSlack:
         if not isinstance(title, str) or not title:
             return invalid_arguments("missing required field: title")
         self.titles[thread] = title
+        self._announce("title", *thread, thread[1])
         return {"ok": True}
 
     async def _response_url(self, request: web.Request) -> web.Response:

@@ -438,6 +438,37 @@ async def test_suggested_prompts_and_a_title_are_kept_per_thread(
     assert await error_of(five) == "invalid_arguments"
 
 
+async def test_live_views_hear_of_every_stream_write_status_prompt_and_stop(
+    slack: FakeSlack, client: AsyncWebClient, question: str
+) -> None:
+    changes = slack.subscribe()
+    await client.assistant_threads_setStatus(channel_id=DM, thread_ts=question, status="is busy")
+    await client.assistant_threads_setStatus(channel_id=DM, thread_ts=question, status="")
+    prompts = [{"title": "Compare", "message": "Compare the two drafts"}]
+    await client.assistant_threads_setSuggestedPrompts(
+        channel_id=DM, thread_ts=question, prompts=prompts
+    )
+    await client.assistant_threads_setTitle(channel_id=DM, thread_ts=question, title="EU AI Act")
+    started = await client.chat_startStream(channel=DM, thread_ts=question, markdown_text="A")
+    ts = str(started["ts"])
+    await client.chat_appendStream(channel=DM, ts=ts, markdown_text="B")
+    slack.user_stops(DM, question, "U1")
+    await client.chat_stopStream(channel=DM, ts=ts)
+    seen = [changes.get_nowait() for _ in range(changes.qsize())]
+    slack.unsubscribe(changes)
+    assert [(c.kind, c.ts) for c in seen] == [
+        ("status", question),
+        ("status", question),
+        ("prompts", question),
+        ("title", question),
+        ("posted", ts),
+        ("updated", ts),
+        ("updated", ts),  # the stop button
+        ("updated", ts),
+    ]
+    assert {(c.channel, c.thread_ts) for c in seen} == {(DM, question)}
+
+
 # --- the stop button and the events Slack sends ------------------------------------------
 
 
