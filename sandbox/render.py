@@ -9,6 +9,7 @@ import html
 import re
 from collections.abc import Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 from sandbox.fakes.slack import BOT_NAME, Message
 
@@ -45,6 +46,30 @@ def _mention(match: re.Match[str], names: Names) -> str:
 def _link(url: str, label: str) -> str:
     # `url` and `label` are escaped already; only http(s) URLs are ever made links.
     return f'<a href="{url}" target="_blank" rel="noopener noreferrer">{label}</a>'
+
+
+def host_of(url: str) -> str | None:
+    """The host an http(s) URL goes to, or None for any other URL (never made a link)."""
+    try:
+        parts = urlsplit(url)
+    except ValueError:  # e.g. a malformed IPv6 literal
+        return None
+    return parts.hostname if parts.scheme in ("http", "https") and parts.hostname else None
+
+
+def source_link(url: str, text: str) -> str:
+    """A source (a URL and its title) as a link whose label ends with the host it goes to, as
+    the app labels links: a label that does not say where the link goes gets the host added.
+    Anything but an http(s) URL stays text."""
+    host = host_of(url)
+    label = " ".join(text.split())
+    if host is None:
+        return f'<span class="source">{html.escape(label or url)}</span>'
+    if not label:
+        label = host
+    elif not label.lower().endswith(f"({host})"):
+        label = f"{label} ({host})"
+    return _link(html.escape(url, quote=True), html.escape(label))
 
 
 def mrkdwn(text: str, names: Names | None = None) -> str:
@@ -91,9 +116,11 @@ def _inline(text: str) -> str:
     return re.sub(r"(?<![\w*])_([^_\n]+)_(?!\w)", r"<i>\1</i>", text)
 
 
-def markdown(text: str) -> str:
+def markdown(text: str, names: Names | None = None) -> str:
     """The markdown block's standard Markdown, lightly rendered (headings, bold, lists, code,
-    links), with its backslash escapes (`\\<`, `\\*`) shown as the characters they stand for.
+    links), with its backslash escapes (`\\<`, `\\*`) shown as the characters they stand for;
+    outside code, a mention (`<@U…>`, as the app writes one) shows the person's name and an
+    emoji code its emoji, as Slack shows them.
 
     Code and links are rendered first and set aside, so no later mark reaches into them: an
     `_` or `**` in a source's URL stays in the URL, and the link (its label showing the host,
@@ -111,6 +138,8 @@ def markdown(text: str) -> str:
     )
     out = re.sub(r"`([^`\n]+)`", lambda m: keep(f"<code>{m.group(1)}</code>"), out)
     out = _MD_LINK.sub(lambda m: keep(_link(m.group(2), _inline(m.group(1)))), out)
+    out = re.sub(r"&lt;@([A-Z0-9]+)&gt;", lambda m: keep(_mention(m, names or {})), out)
+    out = re.sub(r":([a-z_]+):", lambda m: _EMOJI.get(m.group(1), m.group(0)), out)
     out = re.sub(r"^#{1,6} (.*)$", r"<h4>\1</h4>", out, flags=re.MULTILINE)
     out = _inline(out)
     out = re.sub(r"^[-*] (.*)$", r"• \1", out, flags=re.MULTILINE)
@@ -135,7 +164,7 @@ def block(block: dict[str, Any], message: Message, names: Names | None = None) -
     if kind == "section":
         return f'<div class="section">{_text(block.get("text"), names)}</div>'
     if kind == "markdown":
-        return f'<div class="markdown">{markdown(str(block.get("text", "")))}</div>'
+        return f'<div class="markdown">{markdown(str(block.get("text", "")), names)}</div>'
     if kind == "header":
         return f"<h3>{_text(block.get('text'), names)}</h3>"
     if kind == "divider":
@@ -149,35 +178,54 @@ def block(block: dict[str, Any], message: Message, names: Names | None = None) -
     if kind == "actions":
         return _actions(block, message, names)
     if kind == "context_actions":
-        return _feedback(block)
+        return _feedback(block, message)
     return f'<div class="unknown">[{html.escape(str(kind))} block]</div>'
 
 
-def _feedback(block: dict[str, Any]) -> str:
-    """Feedback buttons as their labels (the sandbox records no feedback)."""
-    labels = [
-        _text(element.get(side, {}).get("text"), {})
+_FEEDBACK_ICONS = {"positive_button": "👍", "negative_button": "👎"}
+
+
+def _feedback(block: dict[str, Any], message: Message) -> str:
+    """Feedback buttons (thumbs up and down, their text as the label): a click sends the
+    block action, with the side's value, as Slack does."""
+    buttons = [
+        _button(
+            element.get("action_id", ""),
+            str(element.get(side, {}).get("value", "")),
+            message,
+            f"{_FEEDBACK_ICONS[side]} {_text(element.get(side, {}).get('text'), {})}",
+            "feedback",
+        )
         for element in block.get("elements", [])
         if element.get("type") == "feedback_buttons"
         for side in ("positive_button", "negative_button")
     ]
-    return '<div class="context">' + " · ".join(labels) + "</div>"
+    return '<div class="actions">' + "".join(buttons) + "</div>"
+
+
+def _button(action: str, value: str, message: Message, label: str, style: str) -> str:
+    """A button that sends (action, value) for `message` when clicked; `label` is HTML."""
+    attrs = {
+        "data-action": action,
+        "data-value": value,
+        "data-ts": message.ts,
+        "data-thread": message.thread_ts or message.ts,
+    }
+    data = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
+    return f'<button class="btn {html.escape(style, quote=True)}" {data}>{label}</button>'
 
 
 def _actions(block: dict[str, Any], message: Message, names: Names) -> str:
-    buttons = []
-    for element in block.get("elements", []):
-        attrs = {
-            "data-action": element.get("action_id", ""),
-            "data-value": element.get("value", ""),
-            "data-ts": message.ts,
-            "data-thread": message.thread_ts or message.ts,
-        }
-        data = " ".join(f'{k}="{html.escape(str(v), quote=True)}"' for k, v in attrs.items())
-        style = html.escape(str(element.get("style", "")), quote=True)
-        buttons.append(
-            f'<button class="btn {style}" {data}>{_text(element.get("text"), names)}</button>'
+    buttons = [
+        _button(
+            str(element.get("action_id", "")),
+            str(element.get("value", "")),
+            message,
+            _text(element.get("text"), names),
+            str(element.get("style", "")),
         )
+        for element in block.get("elements", [])
+    ]
     return '<div class="actions">' + "".join(buttons) + "</div>"
 
 
