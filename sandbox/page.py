@@ -1,4 +1,5 @@
-"""The sandbox's web page: a minimal Slack channel driving the real app via the fake Slack."""
+"""The sandbox's web page: a minimal Slack (a channel and its threads, and a DM with the app in
+its messages tab, see `sandbox.dm`) driving the real app via the fake Slack."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ from typing import Any
 
 from aiohttp import web
 
+from sandbox.dm import DM, dm_view, new_chat, send_dm
 from sandbox.fakes.slack import BOT_ID, BOT_USER, Message
 from sandbox.private import PrivateNote, PrivateNotes
 from sandbox.render import Names, message_html
@@ -115,6 +117,7 @@ def create_page_app(world: World, banner: str) -> web.Application:
     app = web.Application()
     world.slack.add_user(USER, USER_NAME)
     notes = PrivateNotes(world.slack, USER, CHANNEL)
+    dm_notes = PrivateNotes(world.slack, USER, DM)
     page = (
         _shell()
         .replace("{{BANNER}}", html.escape(banner))
@@ -135,6 +138,16 @@ def create_page_app(world: World, banner: str) -> web.Application:
             world,
             notes,
             request.query.get("thread") or None,
+            int(since) if since.isdigit() else None,
+        )
+        return web.json_response(shown)
+
+    async def dm(request: web.Request) -> web.Response:
+        since = request.query.get("since", "")
+        shown = dm_view(
+            world.slack,
+            dm_notes,
+            request.query.get("chat") or None,
             int(since) if since.isdigit() else None,
         )
         return web.json_response(shown)
@@ -163,10 +176,12 @@ def create_page_app(world: World, banner: str) -> web.Application:
             while True:
                 try:
                     change = await asyncio.wait_for(queue.get(), timeout=_POLL_S)
-                    notes.sync()  # an ephemeral is placed when it arrives, not when viewed
+                    # An ephemeral is placed when it arrives, not when viewed.
+                    notes.sync()
+                    dm_notes.sync()
                     await response.write(f"data: {change.kind}\n\n".encode())
                 except TimeoutError:
-                    if notes.sync():
+                    if any([notes.sync(), dm_notes.sync()]):  # both, whatever the first says
                         await response.write(b"data: private\n\n")
                     elif time.monotonic() - alive > _KEEP_ALIVE_S:
                         await response.write(b": keep-alive\n\n")
@@ -194,9 +209,30 @@ def create_page_app(world: World, banner: str) -> web.Application:
             message_ts=str(data["ts"]),
             thread_ts=data.get("thread") or None,
             user=USER,
-            channel=CHANNEL,
+            channel=DM if data.get("where") == "dm" else CHANNEL,
         )
         return web.json_response({"ok": True})
+
+    async def post_dm_send(request: web.Request) -> web.Response:
+        data = await request.json()
+        chat = await send_dm(
+            world,
+            dm_notes,
+            str(data.get("text", "")),
+            data.get("chat") or None,
+            user=USER,
+            channel=CHANNEL_NAME,
+        )
+        return web.json_response({"ok": True, "chat": chat})
+
+    async def post_dm_new(request: web.Request) -> web.Response:
+        return web.json_response({"ok": True, "chat": await new_chat(world, USER)})
+
+    async def post_dm_stop(request: web.Request) -> web.Response:
+        # Slack's stop button: it stops the chat's live streams, then tells the app.
+        data = await request.json()
+        response = await world.stop_button(thread_ts=str(data["chat"]), user=USER, channel=DM)
+        return web.json_response({"ok": response.status == 200})
 
     app.on_shutdown.append(end_streams)
     app.router.add_get("/", index)
@@ -206,4 +242,8 @@ def create_page_app(world: World, banner: str) -> web.Application:
     app.router.add_get("/api/events", events)
     app.router.add_post("/api/send", post_send)
     app.router.add_post("/api/click", post_click)
+    app.router.add_get("/api/dm", dm)
+    app.router.add_post("/api/dm/send", post_dm_send)
+    app.router.add_post("/api/dm/new", post_dm_new)
+    app.router.add_post("/api/dm/stop", post_dm_stop)
     return app
