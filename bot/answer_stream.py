@@ -180,6 +180,10 @@ class AnswerStream:
             return await self._edit(ts, message, priority)
         return []
 
+    async def halt(self) -> None:
+        """Stop writing, leaving what is shown as it is (the run moved to another replica)."""
+        await self._stop()
+
     async def _stop(self) -> None:
         self._closed = True
         async with self._lock:  # an edit under way lands first

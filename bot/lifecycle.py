@@ -1,5 +1,5 @@
 """The app's durable life around serving: the store opened, unfinished runs resumed, old
-texts purged on a schedule."""
+texts purged on a schedule, and (several replicas) runs of a replica that died taken over."""
 
 from __future__ import annotations
 
@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import Deps
-from bot.resume import resume_unfinished
+from bot.resume import resume_unfinished, take_over
 from bot.startup import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
 from bot.store import DatabaseURLError, RunStore
 
@@ -46,14 +46,36 @@ async def purge_forever(deps: Deps, every_s: float = PURGE_EVERY_S) -> None:
         await asyncio.sleep(every_s)
 
 
+async def take_over_forever(deps: Deps) -> None:
+    """Several replicas: every `lease_s / 2`, take over runs whose lease ran out (their
+    replica died or lost them) or was given up (paused for a restart), and resume them.
+
+    One pass takes at most as many runs as this replica has free slots (at least one), so a
+    dead replica's runs spread over the others rather than all landing on the first."""
+    ownership, admission = deps.runs.ownership, deps.runs.admission
+    while True:
+        await asyncio.sleep(ownership.lease_s / 2)
+        if not deps.runs.accepting:
+            return
+        free = admission.max_live - len(deps.runs.live)
+        try:
+            await take_over(deps, limit=max(1, free))
+        except Exception:
+            # A task boundary: the next pass tries again.
+            logger.exception("takeover pass failed; trying again later")
+
+
 @contextlib.asynccontextmanager
 async def keeping_runs(deps: Deps) -> AsyncIterator[None]:
-    """Resume what a previous process left unfinished, and keep retention going, while the
-    app serves."""
+    """Resume what a previous process left unfinished, keep retention going and (several
+    replicas) take over runs nobody holds, while the app serves."""
     await resume_unfinished(deps)
-    retention = asyncio.create_task(purge_forever(deps), name="retention")
+    tasks = [asyncio.create_task(purge_forever(deps), name="retention")]
+    if deps.runs.ownership.shared:
+        tasks.append(asyncio.create_task(take_over_forever(deps), name="takeover"))
     try:
         yield
     finally:
-        retention.cancel()
-        await asyncio.gather(retention, return_exceptions=True)
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)

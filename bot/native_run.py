@@ -21,7 +21,7 @@ from bot.notes import Stop
 from bot.requester import Requester
 from bot.slack_io import SlackIO
 from bot.slack_text import escape, mrkdwn_line, safe_markdown
-from bot.store import FinishedStatus, RunStore
+from bot.store import Fence, FinishedStatus, RunStore
 from bot.thread_poster import ThreadPoster
 from pipeline import (
     CallRetrying,
@@ -57,6 +57,7 @@ class NativeRun:
         interval_s: float,
         keepalive_s: float = KEEPALIVE_S,
         resumed: bool = False,
+        fence: Fence | None = None,
     ) -> None:
         self.run_id = run_id
         self.goal = goal
@@ -69,7 +70,7 @@ class NativeRun:
         self.ended = False
         self._io, self._native = io, native
         self._interval_s, self._keepalive_s = interval_s, keepalive_s
-        self._journal = Journal(store, run_id, plan_stored=resumed)
+        self._journal = Journal(store, run_id, plan_stored=resumed, fence=fence)
         self._poster: ThreadPoster | None = None
         self._stream: NativeStream | None = None
         self.outputs_posted: set[str] = set()
@@ -124,6 +125,8 @@ class NativeRun:
 
     async def __call__(self, event: PipelineEvent) -> None:
         """Fold the event in, journal it, and show it (or end the run)."""
+        if self.stop is not None and self.stop.quiet:
+            return  # another replica owns the run now: nothing of it is ours to show
         self.view.apply(event)
         await self._journal.record(event)
         stream = self._stream
@@ -230,8 +233,9 @@ class NativeRun:
         await self._journal.context(context)
 
     def stopping(self, stop: Stop) -> None:
-        """Record why the run is about to be stopped (its task is cancelled next)."""
-        self.stop = self.stop or stop
+        """Record why the run is about to be stopped (its task is cancelled next); losing the
+        run to another replica outranks any earlier reason: nothing may be written then."""
+        self.stop = stop if stop.quiet else self.stop or stop
 
     async def pause(self) -> None:
         """Before a restart: end the reply saying so at once, and mark the run paused in the
@@ -245,6 +249,8 @@ class NativeRun:
 
     async def interrupted(self) -> None:
         """The run's task was cancelled before the pipeline could report it."""
+        if self.stop is not None and self.stop.quiet:
+            return  # `close` silences the stream
         if self.ended:
             return
         self.ended = True
@@ -276,6 +282,11 @@ class NativeRun:
         return None
 
     async def close(self) -> None:
-        """Stop writing; the status line is cleared whatever happened."""
-        if self._stream is not None:
+        """Stop writing; the status line is cleared whatever happened (unless the run moved
+        to another replica: then nothing more is written)."""
+        if self._stream is None:
+            return
+        if self.stop is not None and self.stop.quiet:
+            await self._stream.silence()
+        else:
             await self._stream.close()

@@ -251,6 +251,15 @@ class NativeStream:
         if self._pump is not None:
             await asyncio.gather(self._pump, return_exceptions=True)
 
+    async def silence(self) -> None:
+        """Stop writing at once, leaving the message as it is (the run moved to another
+        replica, which starts its own reply)."""
+        self._closing.set()
+        if self._pump is not None:
+            self._pump.cancel()
+            await asyncio.gather(self._pump, return_exceptions=True)
+        self.mode = "done"
+
     async def finish(self, ending: Ending) -> list[str]:
         """End the message as `ending` says and clear the status line; the ts of every
         message that shows the end (the streamed one, then any continuation)."""

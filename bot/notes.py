@@ -86,14 +86,23 @@ def over_limit(limit: int, links: list[str]) -> str:
     )
 
 
-def resumed(done: int, total: int) -> str:
-    """The note a resumed run posts in its thread."""
+# After what a resumed run goes on: a restart of the app (the default), or a takeover.
+RESTART = "a restart"
+
+
+def resumed(done: int, total: int, *, why: str = RESTART) -> str:
+    """The note a resumed run posts in its thread (`why`: after what)."""
     if total == 0:
-        return ":arrow_forward: Resumed after a restart: planning again."
+        return f":arrow_forward: Resumed after {why}: planning again."
     return (
-        f":arrow_forward: Resumed after a restart: {done} of {total} subtasks "
+        f":arrow_forward: Resumed after {why}: {done} of {total} subtasks "
         f"{'was' if done == 1 else 'were'} already done."
     )
+
+
+# A run taken over from a replica that stopped answering (it died, or lost Redis and the
+# database): for the people in the thread, the run was interrupted and goes on.
+TAKEN_OVER = "an interruption"
 
 
 def cannot_resume(why: str) -> str:
@@ -116,7 +125,9 @@ def rerunning(by: str) -> str:
     return f":repeat: <@{by}> asked to run this again from the start."
 
 
-StopReason = Literal["cancelled_by_user", "restart"]
+# "moved": this replica lost the run's lease (another replica may own it now): it stops
+# without a word, since the thread is no longer this replica's to write to.
+StopReason = Literal["cancelled_by_user", "restart", "moved"]
 
 
 @dataclass(frozen=True)
@@ -125,6 +136,11 @@ class Stop:
 
     reason: StopReason
     by: str | None = None
+
+    @property
+    def quiet(self) -> bool:
+        """Whether the run must stop without writing anything (to Slack or the store)."""
+        return self.reason == "moved"
 
     def phase(self) -> str:
         """The plan message's last line: short, the thread's note says the rest."""

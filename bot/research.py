@@ -15,6 +15,7 @@ from bot.deps import Deps
 from bot.history import thread_link
 from bot.native_io import NativeIO
 from bot.native_run import NativeRun
+from bot.ownership import Tenure
 from bot.requester import Requester
 from bot.run_owner import RunOwner
 from bot.slack_run import SlackRun
@@ -103,29 +104,39 @@ def new_run(
     source: RunSource,
     *,
     resumed: bool = False,
+    tenure: Tenure | None = None,
 ) -> RunOwner:
     """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
-    streams natively (`NativeRun`), any other run has a plan message in a channel thread."""
+    streams natively (`NativeRun`), any other run has a plan message in a channel thread.
+
+    With several replicas, `tenure` is this replica's hold on the run: its Slack calls and
+    store writes go only while the hold lasts (`bot.ownership`)."""
+    io = deps.io
+    if tenure is not None and deps.runs.ownership.shared:
+        io = deps.io.for_run(tenure.may_write)
+    fence = tenure.fence if tenure is not None else None
     if source == "dm":
         return NativeRun(
             run_id=run_id,
             goal=goal,
             requester=requester,
-            io=deps.io,
-            native=NativeIO(deps.io, deps.workspace.team_id),
+            io=io,
+            native=NativeIO(io, deps.workspace.team_id),
             store=deps.store,
             interval_s=deps.settings.update_interval_s,
             keepalive_s=deps.stream_keepalive_s,
             resumed=resumed,
+            fence=fence,
         )
     return SlackRun(
         run_id=run_id,
         goal=goal,
         requester=requester,
-        io=deps.io,
+        io=io,
         store=deps.store,
         interval_s=deps.settings.update_interval_s,
         resumed=resumed,
+        fence=fence,
     )
 
 
@@ -138,8 +149,10 @@ async def launch(
     checkpoint: Checkpoint | None = None,
     note: str | None = None,
 ) -> str:
-    """Store the run (`run_id`, admitted by `deps.runs.admit`), then start it as a tracked
-    task; returns its run id."""
+    """Store the run (`run_id`, admitted by `deps.runs.admit`), owned by this replica, then
+    start it as a tracked task; returns its run id."""
+    ownership = deps.runs.ownership
+    tenure = await ownership.begin(run_id)
     try:
         await deps.store.create_run(
             run_id=run_id,
@@ -152,11 +165,15 @@ async def launch(
             thread_ts=request.thread_ts,
             parent_run_id=request.parent_run_id,
             status="queued",  # until it has a slot (admission control)
+            owner=ownership.replica if ownership.shared else None,
+            lease_s=ownership.lease_s,
         )
     except Exception:
-        # Without its row the run cannot be resumed after a crash, but it still runs now.
+        # Without its row the run cannot be resumed after a crash, but it still runs now
+        # (held by its Redis lease alone: no replica can take over a run it cannot read).
         logger.exception("run store: could not store a new run [run_id=%s]", run_id)
-    run = new_run(deps, run_id, request.goal, requester, request.source)
+        tenure.fence = None
+    run = new_run(deps, run_id, request.goal, requester, request.source, tenure=tenure)
     work = execute(
         deps,
         run,
@@ -165,7 +182,7 @@ async def launch(
         checkpoint=checkpoint,
         note=note,
     )
-    deps.runs.start(run, work)
+    deps.runs.start(run, work, tenure)
     return run_id
 
 

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from bot import notes
 from bot.deps import Deps
+from bot.ownership import STORE_DOWN, Tenure
 from bot.requester import Requester
 from bot.research import (
     ResearchRequest,
@@ -17,7 +18,7 @@ from bot.research import (
     over_limit,
     refused_by_budget,
 )
-from bot.store import StoredRun, StoredSubtask
+from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
 from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
 
 logger = logging.getLogger(__name__)
@@ -86,7 +87,12 @@ def requester_of(deps: Deps, run: StoredRun, user: str | None = None) -> Request
 
 
 async def resume_unfinished(deps: Deps) -> int:
-    """Start again every run a previous process left unfinished; how many were resumed."""
+    """Start again every run a previous process left unfinished; how many were resumed.
+
+    With several replicas, only the runs nobody holds: runs live on other replicas keep
+    their leases (`take_over`)."""
+    if deps.runs.ownership.shared:
+        return await take_over(deps, why=notes.RESTART)
     try:
         unfinished = await deps.store.unfinished_runs()
     except Exception:
@@ -99,8 +105,47 @@ async def resume_unfinished(deps: Deps) -> int:
     return len(unfinished)
 
 
-async def resume(deps: Deps, stored: StoredRun) -> None:
-    """Resume one stored run where it left off; done subtasks are not called again."""
+async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | None = None) -> int:
+    """Take over and resume the unfinished runs that no replica holds (their owner died,
+    paused them for a restart, or lost them), at most `limit`; how many were resumed.
+
+    Each run is read after it is taken: the former owner can no longer write to it, so
+    the checkpoint is complete (done subtasks are reused, not called again)."""
+    try:
+        candidates = await deps.store.runs_to_take()
+    except STORE_DOWN:
+        logger.exception("run store: could not look for runs to take over")
+        return 0
+    taken = 0
+    for run_id in candidates:
+        if limit is not None and taken >= limit:
+            break
+        if deps.runs.is_live(run_id) or not deps.runs.accepting:
+            continue
+        tenure = await deps.runs.ownership.take(run_id)
+        if tenure is None:
+            continue
+        try:
+            stored = await deps.store.get_run(run_id)
+        except STORE_DOWN:
+            logger.exception("run store: could not read a run taken over [run_id=%s]", run_id)
+            stored = None
+        if stored is None or stored.status not in UNFINISHED_STATUSES:
+            await deps.runs.ownership.release(tenure)
+            continue
+        # A run paused for a restart said so in its thread: it goes on after that restart.
+        await resume(deps, stored, tenure, why=notes.RESTART if stored.status == "paused" else why)
+        taken += 1
+    if taken:
+        logger.info("took over %d runs", taken)
+    return taken
+
+
+async def resume(
+    deps: Deps, stored: StoredRun, tenure: Tenure | None = None, *, why: str = notes.RESTART
+) -> None:
+    """Resume one stored run where it left off; done subtasks are not called again.
+    (`tenure`: this replica's hold on it, when replicas share runs.)"""
     requester = requester_of(deps, stored)
     deps.runs.admit(stored.requester, run_id=stored.run_id, resumed=True)
     if not stored.goal:
@@ -108,14 +153,24 @@ async def resume(deps: Deps, stored: StoredRun) -> None:
         deps.runs.admission.release(stored.run_id)
         await requester.tell(notes.cannot_resume("its goal is no longer stored."))
         await deps.store.finish_run(
-            stored.run_id, "failed", "restart", None, stored.usage, stored.cost_usd
+            stored.run_id,
+            "failed",
+            "restart",
+            None,
+            stored.usage,
+            stored.cost_usd,
+            fence=tenure.fence if tenure is not None else None,
         )
+        if tenure is not None:
+            await deps.runs.ownership.release(tenure)
         return
     checkpoint = checkpoint_of(stored)
     total = len(checkpoint.plan.subtasks) if checkpoint else 0
-    note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total)
+    note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total, why=why)
     resumed = checkpoint is not None  # else it plans afresh, and stores that plan
-    run = new_run(deps, stored.run_id, stored.goal, requester, stored.source, resumed=resumed)
+    run = new_run(
+        deps, stored.run_id, stored.goal, requester, stored.source, resumed=resumed, tenure=tenure
+    )
     work = execute(
         deps,
         run,
@@ -126,7 +181,7 @@ async def resume(deps: Deps, stored: StoredRun) -> None:
         # Without a thread the run never became visible: it simply starts now.
         note=note if stored.thread_ts else None,
     )
-    deps.runs.start(run, work)
+    deps.runs.start(run, work, tenure)
 
 
 async def retry(deps: Deps, parent: StoredRun, subtask_id: str, by: str) -> str | None:

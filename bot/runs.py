@@ -1,7 +1,9 @@
 """The run registry: dedupes Slack deliveries and owns every run's task (cancel, shut down).
 
 What a run is and shows belongs to its owner (`bot.run_owner`); the registry only tracks
-which runs are live in this process and starts, cancels and pauses them."""
+which runs are live in this process and starts, cancels and pauses them. With several
+replicas it also keeps each live run's lease (`bot.ownership`) and stops, quietly, a run
+whose lease it lost."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from typing import Any
 from bot.admission import Admission
 from bot.coordination import Claim, Coordination, local_coordination
 from bot.notes import Stop
+from bot.ownership import Ownership, Tenure
 from bot.run_owner import RunOwner
 from bot.store import RunStore
 from pipeline import new_run_id
@@ -37,11 +40,13 @@ class RunRegistry:
         clock: Callable[[], float] = time.monotonic,
         remember_runs: int = 500,
         coordination: Coordination | None = None,
+        lease_s: float = 15.0,
     ) -> None:
         self.admission = admission
         self._clock = clock
         # What replicas share (deliveries, Cancel, ...); by default this process alone.
         self.coordination = coordination or local_coordination(store, clock)
+        self.ownership = Ownership(self.coordination, store, lease_s)
         self._runs: OrderedDict[str, RunOwner] = OrderedDict()
         self._tasks: dict[str, asyncio.Task[None]] = {}
         self._remember_runs = remember_runs
@@ -66,8 +71,13 @@ class RunRegistry:
         """The person's runs, live or waiting, in this process."""
         return [run for r in self.admission.runs_of(user) if (run := self._runs.get(r))]
 
-    def start(self, run: RunOwner, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
-        """Run `work` as the tracked task of `run`."""
+    def start(
+        self, run: RunOwner, work: Coroutine[Any, Any, None], tenure: Tenure | None = None
+    ) -> asyncio.Task[None]:
+        """Run `work` as the tracked task of `run` (held by `tenure` when replicas share
+        runs: kept while the run goes on, given up when it ends)."""
+        if tenure is not None and self.ownership.shared:
+            work = self._owned(run, work, tenure)
         task = asyncio.create_task(work, name=f"run:{run.run_id}")
         self._tasks[run.run_id] = task
         self._runs[run.run_id] = run
@@ -79,6 +89,31 @@ class RunRegistry:
             self._runs.pop(oldest)
         task.add_done_callback(lambda done: self._finished(run.run_id, done))
         return task
+
+    async def _owned(self, run: RunOwner, work: Coroutine[Any, Any, None], tenure: Tenure) -> None:
+        """`work`, with its lease renewed meanwhile and given up after."""
+        keeper = asyncio.create_task(self.ownership.keep(tenure), name=f"lease:{run.run_id}")
+        keeper.add_done_callback(lambda done: self._lost(run, done))
+        try:
+            await work
+        finally:
+            keeper.cancel()
+            await asyncio.gather(keeper, return_exceptions=True)
+            await self.ownership.release(tenure)
+
+    def _lost(self, run: RunOwner, keeper: asyncio.Task[None]) -> None:
+        """The run's lease could not be kept: stop it here without a word (another replica
+        may take it over and resume it in its thread)."""
+        if keeper.cancelled():
+            return  # the run ended and gave its lease up
+        if keeper.exception() is not None:
+            logger.error(
+                "lease keeper crashed [run_id=%s]", run.run_id, exc_info=keeper.exception()
+            )
+        task = self._tasks.get(run.run_id)
+        if task is not None and not task.done():
+            run.stopping(Stop("moved"))
+            task.cancel()
 
     def _finished(self, run_id: str, task: asyncio.Task[None]) -> None:
         if self._tasks.get(run_id) is task:

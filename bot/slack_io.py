@@ -76,6 +76,17 @@ class SlackUnreachable(SlackApiError):
         )
 
 
+class NotOwner(SlackApiError):
+    """This replica no longer owns the run (another may have taken it over): the call was
+    not made. Handled like any refusal by Slack; a run that knows it moved says nothing."""
+
+    def __init__(self, method: str) -> None:
+        # slack_sdk's constructor is untyped; it only stores the message and the response.
+        super().__init__(  # type: ignore[no-untyped-call]
+            f"{method}: this replica no longer owns the run", {"ok": False, "error": "not_owner"}
+        )
+
+
 @contextlib.asynccontextmanager
 async def reaching(method: str) -> AsyncIterator[None]:
     """Around a Web API call: transport errors arrive raw from slack_sdk; callers handle one
@@ -87,11 +98,31 @@ async def reaching(method: str) -> AsyncIterator[None]:
 
 
 class SlackIO:
-    """Posts, updates and reads messages; every call waits for its rate-limit slot first."""
+    """Posts, updates and reads messages; every call waits for its rate-limit slot first.
 
-    def __init__(self, client: AsyncWebClient, pacer: Pacer) -> None:
+    A run's own SlackIO (`for_run`) also asks, right before each write, whether this replica
+    still owns the run: a run whose lease ran out must not write to a thread that another
+    replica may be writing to by then."""
+
+    def __init__(
+        self,
+        client: AsyncWebClient,
+        pacer: Pacer,
+        *,
+        may_write: Callable[[], bool] | None = None,
+    ) -> None:
         self.client = client
         self.pacer = pacer
+        self._may_write = may_write
+
+    def for_run(self, may_write: Callable[[], bool]) -> SlackIO:
+        """The same client and pacer, writing only while `may_write()` holds."""
+        return SlackIO(self.client, self.pacer, may_write=may_write)
+
+    def writable(self, method: str) -> None:
+        """Raise `NotOwner` instead of a write this replica may no longer make."""
+        if self._may_write is not None and not self._may_write():
+            raise NotOwner(method)
 
     async def post(
         self,
@@ -108,6 +139,7 @@ class SlackIO:
         (URGENT: a person waits for it), `turn` whose turn it takes (the person it is for:
         one person's many posts do not hold back another's)."""
         await self.pacer.wait("chat.postMessage", channel, priority=priority, turn=turn)
+        self.writable("chat.postMessage")
         async with reaching("chat.postMessage"):
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -137,6 +169,7 @@ class SlackIO:
             "chat.update", channel, priority=priority, coalesce=f"{channel}/{ts}"
         ):
             return False
+        self.writable("chat.update")
         if callable(message):
             message = message()
         async with reaching("chat.update"):
@@ -157,6 +190,7 @@ class SlackIO:
         A private reply is something a person waits for: it goes before other calls, in
         turns between the people it is for."""
         await self.pacer.wait("chat.postEphemeral", channel, priority=Priority.URGENT, turn=user)
+        self.writable("chat.postEphemeral")
         async with reaching("chat.postEphemeral"):
             await self.client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts

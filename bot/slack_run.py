@@ -20,7 +20,7 @@ from bot.plan_editor import PlanEditor
 from bot.requester import Requester
 from bot.slack_io import SlackIO, channel_refusal
 from bot.slack_text import mrkdwn_line
-from bot.store import FinishedStatus, RunStore
+from bot.store import Fence, FinishedStatus, RunStore
 from bot.thread_poster import ThreadPoster
 from pipeline import (
     IntegrationDelta,
@@ -59,6 +59,7 @@ class SlackRun:
         store: RunStore,
         interval_s: float,
         resumed: bool = False,
+        fence: Fence | None = None,
     ) -> None:
         self.run_id = run_id
         self.goal = goal
@@ -71,7 +72,7 @@ class SlackRun:
         self.queued_ahead: int | None = None  # waiting for a slot: how many runs are ahead
         self.ended = False  # its thread (or its requester) has been told how it ended
         self._io = io
-        self._journal = Journal(store, run_id, plan_stored=resumed)
+        self._journal = Journal(store, run_id, plan_stored=resumed, fence=fence)
         self._editor = PlanEditor(
             io, self._render, run_id=run_id, channel=self.channel, interval_s=interval_s
         )
@@ -144,6 +145,8 @@ class SlackRun:
 
     async def __call__(self, event: PipelineEvent) -> None:
         """Fold the event in, journal it; edit the plan message soon, or end the run now."""
+        if self.stop is not None and self.stop.quiet:
+            return  # another replica owns the run now: nothing of it is ours to show
         self.view.apply(event)
         await self._journal.record(event)
         match event:
@@ -236,8 +239,16 @@ class SlackRun:
         await self._journal.context(context)
 
     def stopping(self, stop: Stop) -> None:
-        """Record why the run is about to be stopped (its task is cancelled next)."""
-        self.stop = self.stop or stop
+        """Record why the run is about to be stopped (its task is cancelled next); losing the
+        run to another replica outranks any earlier reason: nothing may be written then."""
+        self.stop = stop if stop.quiet else self.stop or stop
+
+    async def _go_quiet(self) -> None:
+        """Stop every write of the run at once, saying nothing: its thread is another
+        replica's now (which resumes the run there)."""
+        if self._answer is not None:
+            await self._answer.halt()
+        await self._editor.stop()
 
     async def pause(self) -> None:
         """Before a restart: say so in the thread at once (ahead of any plan edit) and mark
@@ -249,6 +260,9 @@ class SlackRun:
 
     async def interrupted(self) -> None:
         """The run's task was cancelled before the pipeline could report it."""
+        if self.stop is not None and self.stop.quiet:
+            await self._go_quiet()
+            return
         if self.ended:
             return
         self.ended = True
@@ -285,6 +299,8 @@ class SlackRun:
 
     async def close(self) -> None:
         """Stop editing the plan message once its final edit (if any) has landed."""
+        if self.stop is not None and self.stop.quiet:
+            await self._go_quiet()
         if self._final_edit is not None:
             await asyncio.gather(self._final_edit, return_exceptions=True)
         await self._editor.stop()

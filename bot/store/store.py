@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import time
 from collections.abc import Callable
+from typing import Self
 
 from bot.store.engine import create_store_engine
 from bot.store.leases import RunLeases
@@ -31,7 +32,7 @@ class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger):
     """The schema revision before and after the migrations that `open` applied."""
 
     @classmethod
-    async def open(cls, url: str, *, clock: Callable[[], float] = time.time) -> RunStore:
+    async def open(cls, url: str, *, clock: Callable[[], float] = time.time) -> Self:
         """Connect to `url`, create or migrate the schema, and return the store.
 
         Args:
