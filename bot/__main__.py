@@ -55,15 +55,20 @@ def build_deps(
         settings.call_timeout_s,
     )
     slack = make_slack_client(_secret(settings.slack_bot_token), settings.slack_api_url)
+    # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
+    pacer = Pacer()
+    if coordination is not None and coordination.shared:
+        pacer = Pacer(shared=coordination.buckets, team=workspace.team_id)
     return Deps(
         settings=settings,
-        io=SlackIO(slack, Pacer()),
+        io=SlackIO(slack, pacer),
         llm=AnthropicLLM(claude),
         store=store,
         runs=RunRegistry(
             store,
             Admission(settings.max_live_runs, settings.max_runs_per_user),
             coordination=coordination,
+            lease_s=settings.lease_s,
         ),
         workspace=workspace,
     )

@@ -23,6 +23,8 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.coordination.buckets import Rate, RateBuckets, slack_scope
+
 
 class Priority(enum.IntEnum):
     """How soon a call should go; lower goes first."""
@@ -129,10 +131,70 @@ class Turns:
             del self._coalesced[ticket.coalesce]
 
 
+class _Paced:
+    """The waiting calls of one limit, each given a token in the order `Turns` says, as
+    `_take` hands tokens out (from this process's bucket, or from one shared in Redis)."""
+
+    sleep: Callable[[float], Awaitable[None]]
+    _turns: Turns
+    _pump: asyncio.Task[None] | None
+
+    async def _take(self) -> float:
+        """Take a token (0.0), or take nothing and say how many seconds until one is there."""
+        raise NotImplementedError
+
+    def _give_back(self) -> None:
+        """A token was taken for a call that will not go."""
+
+    @property
+    def waiting(self) -> int:
+        """Calls waiting for a token."""
+        return len(self._turns)
+
+    async def acquire(
+        self,
+        priority: Priority = Priority.NORMAL,
+        turn: str = "",
+        coalesce: str | None = None,
+    ) -> bool:
+        """Take one token; True when the call may go now, False when a newer call with the
+        same `coalesce` key took its place (then skip the call: the newer one does it)."""
+        if not self._turns and await self._take() == 0.0:
+            self._turns.went(turn, priority)
+            return True
+        granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
+        ticket = self._turns.add(granted, priority, turn, coalesce)
+        if self._pump is None or self._pump.done():
+            # Held here; it ends by itself when nobody waits (and is cancelled if all leave).
+            self._pump = asyncio.create_task(self._hand_out(), name="slack-pacer")
+        try:
+            return await granted
+        except asyncio.CancelledError:
+            if granted.done() and not granted.cancelled() and granted.result():
+                self._give_back()  # granted, never used
+            self._turns.discard(ticket, granted)
+            if not self._turns and self._pump is not None:
+                self._pump.cancel()
+            raise
+
+    async def _hand_out(self) -> None:
+        """Give each token, as it refills, to the call `Turns` says goes next."""
+        while self._turns:
+            wait = await self._take()
+            if wait > 0:
+                await self.sleep(wait)
+                continue
+            ticket = self._turns.pop()
+            if ticket is not None and not ticket.granted.done():
+                ticket.granted.set_result(True)
+            else:
+                self._give_back()
+
+
 @dataclass
-class TokenBucket:
-    """`rate` tokens a second, bursts up to `capacity`; `acquire` waits for a token, in the
-    order `Turns` gives."""
+class TokenBucket(_Paced):
+    """`rate` tokens a second, bursts up to `capacity`, in this process; `acquire` waits
+    for a token, in the order `Turns` gives."""
 
     rate: float
     capacity: float
@@ -147,55 +209,35 @@ class TokenBucket:
         self._tokens = self.capacity
         self._updated = self.clock()
 
-    @property
-    def waiting(self) -> int:
-        """Calls waiting for a token."""
-        return len(self._turns)
-
-    def _refill(self) -> None:
+    async def _take(self) -> float:
         now = self.clock()
         self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
         self._updated = now
-
-    async def acquire(
-        self,
-        priority: Priority = Priority.NORMAL,
-        turn: str = "",
-        coalesce: str | None = None,
-    ) -> bool:
-        """Take one token; True when the call may go now, False when a newer call with the
-        same `coalesce` key took its place (then skip the call: the newer one does it)."""
-        self._refill()
-        if not self._turns and self._tokens >= 1:
+        if self._tokens >= 1:
             self._tokens -= 1
-            self._turns.went(turn, priority)
-            return True
-        granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
-        ticket = self._turns.add(granted, priority, turn, coalesce)
-        if self._pump is None or self._pump.done():
-            # Held here; it ends by itself when nobody waits (and is cancelled if all leave).
-            self._pump = asyncio.create_task(self._hand_out(), name="slack-pacer")
-        try:
-            return await granted
-        except asyncio.CancelledError:
-            if granted.done() and not granted.cancelled() and granted.result():
-                self._tokens = min(self.capacity, self._tokens + 1)  # granted, never used
-            self._turns.discard(ticket, granted)
-            if not self._turns and self._pump is not None:
-                self._pump.cancel()
-            raise
+            return 0.0
+        return (1 - self._tokens) / self.rate
 
-    async def _hand_out(self) -> None:
-        """Give each token, as it refills, to the call `Turns` says goes next."""
-        while self._turns:
-            self._refill()
-            if self._tokens < 1:
-                await self.sleep((1 - self._tokens) / self.rate)
-                continue
-            ticket = self._turns.pop()
-            if ticket is not None and not ticket.granted.done():
-                self._tokens -= 1
-                ticket.granted.set_result(True)
+    def _give_back(self) -> None:
+        self._tokens = min(self.capacity, self._tokens + 1)
+
+
+@dataclass
+class SharedBucket(_Paced):
+    """A limit whose tokens every replica takes from one bucket (`bot.coordination.buckets`:
+    Slack counts a workspace's calls whatever process makes them); which of this process's
+    waiting calls gets the next token is still decided here, by `Turns`. A token taken for
+    a call that then does not go is not given back (it refills within a second or two)."""
+
+    buckets: RateBuckets
+    scope: str
+    rate: Rate
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _turns: Turns = field(init=False, default_factory=Turns)
+    _pump: asyncio.Task[None] | None = field(init=False, default=None)
+
+    async def _take(self) -> float:
+        return await self.buckets.take(self.scope, self.rate)
 
 
 @dataclass(frozen=True)
@@ -227,18 +269,27 @@ PER_CHANNEL = frozenset({"chat.postMessage"})
 
 
 class Pacer:
-    """One token bucket per rate-limited scope (method, and channel where Slack counts so)."""
+    """One token bucket per rate-limited scope (method, and channel where Slack counts so).
+
+    With `shared` buckets (several replicas, Redis), the tokens of workspace `team` come
+    from there, so that the replicas together stay under each limit; priorities and turns
+    stay per process (each orders its own waiting calls)."""
 
     def __init__(
         self,
         limits: dict[str, Limit] | None = None,
         clock: Callable[[], float] = time.monotonic,
         sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+        *,
+        shared: RateBuckets | None = None,
+        team: str = "",
     ) -> None:
         self._limits = DEFAULT_LIMITS if limits is None else limits
         self._clock = clock
         self._sleep = sleep
-        self._buckets: dict[tuple[str, str], TokenBucket] = {}
+        self._shared = shared
+        self._team = team
+        self._buckets: dict[tuple[str, str], _Paced] = {}
 
     async def wait(
         self,
@@ -257,9 +308,15 @@ class Pacer:
         key = self._scope(method, channel)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = TokenBucket(limit.per_second, limit.burst, self._clock, self._sleep)
+            bucket = self._bucket(method, key[1], limit)
             self._buckets[key] = bucket
         return await bucket.acquire(priority, turn, coalesce)
+
+    def _bucket(self, method: str, channel: str, limit: Limit) -> _Paced:
+        if self._shared is None:
+            return TokenBucket(limit.per_second, limit.burst, self._clock, self._sleep)
+        scope = slack_scope(self._team, method, channel or None)
+        return SharedBucket(self._shared, scope, Rate(limit.per_second, limit.burst), self._sleep)
 
     def waiting(self, method: str, channel: str) -> int:
         """How many calls wait under the limit of `method` in `channel` (for tests, bench)."""

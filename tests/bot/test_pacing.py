@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import asyncio
+import itertools
 from collections.abc import Callable
 
 import pytest
 
+from bot.coordination.buckets import MemoryBuckets
 from bot.pacing import Limit, Pacer, Priority, TokenBucket, Turns
 
 URGENT, NORMAL, LOW = Priority.URGENT, Priority.NORMAL, Priority.LOW
@@ -256,3 +258,37 @@ async def test_peoples_urgent_calls_take_turns_too() -> None:
     await calls.start("b-answer", URGENT, turn="B")
     await calls.finish()
     assert calls.went == ["first", "b-answer", "a-answer0", "a-answer1", "a-answer2"]
+
+
+async def test_replicas_sharing_buckets_stay_under_one_limit_and_keep_their_own_order() -> None:
+    time = FakeTime()
+    shared = MemoryBuckets(time.clock)  # Redis's twin: one bucket per scope for every replica
+    limits = {"chat.postMessage": Limit(1.0, 1), "chat.update": Limit(1.0, 1)}
+    a, b = (Pacer(limits, time.clock, time.sleep, shared=shared, team="T1") for _ in "ab")
+    went: list[tuple[str, float]] = []
+
+    async def call(pacer: Pacer, name: str, priority: Priority, channel: str = "C1") -> None:
+        if await pacer.wait("chat.postMessage", channel, priority=priority):
+            went.append((name, time.now))
+
+    tasks = [
+        asyncio.create_task(call(a, "a-low", LOW)),
+        asyncio.create_task(call(b, "b-normal", NORMAL)),
+        asyncio.create_task(call(a, "a-plan", LOW)),
+        asyncio.create_task(call(a, "a-answer", URGENT)),
+        asyncio.create_task(call(b, "b-other-channel", LOW, channel="C2")),
+    ]
+    await time.run_until(lambda: all(t.done() for t in tasks))
+    times = sorted(at for name, at in went if name != "b-other-channel")
+    # One post a second in C1 across both replicas; C2 has its own bucket.
+    assert all(later - earlier >= 1.0 for earlier, later in itertools.pairwise(times))
+    assert ("b-other-channel", 0.0) in went
+    # Each replica still sends its own most urgent call first.
+    order_a = [name for name, _ in went if name.startswith("a-")]
+    assert order_a.index("a-answer") < order_a.index("a-plan")
+    assert await a.wait("chat.update", "C9")
+    edit = asyncio.create_task(b.wait("chat.update", "C8"))  # edits: one workspace bucket
+    await time.tick(0.5)
+    assert not edit.done()
+    await time.tick(0.5)
+    assert await edit
