@@ -31,6 +31,7 @@ _PART_RAW_CHARS = blocks.STREAM_PART_CHARS * 7 // 10
 _BREAKS = ("\n\n", "\n", " ")
 
 Journal = Callable[[list[str]], Awaitable[None]]
+FIRST_POST_DELAY_S = 0.3  # well inside the 1.5 s a person may wait for the first words
 
 
 def cut_point(text: str, limit: int) -> int:
@@ -110,6 +111,9 @@ class AnswerStream:
             self._task = asyncio.create_task(self._loop(), name="answer-stream")
 
     async def _loop(self) -> None:
+        # A short wait before the first post: an answer written within it is posted whole,
+        # in one call instead of a post and an edit, and a longer one starts with more words.
+        await asyncio.sleep(FIRST_POST_DELAY_S)
         while True:
             await self._dirty.wait()
             self._dirty.clear()
