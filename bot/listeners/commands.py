@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot import notes
+from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.history import HISTORY_SIZE, history_blocks
 from bot.listeners.goal import clean_text, goal_problem
@@ -46,12 +47,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()  # first: the claim below is a database write
         trigger = str(command.get("trigger_id", ""))
         key = f"trigger:{trigger}" if trigger else None
-        if key and not await deps.runs.claim(key):
-            deps.runs.admission.release(run_id)
-            return
         requester = Requester(
             deps.io, channel=channel, user=user, respond=respond, clock=deps.clock
         )
+        claim = await deps.runs.claim(key) if key else Claim.WON
+        if not claim:
+            deps.runs.admission.release(run_id)
+            if claim is Claim.UNDECIDED:
+                await requester.tell(notes.NOT_CHECKED)
+            return
         if await refused_by_budget(deps, run_id, requester):
             return
         request = ResearchRequest(

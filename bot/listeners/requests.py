@@ -10,6 +10,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 
 from bot import notes
+from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.requester import Requester
@@ -36,9 +37,6 @@ async def from_message(
     keys = [f"msg:{channel}:{ts}"]
     if body.get("event_id"):
         keys.append(f"event:{body['event_id']}")
-    if not await deps.runs.claim(*keys):
-        logger.info("ignoring repeated delivery of %s", keys)
-        return None
     thread_ts = str(event.get("thread_ts") or ts)
     in_thread = event.get("thread_ts") not in (None, ts)
     # Slack shows an ephemeral in a thread only if the thread already exists: a top-level
@@ -51,6 +49,13 @@ async def from_message(
         reply_in=thread_ts,
         clock=deps.clock,
     )
+    claim = await deps.runs.claim(*keys)
+    if claim is Claim.UNDECIDED:
+        await requester.tell(notes.NOT_CHECKED)  # rather than risk a second run
+        return None
+    if not claim:
+        logger.info("ignoring repeated delivery of %s", keys)
+        return None
     goal = clean_text(strip_bot_mention(str(event.get("text", "")), context.bot_user_id))
     problem = goal_problem(goal, deps.config, deps.settings.command)
     if empty_hint and not goal.strip():
