@@ -64,16 +64,19 @@ def plan_html(stream: Stream) -> str:
 def stream_html(message: Message, stream: Stream, names: Names | None = None) -> str:
     """A streamed message: author, plan, text, closing blocks; marked live while it streams."""
     names = names or {}
+    live = stream.state == "streaming"
+    # While it streams, the text ends with a cursor (as Slack shows text still being written).
+    cursor = '<span class="cursor" aria-hidden="true"></span>' if live else ""
     text = (
-        f'<div class="markdown">{markdown(stream.text, names)}</div>' if stream.text.strip() else ""
+        f'<div class="markdown">{markdown(stream.text, names)}{cursor}</div>'
+        if stream.text.strip()
+        else ""
     )
     closing = "".join(block(b, message, names) for b in stream.blocks)
-    live = stream.state == "streaming"
-    cursor = '<span class="cursor" aria-hidden="true"></span>' if live else ""
     classes = "msg bot streamed" + (" live" if live else "")
     return (
         f'<div class="{classes}" id="m{html.escape(message.ts, quote=True)}" '
         f'data-state="{html.escape(stream.state, quote=True)}">'
         f'<div class="author">{html.escape(BOT_NAME)}</div>'
-        f"{plan_html(stream)}{text}{cursor}{closing}</div>"
+        f"{plan_html(stream)}{text}{closing}</div>"
     )

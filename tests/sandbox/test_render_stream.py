@@ -41,6 +41,7 @@ def test_the_plan_title_tasks_and_text_come_in_order() -> None:
         text="**Tea** is old.",
     )
     assert html.index("Researching: tea") < html.index("Analyst") < html.index("<b>Tea</b>")
+    assert html.endswith('is old.<span class="cursor" aria-hidden="true"></span></div></div>')
     assert '<div class="task-details">done in 1.0s</div>' in html
     assert 'class="msg bot streamed live"' in html
     assert 'class="cursor"' in html
