@@ -66,7 +66,11 @@ def build_deps(
         store=store,
         runs=RunRegistry(
             store,
-            Admission(settings.max_live_runs, settings.max_runs_per_user),
+            Admission(
+                settings.max_live_runs,
+                settings.max_runs_per_user,
+                coordination.persons if coordination is not None else None,
+            ),
             coordination=coordination,
             lease_s=settings.lease_s,
         ),

@@ -12,6 +12,8 @@ from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.coordination.persons import LocalPersonRuns, PersonRuns
+
 Position = Callable[[int], None]  # told how many runs are ahead, whenever that changes
 Turn = Callable[[], Awaitable[None]]  # waits until the run holds a slot
 
@@ -29,9 +31,12 @@ class _Waiter:
 class Admission:
     """Slots to run, per process; a fair queue for the rest; a cap per person."""
 
-    def __init__(self, max_live: int, max_per_user: int) -> None:
+    def __init__(self, max_live: int, max_per_user: int, persons: PersonRuns | None = None) -> None:
         self.max_live = max_live
         self.max_per_user = max_per_user
+        # Where every replica counts a person's runs (None: this process is all there is).
+        self._persons = persons or LocalPersonRuns()
+        self._leaving: set[asyncio.Task[None]] = set()
         self._owner: dict[str, str] = {}  # run id -> user, for every run live or waiting
         self._live: set[str] = set()
         # Waiting runs by person, persons in the order they will be served next.
@@ -47,6 +52,17 @@ class Admission:
             return False
         self._owner[run_id] = user
         return True
+
+    async def confirm(self, run_id: str) -> bool:
+        """After the ack: count the run where every replica counts its person's runs; False
+        (and the run forgotten) when the person is at the cap there."""
+        user = self._owner.get(run_id)
+        if user is None:
+            return False
+        if await self._persons.join(user, run_id, self.max_per_user):
+            return True
+        self._owner.pop(run_id, None)
+        return False
 
     def runs_of(self, user: str) -> list[str]:
         """The person's runs, live or waiting."""
@@ -93,8 +109,13 @@ class Admission:
                 self._serve()
 
     def release(self, run_id: str) -> None:
-        """The run is over: it no longer counts for its person."""
-        self._owner.pop(run_id, None)
+        """The run is over: it no longer counts for its person (here at once, and where the
+        replicas count soon after)."""
+        user = self._owner.pop(run_id, None)
+        if user is not None and not isinstance(self._persons, LocalPersonRuns):
+            task = asyncio.create_task(self._persons.leave(user, run_id), name=f"leave:{run_id}")
+            self._leaving.add(task)
+            task.add_done_callback(self._leaving.discard)
 
     def _drop(self, waiter: _Waiter) -> None:
         queue = self._waiting.get(waiter.user)

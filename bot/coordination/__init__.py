@@ -22,6 +22,7 @@ from bot.coordination.cancel import CancelBus, LocalCancelBus, RedisCancelBus
 from bot.coordination.dedupe import Claim, DeliveryClaims, DeliveryLedger, LocalClaims, RedisClaims
 from bot.coordination.leases import Lease, Leases, MemoryLeases, RedisLeases
 from bot.coordination.link import RedisDown, RedisLink
+from bot.coordination.persons import LocalPersonRuns, PersonRuns, RedisPersonRuns
 from bot.coordination.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
 
 __all__ = [
@@ -32,6 +33,7 @@ __all__ = [
     "DeliveryLedger",
     "Lease",
     "Leases",
+    "PersonRuns",
     "Rate",
     "RateBuckets",
     "RedisDown",
@@ -59,6 +61,7 @@ class Coordination:
     cancels: CancelBus
     buckets: RateBuckets
     leases: Leases
+    persons: PersonRuns = field(default_factory=LocalPersonRuns)
     redis: RedisLink | None = None  # None: one process, nothing shared
     replica: str = field(default_factory=replica_id)
 
@@ -100,6 +103,7 @@ def redis_coordination(
         cancels=RedisCancelBus(link),
         buckets=RedisBuckets(link),
         leases=RedisLeases(link),
+        persons=RedisPersonRuns(link),
         redis=link,
         replica=replica or replica_id(),
     )

@@ -56,6 +56,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             if claim is Claim.UNDECIDED:
                 await requester.tell(notes.NOT_CHECKED)
             return
+        if not await deps.runs.admission.confirm(run_id):  # the person's runs on any replica
+            await requester.tell(over_limit(deps, user))
+            return
         if await refused_by_budget(deps, run_id, requester):
             return
         request = ResearchRequest(

@@ -66,7 +66,7 @@ async def from_message(
         await requester.tell(problem)
         return None
     run_id = deps.runs.admit(user)
-    if run_id is None:
+    if run_id is None or not await deps.runs.admission.confirm(run_id):
         await requester.tell(over_limit(deps, user))
         return None
     if await refused_by_budget(deps, run_id, requester):
