@@ -145,18 +145,21 @@ class Ownership:
 
     async def keep(self, tenure: Tenure) -> None:
         """Renew `tenure` until it is lost, then return (`tenure.lost` is then true); cancel
-        it to stop renewing."""
+        it to stop renewing.
+
+        A renewal is tried even past the point where the run stopped writing: if it
+        succeeds, the run was still this replica's (nobody can take it over without the
+        Redis lease and the row), and writing resumes. Only a renewal the store refuses, or
+        none succeeding until another replica could take over, loses the run."""
         every = self.lease_s / 3
-        while not tenure.lost:
+        while True:
             stop_at = tenure.until - self.margin_s
-            await self._sleep(max(0.0, min(every, stop_at - self._clock())))
-            if not tenure.may_write():
-                break
+            await self._sleep(max(self.lease_s / 10, min(every, stop_at - self._clock())))
             renewed = await self._renew(tenure)
+            if tenure.lost or (not renewed and self._clock() >= tenure.until):
+                break
             # After a failure, try again sooner: the margin is all there is left.
             every = self.lease_s / 3 if renewed else self.lease_s / 6
-            if not tenure.may_write():
-                break
         tenure.lost = True
         logger.warning(
             "run lease lost: another replica may take this run over; stopping it here "
@@ -165,37 +168,45 @@ class Ownership:
         )
 
     async def _renew(self, tenure: Tenure) -> bool:
-        """One renewal of both locks; True if either was renewed."""
+        """One renewal of both locks, side by side; True if either was renewed."""
         at = self._clock()
-        redis_ok: bool | None = None
-        if tenure.lease is not None:
-            try:
-                redis_ok = await self._leases.renew(tenure.lease, self.lease_s)
-            except RedisDown:
-                redis_ok = None
-            if redis_ok:
-                tenure.redis_until = at + self.lease_s
-            elif redis_ok is False:  # expired while Redis was away, or Redis lost its keys
-                tenure.lease, tenure.redis_until = None, -math.inf
-        store_ok: bool | None = None
-        if tenure.fence is not None:
-            try:
-                store_ok = await self._store.renew_run_lease(tenure.fence, self.lease_s)
-            except STORE_DOWN:
-                logger.warning(
-                    "run store: could not renew a run's lease [run_id=%s]", tenure.run_id
-                )
-            if store_ok is False:  # the row names a newer owner: it is theirs
-                tenure.lost = True
-                return False
-            if store_ok:
-                tenure.store_until = at + self.lease_s
+        redis_ok, store_ok = await asyncio.gather(
+            self._renew_lease(tenure), self._renew_row(tenure)
+        )
+        if store_ok is False:  # the row names a newer owner: the run is theirs
+            tenure.lost = True
+            return False
+        if redis_ok:
+            tenure.redis_until = at + self.lease_s
+        elif redis_ok is False:  # expired while Redis was away, or Redis lost its keys
+            tenure.lease, tenure.redis_until = None, -math.inf
+        if store_ok:
+            tenure.store_until = at + self.lease_s
         if tenure.lease is None and (store_ok or tenure.fence is None):
             # The store confirms the run is ours (or it has no row): get a Redis lease again.
             lease = await self._acquire(tenure.run_id)
             if lease is not None:
                 tenure.lease, tenure.redis_until = lease, at + self.lease_s
         return bool(redis_ok or store_ok)
+
+    async def _renew_lease(self, tenure: Tenure) -> bool | None:
+        """True: renewed; False: the Redis lease is no longer ours; None: no answer."""
+        if tenure.lease is None:
+            return None
+        try:
+            return await self._leases.renew(tenure.lease, self.lease_s)
+        except RedisDown:
+            return None
+
+    async def _renew_row(self, tenure: Tenure) -> bool | None:
+        """True: renewed; False: another replica took the run; None: no answer."""
+        if tenure.fence is None:
+            return None
+        try:
+            return await self._store.renew_run_lease(tenure.fence, self.lease_s)
+        except STORE_DOWN:
+            logger.warning("run store: could not renew a run's lease [run_id=%s]", tenure.run_id)
+            return None
 
     async def release(self, tenure: Tenure) -> None:
         """The run ended or paused here: give up both locks, so that an unfinished run can

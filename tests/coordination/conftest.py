@@ -14,6 +14,8 @@ from collections.abc import AsyncIterator, Callable
 from typing import NoReturn
 
 import pytest
+from redis.asyncio import Redis
+from redis.exceptions import RedisError
 
 from bot.coordination import RedisDown, RedisLink
 from tests.store.conftest import postgres_url  # noqa: F401 - a fixture, used by name
@@ -83,3 +85,35 @@ async def dead_link(dead_redis_url: str, prefix: str) -> AsyncIterator[RedisLink
     link = RedisLink.from_url(dead_redis_url, prefix=prefix)
     yield link
     await link.close()
+
+
+@pytest.fixture
+async def redis_db_url() -> AsyncIterator[str]:
+    """A Redis database of this test's own, for app processes (`python -m bot` keeps its keys
+    under one fixed prefix, so separate processes are kept apart by database instead): one
+    of 1..15 that is empty and not reserved by another test, flushed after the test."""
+    admin = Redis.from_url(REDIS_URL)
+    try:
+        await admin.ping()
+    except (RedisError, OSError) as error:
+        await admin.aclose()
+        redis_missing(f"no Redis server at {REDIS_SERVER} ({type(error).__name__})")
+    token = uuid.uuid4().hex
+    try:
+        for db in range(1, 16):
+            reservation = f"orchestra-test:redis-db:{db}"
+            if not await admin.set(reservation, token, nx=True, ex=30 * 60):
+                continue
+            database = Redis.from_url(f"redis://{REDIS_SERVER}/{db}")
+            try:
+                if await database.dbsize() == 0:
+                    yield f"redis://{REDIS_SERVER}/{db}"
+                    await database.flushdb()
+                    return
+            finally:
+                await database.aclose()
+                if await admin.get(reservation) == token.encode():
+                    await admin.delete(reservation)
+        pytest.fail("no free Redis database among 1..15 for this test")
+    finally:
+        await admin.aclose()
