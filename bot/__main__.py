@@ -58,7 +58,7 @@ def build_deps(
     # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
     pacer = Pacer()
     if coordination is not None and coordination.shared:
-        pacer = Pacer(shared=coordination.buckets, team=workspace.team_id)
+        pacer = Pacer()
     return Deps(
         settings=settings,
         io=SlackIO(slack, pacer),
@@ -70,6 +70,7 @@ def build_deps(
                 settings.max_live_runs,
                 settings.max_runs_per_user,
                 coordination.persons if coordination is not None else None,
+                coordination.slots if coordination is not None else None,
             ),
             coordination=coordination,
             lease_s=settings.lease_s,

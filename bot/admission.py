@@ -8,11 +8,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 
+from bot.coordination.link import RedisDown
 from bot.coordination.persons import LocalPersonRuns, PersonRuns
+from bot.coordination.slots import SharedSlots, Take
+
+logger = logging.getLogger(__name__)
 
 Position = Callable[[int], None]  # told how many runs are ahead, whenever that changes
 Turn = Callable[[], Awaitable[None]]  # waits until the run holds a slot
@@ -31,9 +36,23 @@ class _Waiter:
 class Admission:
     """Slots to run, per process; a fair queue for the rest; a cap per person."""
 
-    def __init__(self, max_live: int, max_per_user: int, persons: PersonRuns | None = None) -> None:
+    def __init__(
+        self,
+        max_live: int,
+        max_per_user: int,
+        persons: PersonRuns | None = None,
+        slots: SharedSlots | None = None,
+        *,
+        poll_s: float = 0.5,
+    ) -> None:
         self.max_live = max_live
         self.max_per_user = max_per_user
+        # With replicas the cap and the queue are the workspace's (None: this process's).
+        self._slots = slots
+        self._poll_s = poll_s
+        self._shared: set[str] = set()  # runs of this process in the shared slots or queue
+        self._freed = asyncio.Event()  # a slot was given back here: waiting runs ask again
+        self._refresher: asyncio.Task[None] | None = None
         # Where every replica counts a person's runs (None: this process is all there is).
         self._persons = persons or LocalPersonRuns()
         self._leaving: set[asyncio.Task[None]] = set()
@@ -86,6 +105,10 @@ class Admission:
 
         Joining happens before the first await, so a run knows at once whether (and behind
         how many) it waits: its first message can say so."""
+        if self._slots is not None:
+            async with self._shared_slot(self._slots, run_id, on_position) as shared_turn:
+                yield shared_turn
+            return
         user = self._owner.setdefault(run_id, "")
         waiter: _Waiter | None = None
         if self.live_count < self.max_live and not self._waiting:
@@ -107,6 +130,71 @@ class Admission:
             else:
                 self._live.discard(run_id)
                 self._serve()
+
+    @contextlib.asynccontextmanager
+    async def _shared_slot(
+        self, slots: SharedSlots, run_id: str, on_position: Position
+    ) -> AsyncIterator[Turn]:
+        """`slot` when the workspace's replicas share the cap and the queue."""
+        user = self._owner.setdefault(run_id, "")
+        self._shared.add(run_id)
+        self._keep_refreshing(slots)
+        told: list[int] = []
+
+        async def ask() -> bool:
+            try:
+                found = await slots.take(run_id, user, self.max_live)
+            except RedisDown as down:
+                # Alone until Redis answers: this process's own count decides.
+                logger.warning("%s: the live-run cap is counted by this replica", down)
+                found = Take(started=self.live_count < self.max_live, ahead=self.waiting_count)
+            if found.started:
+                self._live.add(run_id)
+                return True
+            if told != [found.ahead]:
+                told[:] = [found.ahead]
+                on_position(found.ahead)
+            return False
+
+        started = await ask()
+
+        async def turn() -> None:
+            nonlocal started
+            while not started:
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_s):
+                        await self._freed.wait()
+                started = await ask()
+
+        try:
+            yield turn
+        finally:
+            self._live.discard(run_id)
+            self._shared.discard(run_id)
+            task = asyncio.create_task(slots.give_back(run_id), name=f"give-back:{run_id}")
+            self._leaving.add(task)
+            task.add_done_callback(self._leaving.discard)
+            task.add_done_callback(lambda _: self._wake())
+
+    def _wake(self) -> None:
+        self._freed.set()
+        self._freed = asyncio.Event()
+
+    def _keep_refreshing(self, slots: SharedSlots) -> None:
+        """Refresh this process's entries while it has any (they expire otherwise)."""
+        if self._refresher is not None and not self._refresher.done():
+            return
+
+        async def refresh() -> None:
+            period = getattr(slots, "held_for_s", 30) / 3
+            while self._shared:
+                await asyncio.sleep(period)
+                try:
+                    await slots.refresh(sorted(self._shared))
+                except RedisDown as down:
+                    logger.warning("%s: could not refresh this replica's run slots", down)
+
+        self._refresher = asyncio.create_task(refresh(), name="refresh-slots")
 
     def release(self, run_id: str) -> None:
         """The run is over: it no longer counts for its person (here at once, and where the

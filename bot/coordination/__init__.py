@@ -24,6 +24,7 @@ from bot.coordination.leases import Lease, Leases, MemoryLeases, RedisLeases
 from bot.coordination.link import RedisDown, RedisLink
 from bot.coordination.persons import LocalPersonRuns, PersonRuns, RedisPersonRuns
 from bot.coordination.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
+from bot.coordination.slots import SharedSlots
 
 __all__ = [
     "CancelBus",
@@ -39,6 +40,7 @@ __all__ = [
     "RedisDown",
     "RedisLink",
     "ReplayGuard",
+    "SharedSlots",
     "local_coordination",
     "redis_coordination",
     "replica_id",
@@ -62,6 +64,9 @@ class Coordination:
     buckets: RateBuckets
     leases: Leases
     persons: PersonRuns = field(default_factory=LocalPersonRuns)
+    # None: the live-run cap and queue are each process's. `RedisSlots` shares them; it is
+    # not switched on yet (the takeover sweep must first count queued runs as held).
+    slots: SharedSlots | None = None
     redis: RedisLink | None = None  # None: one process, nothing shared
     replica: str = field(default_factory=replica_id)
 

@@ -57,7 +57,11 @@ async def replica(
         io=SlackIO(make_slack_client(slack.bot_token, slack.api_url), Pacer()),
         llm=AnthropicLLM(llm_client),
         store=store,
-        runs=RunRegistry(store, Admission(20, 5, coordination.persons), coordination=coordination),
+        runs=RunRegistry(
+            store,
+            Admission(20, 5, coordination.persons, coordination.slots),
+            coordination=coordination,
+        ),
         workspace=Workspace(TEAM, WORKSPACE_URL),
     )
     app = create_app(deps, signing_secret=SIGNING_SECRET)

@@ -1,0 +1,173 @@
+"""The live-run cap and its queue, shared by every replica of a workspace.
+
+`ORCHESTRA_MAX_LIVE_RUNS` bounds the runs calling Claude at once in the workspace; the rest
+wait in one queue served round robin by person (whoever was served longest ago goes next,
+each person's runs first come, first served), whichever replica holds them.
+
+Why Redis and a Lua script rather than a job-queue library (arq, saq, procrastinate): those
+serve jobs first in, first out (or by priority) to whichever worker asks, while this queue
+must be fair by person and must leave each run on the replica that owns its thread (its
+lease). A script reads the queue, decides who may start and records it in one atomic step
+on Redis's clock.
+
+Entries expire unless their replica refreshes them, so a dead replica's runs free their
+slots; the replica that takes such a run over joins the queue again under the same id."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from typing import Protocol
+
+from bot.coordination.link import RedisDown, RedisLink
+
+logger = logging.getLogger(__name__)
+
+HELD_FOR_S = 30  # an entry not refreshed for this long is a dead replica's
+
+# KEYS: live (zset run -> expiry), queue (zset run -> seq), expiry of waiting runs (zset),
+# owners (hash run -> person), served (zset person -> seq of their last start), seq (counter).
+# ARGV: run id, person, cap, seconds an entry holds.
+# Returns -1 when the run holds a slot (now or already), else how many runs start before it.
+_TAKE = """
+local live, queue, qexp, owners, served, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
+local run, person, cap, hold = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+redis.call('ZREMRANGEBYSCORE', live, '-inf', now)
+for _, dead in ipairs(redis.call('ZRANGEBYSCORE', qexp, '-inf', now)) do
+  redis.call('ZREM', queue, dead)
+  redis.call('ZREM', qexp, dead)
+  redis.call('HDEL', owners, dead)
+end
+if redis.call('ZSCORE', live, run) then
+  redis.call('ZADD', live, now + hold, run)
+  return -1
+end
+if not redis.call('ZSCORE', queue, run) then
+  redis.call('ZADD', queue, redis.call('INCR', seq), run)
+  redis.call('HSET', owners, run, person)
+end
+redis.call('ZADD', qexp, now + hold, run)
+-- Each person's waiting runs, oldest first; persons by when they were last served.
+local runs = redis.call('ZRANGE', queue, 0, -1)
+local by_person, persons = {}, {}
+for _, r in ipairs(runs) do
+  local p = redis.call('HGET', owners, r) or ''
+  if not by_person[p] then
+    by_person[p] = {}
+    local last = tonumber(redis.call('ZSCORE', served, p)) or 0
+    table.insert(persons, {p, last, #persons})
+  end
+  table.insert(by_person[p], r)
+end
+table.sort(persons, function(a, b)
+  if a[2] ~= b[2] then return a[2] < b[2] end
+  return a[3] < b[3]
+end)
+local position, depth, placed = 0, 1, 0
+while placed < #runs and depth <= #runs do
+  for _, entry in ipairs(persons) do
+    local r = by_person[entry[1]][depth]
+    if r then
+      if r == run then
+        local free = cap - redis.call('ZCARD', live)
+        if position < free then
+          redis.call('ZREM', queue, run)
+          redis.call('ZREM', qexp, run)
+          redis.call('HDEL', owners, run)
+          redis.call('ZADD', live, now + hold, run)
+          redis.call('ZADD', served, redis.call('INCR', seq), person)
+          return -1
+        end
+        return position
+      end
+      position = position + 1
+      placed = placed + 1
+    end
+  end
+  depth = depth + 1
+end
+return position
+"""
+
+# KEYS as _TAKE's first four; ARGV: run ids; refreshed only where they are.
+_REFRESH = """
+local clock = redis.call('TIME')
+local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
+local hold = tonumber(ARGV[1])
+for i = 2, #ARGV do
+  redis.call('ZADD', KEYS[1], 'XX', now + hold, ARGV[i])
+  redis.call('ZADD', KEYS[3], 'XX', now + hold, ARGV[i])
+end
+return 1
+"""
+
+
+@dataclass(frozen=True)
+class Take:
+    """What asking for a slot found: it is the run's (`started`), or `ahead` runs go first."""
+
+    started: bool
+    ahead: int = 0
+
+
+class SharedSlots(Protocol):
+    """The workspace's live-run slots and queue."""
+
+    async def take(self, run_id: str, user: str, cap: int) -> Take:
+        """Take a slot if it is the run's turn, else join (or stay in) the queue."""
+        ...
+
+    async def give_back(self, run_id: str) -> None:
+        """The run ended or left the queue."""
+        ...
+
+    async def refresh(self, run_ids: list[str]) -> None:
+        """This replica still holds these runs (live or waiting)."""
+        ...
+
+
+class RedisSlots:
+    """`SharedSlots` in Redis, for replicas."""
+
+    def __init__(self, link: RedisLink, held_for_s: int = HELD_FOR_S) -> None:
+        self._link = link
+        self.held_for_s = held_for_s
+        self._keys = [
+            link.key("slots", part) for part in ("live", "queue", "qexp", "owners", "served", "seq")
+        ]
+        self._take = link.client.register_script(_TAKE)
+        self._refresh = link.client.register_script(_REFRESH)
+
+    async def take(self, run_id: str, user: str, cap: int) -> Take:
+        """See `SharedSlots.take`; raises `RedisDown` (the caller decides alone then)."""
+        found = await self._link.run(
+            lambda _: self._take(keys=self._keys, args=[run_id, user, cap, self.held_for_s])
+        )
+        ahead = int(found)
+        return Take(started=True) if ahead < 0 else Take(started=False, ahead=ahead)
+
+    async def give_back(self, run_id: str) -> None:
+        """See `SharedSlots.give_back`; an unreachable Redis lets the entry expire."""
+        live, queue, qexp, owners = self._keys[:4]
+
+        async def remove(client: object) -> None:
+            async with self._link.client.pipeline(transaction=True) as pipe:
+                pipe.zrem(live, run_id)
+                pipe.zrem(queue, run_id)
+                pipe.zrem(qexp, run_id)
+                pipe.hdel(owners, run_id)
+                await pipe.execute()
+
+        try:
+            await self._link.run(remove)
+        except RedisDown as down:
+            logger.warning("%s: a run's slot frees itself when its entry expires", down)
+
+    async def refresh(self, run_ids: list[str]) -> None:
+        """See `SharedSlots.refresh`."""
+        if run_ids:
+            await self._link.run(
+                lambda _: self._refresh(keys=self._keys[:4], args=[self.held_for_s, *run_ids])
+            )
