@@ -2,7 +2,9 @@
 apart from the fakes and the load driver. Built by the same composition root as
 `python -m bot` (`bot.__main__.build_deps`); the only changes a benchmark may ask for are
 turning client-side Slack pacing off, for benchmarks that are about CPU, not Slack, and
-the store without writes (`NullStore`), for measuring what the store costs.
+the store without writes (`NullStore`), for measuring what the store costs. With a Redis
+URL it is one of several replicas, as `python -m bot` with `ORCHESTRA_REDIS_URL` (its keys
+under a prefix of the benchmark's own).
 
 Usage: `python -m bench.app_process '<AppOptions JSON>'`; prints the app's base URL on
 its first stdout line, serves until SIGTERM. On SIGUSR1 it prints one more line: the run
@@ -23,6 +25,7 @@ from bench.app_probe import GcPauses, NullStore, Probe, StoreWrites
 from bot.__main__ import build_deps
 from bot.app import create_app
 from bot.config import Settings
+from bot.coordination import Coordination, RedisLink, redis_coordination, replica_id
 from bot.lifecycle import keeping_runs, open_store
 from bot.pacing import Pacer
 from bot.server import http_server, stop_on_signals
@@ -53,6 +56,10 @@ class AppOptions:
     # Fair share (ORCHESTRA_MAX_LIVE_RUNS, ORCHESTRA_MAX_RUNS_PER_USER): None keeps what the
     # environment or the app's defaults say; a number raises both, as an operator would.
     runs_cap: int | None = None
+    # Several replicas (ORCHESTRA_REDIS_URL, ORCHESTRA_LEASE_S): "" runs one process alone.
+    redis_url: str = ""
+    redis_prefix: str = "orchestra:"
+    lease_s: float = 15.0
 
     def to_json(self) -> str:
         """The command-line form."""
@@ -80,6 +87,8 @@ def settings_for(options: AppOptions) -> Settings:
         shutdown_timeout_s=1.0,
         log_level=options.log_level,
         database_url=options.database_url,
+        redis_url=options.redis_url or None,
+        lease_s=options.lease_s,
     )
     if options.runs_cap is None:
         return settings
@@ -103,17 +112,28 @@ async def serve(options: AppOptions) -> None:
         signal.SIGUSR1,
         lambda: print(Probe(writes.counts(), tuple(pauses.long)).to_json(), flush=True),
     )
-    deps = build_deps(settings, store, Workspace())
+    coordination: Coordination | None = None
+    if options.redis_url:
+        replica = replica_id()
+        link = RedisLink.from_url(options.redis_url, prefix=options.redis_prefix, name=replica)
+        coordination = redis_coordination(link, store, replica=replica)
+    deps = build_deps(settings, store, Workspace(), coordination)
     if not options.pacing:
         deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))
     app = create_app(deps, signing_secret=options.signing_secret)
     gc.freeze()  # as `python -m bot` does once its dependencies are built
     stop = stop_on_signals()
     try:
-        async with http_server(app, deps, "127.0.0.1", 0) as url, keeping_runs(deps):
+        async with (
+            http_server(app, deps, "127.0.0.1", 0) as url,
+            keeping_runs(deps),
+            deps.runs.coordination.cancels.listening(deps.runs.cancel),
+        ):
             print(url, flush=True)
             await stop.wait()
     finally:
+        if coordination is not None:
+            await coordination.close()
         await store.close()
 
 

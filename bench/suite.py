@@ -6,7 +6,16 @@ import asyncio
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from bench import ack, cost, critical, queue_cap, slack_budget, slack_priority, stream_latency
+from bench import (
+    ack,
+    cost,
+    critical,
+    queue_cap,
+    replicas,
+    slack_budget,
+    slack_priority,
+    stream_latency,
+)
 from bench.app_probe import GcPause
 from bench.plans import Case, chain_dag, independent
 from bench.report import Report, Table, Verdict
@@ -35,6 +44,10 @@ class Sizes:
     queue_requests: int = 40  # people asking at once under the live-run cap
     queue_cap: int = 10
     stream_runs: int = 20  # runs streaming their answers at once
+    replica_runs: int = 100  # runs at once over 1 and over 3 replicas
+    replica_latency: float = 0.2  # per call
+    takeover_runs: int = 6  # under way on the replica that is killed
+    takeover_lease_s: float = 15.0  # ORCHESTRA_LEASE_S's default
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -77,6 +90,10 @@ SMOKE = Sizes(
     queue_requests=4,
     queue_cap=2,
     stream_runs=3,
+    replica_runs=3,
+    replica_latency=0.05,
+    takeover_runs=1,
+    takeover_lease_s=2.0,
     concurrent=True,
 )
 
@@ -442,18 +459,30 @@ async def _streaming(sizes: Sizes, report: Report) -> None:
     await stream_latency.section(report, runs=sizes.stream_runs, latency=sizes.priority_latency)
 
 
+async def _replicas(sizes: Sizes, report: Report) -> None:
+    await replicas.section(
+        report,
+        runs=sizes.replica_runs,
+        latency=sizes.replica_latency,
+        takeover_runs=sizes.takeover_runs,
+        lease_s=sizes.takeover_lease_s,
+    )
+
+
 async def run(sizes: Sizes) -> Report:
     """Every benchmark, one after another (side by side they would disturb each other's
     timings), or concurrently when `sizes.concurrent` says the numbers are not the point."""
-    sections = (_critical, _ack, _budget, _cost, _priority, _queue, _streaming)
+    sections = (_critical, _ack, _budget, _cost, _priority, _queue, _streaming, _replicas)
     parts = [Report() for _ in sections]
     if sizes.concurrent:
-        # Side by side, except the streaming section: its many edits would crowd the
+        # Side by side, except streaming and replicas, one after the other: the streaming
+        # section's many edits and the replicas' seven app processes would crowd the
         # critical-path timings the smoke run still checks loosely.
         async with asyncio.TaskGroup() as group:
-            for section, part in zip(sections[:-1], parts[:-1], strict=True):
+            for section, part in zip(sections[:-2], parts[:-2], strict=True):
                 group.create_task(section(sizes, part))
-        await sections[-1](sizes, parts[-1])
+        for section, part in zip(sections[-2:], parts[-2:], strict=True):
+            await section(sizes, part)
     else:
         for section, part in zip(sections, parts, strict=True):
             await section(sizes, part)

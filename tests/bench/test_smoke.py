@@ -4,6 +4,7 @@ its numbers must be sane, so `make bench` cannot rot between runs."""
 from __future__ import annotations
 
 import math
+import os
 from pathlib import Path
 
 import pytest
@@ -43,9 +44,19 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     assert out.read_text(encoding="utf-8") == text
     assert "Command: `.venv/bin/python -m bench --smoke`" in text
     assert "cores (`nproc`)" in text
-    for heading in ("## Targets", "## 1.", "## 2.", "## 3.", "## 4.", "## 5.", "## 5b.", "## 8."):
+    for heading in (
+        "## Targets",
+        "## 1.",
+        "## 2.",
+        "## 3.",
+        "## 4.",
+        "## 5.",
+        "## 5b.",
+        "## 8.",
+        "## 9.",
+    ):
         assert heading in text
-    assert len(report.verdicts) == len(suite.SMOKE.cases) + 11
+    assert len(report.verdicts) == len(suite.SMOKE.cases) + 14
     assert "store on disk" in text
     assert text.count("| 1. critical path:") == len(suite.SMOKE.cases)
     values = report.values
@@ -68,6 +79,18 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     assert 0 < values["cpu.pipeline_only"] < 1
     assert abs(values["memory.per_run"]) < 50 * 1024 * 1024
     assert 0 <= values["stream.first_words_p50"] <= values["stream.first_words_p95"] < 3
+    # Several replicas: PostgreSQL and Redis are there in CI and on the project's machines.
+    if "replicas.ack_p99_1" not in values:
+        assert os.environ.get("CI") != "true", "section 9 needs PostgreSQL and Redis"
+        return
+    assert 0 < values["replicas.ack_p99_1"] < 3
+    assert 0 < values["replicas.ack_p99_3"] < 3
+    assert values["replicas.per_minute_1"] > 0
+    assert values["replicas.per_minute_3"] > 0
+    lease_s = suite.SMOKE.takeover_lease_s
+    # Taken over once the lease ran out (never before), well within its bound.
+    assert lease_s * 0.5 < values["replicas.takeover_max"] < lease_s * 1.5 + 5
+    assert values["replicas.takeover_max"] <= values["replicas.takeover_answered_max"]
 
 
 def test_statement_kind_names_what_modifies_data() -> None:
