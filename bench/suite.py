@@ -45,6 +45,7 @@ class Sizes:
     queue_cap: int = 10
     stream_runs: int = 20  # runs streaming their answers at once
     replica_runs: int = 100  # runs at once over 1 and over 3 replicas
+    replica_bursts: int = 3
     replica_latency: float = 0.2  # per call
     takeover_runs: int = 6  # under way on the replica that is killed
     takeover_lease_s: float = 15.0  # ORCHESTRA_LEASE_S's default
@@ -91,6 +92,7 @@ SMOKE = Sizes(
     queue_cap=2,
     stream_runs=3,
     replica_runs=3,
+    replica_bursts=1,
     replica_latency=0.05,
     takeover_runs=1,
     takeover_lease_s=2.0,
@@ -463,6 +465,7 @@ async def _replicas(sizes: Sizes, report: Report) -> None:
     await replicas.section(
         report,
         runs=sizes.replica_runs,
+        bursts=sizes.replica_bursts,
         latency=sizes.replica_latency,
         takeover_runs=sizes.takeover_runs,
         lease_s=sizes.takeover_lease_s,
