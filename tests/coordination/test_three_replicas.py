@@ -169,7 +169,8 @@ async def test_a_sigkilled_replicas_runs_are_answered_by_the_others_without_call
     victim.signal(signal.SIGKILL)
     killed = time.monotonic()
     slow["on"] = False
-    await victim.process.wait() if victim.process else None
+    assert victim.process is not None
+    await victim.process.wait()
 
     await eventually(lambda: all(answers(fake_slack, ch, ts) >= 1 for ch, ts in threads), 20)
     took = time.monotonic() - killed
@@ -192,6 +193,42 @@ async def test_a_sigkilled_replicas_runs_are_answered_by_the_others_without_call
     assert calls_per_aspect(fake_claude) == {1: 6, 2: 6, 3: 6 + 2}
     assert len(fake_claude.calls_for("orchestrator")) == 6
     assert took < LEASE_S * 3 + 5, f"took {took:.1f}s"
+
+
+async def test_a_replica_stopped_for_a_deploy_has_its_runs_resumed_by_the_others_at_once(
+    replicas: Cluster, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    slow = {"on": True}
+    fake_claude.respond(
+        "subagent",
+        lambda call: Reply(
+            text=f"Result {aspect(call)}.", latency=30 if slow["on"] and aspect(call) == 3 else 0
+        ),
+    )
+    stopped, *others = replicas.replicas
+    threads = []
+    for n in range(2):
+        ts, body, kind = mentioned(fake_slack, f"C{n}", "<@UBOT> compare tides", f"U{n}", f"E{n}")
+        threads.append((f"C{n}", ts))
+        assert await stopped.post(body, kind, http=replicas.http) == 200
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 6, within=20)
+    await asyncio.sleep(0.5)  # subtasks 1 and 2 journaled as done
+    slow["on"] = False
+    stopped.signal(signal.SIGTERM)
+    signalled = time.monotonic()
+    assert stopped.process is not None
+    assert await asyncio.wait_for(stopped.process.wait(), 15) == 0
+    await eventually(lambda: all(answers(fake_slack, ch, ts) == 1 for ch, ts in threads), 20)
+    took = time.monotonic() - signalled
+    note = resumed(2, 3)  # "after a restart": the thread said it paused for one
+    for channel, ts in threads:
+        text = thread_text(fake_slack.thread(channel, ts))
+        assert "Paused for a restart" in text
+        assert text.index("Paused for a restart") < text.index(note)
+    for run in await replicas.runs():
+        assert any(replica.owns(run) for replica in others)
+    assert calls_per_aspect(fake_claude) == {1: 2, 2: 2, 3: 4}
+    assert took < LEASE_S / 2 + 5, f"took {took:.1f}s"
 
 
 async def test_a_paused_replica_that_lost_its_runs_writes_nothing_to_their_threads(
