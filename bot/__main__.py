@@ -58,7 +58,7 @@ def build_deps(
     # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
     pacer = Pacer()
     if coordination is not None and coordination.shared:
-        pacer = Pacer()
+        pacer = Pacer(shared=coordination.buckets, team=workspace.team_id)
     return Deps(
         settings=settings,
         io=SlackIO(slack, pacer),
