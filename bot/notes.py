@@ -18,6 +18,7 @@ ALREADY_ENDED = "That run has already ended."
 NOT_THIS_RUN = "That button does not belong to this run's message, so I ignored it."
 OUTPUT_GONE = "That output is no longer available (its text was removed after a while)."
 OUTPUT_POSTED = "That output is already in this thread."
+NO_THREAD = "That run has no thread to post in."
 UNKNOWN_RUN = "That run is no longer available here."
 NOT_FINISHED = "That run is still going; wait for it to end first."
 CANCEL_NOT_SENT = (

@@ -288,9 +288,9 @@ class SlackRun:
         """Post a subtask's full output (and sources) in the thread once; a sentence if it
         cannot be."""
         if sub_id in self.outputs_posted:
-            return "That output is already in this thread."
+            return notes.OUTPUT_POSTED
         if self._poster is None:
-            return "That run has no thread to post in."
+            return notes.NO_THREAD
         self.outputs_posted.add(sub_id)
         for message in blocks.output_messages(sub_id, role, output, sources):
             if await self._poster.post_or_report(message, "that output") is None:
