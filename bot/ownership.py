@@ -111,7 +111,9 @@ class Ownership:
         try:
             return await self._leases.acquire(lease_name(run_id), self.replica, self.lease_s)
         except RedisDown as down:
-            logger.warning("run lease: %s [run_id=%s]", down, run_id)
+            # Not a warning per run and try: an outage is named by /healthz and the rest of
+            # coordination; meanwhile the run's row holds it.
+            logger.debug("run lease: %s [run_id=%s]", down, run_id)
             return None
 
     async def begin(self, run_id: str) -> Tenure:
@@ -205,7 +207,8 @@ class Ownership:
         try:
             return await self._store.renew_run_lease(tenure.fence, self.lease_s)
         except STORE_DOWN:
-            logger.warning("run store: could not renew a run's lease [run_id=%s]", tenure.run_id)
+            # Tried again within seconds, for every live run: not a warning each time.
+            logger.debug("run store: could not renew a run's lease [run_id=%s]", tenure.run_id)
             return None
 
     async def release(self, tenure: Tenure) -> None:
