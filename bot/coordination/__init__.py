@@ -24,7 +24,7 @@ from bot.coordination.leases import Lease, Leases, MemoryLeases, RedisLeases
 from bot.coordination.link import RedisDown, RedisLink
 from bot.coordination.persons import LocalPersonRuns, PersonRuns, RedisPersonRuns
 from bot.coordination.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
-from bot.coordination.slots import SharedSlots
+from bot.coordination.slots import RedisSlots, SharedSlots
 
 __all__ = [
     "CancelBus",
@@ -109,6 +109,7 @@ def redis_coordination(
         buckets=RedisBuckets(link),
         leases=RedisLeases(link),
         persons=RedisPersonRuns(link),
+        slots=RedisSlots(link),
         redis=link,
         replica=replica or replica_id(),
     )
