@@ -19,6 +19,11 @@ NOT_THIS_RUN = "That button does not belong to this run's message, so I ignored 
 OUTPUT_GONE = "That output is no longer available (its text was removed after a while)."
 OUTPUT_POSTED = "That output is already in this thread."
 NO_THREAD = "That run has no thread to post in."
+# A partly written answer whose run was interrupted (a restart, a replica lost) and resumed.
+ANSWER_INTERRUPTED = (
+    ":arrows_counterclockwise: _This answer was cut off when the run was interrupted; "
+    "the whole answer follows below._"
+)
 UNKNOWN_RUN = "That run is no longer available here."
 NOT_FINISHED = "That run is still going; wait for it to end first."
 CANCEL_NOT_SENT = (

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -105,9 +106,11 @@ def new_run(
     *,
     resumed: bool = False,
     tenure: Tenure | None = None,
+    cut_off: Sequence[str] = (),
 ) -> RunOwner:
     """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
-    streams natively (`NativeRun`), any other run has a plan message in a channel thread.
+    streams natively (`NativeRun`), any other run has a plan message in a channel thread
+    (`cut_off`: answer messages an interrupted attempt left half written).
 
     With several replicas, `tenure` is this replica's hold on the run: its Slack calls and
     store writes go only while the hold lasts (`bot.ownership`)."""
@@ -137,6 +140,7 @@ def new_run(
         interval_s=deps.settings.update_interval_s,
         resumed=resumed,
         fence=fence,
+        cut_off=cut_off,
     )
 
 

@@ -169,7 +169,14 @@ async def resume(
     note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total, why=why)
     resumed = checkpoint is not None  # else it plans afresh, and stores that plan
     run = new_run(
-        deps, stored.run_id, stored.goal, requester, stored.source, resumed=resumed, tenure=tenure
+        deps,
+        stored.run_id,
+        stored.goal,
+        requester,
+        stored.source,
+        resumed=resumed,
+        tenure=tenure,
+        cut_off=stored.answer_ts,
     )
     work = execute(
         deps,

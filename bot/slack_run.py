@@ -16,6 +16,7 @@ from bot import blocks, notes
 from bot.answer_stream import AnswerStream
 from bot.journal import Journal
 from bot.notes import Stop
+from bot.pacing import Priority
 from bot.plan_editor import PlanEditor
 from bot.requester import Requester
 from bot.slack_io import SlackIO, channel_refusal
@@ -60,8 +61,11 @@ class SlackRun:
         interval_s: float,
         resumed: bool = False,
         fence: Fence | None = None,
+        cut_off: Sequence[str] = (),
     ) -> None:
         self.run_id = run_id
+        # Answer messages an interrupted attempt left half written: marked so on `open`.
+        self._cut_off = tuple(cut_off)
         self.goal = goal
         self.requester = requester
         self.channel = requester.channel
@@ -141,7 +145,22 @@ class SlackRun:
         await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
         if note:
             await self._poster.post(blocks.notice_message(note))
+        await self._mark_cut_off()
         return True
+
+    async def _mark_cut_off(self) -> None:
+        """Say on each half-written answer of an interrupted attempt that it was cut off,
+        so nobody takes it for the answer; the whole one comes below."""
+        for ts in self._cut_off:
+            try:
+                await self._io.update(
+                    self.channel,
+                    ts,
+                    blocks.notice_message(notes.ANSWER_INTERRUPTED),
+                    priority=Priority.URGENT,
+                )
+            except SlackApiError as exc:
+                logger.warning("could not mark a cut-off answer: %s", exc.response.get("error"))
 
     async def __call__(self, event: PipelineEvent) -> None:
         """Fold the event in, journal it; edit the plan message soon, or end the run now."""

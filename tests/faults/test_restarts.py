@@ -226,3 +226,41 @@ async def test_sigterm_with_30_live_runs_pauses_all_visibly_and_the_next_start_a
     assert len(fake_claude.calls_for("orchestrator")) == 30
     code, err = await second.stop(signal.SIGTERM)
     assert code == 0, err[-2000:]
+
+
+async def test_an_answer_cut_off_by_sigkill_is_marked_and_the_whole_one_follows(
+    bots: Callable[[], Bot], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    words = " ".join(f"finding{i}" for i in range(400))
+    slow = {"on": True}
+    fake_claude.respond(
+        "integrator",
+        lambda call: Reply(text=f"Answer: {words}", latency=60 if slow["on"] else 0.5),
+    )
+    first = bots()
+    await first.start()
+    await first.command("compare tides", channel="C1")
+    await eventually(lambda: bool(fake_slack.channel_messages("C1")), within=10)
+    root = fake_slack.channel_messages("C1")[0].ts
+
+    def partial() -> list[str]:
+        return [
+            m.ts for m in fake_slack.thread("C1", root) if "Answer: finding0" in m.visible_text()
+        ]
+
+    await eventually(lambda: bool(partial()), within=20)  # the answer has started to grow
+    [cut] = partial()
+    await first.stop(signal.SIGKILL)
+
+    slow["on"] = False
+    second = bots()
+    await second.start()
+    await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)), within=30)
+    thread = {m.ts: m.visible_text() for m in fake_slack.thread("C1", root)}
+    assert "This answer was cut off when the run was interrupted" in thread[cut]
+    answers = [ts for ts, text in thread.items() if "Answer: finding0" in text]
+    assert len(answers) == 1
+    assert answers[0] != cut
+    assert "finding399" in thread[answers[0]]
+    code, err = await second.stop(signal.SIGTERM)
+    assert code == 0, err[-2000:]
