@@ -1,0 +1,53 @@
+"""Buttons work on whichever replica receives the click: the store is the truth (two
+replicas in this process on one PostgreSQL and one real Redis)."""
+
+from __future__ import annotations
+
+from bot.blocks import OUTPUT_ACTION, RERUN_ACTION, RETRY_ACTION
+from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
+from sandbox.fakes.slack import FakeSlack
+from sandbox.world import World
+from tests.coordination.test_replicas import fake_claude, fake_slack, pair
+from tests.e2e.conftest import eventually, thread_text
+
+__all__ = ["fake_claude", "fake_slack", "pair"]  # fixtures, used by name
+
+
+async def _finished_run_on_a(
+    a: World, slack: FakeSlack, claude: FakeAnthropic
+) -> tuple[str, str, str]:
+    await a.command("partly broken", user="U5")
+    await eventually(lambda: bool(slack.channel_messages("C1")))
+    root = slack.channel_messages("C1")[0].ts
+    await eventually(lambda: "tokens in" in thread_text(slack.thread("C1", root)))
+    await eventually(lambda: not a.deps.runs.live)
+    [stored] = await a.deps.store.recent_runs(channel="C1")
+    plan = slack.thread("C1", root)[1]
+    return stored.run_id, root, plan.ts
+
+
+async def test_retry_and_full_output_clicked_on_the_other_replica(
+    pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    a, b = pair
+    fake_claude.inject(Fault(match=lambda c: "aspect 2" in c.system_text, times=None, status=500))
+    run_id, root, plan_ts = await _finished_run_on_a(a, fake_slack, fake_claude)
+    fake_claude.clear_faults()
+    await b.click(f"{OUTPUT_ACTION}:s1", f"{run_id}:s1", message_ts=plan_ts, thread_ts=root)
+    await eventually(lambda: "Full output of s1" in thread_text(fake_slack.thread("C1", root)))
+    await b.click(
+        f"{RETRY_ACTION}:s2", f"{run_id}:s2", message_ts=plan_ts, thread_ts=root, user="U5"
+    )
+    await eventually(lambda: thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2)
+    assert "3/3 subtasks done" in thread_text(fake_slack.thread("C1", root))
+
+
+async def test_rerun_clicked_on_the_other_replica(
+    pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    a, b = pair
+    fake_claude.respond("subagent", lambda call: Reply(text="Findings."))
+    run_id, root, plan_ts = await _finished_run_on_a(a, fake_slack, fake_claude)
+    await b.click(RERUN_ACTION, run_id, message_ts=plan_ts, thread_ts=root, user="U5")
+    await eventually(lambda: thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2)
+    assert len(fake_claude.calls_for("orchestrator")) == 2
