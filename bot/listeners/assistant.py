@@ -16,7 +16,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
 from bot import native_blocks, notes
+from bot.coordination import RedisDown
 from bot.deps import Deps
+from bot.listeners.actions import LIVE_STATUSES
 from bot.listeners.requests import from_message
 from bot.native_io import NativeIO
 
@@ -87,6 +89,9 @@ async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
     run = next(
         (r for r in deps.runs.live if r.channel == channel and r.thread_ts == thread_ts), None
     )
+    shared = deps.runs.coordination.shared
+    if run is None and shared and await _stop_elsewhere(deps, channel, thread_ts, user):
+        return
     if run is None:
         for ts in event.get("streaming_message_ts") or []:
             try:
@@ -99,3 +104,27 @@ async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
         return
     if deps.runs.cancel(run.run_id, by=user):
         logger.info("run stopped by %s with Slack's stop button [run_id=%s]", user, run.run_id)
+
+
+async def _stop_elsewhere(deps: Deps, channel: str, thread_ts: str, user: str) -> bool:
+    """Several replicas: the thread's run may be live on another one. The store says whether
+    it is and who asked; the Cancel goes to its replica as a Cancel click would. False when
+    the thread has no live run."""
+    try:
+        recent = await deps.store.recent_runs(channel=channel, limit=20)
+    except Exception:
+        logger.exception("run store: could not look for the stopped thread's run")
+        return False
+    stored = next(
+        (r for r in recent if r.thread_ts == thread_ts and r.status in LIVE_STATUSES), None
+    )
+    if stored is None:
+        return False
+    if deps.settings.cancel_by == "requester" and user != stored.requester:
+        await deps.io.tell(channel, user, notes.only_requester(stored.requester, "stop"), thread_ts)
+        return True
+    try:
+        await deps.runs.coordination.cancels.publish(stored.run_id, user)
+    except RedisDown:
+        await deps.io.tell(channel, user, notes.CANCEL_NOT_SENT, thread_ts)
+    return True

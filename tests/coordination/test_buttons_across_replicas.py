@@ -51,3 +51,18 @@ async def test_rerun_clicked_on_the_other_replica(
     await b.click(RERUN_ACTION, run_id, message_ts=plan_ts, thread_ts=root, user="U5")
     await eventually(lambda: thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2)
     assert len(fake_claude.calls_for("orchestrator")) == 2
+
+
+async def test_slacks_stop_button_reaching_the_other_replica_stops_a_dm_run(
+    pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    a, b = pair
+    fake_claude.respond("subagent", lambda call: Reply(text="slow", latency=30))
+    _, ts = await a.dm("a slow one", user="U5")
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
+    await eventually(lambda: bool(fake_slack.streams_in("D1", ts)))
+    assert (await b.stop_button(thread_ts=ts, user="U5")).status == 200
+    await eventually(lambda: not a.deps.runs.live, within=3)
+    [stream] = fake_slack.streams_in("D1", ts)
+    assert "Cancelled by <@U5>" in stream.text
+    assert fake_claude.calls_for("integrator") == []
