@@ -168,7 +168,7 @@ async def throughput(replicas: int, runs: int, latency: float, bursts: int) -> T
         wall = 0.0
         for burst in range(bursts):
             for app in world.apps:
-                await app.wait_idle(world.http)
+                await app.wait_idle(world.http, within=180)
             requests = [
                 (
                     world.apps[i % replicas],
