@@ -31,7 +31,10 @@ _PART_RAW_CHARS = blocks.STREAM_PART_CHARS * 7 // 10
 _BREAKS = ("\n\n", "\n", " ")
 
 Journal = Callable[[list[str]], Awaitable[None]]
-FIRST_POST_DELAY_S = 0.3  # well inside the 1.5 s a person may wait for the first words
+# An answer written within this is posted whole: one post on the channel's own limit instead
+# of a post and an edit on the workspace's shared chat.update limit (~50 a minute), which a
+# burst of runs ending together would queue behind. Inside the 1.5 s the first words may take.
+FIRST_POST_DELAY_S = 0.8
 
 
 def cut_point(text: str, limit: int) -> int:
@@ -111,8 +114,7 @@ class AnswerStream:
             self._task = asyncio.create_task(self._loop(), name="answer-stream")
 
     async def _loop(self) -> None:
-        # A short wait before the first post: an answer written within it is posted whole,
-        # in one call instead of a post and an edit, and a longer one starts with more words.
+        # A short wait before the first post (see FIRST_POST_DELAY_S).
         await asyncio.sleep(FIRST_POST_DELAY_S)
         while True:
             await self._dirty.wait()

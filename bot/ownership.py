@@ -157,7 +157,10 @@ class Ownership:
         while True:
             stop_at = tenure.until - self.margin_s
             await self._sleep(max(self.lease_s / 10, min(every, stop_at - self._clock())))
-            renewed = await self._renew(tenure)
+            # Shielded: a run that ends cancels its keeper, and a renewal cut off mid-write
+            # could leave its transaction (and the run's row lock) open, so that the release
+            # after it waits for ever. The renewal finishes; the keeper stops after it.
+            renewed = await asyncio.shield(self._renew(tenure))
             if tenure.lost or (not renewed and self._clock() >= tenure.until):
                 break
             # After a failure, try again sooner: the margin is all there is left.
