@@ -62,10 +62,12 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     values = report.values
     assert all(math.isfinite(v) for v in values.values())
     for case in suite.SMOKE.cases:
-        # Never faster than the scripted latencies; never wildly slower, even side by side.
-        assert 1.0 <= values[f"critical.{case.name}.ratio"] < 3
-        assert 1.0 <= values[f"critical.{case.name}.pipeline_ratio"] < 3
-        assert 1.0 <= values[f"critical.{case.name}.ratio_without_store"] < 3
+        # Never faster than the scripted latencies; never wildly slower, even side by side
+        # (a 0.2 s critical path on 2 cores busy with the whole suite: a sanity bound, the
+        # real ratios are `make bench`'s).
+        assert 1.0 <= values[f"critical.{case.name}.ratio"] < 4
+        assert 1.0 <= values[f"critical.{case.name}.pipeline_ratio"] < 4
+        assert 1.0 <= values[f"critical.{case.name}.ratio_without_store"] < 4
     assert 0 < values["ack.p50"] <= values["ack.p99"] <= values["ack.max"] < 3
     assert values["slack.429"] == 0
     assert 3 <= values["slack.posts_per_run"] <= 4

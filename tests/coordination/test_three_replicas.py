@@ -245,6 +245,10 @@ async def test_a_paused_replica_that_lost_its_runs_writes_nothing_to_their_threa
     ts, body, kind = mentioned(fake_slack, "C1", "<@UBOT> compare tides", "U1", "Ev-pause")
     assert await paused.post(body, kind, http=replicas.http) == 200
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3, within=20)
+    # Let the plan edits the subagents' start set off go out first: a Slack call decided
+    # before the stop may still leave after it (Slack has no fencing token; the margin
+    # before the lease runs out covers slow renewals, not a process frozen mid-call).
+    await asyncio.sleep(1.0)
     paused.signal(signal.SIGSTOP)
     slow["on"] = False
     await eventually(lambda: answers(fake_slack, "C1", ts) == 1, within=LEASE_S * 3 + 10)
