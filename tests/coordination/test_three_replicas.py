@@ -99,9 +99,9 @@ async def test_sixty_runs_delivered_twice_across_replicas_are_each_answered_once
         assert answers(fake_slack, channel, ts) == 1
         assert len(texts) == len(set(texts)), f"a message repeated in {channel}: {texts}"
         assert "Resumed" not in thread_text(thread)  # no run was taken over
-    # Each run ran where one of its two deliveries won; every replica ran some.
+    # Each run ran where one of its two deliveries won (which replica wins a pair of concurrent
+    # deliveries is a race: on a loaded machine one replica may win none).
     assert all(sum(r.owns(run) for r in (a, b, c)) == 1 for run in runs)
-    assert all(any(r.owns(run) for run in runs) for r in (a, b, c))
 
 
 async def test_cancel_pressed_on_a_replica_that_does_not_own_the_run_stops_it_within_2s(
