@@ -28,7 +28,7 @@ class NativeIO:
         The recipient is required in channels ("only that person sees it stream") and
         harmless in a DM, so it is always sent."""
         await self._io.pacer.wait("chat.startStream", channel, priority=Priority.URGENT, turn=turn)
-        self._io.writable("chat.startStream")
+        await self._io.writable("chat.startStream")
         async with reaching("chat.startStream"):
             response = await self._io.client.chat_startStream(
                 channel=channel,
@@ -45,7 +45,7 @@ class NativeIO:
     ) -> None:
         """Add `chunks` (plan and task updates, markdown text) to a live stream."""
         await self._io.pacer.wait("chat.appendStream", channel, priority=priority)
-        self._io.writable("chat.appendStream")
+        await self._io.writable("chat.appendStream")
         async with reaching("chat.appendStream"):
             await self._io.client.chat_appendStream(channel=channel, ts=ts, chunks=chunks)
 
@@ -54,7 +54,7 @@ class NativeIO:
     ) -> None:
         """End a stream with its last `chunks` and, below them, `blocks`."""
         await self._io.pacer.wait("chat.stopStream", channel, priority=Priority.URGENT)
-        self._io.writable("chat.stopStream")
+        await self._io.writable("chat.stopStream")
         async with reaching("chat.stopStream"):
             await self._io.client.chat_stopStream(
                 channel=channel, ts=ts, chunks=chunks or None, blocks=blocks or None
@@ -63,7 +63,7 @@ class NativeIO:
     async def set_status(self, channel: str, thread_ts: str, status: str) -> None:
         """The thread's status line under the app's name ("" clears it)."""
         await self._io.pacer.wait("assistant.threads.setStatus", channel, priority=Priority.URGENT)
-        self._io.writable("assistant.threads.setStatus")
+        await self._io.writable("assistant.threads.setStatus")
         async with reaching("assistant.threads.setStatus"):
             await self._io.client.assistant_threads_setStatus(
                 channel_id=channel, thread_ts=thread_ts, status=status
@@ -74,7 +74,7 @@ class NativeIO:
     ) -> None:
         """Suggested prompts for a new assistant thread."""
         await self._io.pacer.wait("assistant.threads.setSuggestedPrompts", channel)
-        self._io.writable("assistant.threads.setSuggestedPrompts")
+        await self._io.writable("assistant.threads.setSuggestedPrompts")
         async with reaching("assistant.threads.setSuggestedPrompts"):
             await self._io.client.assistant_threads_setSuggestedPrompts(
                 channel_id=channel, thread_ts=thread_ts, title=title, prompts=prompts

@@ -11,7 +11,7 @@ The owner renews both every `lease_s / 3` (`Ownership.keep`). Another replica ma
 run over only once both have run out: the Redis lease expired and the row's `lease_until`
 passed. So the owner keeps the run while either can be renewed (Redis or PostgreSQL alone
 being unreachable stops nothing), and stops, without a word, once neither could be for
-nearly `lease_s`: it stops writing (`Tenure.may_write`, checked before every Slack call of
+nearly `lease_s`: it stops writing (`Tenure.writable`, awaited before every Slack call of
 the run) a margin before the earliest moment another replica could take over.
 
 Without Redis (`ORCHESTRA_REDIS_URL` unset) there is one process: every tenure is `solo`,
@@ -55,6 +55,7 @@ class Tenure:
     redis_until: float
     store_until: float
     margin_s: float
+    lease_s: float = 0.0  # how long one renewal holds the run
     clock: Callable[[], float] = time.monotonic
     lost: bool = False  # another replica may have it: this one never writes for it again
 
@@ -71,6 +72,22 @@ class Tenure:
     def may_write(self) -> bool:
         """Whether this replica may still write for the run (to Slack, to the store)."""
         return not self.lost and self.clock() < self.until - self.margin_s
+
+    async def writable(self, poll_s: float = 0.05) -> bool:
+        """Whether this replica may write for the run, waiting out a late renewal.
+
+        Past `until - margin` the run is not necessarily lost: on a busy replica the
+        keeper's renewal can simply be late, and once it succeeds the run was ours all
+        along. A write made then must wait, not be dropped (a dropped answer would be lost:
+        nobody else takes over a run whose owner renews). False once the run is lost, or
+        when no renewal has come for a whole lease past `until` (a keeper that stopped)."""
+        # Polling: the wait happens only while a renewal is late, and the tenure is written
+        # by the keeper in several places; an event for each would be more to get wrong.
+        while not self.may_write():
+            if self.lost or self.clock() >= self.until + self.lease_s:
+                return False
+            await asyncio.sleep(poll_s)
+        return True
 
 
 class Ownership:
@@ -104,6 +121,7 @@ class Ownership:
             redis_until=at + self.lease_s if lease is not None else -math.inf,
             store_until=at + self.lease_s if fence is not None else -math.inf,
             margin_s=self.margin_s,
+            lease_s=self.lease_s,
             clock=self._clock,
         )
 

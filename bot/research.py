@@ -116,7 +116,7 @@ def new_run(
     store writes go only while the hold lasts (`bot.ownership`)."""
     io = deps.io
     if tenure is not None and deps.runs.ownership.shared:
-        io = deps.io.for_run(tenure.may_write)
+        io = deps.io.for_run(tenure.writable)
     fence = tenure.fence if tenure is not None else None
     if source == "dm":
         return NativeRun(

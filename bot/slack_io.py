@@ -5,7 +5,7 @@ from __future__ import annotations
 import collections
 import contextlib
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from typing import Any
 
 import aiohttp
@@ -109,19 +109,19 @@ class SlackIO:
         client: AsyncWebClient,
         pacer: Pacer,
         *,
-        may_write: Callable[[], bool] | None = None,
+        may_write: Callable[[], Awaitable[bool]] | None = None,
     ) -> None:
         self.client = client
         self.pacer = pacer
         self._may_write = may_write
 
-    def for_run(self, may_write: Callable[[], bool]) -> SlackIO:
-        """The same client and pacer, writing only while `may_write()` holds."""
+    def for_run(self, may_write: Callable[[], Awaitable[bool]]) -> SlackIO:
+        """The same client and pacer, writing only when `await may_write()` says so."""
         return SlackIO(self.client, self.pacer, may_write=may_write)
 
-    def writable(self, method: str) -> None:
+    async def writable(self, method: str) -> None:
         """Raise `NotOwner` instead of a write this replica may no longer make."""
-        if self._may_write is not None and not self._may_write():
+        if self._may_write is not None and not await self._may_write():
             raise NotOwner(method)
 
     async def post(
@@ -139,7 +139,7 @@ class SlackIO:
         (URGENT: a person waits for it), `turn` whose turn it takes (the person it is for:
         one person's many posts do not hold back another's)."""
         await self.pacer.wait("chat.postMessage", channel, priority=priority, turn=turn)
-        self.writable("chat.postMessage")
+        await self.writable("chat.postMessage")
         async with reaching("chat.postMessage"):
             response = await self.client.chat_postMessage(
                 channel=channel,
@@ -169,7 +169,7 @@ class SlackIO:
             "chat.update", channel, priority=priority, coalesce=f"{channel}/{ts}"
         ):
             return False
-        self.writable("chat.update")
+        await self.writable("chat.update")
         if callable(message):
             message = message()
         async with reaching("chat.update"):
@@ -190,7 +190,7 @@ class SlackIO:
         A private reply is something a person waits for: it goes before other calls, in
         turns between the people it is for."""
         await self.pacer.wait("chat.postEphemeral", channel, priority=Priority.URGENT, turn=user)
-        self.writable("chat.postEphemeral")
+        await self.writable("chat.postEphemeral")
         async with reaching("chat.postEphemeral"):
             await self.client.chat_postEphemeral(
                 channel=channel, user=user, text=text, thread_ts=thread_ts

@@ -56,7 +56,9 @@ async def test_two_replicas_together_never_exceed_the_rate(new_link: LinkFactory
     assert most_over(granted, rate) <= 0.1  # a tenth of a token: Redis's clock vs this one
     # ...and the replicas did get tokens at the rate, not a trickle.
     assert len(granted) >= (rate.burst + rate.per_second * 1.5) / 2
-    assert all(per_caller[:2])  # both replicas got tokens
+    # Both replicas got tokens (each has three callers: on a loaded machine one caller may
+    # lose every race for a token, a replica's three do not).
+    assert all(any(per_caller[n::2]) for n in range(2))
 
 
 def test_separate_buckets_would_go_over_and_the_check_sees_it() -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import dataclasses
+import math
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -25,11 +26,14 @@ LEASE_S = 0.6
 
 
 class FlakyStore(RunStore):
-    """A run store whose lease writes fail while `down` (the database unreachable)."""
+    """A run store whose lease writes fail while `down` (the database unreachable), and
+    take `slow_s` longer than they should (a busy database or replica)."""
 
     down = False
+    slow_s = 0.0
 
     async def renew_run_lease(self, fence: Fence, lease_s: float) -> bool:
+        await asyncio.sleep(self.slow_s)
         if self.down:
             raise OSError("database unreachable")
         return await super().renew_run_lease(fence, lease_s)
@@ -178,6 +182,46 @@ async def test_with_both_down_the_owner_stops_writing_before_anyone_can_take_ove
     await asyncio.wait_for(keeper, lease_s)  # it noticed, and returned
     assert tenure.lost
     assert not tenure.may_write()
+
+
+async def test_a_write_waits_for_a_late_renewal_instead_of_being_dropped(
+    new_link: LinkFactory, store: FlakyStore
+) -> None:
+    # Found by three loaded replicas: a renewal came after `until - margin`, the answer's post
+    # was refused as "not the owner", and since the renewal then succeeded nobody took the
+    # run over: the answer was lost. A write in that window waits for the renewal.
+    owners_link = new_link()
+    leases = FlakyLeases(owners_link)
+    a = replica(owners_link, store, "a", leases)
+    tenure = await new_run(store, a)
+    leases.down = True  # the row alone holds the run...
+    store.slow_s = LEASE_S * 0.6  # ...and each renewal of it lands late
+    keeper = asyncio.create_task(a.keep(tenure))
+    async with asyncio.timeout(LEASE_S * 4):
+        while tenure.may_write():  # noqa: ASYNC110 (the window is the tenure's clock)
+            await asyncio.sleep(0.005)
+    assert not tenure.lost
+    assert await asyncio.wait_for(tenure.writable(), LEASE_S * 2)
+    assert tenure.may_write()
+    await stop(keeper)
+
+
+async def test_a_write_is_refused_once_the_run_is_lost_or_nobody_renews_it() -> None:
+    now = [10.0]
+    late = Tenure("r", None, None, 10.0, -math.inf, margin_s=0.1, lease_s=0.6, clock=lambda: now[0])
+    waiting = asyncio.create_task(late.writable(poll_s=0.001))
+    await asyncio.sleep(0.02)
+    assert not waiting.done()  # a renewal may still come
+    late.lost = True
+    assert not await asyncio.wait_for(waiting, 1)
+
+    stopped = dataclasses.replace(late, lost=False)
+    waiting = asyncio.create_task(stopped.writable(poll_s=0.001))
+    await asyncio.sleep(0.02)
+    now[0] = 10.6  # a whole lease past `until` with no renewal: the keeper has stopped
+    assert not await asyncio.wait_for(waiting, 1)
+
+    assert await Tenure.solo("r").writable()
 
 
 async def test_a_paused_owner_finds_its_run_taken_and_is_fenced(
