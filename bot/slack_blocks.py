@@ -34,9 +34,11 @@ def section(mrkdwn: str) -> SectionBlock:
     return SectionBlock(text=MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT)))
 
 
-def context(mrkdwn: str) -> ContextBlock:
+def context(mrkdwn: str, block_id: str | None = None) -> ContextBlock:
     """A context line of safe mrkdwn, cut to a section's limit."""
-    return ContextBlock(elements=[MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT))])
+    return ContextBlock(
+        elements=[MarkdownTextObject(text=truncate(mrkdwn, SECTION_TEXT_LIMIT))], block_id=block_id
+    )
 
 
 def block_text_chars(blocks: list[dict[str, Any]]) -> int:

@@ -225,9 +225,9 @@ class SlackIO:
                 logger.warning("could not tell %s: %s", user, again.response.get("error"))
 
     async def thread_messages(
-        self, channel: str, ts: str, *, before_ts: str, limit: int, max_pages: int = 10
+        self, channel: str, ts: str, *, before_ts: str | None, limit: int, max_pages: int = 10
     ) -> list[dict[str, Any]]:
-        """The newest `limit` messages of a thread posted before `before_ts`.
+        """The newest `limit` messages of a thread posted before `before_ts` (None: all).
 
         Slack pages replies oldest first, so a long thread is read to its end (bounded by
         `max_pages`) to find the newest ones."""
