@@ -6,7 +6,7 @@ of its blocks within `MESSAGE_BLOCKS_BUDGET`."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Sequence
 from typing import Any
 
 from slack_sdk.models.blocks import Block, MarkdownBlock
@@ -111,7 +111,7 @@ def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMes
 STREAM_PART_CHARS = MESSAGE_BLOCKS_BUDGET - 1_000
 WRITING_NOTE = "_Writing…_"
 # Marks an answer part still being written, so that a resumed run can find one that an
-# interrupted attempt posted but could not record (`half_written`).
+# interrupted attempt posted but could not record (`bot.leftovers`).
 WRITING_BLOCK_ID = "orchestra-writing"
 
 
@@ -126,14 +126,6 @@ def answer_part_message(chunk: str, *, writing: bool) -> SlackMessage:
     if writing:
         blocks.append(context(WRITING_NOTE, block_id=WRITING_BLOCK_ID))
     return message(markdown_as_mrkdwn(chunk), blocks)
-
-
-def half_written(message: Mapping[str, Any]) -> bool:
-    """Whether a message read from Slack is an answer part this app left still writing."""
-    return bool(message.get("bot_id")) and any(
-        isinstance(block, Mapping) and block.get("block_id") == WRITING_BLOCK_ID
-        for block in message.get("blocks") or []
-    )
 
 
 def output_messages(

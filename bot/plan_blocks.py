@@ -110,6 +110,12 @@ def subtask_block(sub: SubtaskView, density: Density = DENSITIES[0]) -> Block:
     return section("\n".join(lines))
 
 
+def plan_block_id(run_id: str) -> str:
+    """The block id of a plan message's buttons (every live plan has Cancel): it tells a
+    resumed run which message in the thread is its plan."""
+    return f"run:{run_id}"
+
+
 def plan_message(
     view: RunView,
     *,
@@ -150,7 +156,7 @@ def plan_at_density(
         bottom.append(context(phase))
     buttons = _buttons(view, over)
     if buttons:
-        bottom.append(ActionsBlock(block_id=f"run:{view.run_id}", elements=buttons))
+        bottom.append(ActionsBlock(block_id=plan_block_id(view.run_id), elements=buttons))
     subs = list(view.subtasks.values())
     if density.one_line:
         used = block_text_chars([b.to_dict() for b in top + bottom])

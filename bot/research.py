@@ -107,10 +107,12 @@ def new_run(
     resumed: bool = False,
     tenure: Tenure | None = None,
     cut_off: Sequence[str] = (),
+    look_in_thread: bool = False,
 ) -> RunOwner:
     """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
     streams natively (`NativeRun`), any other run has a plan message in a channel thread
-    (`cut_off`: answer messages an interrupted attempt left half written).
+    (`cut_off`: answer messages an interrupted attempt left half written;
+    `look_in_thread`: that attempt was killed, so its thread may hold more, `bot.leftovers`).
 
     With several replicas, `tenure` is this replica's hold on the run: its Slack calls and
     store writes go only while the hold lasts (`bot.ownership`)."""
@@ -141,6 +143,7 @@ def new_run(
         resumed=resumed,
         fence=fence,
         cut_off=cut_off,
+        look_in_thread=look_in_thread,
     )
 
 

@@ -5,10 +5,8 @@ from __future__ import annotations
 import logging
 
 from pydantic import ValidationError
-from slack_sdk.errors import SlackApiError
 
 from bot import notes
-from bot.blocks import half_written
 from bot.deps import Deps
 from bot.ownership import STORE_DOWN, Tenure
 from bot.requester import Requester
@@ -20,7 +18,6 @@ from bot.research import (
     over_limit,
     refused_by_budget,
 )
-from bot.slack_io import SlackIO
 from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
 from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
 
@@ -144,28 +141,6 @@ async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | Non
     return taken
 
 
-async def cut_off_answers(io: SlackIO, stored: StoredRun) -> tuple[str, ...]:
-    """The answer messages an interrupted attempt left half written: those it recorded, and
-    any it posted but was stopped before recording (found in the thread by their "Writing…"
-    line). Reading the thread is best effort: without it, the recorded ones."""
-    if stored.source == "dm" or not stored.thread_ts:
-        return stored.answer_ts  # a DM's answer is a native stream, not messages we edit
-    try:
-        messages = await io.thread_messages(
-            stored.channel, stored.thread_ts, before_ts=None, limit=200
-        )
-    except SlackApiError as exc:
-        logger.warning(
-            "could not read the thread for a cut-off answer: %s [run_id=%s]",
-            exc.response.get("error"),
-            stored.run_id,
-        )
-        return stored.answer_ts
-    after = stored.plan_ts or stored.thread_ts
-    found = [str(m["ts"]) for m in messages if str(m.get("ts", "")) > after and half_written(m)]
-    return tuple(dict.fromkeys([*stored.answer_ts, *found]))
-
-
 async def resume(
     deps: Deps, stored: StoredRun, tenure: Tenure | None = None, *, why: str = notes.RESTART
 ) -> None:
@@ -201,7 +176,10 @@ async def resume(
         stored.source,
         resumed=resumed,
         tenure=tenure,
-        cut_off=await cut_off_answers(deps.io, stored),
+        cut_off=stored.answer_ts,
+        # A clean pause (SIGTERM, a deploy) recorded everything it posted; a killed attempt
+        # may not have.
+        look_in_thread=stored.status != "paused",
     )
     work = execute(
         deps,

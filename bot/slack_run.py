@@ -15,6 +15,7 @@ from slack_sdk.errors import SlackApiError
 from bot import blocks, notes
 from bot.answer_stream import AnswerStream
 from bot.journal import Journal
+from bot.leftovers import left_in_thread
 from bot.notes import Stop
 from bot.pacing import Priority
 from bot.plan_editor import PlanEditor
@@ -62,10 +63,13 @@ class SlackRun:
         resumed: bool = False,
         fence: Fence | None = None,
         cut_off: Sequence[str] = (),
+        look_in_thread: bool = False,
     ) -> None:
         self.run_id = run_id
         # Answer messages an interrupted attempt left half written: marked so on `open`.
         self._cut_off = tuple(cut_off)
+        # The attempt was killed, not paused: it may have posted what it could not record.
+        self._look_in_thread = look_in_thread
         self.goal = goal
         self.requester = requester
         self.channel = requester.channel
@@ -111,6 +115,16 @@ class SlackRun:
 
         False (and the requester told why) when Slack will not take the messages."""
         root_ts: str | None = None
+        if self._look_in_thread and thread_ts is not None:
+            left = await left_in_thread(
+                self._io,
+                self.channel,
+                thread_ts,
+                self.run_id,
+                plan_ts=plan_ts,
+                answer_ts=self._cut_off,
+            )
+            plan_ts, self._cut_off = left.plan_ts, left.cut_off
         try:
             if thread_ts is None:
                 message = blocks.request_message(self.requester_id, self.goal)
@@ -119,6 +133,9 @@ class SlackRun:
                 thread_ts = root_ts = await self._io.post(
                     self.channel, message, turn=self.requester_id
                 )
+                # Recorded at once, not with the plan below: a run resumed from here must
+                # find its thread, not post a second request message in the channel.
+                await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=None)
             self.thread_ts = thread_ts
             if plan_ts is None and note and root_ts is None:
                 # A new plan in a thread that exists (Retry, Re-run): say why first.

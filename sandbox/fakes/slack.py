@@ -123,6 +123,7 @@ class SlackFault:
     match: Callable[[dict[str, Any]], bool] | None = None
     reset: bool = False  # drop the connection before doing anything
     lost_reply: bool = False  # do the work, then drop the connection before answering
+    delay_s: float = 0.0  # first hang this long (with `reset`: a request that never arrives)
 
 
 RESET = -1  # a recorded call's status when its connection was dropped
@@ -458,6 +459,9 @@ class FakeSlack:
     async def _dispatch(self, request: web.Request) -> web.Response:
         method = request.match_info["method"]
         args = await self._args(request)
+        fault = self._fault_for(method, args)
+        if fault is not None and fault.delay_s:
+            await asyncio.sleep(fault.delay_s)
         status, body, headers = self._handle(method, args, request.headers.get("Authorization", ""))
         self.calls.append(RecordedCall(method, args, time.monotonic(), status, body))
         if status == RESET:
@@ -474,16 +478,7 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
-        fault = next(
-            (
-                f
-                for f in self._faults
-                if f.method == method
-                and (f.times is None or f.times > 0)
-                and (f.match is None or f.match(args))
-            ),
-            None,
-        )
+        fault = self._fault_for(method, args)
         if fault is not None:
             if fault.times is not None:
                 fault.times -= 1
@@ -509,6 +504,18 @@ class FakeSlack:
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         return 200, handler(self, args), {}
+
+    def _fault_for(self, method: str, args: dict[str, Any]) -> SlackFault | None:
+        return next(
+            (
+                f
+                for f in self._faults
+                if f.method == method
+                and (f.times is None or f.times > 0)
+                and (f.match is None or f.match(args))
+            ),
+            None,
+        )
 
     def _content_error(self, method: str, args: dict[str, Any]) -> dict[str, Any] | None:
         """Slack's refusal of a message's content, by the code `method` documents for it."""

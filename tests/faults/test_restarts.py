@@ -264,3 +264,31 @@ async def test_an_answer_cut_off_by_sigkill_is_marked_and_the_whole_one_follows(
     assert "finding399" in thread[answers[0]]
     code, err = await second.stop(signal.SIGTERM)
     assert code == 0, err[-2000:]
+
+
+async def test_a_run_killed_while_posting_its_plan_keeps_its_one_request_message(
+    bots: Callable[[], Bot], fake_slack: FakeSlack
+) -> None:
+    # The request message is posted and recorded; the plan's post hangs (and never arrives):
+    # the process dies in between. The resumed run must find its thread, not post a second
+    # request message in the channel.
+    fake_slack.fail(
+        "chat.postMessage", match=lambda args: bool(args.get("thread_ts")), reset=True, delay_s=60
+    )
+    first = bots()
+    await first.start()
+    await first.command("compare tides", channel="C1")
+    await eventually(lambda: bool(fake_slack.channel_messages("C1")), within=10)
+    await asyncio.sleep(1)  # the plan's post is hanging now
+    await first.stop(signal.SIGKILL)
+
+    fake_slack.clear_faults()
+    second = bots()
+    await second.start()
+    [root] = fake_slack.channel_messages("C1")
+    await eventually(
+        lambda: "tokens in" in thread_text(fake_slack.thread("C1", root.ts)), within=30
+    )
+    assert len(fake_slack.channel_messages("C1")) == 1
+    code, err = await second.stop(signal.SIGTERM)
+    assert code == 0, err[-2000:]
