@@ -7,7 +7,6 @@ Each test has its own PostgreSQL database and its own Redis database; leases las
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 import time
 from collections.abc import AsyncIterator
@@ -30,58 +29,30 @@ __all__ = ["fake_claude", "fake_slack"]  # fixtures, used by name
 ANSWERED = "tokens in"  # the answer's footer: once per answer
 
 
-@contextlib.asynccontextmanager
-async def three(
-    slack: FakeSlack,
-    claude: FakeAnthropic,
-    database_url: str,
-    redis_url: str,
-    logs: Path,
-    lease_s: float = LEASE_S,
+@pytest.fixture
+async def replicas(
+    request: pytest.FixtureRequest,
+    fake_slack: FakeSlack,
+    fake_claude: FakeAnthropic,
+    postgres_url: str,
+    redis_db_url: str,
+    tmp_path: Path,
 ) -> AsyncIterator[Cluster]:
-    """Three replicas (40 live runs each); none may have written a traceback when they stop."""
+    """Three replicas with leases of `LEASE_S` (takeovers within seconds), or of the seconds
+    a test gives (`parametrize("replicas", [15], indirect=True)`)."""
+    lease_s = float(getattr(request, "param", LEASE_S))
     async with cluster(
-        slack,
-        claude,
-        database_url=database_url,
-        redis_url=redis_url,
-        logs=logs,
+        fake_slack,
+        fake_claude,
+        database_url=postgres_url,
+        redis_url=redis_db_url,
+        logs=tmp_path,
         ORCHESTRA_MAX_LIVE_RUNS="40",
         ORCHESTRA_LEASE_S=str(lease_s),
     ) as started:
         yield started
     for replica in started.replicas:
         assert "Traceback" not in replica.log(), replica.log()[-3000:]
-
-
-@pytest.fixture
-async def replicas(
-    fake_slack: FakeSlack,
-    fake_claude: FakeAnthropic,
-    postgres_url: str,
-    redis_db_url: str,
-    tmp_path: Path,
-) -> AsyncIterator[Cluster]:
-    """Three replicas with short leases (`LEASE_S`): takeovers within seconds."""
-    async with three(fake_slack, fake_claude, postgres_url, redis_db_url, tmp_path) as started:
-        yield started
-
-
-@pytest.fixture
-async def steady_replicas(
-    fake_slack: FakeSlack,
-    fake_claude: FakeAnthropic,
-    postgres_url: str,
-    redis_db_url: str,
-    tmp_path: Path,
-) -> AsyncIterator[Cluster]:
-    """Three replicas with production's 15 s leases: on a loaded 2-core machine 60 runs can
-    hold a replica's renewals up past a 2 s lease, and a takeover (correct then, and
-    answered once) would call Claude again, which the test counts."""
-    async with three(
-        fake_slack, fake_claude, postgres_url, redis_db_url, tmp_path, lease_s=15
-    ) as started:
-        yield started
 
 
 def answers(slack: FakeSlack, channel: str, ts: str) -> int:
@@ -100,19 +71,23 @@ def calls_per_aspect(claude: FakeAnthropic) -> dict[int, int]:
     return counts
 
 
+# Production's 15 s leases: on a loaded 2-core machine 60 runs can hold a replica's renewals
+# up past a 2 s lease, and a takeover (correct then, and answered once) would call Claude
+# again, which this test counts.
+@pytest.mark.parametrize("replicas", [15], indirect=True, ids=["15s-leases"])
 async def test_sixty_runs_delivered_twice_across_replicas_are_each_answered_once(
-    steady_replicas: Cluster, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+    replicas: Cluster, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
     fake_claude.respond("subagent", lambda call: Reply(text=f"Part {aspect(call)}.", latency=0.3))
-    a, b, c = steady_replicas.replicas
-    http = steady_replicas.http
+    a, b, c = replicas.replicas
+    http = replicas.http
     threads: list[tuple[str, str]] = []
     sends = []
     for n in range(60):
         channel = f"C{n:02d}"
         ts, body, kind = mentioned(fake_slack, channel, "<@UBOT> compare tides", f"U{n}", f"Ev{n}")
         threads.append((channel, ts))
-        first, again = steady_replicas.replicas[n % 3], steady_replicas.replicas[(n + 1) % 3]
+        first, again = replicas.replicas[n % 3], replicas.replicas[(n + 1) % 3]
         sends.append(first.post(body, kind, http=http))
         sends.append(again.post(body, kind, retry=True, http=http))
     assert await asyncio.gather(*sends) == [200] * 120
@@ -121,9 +96,9 @@ async def test_sixty_runs_delivered_twice_across_replicas_are_each_answered_once
     # Every run is finished in the store, so none can be started or taken over again. (Their
     # plans' last edits still trail: a workspace gets about 50 edits a minute, shared.)
     async with asyncio.timeout(10):
-        while any(r.status != "succeeded" for r in await steady_replicas.runs()):  # noqa: ASYNC110
+        while any(r.status != "succeeded" for r in await replicas.runs()):  # noqa: ASYNC110
             await asyncio.sleep(0.1)
-    runs = await steady_replicas.runs()
+    runs = await replicas.runs()
     assert len(runs) == 60
     assert len(fake_claude.calls_for("orchestrator")) == 60
     assert len(fake_claude.calls_for("integrator")) == 60
