@@ -95,14 +95,20 @@ def block_errors(blocks: list[dict[str, Any]]) -> list[str]:
     if len(blocks) > MAX_BLOCKS:
         errors.append(f"must contain at most {MAX_BLOCKS} blocks [json-pointer:/blocks]")
     markdown = 0
+    seen_ids: set[str] = set()
     for i, block in enumerate(blocks):
         where = f"[json-pointer:/blocks/{i}]"
         kind = block.get("type")
         if kind not in KNOWN_BLOCKS:
             errors.append(f"unsupported type: {kind} {where}")
             continue
-        if len(str(block.get("block_id", ""))) > ID_LENGTH:
+        block_id = str(block.get("block_id", ""))
+        if len(block_id) > ID_LENGTH:
             errors.append(f"block_id too long {where}")
+        # "block_id should be unique for each message" (Block Kit reference).
+        if block_id and block_id in seen_ids:
+            errors.append(f"duplicate block_id {where}")
+        seen_ids.add(block_id)
         text = block.get("text")
         if kind == "section":
             if isinstance(text, dict) and len(str(text.get("text", ""))) > SECTION_TEXT:

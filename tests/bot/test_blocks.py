@@ -329,3 +329,14 @@ def test_plain_fallback_leaves_buttons_out() -> None:
     plain = blocks.plain_messages(blocks.plan_message(view_with_plan()))
     assert "Cancel" not in plain[0].text
     assert "plain_text" not in plain[0].text
+
+
+def test_a_half_written_part_and_a_plan_carry_ids_a_resumed_run_finds_and_slack_accepts() -> None:
+    part = blocks.answer_part_message("Answer so far", writing=True)
+    assert [b["block_id"] for b in part.blocks if "block_id" in b] == [blocks.WRITING_BLOCK_ID]
+    assert block_errors(part.blocks) == []
+    plan = blocks.plan_message(RunView("run1", goal="tides"))
+    assert [b["block_id"] for b in plan.blocks if "block_id" in b] == ["run:run1"]
+    assert block_errors(plan.blocks) == []
+    # The fake refuses what Slack refuses: a block id twice in one message.
+    assert block_errors(part.blocks * 2) != []
