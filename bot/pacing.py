@@ -164,8 +164,11 @@ class _Paced:
             return True
         granted: asyncio.Future[bool] = asyncio.get_running_loop().create_future()
         ticket = self._turns.add(granted, priority, turn, coalesce)
-        if self._pump is None or self._pump.done():
+        if self._pump is None or self._pump.done() or self._pump.cancelling():
             # Held here; it ends by itself when nobody waits (and is cancelled if all leave).
+            # A pump being cancelled is as good as gone: a shutting-down loop cancels every
+            # task, and a run's clean-up (its last note) then asks for a token while the old
+            # pump has not yet ended; waiting on that pump would wait for ever.
             self._pump = asyncio.create_task(self._hand_out(), name="slack-pacer")
         try:
             return await granted

@@ -292,3 +292,19 @@ async def test_replicas_sharing_buckets_stay_under_one_limit_and_keep_their_own_
     assert not edit.done()
     await time.tick(0.5)
     assert await edit
+
+
+async def test_a_call_made_while_the_pump_is_being_cancelled_still_gets_its_token() -> None:
+    # A shutting-down loop cancels every task, the pump among them; a cancelled run's
+    # clean-up then asks for a token before the old pump has ended. It used to wait for ever
+    # (a CI run hung in the soak test's teardown).
+    bucket = TokenBucket(rate=100, capacity=1)
+    assert await bucket.acquire()  # the burst
+    first = asyncio.create_task(bucket.acquire())
+    await asyncio.sleep(0)  # it waits, and the pump runs
+    pump = bucket._pump
+    assert pump is not None
+    pump.cancel()
+    first.cancel()
+    async with asyncio.timeout(2):
+        assert await bucket.acquire()
