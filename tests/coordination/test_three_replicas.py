@@ -263,6 +263,9 @@ async def test_a_paused_replica_that_lost_its_runs_writes_nothing_to_their_threa
     await eventually(lambda: answers(fake_slack, "C1", ts) == 1, within=LEASE_S * 3 + 10)
     [run] = await replicas.runs()
     assert not paused.owns(run)
+    # The new owner's last plan edit may trail its answer: let it go out first, so that every
+    # call counted below is the paused replica's (the fake cannot tell the replicas apart).
+    await replicas.idle(replicas.replicas[1:])
     calls_before = len(fake_slack.calls)
     paused.signal(signal.SIGCONT)  # its subagent calls answer; its timers fire
     await asyncio.sleep(LEASE_S)
