@@ -5,18 +5,24 @@ ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
     PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PYTHONPATH=/app \
     HOST=0.0.0.0 \
     PORT=3000
 
 WORKDIR /app
 RUN useradd --create-home --uid 10001 orchestra
 
-# Only production code: the sandbox (fakes, page server) and tests never enter the image.
-COPY pyproject.toml README.md ./
+# Exactly the locked production set, every hash checked (`make lock` writes the file), and
+# nothing resolved at build time: the image built tomorrow is the one CI tested today.
+COPY requirements/main.txt ./requirements/main.txt
+RUN pip install --no-cache-dir --require-hashes --no-deps -r requirements/main.txt \
+    && mkdir -p /app/data && chown 10001 /app/data
+
+# Only production code: the sandbox (fakes, page server) and tests never enter the image. The
+# code runs from /app (PYTHONPATH) rather than being pip-installed, which would pull an unlocked
+# build backend into the build.
 COPY pipeline ./pipeline
 COPY bot ./bot
-RUN pip install --no-cache-dir . \
-    && mkdir -p /app/data && chown 10001 /app/data
 
 # The run store (ORCHESTRA_DATABASE_URL defaults to sqlite:///data/orchestra.db): keep it on a
 # volume so runs survive a new container and are resumed by it.

@@ -1,38 +1,70 @@
-# The README's commands. Every target sets up the virtualenv itself, so a fresh clone needs nothing else.
+# The README's commands. Every target installs the locked set into .venv itself, so a fresh clone
+# needs nothing but python3 and make. The lock: requirements/dev.txt (everything, hashed) and
+# requirements/main.txt (production's subset, same pins; the Docker image installs it).
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+UV := $(BIN)/uv
 STAMP := $(VENV)/.installed
+LOCKS := requirements/main.txt requirements/dev.txt
+# --universal: one lock for every platform and Python >= 3.11 (markers where they differ).
+COMPILE := $(UV) pip compile --quiet pyproject.toml --generate-hashes --universal \
+	--python-version 3.11 --custom-compile-command "make lock"
 
-.PHONY: run test lint types unit bench soak clean
+.PHONY: run test lint types unit bench soak lock upgrade clean
 
-$(STAMP): pyproject.toml
+# uv itself comes from the lock too (requirements/uv.txt is its entry of dev.txt, hashed).
+$(UV): requirements/uv.txt
 	$(PYTHON) -m venv $(VENV)
-	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --require-hashes \
+		--no-deps -r requirements/uv.txt
+	touch $(UV)
+
+$(STAMP): pyproject.toml $(LOCKS) $(UV)
+	$(PYTHON) tools/lock.py check
+	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
 run: $(STAMP)
 	$(BIN)/python -m sandbox.launch
 
 lint: $(STAMP)
+	$(PYTHON) tools/lock.py check
 	$(BIN)/ruff format --check .
 	$(BIN)/ruff check .
 	$(BIN)/hadolint Dockerfile
+	$(BIN)/deptry .
 
 types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest --cov --cov-report=term:skip-covered --cov-fail-under=80
+	$(BIN)/pytest -n 2 --cov --cov-report=term:skip-covered --cov-fail-under=80
 
-test: lint types unit
+test: $(STAMP)
+	@start=$$(date +%s); status=0; \
+	$(MAKE) --no-print-directory lint types unit || status=$$?; \
+	echo "make test: $$(( $$(date +%s) - start )) s wall"; exit $$status
 
 bench: $(STAMP)
 	$(BIN)/python -m bench
 
 soak: $(STAMP)
 	$(BIN)/python -m bench.soak
+
+# Re-resolve after editing dependencies in pyproject.toml (keeps every pin that still fits).
+lock: $(UV)
+	$(COMPILE) --extra dev -o requirements/dev.txt
+	$(COMPILE) --constraint requirements/dev.txt -o requirements/main.txt
+	$(PYTHON) tools/lock.py stamp
+
+# Move every package to its newest release, then prove the project still passes.
+upgrade: $(UV)
+	$(COMPILE) --upgrade --extra dev -o requirements/dev.txt
+	$(COMPILE) --constraint requirements/dev.txt -o requirements/main.txt
+	$(PYTHON) tools/lock.py stamp
+	$(MAKE) --no-print-directory test
 
 clean:
 	rm -rf $(VENV) .mypy_cache .pytest_cache .ruff_cache .coverage

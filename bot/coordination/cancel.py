@@ -115,7 +115,7 @@ class RedisCancelBus:
                 )
             finally:
                 with contextlib.suppress(RedisError, OSError):
-                    await pubsub.aclose()  # type: ignore[no-untyped-call]  # redis-py leaves it untyped
+                    await pubsub.aclose()
             await asyncio.sleep(self._resubscribe_s)
 
 

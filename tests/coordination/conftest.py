@@ -8,7 +8,6 @@ Without a server these tests skip with a message, except in CI (`CI=true`), wher
 from __future__ import annotations
 
 import os
-import socket
 import uuid
 from collections.abc import AsyncIterator, Callable
 from typing import NoReturn
@@ -18,6 +17,7 @@ from redis.asyncio import Redis
 from redis.exceptions import RedisError
 
 from bot.coordination import RedisDown, RedisLink
+from tests.ports import free_port
 from tests.store.conftest import postgres_url  # noqa: F401 - a fixture, used by name
 
 REDIS_SERVER = "127.0.0.1:6379"
@@ -73,10 +73,7 @@ async def link(new_link: LinkFactory) -> RedisLink:
 @pytest.fixture
 def dead_redis_url() -> str:
     """A Redis URL where nothing listens (a port just freed on loopback): connection refused."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port = probe.getsockname()[1]
-    return f"redis://127.0.0.1:{port}/0"
+    return f"redis://127.0.0.1:{free_port()}/0"
 
 
 @pytest.fixture

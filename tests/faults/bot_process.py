@@ -4,17 +4,13 @@ from __future__ import annotations
 
 import asyncio
 import os
-import socket
 import sys
 
 import aiohttp
 
+from tests.ports import free_port
 
-def free_port() -> int:
-    """A loopback port nothing listens on (yet)."""
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
+__all__ = ["bot_env", "finish", "free_port", "start_bot", "wait_healthy"]
 
 
 def bot_env(**values: str) -> dict[str, str]:

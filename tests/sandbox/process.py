@@ -7,11 +7,12 @@ import contextlib
 import os
 import re
 import signal
-import socket
 import sys
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
+
+from tests.ports import free_port
 
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+)")
 # The issue's promise: `make run` on a fresh clone prints the URL within a minute.
@@ -19,14 +20,6 @@ STARTUP_LIMIT_S = 60.0
 STOP_LIMIT_S = 10.0
 # Variables that would turn the sandbox into the real bot or point it at real Claude.
 _SECRET_PREFIXES = ("SLACK_", "ANTHROPIC_", "ORCHESTRA_")
-
-
-def free_port() -> int:
-    """A port nobody listens on right now (the tiny race with other processes is accepted)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
 
 
 def token_free_env(port: int) -> dict[str, str]:
