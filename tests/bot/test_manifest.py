@@ -1,6 +1,6 @@
 """manifest.yml declares what the app listens for and needs: the events its listeners take,
-the scopes its calls need, and the agent messages tab (`assistant_view`) with the same
-suggested prompts a new thread gets. Shapes as slackapi/manifest-schema (v1) defines them."""
+the scopes its calls need, and the agent messages tab (`agent_view`) with the same suggested
+prompts opening the DM gets. Shapes as slackapi/manifest-schema (v1) defines them."""
 
 from __future__ import annotations
 
@@ -14,7 +14,8 @@ from bot import notes
 yaml = pytest.importorskip("yaml")
 
 MANIFEST = Path(__file__).resolve().parents[2] / "manifest.yml"
-# manifest-schema v1: the keys `features` may hold, and those of `assistant_view`.
+# manifest-schema v1 (schemas/manifest.schema.1.0.0.json; `agent_view` added in a936b12,
+# 2026-06-19; checked 2026-12-05): the keys `features` may hold, and those of `agent_view`.
 FEATURES = {
     "app_home",
     "bot_user",
@@ -26,8 +27,9 @@ FEATURES = {
     "assistant_view",
     "agent_view",
 }
-# assistant.threads.setSuggestedPrompts takes up to four.
-MAX_PROMPTS = 4
+AGENT_VIEW = {"agent_description", "suggested_prompts", "actions"}
+AGENT_DESCRIPTION_CHARS = 300  # `agent_description`: maxLength 300
+MAX_PROMPTS = 4  # `suggested_prompts`: maxItems 4 (setSuggestedPrompts takes up to four too)
 
 
 @pytest.fixture(scope="module")
@@ -40,17 +42,21 @@ def manifest() -> dict[str, Any]:
 def test_the_messages_tab_is_an_agent_surface(manifest: dict[str, Any]) -> None:
     features = manifest["features"]
     assert set(features) <= FEATURES
+    # Slack refuses `assistant_view` for new apps (changelog 2026-07-21): agent view only.
+    assert "assistant_view" not in features
     home = features["app_home"]
     assert home["messages_tab_enabled"] is True
     assert home["messages_tab_read_only_enabled"] is False
-    view = features["assistant_view"]
-    assert set(view) <= {"assistant_description", "suggested_prompts"}
-    assert isinstance(view["assistant_description"], str)
-    assert view["assistant_description"].strip()
+    view = features["agent_view"]
+    assert set(view) <= AGENT_VIEW
+    description = view["agent_description"]
+    assert isinstance(description, str)
+    assert description.strip()
+    assert len(description) <= AGENT_DESCRIPTION_CHARS
 
 
 def test_its_suggested_prompts_are_the_apps(manifest: dict[str, Any]) -> None:
-    prompts = manifest["features"]["assistant_view"]["suggested_prompts"]
+    prompts = manifest["features"]["agent_view"]["suggested_prompts"]
     assert 1 <= len(prompts) <= MAX_PROMPTS
     for prompt in prompts:
         assert set(prompt) == {"title", "message"}
@@ -63,14 +69,11 @@ def test_every_event_the_app_takes_is_subscribed_with_its_scopes(
 ) -> None:
     events = manifest["settings"]["event_subscriptions"]["bot_events"]
     assert len(events) == len(set(events))
-    for event in (
-        "app_mention",
-        "app_home_opened",
-        "message.im",
-        "assistant_thread_started",
-        "agent_session_stopped",
-    ):
+    for event in ("app_mention", "app_home_opened", "message.im", "agent_session_stopped"):
         assert event in events
+    # Under agent view Slack sends no `assistant_thread_started`: opening the DM is
+    # `app_home_opened` with tab "messages".
+    assert "assistant_thread_started" not in events
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     for scope in ("chat:write", "app_mentions:read", "im:history", "assistant:write"):
         assert scope in scopes
