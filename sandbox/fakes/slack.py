@@ -16,6 +16,18 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from sandbox.fakes.slack_directory import (
+    APP_SCOPES,
+    METHOD_SCOPES,
+    SCOPE_FAMILY,
+    Conversation,
+    ConversationType,
+    Guest,
+    implied_type,
+    missing_scope,
+    page,
+    user_object,
+)
 from sandbox.fakes.slack_limits import (
     BLOCKS_TOO_LONG,
     HOME_VIEW_BLOCKS,
@@ -191,6 +203,7 @@ class FakeSlack:
         stream_max_s: float | None = STREAM_MAX_S,
         stream_text_limit: int = STREAM_TEXT,
         status_timeout_s: float = STATUS_TIMEOUT_S,
+        scopes: frozenset[str] = APP_SCOPES,
     ) -> None:
         self.bot_token = bot_token
         self.strict_rate_limits = strict_rate_limits
@@ -201,6 +214,9 @@ class FakeSlack:
         self.stream_max_s = stream_max_s
         self.stream_text_limit = stream_text_limit
         self.status_timeout_s = status_timeout_s
+        # What the app's token may do (default: what manifest.yml asks for); a call without
+        # the scope it needs is refused with `missing_scope`.
+        self.scopes = scopes
         self._streams: list[Stream] = []
         self._statuses: dict[tuple[str, str], list[StatusChange]] = {}
         self.titles: dict[tuple[str, str], str] = {}  # (channel, thread_ts) -> assistant title
@@ -217,6 +233,11 @@ class FakeSlack:
         self.ephemerals: list[Ephemeral] = []
         self.home_views: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
         self.users: dict[str, str] = {BOT_USER: BOT_NAME}  # user id -> display name
+        self.guests: dict[str, Guest] = {}  # user id -> the kind of guest they are
+        # Who is in which conversation: declared (`add_channel`), or implied by the ID's
+        # letter with the people who posted in it as members (`conversation`).
+        self.conversations: dict[str, Conversation] = {}
+        self.page_size: int | None = None  # list pages hold at most this many (None: limit)
         self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text), shown or not
         self.responses: list[dict[str, Any]] = []  # what response_urls delivered
         self.responses_to: dict[str, list[dict[str, Any]]] = {}
@@ -305,9 +326,46 @@ class FakeSlack:
             if e.shown and e.user == user and channel in (None, e.channel)
         ]
 
-    def add_user(self, user: str, display_name: str) -> None:
-        """A person joins the workspace (what `users.info` answers for them)."""
+    def add_user(self, user: str, display_name: str, *, guest: Guest = "") -> None:
+        """A person joins the workspace (what `users.info` answers for them), as a full
+        member, or a "multi"- or "single"-channel guest (who sees only the conversations
+        they are in, public channels included)."""
         self.users[user] = display_name
+        self.guests[user] = guest
+
+    def add_channel(
+        self,
+        channel: str,
+        kind: ConversationType = "public_channel",
+        members: tuple[str, ...] = (),
+        name: str = "",
+    ) -> Conversation:
+        """Declare a conversation, its type and who is in it (the bot is in it unless
+        `remove_bot`)."""
+        conversation = Conversation(channel, kind, set(members), name)
+        self.conversations[channel] = conversation
+        return conversation
+
+    def conversation(self, channel: str) -> Conversation:
+        """A conversation as declared, else as its ID implies (see `implied_type`)."""
+        found = self.conversations.get(channel)
+        if found is None:
+            found = self.conversations[channel] = Conversation(channel, implied_type(channel))
+        return found
+
+    def join(self, channel: str, user: str) -> None:
+        """`user` joins (or is invited to) `channel`."""
+        self.conversation(channel).members.add(user)
+
+    def leave(self, channel: str, user: str) -> None:
+        """`user` leaves (or is removed from) `channel`."""
+        self.conversation(channel).members.discard(user)
+
+    def is_in(self, channel: str, user: str) -> bool:
+        """Whether `user` (the bot too) is a member of `channel`."""
+        if user == BOT_USER:
+            return channel not in self.not_member
+        return user in self.conversation(channel).members
 
     def thread_exists(self, channel: str, ts: str) -> bool:
         """Whether the message `ts` has replies, i.e. there is a thread to show things in."""
@@ -348,7 +406,8 @@ class FakeSlack:
     def add_user_message(
         self, channel: str, user: str, text: str, thread_ts: str | None = None
     ) -> str:
-        """A person posts; returns the new message's ts."""
+        """A person posts (so is in the conversation); returns the new message's ts."""
+        self.join(channel, user)
         message = Message(self._next_ts(), channel, text, user=user, thread_ts=thread_ts)
         self._store(message)
         return message.ts
@@ -478,6 +537,9 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        refusal = missing_scope(self._scopes_needed(method, args), self.scopes)
+        if refusal is not None:
+            return 200, refusal, {}
         fault = self._fault_for(method, args)
         if fault is not None:
             if fault.times is not None:
@@ -504,6 +566,20 @@ class FakeSlack:
         if handler is None:
             return 200, {"ok": False, "error": "unknown_method"}, {}
         return 200, handler(self, args), {}
+
+    def _scopes_needed(self, method: str, args: dict[str, Any]) -> list[str]:
+        """The scopes a call needs: its method's, or those of the conversations it reads."""
+        if method in METHOD_SCOPES:
+            return [METHOD_SCOPES[method]]
+        if method == "users.conversations":
+            kinds = str(args.get("types") or "public_channel").split(",")
+            families = [SCOPE_FAMILY[k.strip()] for k in kinds if k.strip() in SCOPE_FAMILY]
+            return [f"{family}:read" for family in dict.fromkeys(families)]
+        channel = str(args.get("channel") or "")
+        if channel and method in ("conversations.info", "conversations.replies"):
+            verb = "read" if method == "conversations.info" else "history"
+            return [f"{SCOPE_FAMILY[self.conversation(channel).type]}:{verb}"]
+        return []
 
     def _fault_for(self, method: str, args: dict[str, Any]) -> SlackFault | None:
         return next(
@@ -676,18 +752,48 @@ class FakeSlack:
         name = self.users.get(user)
         if name is None:
             return {"ok": False, "error": "user_not_found"}
-        # The fields of Slack's user object that name a person; the rest are left out.
+        return {"ok": True, "user": user_object(user, name, TEAM, self.guests.get(user, ""))}
+
+    def _users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
+        kinds = [k.strip() for k in str(args.get("types") or "public_channel").split(",")]
+        if not all(k in SCOPE_FAMILY for k in kinds):
+            return {"ok": False, "error": "invalid_types"}
+        user = str(args.get("user") or BOT_USER)
+        skip_archived = str(args.get("exclude_archived", "")).lower() in ("1", "true")
+        # "Non-public channels are restricted to those where the calling user shares
+        # membership": the bot lists a person's private ones only where it is too.
+        found = [
+            c
+            for c in sorted(self.conversations.values(), key=lambda c: c.id)
+            if c.type in kinds
+            and self.is_in(c.id, user)
+            and (c.type == "public_channel" or self.is_in(c.id, BOT_USER))
+            and not (skip_archived and c.id in self.archived)
+        ]
+        paged = page(found, args, self.page_size)
+        if isinstance(paged, str):
+            return {"ok": False, "error": paged}
+        shown, cursor = paged
         return {
             "ok": True,
-            "user": {
-                "id": user,
-                "team_id": TEAM,
-                "name": name.lower().replace(" ", "."),
-                "real_name": name,
-                "is_bot": user == BOT_USER,
-                "profile": {"display_name": name, "real_name": name},
-            },
+            "channels": [
+                c.to_api(bot_member=self.is_in(c.id, BOT_USER), archived=c.id in self.archived)
+                for c in shown
+            ],
+            "response_metadata": {"next_cursor": cursor},
         }
+
+    def _conversations_info(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel = str(args.get("channel") or "")
+        if not channel:
+            return {"ok": False, "error": "channel_not_found"}
+        conversation = self.conversation(channel)
+        bot_member = self.is_in(channel, BOT_USER)
+        if conversation.type != "public_channel" and not bot_member:
+            # A private conversation the bot is not in does not exist as far as it can tell.
+            return {"ok": False, "error": "channel_not_found"}
+        shown = conversation.to_api(bot_member=bot_member, archived=channel in self.archived)
+        return {"ok": True, "channel": shown}
 
     def _delete(self, args: dict[str, Any]) -> dict[str, Any]:
         channel = str(args.get("channel") or "")
@@ -935,6 +1041,8 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "conversations.replies": FakeSlack._replies,
     "views.publish": FakeSlack._views_publish,
     "users.info": FakeSlack._users_info,
+    "users.conversations": FakeSlack._users_conversations,
+    "conversations.info": FakeSlack._conversations_info,
     "chat.startStream": FakeSlack._start_stream,
     "chat.appendStream": FakeSlack._append_stream,
     "chat.stopStream": FakeSlack._stop_stream,

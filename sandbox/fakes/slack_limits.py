@@ -246,6 +246,11 @@ METHOD_ERRORS: dict[str, frozenset[str]] = {
         "assistant.threads.setSuggestedPrompts": """channel_not_found invalid_arguments
             invalid_thread_ts message_not_found not_agent_app""",
         "assistant.threads.setTitle": "channel_not_found invalid_arguments invalid_thread_ts",
+        # Who may see which runs: the codes these pages list (slack-ruby/slack-api-ref).
+        "users.conversations": """invalid_arguments invalid_cursor invalid_limit invalid_types
+            method_not_supported_for_channel_type""",
+        "conversations.info": "channel_not_found invalid_arguments",
+        "users.info": "user_not_found user_not_visible",
     }.items()
 }
 # A 5xx carries no documented method error; these are the bodies Slack's servers send with one.
@@ -307,6 +312,9 @@ STRICT_RATES: dict[str, Rate] = {
     "assistant.threads.setStatus": Rate(100 / 60, 12),
     "assistant.threads.setSuggestedPrompts": Rate(100 / 60, 12),
     "assistant.threads.setTitle": Rate(100 / 60, 12),
+    "users.conversations": Rate(50 / 60, 12),  # Tier 3
+    "conversations.info": Rate(50 / 60, 12),  # Tier 3
+    "users.info": Rate(100 / 60, 12),  # Tier 4
 }
 PER_CHANNEL = {"chat.postMessage"}
 

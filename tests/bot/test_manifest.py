@@ -10,6 +10,7 @@ from typing import Any
 import pytest
 
 from bot import notes
+from sandbox.fakes.slack_directory import APP_SCOPES
 
 yaml = pytest.importorskip("yaml")
 
@@ -77,3 +78,11 @@ def test_every_event_the_app_takes_is_subscribed_with_its_scopes(
     scopes = manifest["oauth_config"]["scopes"]["bot"]
     for scope in ("chat:write", "app_mentions:read", "im:history", "assistant:write"):
         assert scope in scopes
+
+
+def test_the_fake_slacks_token_has_the_manifests_scopes(manifest: dict[str, Any]) -> None:
+    # The fake refuses a call its token has no scope for (`missing_scope`), so tests catch a
+    # call that needs a scope the manifest does not ask for.
+    scopes = manifest["oauth_config"]["scopes"]["bot"]
+    assert len(scopes) == len(set(scopes))
+    assert set(scopes) == APP_SCOPES
