@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -17,7 +17,9 @@ from bot.store import DatabaseURLError, RunStore
 
 logger = logging.getLogger(__name__)
 
-PURGE_EVERY_S = 24 * 60 * 60
+# Hourly: texts outlive ORCHESTRA_RETENTION_DAYS by at most an hour (daily let them stay up
+# to a day longer). A pass with nothing due is two one-row reads and no write (`purge`).
+PURGE_EVERY_S = 60 * 60
 
 
 async def open_store(url: str) -> RunStore:
@@ -34,16 +36,22 @@ async def open_store(url: str) -> RunStore:
         ) from None
 
 
-async def purge_forever(deps: Deps, every_s: float = PURGE_EVERY_S) -> None:
+async def purge_forever(
+    store: RunStore,
+    retention_days: float,
+    every_s: float = PURGE_EVERY_S,
+    *,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> None:
     """Remove old runs' texts now and then every `every_s` (spend totals stay)."""
     while True:
         try:
-            counts = await deps.store.purge(deps.settings.retention_days)
+            counts = await store.purge(retention_days)
             if counts.runs:
                 logger.info("retention: removed the texts of %d old runs", counts.runs)
         except Exception:
             logger.exception("run store: retention pass failed; trying again later")
-        await asyncio.sleep(every_s)
+        await sleep(every_s)
 
 
 async def take_over_forever(deps: Deps) -> None:
@@ -70,7 +78,11 @@ async def keeping_runs(deps: Deps) -> AsyncIterator[None]:
     """Resume what a previous process left unfinished, keep retention going and (several
     replicas) take over runs nobody holds, while the app serves."""
     await resume_unfinished(deps)
-    tasks = [asyncio.create_task(purge_forever(deps), name="retention")]
+    tasks = [
+        asyncio.create_task(
+            purge_forever(deps.store, deps.settings.retention_days), name="retention"
+        )
+    ]
     if deps.runs.ownership.shared:
         tasks.append(asyncio.create_task(take_over_forever(deps), name="takeover"))
     try:

@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from sqlalchemy import ColumnElement, select, update
 
 from bot.store.core import StoreCore
 from bot.store.deliveries import DeliveryDedupe
 from bot.store.records import FINISHED_STATUSES, PurgeCounts
-from bot.store.tables import runs, subtasks
+from bot.store.tables import deliveries, runs, subtasks
 
 
 class Retention(DeliveryDedupe, StoreCore):
@@ -21,6 +21,10 @@ class Retention(DeliveryDedupe, StoreCore):
         Goal, context, plan, answer, and each subtask's role, output, sources and error go;
         the rows stay, so history counts, usage, cost and the spend ledger are kept. Also
         forgets expired delivery keys. Runs purged before are not counted again.
+
+        It runs every hour (`bot.lifecycle`), so it is cheap when nothing is due: two reads
+        of one row each, and no write transaction (on SQLite a write takes the database's
+        one write lock, which every run's journal waits for).
         """
         now = self._now()
         old: ColumnElement[bool] = (
@@ -28,6 +32,20 @@ class Retention(DeliveryDedupe, StoreCore):
             & runs.c.status.in_(FINISHED_STATUSES)
             & runs.c.purged_at.is_(None)
         )
+        async with self._read() as db:
+            runs_due = (await db.execute(select(runs.c.run_id).where(old).limit(1))).first()
+            keys_due = (
+                await db.execute(
+                    select(deliveries.c.delivery_key).where(deliveries.c.expires_at <= now).limit(1)
+                )
+            ).first()
+        stripped = PurgeCounts(0, 0, 0)
+        if runs_due is not None:
+            stripped = await self._strip(old, now)
+        expired = await self.purge_deliveries() if keys_due is not None else 0
+        return PurgeCounts(runs=stripped.runs, subtasks=stripped.subtasks, deliveries=expired)
+
+    async def _strip(self, old: ColumnElement[bool], now: datetime) -> PurgeCounts:
         async with self._write() as db:
             stripped_subtasks = await db.execute(
                 update(subtasks)
@@ -39,7 +57,4 @@ class Retention(DeliveryDedupe, StoreCore):
                 .where(old)
                 .values(goal="", context=None, plan=None, answer=None, purged_at=now)
             )
-        expired = await self.purge_deliveries()
-        return PurgeCounts(
-            runs=stripped_runs.rowcount, subtasks=stripped_subtasks.rowcount, deliveries=expired
-        )
+        return PurgeCounts(stripped_runs.rowcount, stripped_subtasks.rowcount, 0)
