@@ -23,7 +23,7 @@ from bot.coordination import (
 )
 from bot.coordination.link import redacted
 from bot.deps import Deps
-from bot.lifecycle import keeping_runs, open_store
+from bot.lifecycle import STORE_LOCK_WAIT, keeping_runs, open_store, sole_user_of_store
 from bot.log_safety import configure_logging
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
@@ -115,6 +115,12 @@ async def _serve(settings: Settings) -> None:
     workspace = await until_stopped(stop, check)
     if workspace is None:
         return
+    store_lock = None
+    if settings.redis_url is None:  # one process: alone on a SQLite file (bot.store.file_lock)
+        wait_s = settings.shutdown_timeout_s * STORE_LOCK_WAIT
+        store_lock = await until_stopped(stop, sole_user_of_store(settings.database_url, wait_s))
+        if stop.is_set():
+            return
     store = await open_store(settings.database_url)
     coordination: Coordination | None = None
     try:
@@ -137,6 +143,8 @@ async def _serve(settings: Settings) -> None:
         if coordination is not None:
             await coordination.close()
         await store.close()
+        if store_lock is not None:
+            store_lock.release()
 
 
 def load_settings() -> Settings | str:

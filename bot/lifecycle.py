@@ -7,6 +7,7 @@ import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
+from pathlib import Path
 
 from sqlalchemy.exc import SQLAlchemyError
 
@@ -14,6 +15,7 @@ from bot.deps import Deps
 from bot.resume import resume_unfinished, take_over
 from bot.startup import EXIT_CONFIG, EXIT_UNREACHABLE, StartupError
 from bot.store import DatabaseURLError, RunStore
+from bot.store.file_lock import StoreFileLock, lock_path
 
 logger = logging.getLogger(__name__)
 
@@ -34,6 +36,60 @@ async def open_store(url: str) -> RunStore:
             "check that the database is reachable, then start again.",
             EXIT_UNREACHABLE,
         ) from None
+
+
+# How long a new process waits for another one to let go of the SQLite file, as a multiple of
+# ORCHESTRA_SHUTDOWN_TIMEOUT_S: a deploy that starts the new process before stopping the old
+# gives the old one that long to pause its runs, and then it closes its store and exits.
+STORE_LOCK_WAIT = 1.5
+STORE_LOCK_POLL_S = 0.2
+
+
+async def sole_user_of_store(
+    database_url: str, wait_s: float, *, poll_s: float = STORE_LOCK_POLL_S
+) -> StoreFileLock | None:
+    """Without Redis, one process per SQLite file (`bot.store.file_lock` says why): the
+    lock beside the database, held for the process's life; None for PostgreSQL. Waits up to
+    `wait_s` for another process to exit, then raises a StartupError naming it."""
+    try:
+        path = lock_path(database_url)
+    except DatabaseURLError as exc:
+        raise StartupError(f"ORCHESTRA_DATABASE_URL: {exc}", EXIT_CONFIG) from None
+    if path is None:
+        return None
+    lock = StoreFileLock(path)
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + wait_s
+    try:
+        if not lock.try_acquire():
+            logger.warning(
+                "the run store %s is in use by another process (pid %s); waiting up to "
+                "%.0f s for it to exit",
+                path.with_suffix(""),
+                lock.holder() or "unknown",
+                wait_s,
+            )
+        # Polling: the holder is another process, and flock has no asynchronous wait.
+        while not lock.try_acquire():
+            if loop.time() >= deadline:
+                raise StartupError(_store_taken(path, lock.holder()), EXIT_UNREACHABLE)
+            await asyncio.sleep(poll_s)
+    except OSError as exc:  # the folder cannot be written, for one
+        raise StartupError(
+            f"Could not lock the run store ({path}): {type(exc).__name__}; check that its "
+            "folder is writable (ORCHESTRA_DATABASE_URL).",
+            EXIT_CONFIG,
+        ) from None
+    return lock
+
+
+def _store_taken(path: Path, holder: int | None) -> str:
+    who = f"pid {holder}" if holder is not None else "pid unknown"
+    return (
+        f"Another Orchestra process ({who}) is using the run store {path.with_suffix('')}, "
+        "and SQLite serves one process: stop that process first, or run several with "
+        "PostgreSQL and Redis (ORCHESTRA_DATABASE_URL, ORCHESTRA_REDIS_URL)."
+    )
 
 
 async def purge_forever(
