@@ -13,6 +13,7 @@ from bot.runs import RunRegistry
 from bot.slack_io import SlackIO
 from bot.startup import Workspace
 from bot.store import RunStore
+from bot.visibility import Visibility
 from pipeline import LLM, PipelineConfig
 
 
@@ -34,3 +35,8 @@ class Deps:
     def config(self) -> PipelineConfig:
         """The pipeline's config: derived from `settings`, the one source of every knob."""
         return self.settings.pipeline_config()
+
+    @cached_property
+    def visibility(self) -> Visibility:
+        """Which runs each person may see (Slack's answers kept briefly, for every list)."""
+        return Visibility(self.io.client, clock=self.clock)

@@ -16,6 +16,7 @@ from slack_sdk.models.blocks import (
 )
 from slack_sdk.models.views import View
 
+from bot import notes
 from bot.slack_text import SECTION_TEXT_LIMIT, escape, mrkdwn_line, truncate
 from bot.store import RunSummary
 
@@ -48,6 +49,14 @@ def thread_link(workspace_url: str, channel: str, ts: str | None) -> str:
     return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
 
+def goal_link(workspace_url: str, goal: str, channel: str, thread_ts: str | None) -> str:
+    """A run's goal, short, linking to its thread; '' when it has no thread yet. The label is
+    plain text: a link inside it (which `mrkdwn_line` keeps live) would end ours early."""
+    link = thread_link(workspace_url, channel, thread_ts)
+    label = truncate(escape(" ".join(goal.split())), 40) or "a run"
+    return f"<{link}|{label}>" if link else ""
+
+
 def run_line(run: RunSummary, workspace_url: str) -> str:
     """One run as a line of mrkdwn: goal, who, status, cost, and a link to its thread."""
     goal = mrkdwn_line(run.goal, 150) if run.goal else "_(text removed by retention)_"
@@ -55,25 +64,31 @@ def run_line(run: RunSummary, workspace_url: str) -> str:
     when = run.created_at.strftime("%Y-%m-%d %H:%M UTC")
     link = thread_link(workspace_url, run.channel, run.thread_ts)
     where = f"<{link}|thread>" if link else f"<#{run.channel}>"
-    return f"*{goal}*\n<@{run.requester}> · {_STATUS[run.status]} · {cost} · {when} · {where}"
+    return (
+        f"*{goal}*\n{notes.who(run.requester)} · {_STATUS[run.status]} · {cost} · {when} · {where}"
+    )
 
 
-def _sections(runs: Sequence[RunSummary], workspace_url: str, empty: str) -> list[Block]:
-    if not runs:
-        return [SectionBlock(text=MarkdownTextObject(text=empty))]
-    return [
+def _sections(
+    runs: Sequence[RunSummary], workspace_url: str, empty: str, *, complete: bool = True
+) -> list[Block]:
+    blocks: list[Block] = [
         SectionBlock(text=MarkdownTextObject(text=truncate(run_line(r, workspace_url), 3000)))
         for r in runs
-    ]
+    ] or [SectionBlock(text=MarkdownTextObject(text=empty))]
+    if not complete:
+        blocks.append(ContextBlock(elements=[MarkdownTextObject(text=notes.UNCHECKED)]))
+    return blocks
 
 
 def history_blocks(
-    runs: Sequence[RunSummary], channel: str, workspace_url: str
+    runs: Sequence[RunSummary], channel: str, workspace_url: str, *, complete: bool = True
 ) -> tuple[str, list[dict[str, Any]]]:
-    """`/research history`: the channel's latest runs (a private reply's text and blocks)."""
+    """`/research history`: the channel's latest runs that the person may see (a private
+    reply's text and blocks; `complete`: False when some could not be checked)."""
     text = f"Latest Orchestra runs in <#{channel}>"
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{text}*"))]
-    blocks += _sections(runs, workspace_url, "No runs in this channel yet.")
+    blocks += _sections(runs, workspace_url, notes.HISTORY_EMPTY, complete=complete)
     return text, [b.to_dict() for b in blocks]
 
 
@@ -83,8 +98,11 @@ def home_view(
     spend: Spend,
     workspace_url: str,
     command: str,
+    *,
+    complete: bool = True,
 ) -> dict[str, Any]:
-    """The App Home tab: the person's recent runs, the team's, and spend today and this month."""
+    """The App Home tab: the person's recent runs, the team's that they may see (`complete`:
+    False when some could not be checked), and spend today and this month."""
     blocks: list[Block] = [
         HeaderBlock(text="Orchestra"),
         SectionBlock(
@@ -99,10 +117,10 @@ def home_view(
         ),
         DividerBlock(),
         SectionBlock(text=MarkdownTextObject(text="*Your recent runs*")),
-        *_sections(mine, workspace_url, "You have not asked Orchestra anything yet."),
+        *_sections(mine, workspace_url, notes.HOME_MINE_EMPTY),
         DividerBlock(),
         SectionBlock(text=MarkdownTextObject(text="*The team's recent runs*")),
-        *_sections(team, workspace_url, "Nobody has asked Orchestra anything yet."),
+        *_sections(team, workspace_url, notes.HOME_TEAM_EMPTY, complete=complete),
         ContextBlock(elements=[MarkdownTextObject(text="Costs are estimates from token usage.")]),
     ]
     return View(type="home", blocks=blocks[:HOME_BLOCK_LIMIT]).to_dict()

@@ -83,13 +83,48 @@ def queued(ahead: int) -> str:
     return f"Queued: {ahead} run{'s' if ahead != 1 else ''} ahead of yours."
 
 
-def over_limit(limit: int, links: list[str]) -> str:
-    """Refusal of a request past the per-person limit, linking the person's runs."""
-    runs = ", ".join(links) if links else "still starting"
+@dataclass(frozen=True)
+class Private:
+    """Words for one person only (they may quote that person's runs, which others in the
+    conversation may not see), and `instead`: what may be said in public, naming them, when
+    only a public reply can reach them."""
+
+    text: str
+    instead: str
+
+
+def over_limit(limit: int, links: list[str], starting: int) -> str:
+    """Refusal of a request past the per-person limit: every run the person has going, each
+    once (a link to its thread, or counted as still starting), and their number."""
+    going = len(links) + starting
+    if going == 0:  # counted on another server, gone from the run store's view just now
+        return f"You are at the limit per person ({limit} runs going). {_WAIT_FOR_ONE}"
+    items = [*links, f"{starting} still starting"] if starting else links
     return (
-        f"You already have {limit} runs going, the limit per person ({runs}). "
-        "Wait for one to end or cancel one, then ask again."
+        f"You already have {going} run{'s' if going != 1 else ''} going ({', '.join(items)}); "
+        f"the limit per person is {limit}. {_WAIT_FOR_ONE}"
     )
+
+
+def over_limit_public(limit: int) -> str:
+    """The limit refusal said in a thread, naming none of the person's runs."""
+    return (
+        f"I did not start this: you are at the limit per person ({limit} runs going). "
+        f"{_WAIT_FOR_ONE}"
+    )
+
+
+_WAIT_FOR_ONE = "Wait for one to end or cancel one, then ask again."
+# Lists of runs leave out those Slack could not be asked about (who may see them).
+UNCHECKED = "_Some runs are not shown: I could not check just now who may see them._"
+HISTORY_EMPTY = "No runs in this channel yet."
+HOME_MINE_EMPTY = "You have not asked Orchestra anything yet."
+HOME_TEAM_EMPTY = "No runs you can see yet: runs in channels you are in show here."
+
+
+def who(user: str) -> str:
+    """A person as a mention; an app or integration (no user) is never an empty `<@>`."""
+    return f"<@{user}>" if user else "an app"
 
 
 # After what a resumed run goes on: a restart of the app (the default), or a takeover.

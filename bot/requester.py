@@ -8,6 +8,7 @@ from collections.abc import Callable
 import aiohttp
 from slack_bolt.async_app import AsyncRespond
 
+from bot.notes import Private
 from bot.slack_io import SlackIO
 
 logger = logging.getLogger(__name__)
@@ -51,10 +52,11 @@ class Requester:
         self.thread_ts = thread_ts
         self._reply_in = self._reply_in or thread_ts
 
-    async def tell(self, text: str) -> None:
-        """Tell the person `text`; never raises (a failure is logged)."""
+    async def tell(self, text: str | Private) -> None:
+        """Tell the person `text`; never raises (a failure is logged). `Private` words are
+        never posted in public (see `SlackIO.tell`)."""
         try:
-            if await self._by_response_url(text):
+            if await self._by_response_url(text.text if isinstance(text, Private) else text):
                 return
             await self._io.tell(
                 self.channel, self.user, text, self.thread_ts, reply_in=self._reply_in

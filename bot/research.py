@@ -13,15 +13,14 @@ from slack_sdk.errors import SlackApiError
 from bot import notes
 from bot.budgets import budget_refusal, run_budget
 from bot.deps import Deps
-from bot.history import thread_link
+from bot.history import goal_link
 from bot.native_io import NativeIO
 from bot.native_run import NativeRun
-from bot.ownership import Tenure
+from bot.ownership import STORE_DOWN, Tenure
 from bot.requester import Requester
 from bot.run_owner import RunOwner
 from bot.slack_run import SlackRun
-from bot.slack_text import mrkdwn_line
-from bot.store import RunSource
+from bot.store import UNFINISHED_STATUSES, RunSource, RunSummary
 from pipeline import Checkpoint, run_pipeline
 
 logger = logging.getLogger(__name__)
@@ -76,14 +75,40 @@ async def _thread_context(
     return format_context(messages, before_ts, deps.config.max_context_chars)
 
 
-def over_limit(deps: Deps, user: str) -> str:
-    """The private refusal for a person at the per-person limit, linking their runs."""
-    links = [
-        f"<{link}|{mrkdwn_line(run.goal, 40)}>"
-        for run in deps.runs.runs_of(user)
-        if (link := thread_link(deps.workspace.url, run.channel, run.thread_ts))
-    ]
-    return notes.over_limit(deps.runs.admission.max_per_user, links)
+def over_limit(deps: Deps, user: str, stored: Sequence[RunSummary] = ()) -> notes.Private:
+    """The refusal of a request past the per-person limit, for that person alone.
+
+    It names every run of theirs going now, each once: a link to its thread, or counted as
+    still starting, so the number it says is the list it shows. `stored`: the person's runs
+    as the store has them (those on other replicas too). All are the person's own, which they
+    may see wherever the reply is shown; the words for a public fallback name none."""
+    items: dict[str, str] = {}
+    url = deps.workspace.url
+    for run_id in deps.runs.admission.runs_of(user):
+        run = deps.runs.get(run_id)  # None: admitted, not started yet
+        items[run_id] = goal_link(url, run.goal, run.channel, run.thread_ts) if run else ""
+    for summary in stored:
+        if summary.requester == user and summary.status in UNFINISHED_STATUSES:
+            link = goal_link(url, summary.goal, summary.channel, summary.thread_ts)
+            items[summary.run_id] = items.get(summary.run_id) or link
+    links = [link for link in items.values() if link]
+    limit = deps.runs.admission.max_per_user
+    text = notes.over_limit(limit, links, starting=len(items) - len(links))
+    return notes.Private(text, instead=notes.over_limit_public(limit))
+
+
+async def over_limit_everywhere(deps: Deps, user: str) -> notes.Private:
+    """`over_limit` with the person's runs on every replica (read from the store)."""
+    try:
+        stored = await deps.store.recent_runs(
+            requester=user,
+            workspace=deps.workspace.team_id,
+            limit=max(20, 4 * deps.runs.admission.max_per_user),
+        )
+    except STORE_DOWN:
+        logger.warning("run store unreachable: the limit reply lists this replica's runs")
+        stored = []
+    return over_limit(deps, user, stored)
 
 
 async def refused_by_budget(deps: Deps, run_id: str, requester: Requester) -> bool:

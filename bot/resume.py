@@ -15,7 +15,7 @@ from bot.research import (
     execute,
     launch,
     new_run,
-    over_limit,
+    over_limit_everywhere,
     refused_by_budget,
 )
 from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
@@ -194,7 +194,9 @@ async def resume(
     deps.runs.start(run, work, tenure)
 
 
-async def retry(deps: Deps, parent: StoredRun, subtask_id: str, by: str) -> str | None:
+async def retry(
+    deps: Deps, parent: StoredRun, subtask_id: str, by: str
+) -> str | notes.Private | None:
     """Run a failed subtask (and the dependents it held back) again, reusing the rest;
     a new integrated answer follows in the same thread. A sentence if it cannot."""
     checkpoint = checkpoint_of(parent)
@@ -205,7 +207,7 @@ async def retry(deps: Deps, parent: StoredRun, subtask_id: str, by: str) -> str 
     return await _again(deps, parent, by, note, checkpoint)
 
 
-async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | None:
+async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | notes.Private | None:
     """The whole run again, from the start, in the same thread. A sentence if it cannot."""
     if not parent.goal or not parent.thread_ts:
         return "That run's goal is no longer stored, so it cannot be run again."
@@ -214,11 +216,11 @@ async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | None:
 
 async def _again(
     deps: Deps, parent: StoredRun, by: str, note: str, checkpoint: Checkpoint | None
-) -> str | None:
+) -> str | notes.Private | None:
     """A new run of `parent`'s goal in its thread, for `by` (who is held to their limits)."""
     run_id = deps.runs.admit(by)
     if run_id is None:
-        return over_limit(deps, by)
+        return await over_limit_everywhere(deps, by)
     requester = requester_of(deps, parent, by)
     if await refused_by_budget(deps, run_id, requester):
         return None

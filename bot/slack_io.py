@@ -13,6 +13,7 @@ from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.blocks import SlackMessage, notice_message
+from bot.notes import Private
 from bot.pacing import Pacer, Priority
 
 logger = logging.getLogger(__name__)
@@ -200,7 +201,7 @@ class SlackIO:
         self,
         channel: str,
         user: str,
-        text: str,
+        text: str | Private,
         thread_ts: str | None = None,
         *,
         reply_in: str | None = None,
@@ -210,16 +211,18 @@ class SlackIO:
         `thread_ts` must be a thread that exists (see `ephemeral`); None means the channel.
         An ephemeral message can fail (the user left, Slack hiccups); the person who acted
         must still get an answer, so fall back to a reply in `reply_in` (a post may start a
-        thread), else in `thread_ts`."""
+        thread), else in `thread_ts`. That reply is public: `Private` words are replaced by
+        their `instead`, and without a person to name nothing is posted."""
+        words, public = (text.text, text.instead) if isinstance(text, Private) else (text, text)
         try:
-            await self.ephemeral(channel, user, text, thread_ts)
+            await self.ephemeral(channel, user, words, thread_ts)
         except SlackApiError as exc:
             logger.warning("ephemeral message failed: %s", exc.response.get("error"))
             thread = reply_in or thread_ts
-            if thread is None:
+            if thread is None or not user:
                 return
             try:
-                note = notice_message(f"<@{user}> {text}")
+                note = notice_message(f"<@{user}> {public}")
                 await self.post(channel, note, thread, priority=Priority.URGENT, turn=user)
             except SlackApiError as again:
                 logger.warning("could not tell %s: %s", user, again.response.get("error"))

@@ -89,7 +89,7 @@ async def _stored(deps: Deps, place: RunPlace, run_id: str) -> StoredRun | None:
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for the plan message's buttons."""
 
-    async def tell(click: Click, text: str) -> None:
+    async def tell(click: Click, text: str | notes.Private) -> None:
         await deps.io.tell(click.channel, click.user, text, click.thread_ts)
 
     async def checked(click: Click, run_id: str, what: str | None) -> RunPlace | None:

@@ -15,7 +15,13 @@ from bot.deps import Deps
 from bot.history import HISTORY_SIZE, history_blocks
 from bot.listeners.goal import clean_text, goal_problem
 from bot.requester import Requester
-from bot.research import ResearchRequest, launch, over_limit, refused_by_budget
+from bot.research import (
+    ResearchRequest,
+    launch,
+    over_limit,
+    over_limit_everywhere,
+    refused_by_budget,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -31,7 +37,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
         if goal.lower() == HISTORY:
             await ack()
-            await _history(deps, respond, channel)
+            await _history(deps, respond, channel, user)
             return
         problem = goal_problem(goal, deps.config, deps.settings.command)
         if problem is not None:
@@ -42,7 +48,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         run_id = deps.runs.admit(user)  # counted at once: no database on the ack path
         if run_id is None:
-            await ack(text=over_limit(deps, user))
+            await ack(text=over_limit(deps, user).text)  # the ack is the person's alone
             return
         await ack()  # first: the claim below is a database write
         trigger = str(command.get("trigger_id", ""))
@@ -57,7 +63,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await requester.tell(notes.NOT_CHECKED)
             return
         if not await deps.runs.admission.confirm(run_id):  # the person's runs on any replica
-            await requester.tell(over_limit(deps, user))
+            await requester.tell(await over_limit_everywhere(deps, user))
             return
         if await refused_by_budget(deps, run_id, requester):
             return
@@ -73,12 +79,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
 
 
-async def _history(deps: Deps, respond: AsyncRespond, channel: str) -> None:
+async def _history(deps: Deps, respond: AsyncRespond, channel: str, user: str) -> None:
     try:
-        runs = await deps.store.recent_runs(channel=channel, limit=HISTORY_SIZE)
+        runs = await deps.store.recent_runs(
+            channel=channel, limit=HISTORY_SIZE, workspace=deps.workspace.team_id
+        )
     except Exception:
         logger.exception("run store: could not read history")
         await respond(text="I could not read the run history just now; please try again.")
         return
-    text, blocks = history_blocks(runs, channel, deps.workspace.url)
+    # A slash command works in any conversation, and the reply is the person's alone: the
+    # runs listed are those they may see, whoever else is in the channel.
+    shown = await deps.visibility.visible(user, runs)
+    text, blocks = history_blocks(shown.runs, channel, deps.workspace.url, complete=shown.complete)
     await respond(text=text, blocks=blocks, response_type="ephemeral")

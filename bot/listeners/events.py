@@ -37,9 +37,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await deps.io.client.views_publish(user_id=user, view=view)
 
 
+# The team's list is the newest runs the person may see among this many of the workspace's
+# latest: private channels and DMs they are not in are left out, not counted.
+TEAM_WINDOW = 5 * HISTORY_SIZE
+
+
 async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
-    store = deps.store
-    mine = await store.recent_runs(requester=user, limit=HISTORY_SIZE)
-    team = await store.recent_runs(limit=HISTORY_SIZE)
+    store, workspace = deps.store, deps.workspace.team_id
+    mine = await store.recent_runs(requester=user, limit=HISTORY_SIZE, workspace=workspace)
+    latest = await store.recent_runs(limit=TEAM_WINDOW, workspace=workspace)
+    team = await deps.visibility.visible(user, latest)
     spend = Spend(await store.spend_today(), await store.spend_this_month())
-    return home_view(mine, team, spend, deps.workspace.url, deps.settings.command)
+    return home_view(
+        mine,
+        team.runs[:HISTORY_SIZE],
+        spend,
+        deps.workspace.url,
+        deps.settings.command,
+        complete=team.complete,
+    )

@@ -14,10 +14,21 @@ from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.requester import Requester
-from bot.research import ResearchRequest, launch, over_limit, refused_by_budget
+from bot.research import ResearchRequest, launch, over_limit_everywhere, refused_by_budget
 from bot.store import RunSource
 
 logger = logging.getLogger(__name__)
+
+
+def from_a_person(event: dict[str, Any]) -> bool:
+    """Whether a person wrote the message: not an app's bot (`bot_id`, even with a bot
+    user), not an integration (subtype `bot_message`, no user at all)."""
+    return (
+        bool(event.get("user"))
+        and not event.get("bot_id")
+        and not event.get("bot_profile")
+        and event.get("subtype") != "bot_message"
+    )
 
 
 async def from_message(
@@ -32,6 +43,11 @@ async def from_message(
     """Start the run a message asks for; its run id, or None when it starts none (a repeat
     delivery, or the person was told why). `empty_hint` answers a message with no goal."""
     channel, ts, user = str(event["channel"]), str(event["ts"]), str(event.get("user", ""))
+    if not from_a_person(event):
+        # Another bot or an integration: a run needs a person, to ask for it, to be held to
+        # their limits and budgets and to be told things; and bots mentioning bots can loop.
+        logger.info("ignoring a message written by an app or integration in %s", channel)
+        return None
     # Slack redelivers events it thinks were lost, and one message can come as two
     # events: the event id and the message itself each start at most one run.
     keys = [f"msg:{channel}:{ts}"]
@@ -67,7 +83,7 @@ async def from_message(
         return None
     run_id = deps.runs.admit(user)
     if run_id is None or not await deps.runs.admission.confirm(run_id):
-        await requester.tell(over_limit(deps, user))
+        await requester.tell(await over_limit_everywhere(deps, user))
         return None
     if await refused_by_budget(deps, run_id, requester):
         return None

@@ -85,7 +85,8 @@ async def test_a_person_past_the_limit_is_refused_privately_and_others_start_at_
         # The four refusals were private (the command's own ack), naming the limit.
         refusals = [text for text in acks if "limit" in text]
         assert len(refusals) == 4
-        assert "2 runs going, the limit per person" in refusals[0]
+        assert "You already have 2 runs going (" in refusals[0]
+        assert "the limit per person is 2" in refusals[0]
         assert "/archives/C1/p" in refusals[-1]  # links the person's runs
         await eventually(lambda: not world.deps.runs.live, within=20)
         orchestrated = {

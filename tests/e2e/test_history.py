@@ -25,6 +25,8 @@ async def _answered_run(world: World, goal: str, user: str, channel: str) -> str
 async def test_history_lists_the_channel_runs_privately_with_links(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
+    for user, name in (("U1", "Ann"), ("U2", "Bo"), ("U3", "Cy")):  # members, not guests
+        fake_slack.add_user(user, name)
     root = await _answered_run(world, "compare tide tables", "U1", "C1")
     await _answered_run(world, "elsewhere entirely", "U2", "C2")
     posted_before = len(fake_slack.calls_to("chat.postMessage"))
@@ -45,6 +47,7 @@ async def test_history_lists_the_channel_runs_privately_with_links(
 async def test_the_home_tab_shows_my_runs_the_teams_and_spend(
     world: World, fake_slack: FakeSlack
 ) -> None:
+    fake_slack.add_user("U1", "Ann")  # a member of the workspace, who sees public channels
     await _answered_run(world, "my own question", "U1", "C1")
     await _answered_run(world, "a colleague's question", "U2", "C2")
     body, kind = signing.home_opened(user="U1")
