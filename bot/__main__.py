@@ -28,6 +28,7 @@ from bot.log_safety import configure_logging
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
 from bot.server import serve_http, serve_socket_mode, stop_on_signals, until_stopped
+from bot.slack_auth import SlackAuth, TokenWatch
 from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
 from bot.startup import EXIT_CONFIG, StartupError, Workspace, check_bot_token
@@ -54,7 +55,10 @@ def build_deps(
         settings.anthropic_base_url,
         settings.call_timeout_s,
     )
-    slack = make_slack_client(_secret(settings.slack_bot_token), settings.slack_api_url)
+    slack_auth = SlackAuth()
+    slack = make_slack_client(
+        _secret(settings.slack_bot_token), settings.slack_api_url, watch=TokenWatch(slack_auth)
+    )
     # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
     pacer = Pacer()
     if coordination is not None and coordination.shared:
@@ -76,6 +80,7 @@ def build_deps(
             lease_s=settings.lease_s,
         ),
         workspace=workspace,
+        slack_auth=slack_auth,
     )
 
 

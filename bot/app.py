@@ -43,7 +43,9 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
         raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
     coordination = deps.runs.coordination
     verifier = RequestVerifier(secret.get_secret_value(), replays=coordination.replays)
-    dependencies = health.HealthCheck(health.probes(deps.store, coordination.redis))
+    dependencies = health.HealthCheck(
+        health.probes(deps.store, coordination.redis, deps.slack_auth.probe)
+    )
     web_app = web.Application(client_max_size=MAX_BODY_BYTES)
 
     async def slack_events(request: web.Request) -> web.Response:

@@ -10,6 +10,7 @@ from functools import cached_property
 from bot.config import Settings
 from bot.native_stream import KEEPALIVE_S
 from bot.runs import RunRegistry
+from bot.slack_auth import SlackAuth
 from bot.slack_io import SlackIO
 from bot.startup import Workspace
 from bot.store import RunStore
@@ -27,6 +28,8 @@ class Deps:
     store: RunStore
     runs: RunRegistry
     workspace: Workspace = field(default_factory=Workspace)
+    # Whether Slack still accepts the bot token, as the calls of `io.client` find out.
+    slack_auth: SlackAuth = field(default_factory=SlackAuth)
     clock: Callable[[], float] = time.monotonic
     # How often an idle native stream (a DM run) is written to, so Slack keeps it streaming.
     stream_keepalive_s: float = KEEPALIVE_S

@@ -25,6 +25,11 @@ REUSE_S = 1.0
 Probe = Callable[[], Awaitable[object]]
 
 
+class Down(Exception):
+    """A probe's own finding that its dependency is not fine; its message is the state
+    /healthz shows (a few fixed words, never a secret)."""
+
+
 class RunLookup(Protocol):
     """The run store's cheapest read."""
 
@@ -45,8 +50,11 @@ class Health:
         return [name for name, state in self.checks.items() if state != "ok"]
 
 
-def probes(store: RunLookup, redis: RedisLink | None) -> dict[str, Probe]:
-    """What /healthz checks: the run store, and Redis when configured."""
+def probes(
+    store: RunLookup, redis: RedisLink | None, slack: Probe | None = None
+) -> dict[str, Probe]:
+    """What /healthz checks: the run store, Redis when configured, and whether Slack still
+    accepts the bot token (`bot.slack_auth`: no call, what the app's calls learned)."""
 
     async def database() -> None:
         # A primary-key lookup of a run that never exists: the cheapest read the store has.
@@ -55,6 +63,8 @@ def probes(store: RunLookup, redis: RedisLink | None) -> dict[str, Probe]:
     checks: dict[str, Probe] = {"database": database}
     if redis is not None:
         checks["redis"] = redis.ping
+    if slack is not None:
+        checks["slack"] = slack
     return checks
 
 
@@ -67,6 +77,8 @@ async def check(probes: Mapping[str, Probe], timeout_s: float = CHECK_TIMEOUT_S)
                 await probe()
         except TimeoutError:
             return f"no answer within {timeout_s:g} s"
+        except Down as down:
+            return str(down)
         except (RedisDown, SQLAlchemyError, OSError) as exc:
             # The type only: a driver's message can carry a host name or a user.
             cause = exc.__cause__ if isinstance(exc, RedisDown) and exc.__cause__ else exc

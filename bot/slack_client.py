@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from slack_sdk.http_retry.async_handler import RetryState
+from slack_sdk.http_retry.async_handler import AsyncRetryHandler, RetryState
 from slack_sdk.http_retry.builtin_async_handlers import (
     AsyncConnectionErrorRetryHandler,
     AsyncRateLimitErrorRetryHandler,
@@ -54,13 +54,17 @@ class IdempotentConnectionRetryHandler(AsyncConnectionErrorRetryHandler):
         )
 
 
-def make_slack_client(token: str, api_url: str) -> AsyncWebClient:
+def make_slack_client(
+    token: str, api_url: str, *, watch: AsyncRetryHandler | None = None
+) -> AsyncWebClient:
     """A Web API client that waits out 429s (Retry-After), retries 5xx a few times, and
-    retries connection errors only where repeating cannot post twice."""
+    retries connection errors only where repeating cannot post twice. `watch`, first, sees
+    every answer and never retries (`bot.slack_auth.TokenWatch`)."""
     return AsyncWebClient(
         token=token,
         base_url=api_url,
         retry_handlers=[
+            *([watch] if watch is not None else []),
             AsyncRateLimitErrorRetryHandler(max_retry_count=5),
             RatelimitedBodyRetryHandler(max_retry_count=3),
             AsyncServerErrorRetryHandler(max_retry_count=2),

@@ -15,6 +15,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from bot.blocks import SlackMessage, notice_message
 from bot.notes import Private
 from bot.pacing import Pacer, Priority
+from bot.slack_auth import REFUSED_WORDS, TOKEN_REFUSED
 
 logger = logging.getLogger(__name__)
 
@@ -52,6 +53,8 @@ RESTRICTED = frozenset(
 
 def channel_refusal(error: object) -> str | None:
     """What a refusal to post in the channel means for the person, or None if it is not one."""
+    if error in TOKEN_REFUSED:  # not this channel: every channel (bot.slack_auth)
+        return REFUSED_WORDS
     if error in NOT_A_MEMBER:
         return (
             "I'm not in that channel (or was removed from it). Invite me with "

@@ -245,6 +245,8 @@ class FakeSlack:
         self.calls: list[RecordedCall] = []
         self.rate_limited: dict[str, int] = {}
         self._faults: list[SlackFault] = []
+        # Set by `revoke_bot_token`: every call with the bot token is refused with this code.
+        self.bot_token_refused = ""
         self._clock_ts = time.time()
         self._subscribers: set[asyncio.Queue[StateChange]] = set()
         self._runner: web.AppRunner | None = None
@@ -305,6 +307,11 @@ class FakeSlack:
                 raise ValueError(f"not a fault Slack can answer: {problem}")
         self._faults.append(fault)
         return fault
+
+    def revoke_bot_token(self, error: str = "token_revoked") -> None:
+        """The app is uninstalled or its token revoked: from now on Slack answers every call
+        made with the bot token `error` (`token_revoked`, `account_inactive`, `invalid_auth`)."""
+        self.bot_token_refused = error
 
     def remove_bot(self, channel: str) -> None:
         """The bot leaves (or was never invited to) `channel`: posting there is refused."""
@@ -537,6 +544,8 @@ class FakeSlack:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if self.bot_token_refused:
+            return 200, {"ok": False, "error": self.bot_token_refused}, {}
         refusal = missing_scope(self._scopes_needed(method, args), self.scopes)
         if refusal is not None:
             return 200, refusal, {}
