@@ -6,6 +6,7 @@ import asyncio
 import gc
 import logging
 import sys
+from datetime import UTC, datetime
 
 from pydantic import SecretStr, ValidationError
 
@@ -33,8 +34,9 @@ from bot.slack_client import make_slack_client
 from bot.slack_io import SlackIO
 from bot.startup import EXIT_CONFIG, StartupError, Workspace, check_bot_token
 from bot.store import RunStore
+from pipeline import config_words
 from pipeline.anthropic_llm import AnthropicLLM, make_client
-from pipeline.settings import settings_problem
+from pipeline.settings import env_name, settings_problem
 
 logger = logging.getLogger(__name__)
 
@@ -160,10 +162,28 @@ def load_settings() -> Settings | str:
         return settings_problem(Settings, exc)
     missing = settings.missing_for_slack()
     if missing:
-        return f"Missing configuration: set {', '.join(missing)} (see README, Configuration)."
+        return config_words.missing(missing)
     if settings.log_level.upper() not in logging.getLevelNamesMapping():
-        return "ORCHESTRA_LOG_LEVEL must be one of DEBUG, INFO, WARNING, ERROR."
+        return config_words.LOG_LEVEL
     return settings
+
+
+def warn_of_deprecated_models(settings: Settings) -> None:
+    """One log line per configured model Anthropic has deprecated: its roles, their
+    variables and its end of life (an error once that day has passed: every call fails).
+    Not a refusal: a platform behind ANTHROPIC_BASE_URL may keep a model longer."""
+    today = datetime.now(UTC).date()
+    for model, roles, end in settings.deprecated_models():
+        variables = ", ".join(env_name(Settings, f"{role}_model") for role in roles)
+        retired = end <= today
+        logger.log(
+            logging.ERROR if retired else logging.WARNING,
+            config_words.RETIRED_MODEL if retired else config_words.DEPRECATED_MODEL,
+            model,
+            config_words.roles_text(roles),
+            variables,
+            end.isoformat(),
+        )
 
 
 def main() -> int:
@@ -174,6 +194,7 @@ def main() -> int:
         print(loaded, file=sys.stderr)
         return EXIT_CONFIG
     configure_logging(loaded.log_level)
+    warn_of_deprecated_models(loaded)
     try:
         asyncio.run(_serve(loaded))
     except StartupError as exc:

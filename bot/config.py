@@ -18,8 +18,13 @@ def _env(name: str) -> AliasChoices:
 class Settings(PipelineSettings):
     """Everything `python -m bot` reads from the environment (or `.env`)."""
 
+    # Every number finite and bounded on both sides, as in PipelineConfig (its docstring).
     model_config = SettingsConfigDict(
-        env_prefix="ORCHESTRA_", env_file=".env", extra="ignore", populate_by_name=True
+        env_prefix="ORCHESTRA_",
+        env_file=".env",
+        extra="ignore",
+        populate_by_name=True,
+        allow_inf_nan=False,
     )
 
     slack_bot_token: SecretStr | None = Field(
@@ -40,28 +45,30 @@ class Settings(PipelineSettings):
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     command: str = "/research"
     cancel_by: Literal["requester", "anyone"] = "requester"
-    update_interval_s: float = Field(default=1.0, ge=0.05)
+    update_interval_s: float = Field(default=1.0, ge=0.05, le=60)
     thread_context_messages: int = Field(default=20, ge=0, le=200)
-    shutdown_timeout_s: float = Field(default=10.0, gt=0)
+    shutdown_timeout_s: float = Field(default=10.0, gt=0, le=600)
     # The run store (SQLAlchemy URL forms): sqlite:///relative.db, sqlite:////absolute.db,
     # or postgresql://user:password@host:port/db.
     database_url: str = "sqlite:///data/orchestra.db"
-    retention_days: float = Field(default=90, gt=0)  # then runs' texts go; spend totals stay
+    # Then runs' texts go; spend totals stay. At most 100 years (a date must still exist).
+    retention_days: float = Field(default=90, gt=0, le=36_500)
     # Several replicas: Redis (redis://, rediss:// or unix://) shared by all of them for
     # delivery dedupe, the replay guard, Cancel across replicas, Slack rate limits and run
     # leases. Unset: one process, coordinated in its own memory (the default, `make run`).
     redis_url: SecretStr | None = None  # secret: the URL may carry a password
     # How long a replica's claim on a live run lasts without renewal; another replica may
-    # take the run over after that.
-    lease_s: float = Field(default=15, gt=0)
+    # take the run over after that. At least a second: the owner stops writing a sixth of it
+    # before it runs out, which must outlast a slow round trip to Redis.
+    lease_s: float = Field(default=15, ge=1, le=600)
     # Fair share (per process): runs calling Claude at once, beyond which new runs queue;
     # runs live or queued per person, beyond which a request is refused privately.
-    max_live_runs: int = Field(default=20, ge=1)
-    max_runs_per_user: int = Field(default=3, ge=1)
+    max_live_runs: int = Field(default=20, ge=1, le=10_000)
+    max_runs_per_user: int = Field(default=3, ge=1, le=1_000)
     # Daily budgets in US$ per UTC day (None: no limit), for one person across channels
     # and for one channel across people; every Claude call reserves its worst case first.
-    user_daily_budget_usd: float | None = Field(default=None, gt=0)
-    channel_daily_budget_usd: float | None = Field(default=None, gt=0)
+    user_daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    channel_daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     log_level: str = "INFO"
 
     @field_validator("command")
@@ -70,6 +77,13 @@ class Settings(PipelineSettings):
         if not value.startswith("/") or " " in value:
             raise ValueError("must look like /research")
         return value
+
+    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @classmethod
+    def _empty_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
+        # `SLACK_APP_TOKEN=` as .env.example writes it: unset, not an empty token (which
+        # would choose Socket Mode and fail there).
+        return value if value is not None and value.get_secret_value() else None
 
     @field_validator("redis_url")
     @classmethod
@@ -105,4 +119,27 @@ class Settings(PipelineSettings):
         }
         if self.slack_app_token is None:  # HTTP mode verifies every request's signature
             needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
-        return [name for name, value in needed.items() if not value or not value.get_secret_value()]
+        return [name for name, value in needed.items() if not _present(value)]
+
+    def slack_incomplete(self) -> tuple[list[str], list[str]] | None:
+        """Slack variables set but not enough for a workspace: those set, and those of which
+        one is missing. None when none is set (the sandbox) or enough are (the real bot): a
+        bot token, and an app token (Socket Mode) or a signing secret (HTTP mode)."""
+        given = {
+            "SLACK_BOT_TOKEN": _present(self.slack_bot_token),
+            "SLACK_APP_TOKEN": _present(self.slack_app_token),
+            "SLACK_SIGNING_SECRET": _present(self.slack_signing_secret),
+        }
+        present = [name for name, value in given.items() if value]
+        if not present:
+            return None
+        if not given["SLACK_BOT_TOKEN"]:
+            return present, ["SLACK_BOT_TOKEN"]
+        if not (given["SLACK_APP_TOKEN"] or given["SLACK_SIGNING_SECRET"]):
+            return present, ["SLACK_APP_TOKEN (Socket Mode)", "SLACK_SIGNING_SECRET (HTTP mode)"]
+        return None
+
+
+def _present(value: SecretStr | None) -> bool:
+    """Set and not empty: `SLACK_BOT_TOKEN=` (as in .env.example) is as good as unset."""
+    return value is not None and bool(value.get_secret_value())

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from pydantic import AliasChoices, Field, SecretStr, ValidationError
+from pydantic import AliasChoices, Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 from pipeline.config import PipelineConfig
@@ -29,6 +29,14 @@ class PipelineSettings(PipelineConfig, BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "anthropic_base_url")
     )
 
+    @field_validator("anthropic_api_key", "anthropic_base_url")
+    @classmethod
+    def _empty_is_unset(cls, value: SecretStr | str | None) -> SecretStr | str | None:
+        # `ANTHROPIC_API_KEY=` as .env.example writes it: unset (the sandbox's offline demo),
+        # and an empty base URL is the SDK's default, not "".
+        text = value.get_secret_value() if isinstance(value, SecretStr) else value
+        return value if text else None
+
     def pipeline_config(self) -> PipelineConfig:
         """The frozen config a run uses: these settings' pipeline fields, nothing else."""
         return PipelineConfig.model_validate(
@@ -52,4 +60,7 @@ def settings_problem(settings: type[BaseSettings], error: ValidationError) -> st
     reason = str(first["msg"]).removeprefix("Value error, ")
     if not first["loc"]:  # a rule across fields: its message names the variables
         return f"Invalid configuration: {reason}."
-    return f"Invalid configuration: {env_name(settings, str(first['loc'][0]))}: {reason}."
+    name = env_name(settings, str(first["loc"][0]))
+    if len(first["loc"]) > 1:  # inside a JSON value, e.g. ORCHESTRA_PRICES (claude-x input)
+        name += f" ({' '.join(str(part) for part in first['loc'][1:])})"
+    return f"Invalid configuration: {name}: {reason}."

@@ -1,4 +1,5 @@
-"""`make run`: the real bot when Slack tokens are configured, otherwise the local sandbox."""
+"""`make run`: the real bot when Slack tokens are configured, the local sandbox when none is,
+and neither when only some are (it says which are missing and exits 2)."""
 
 from __future__ import annotations
 
@@ -6,6 +7,8 @@ import sys
 
 from bot.__main__ import main as bot_main
 from bot.config import Settings
+from bot.startup import EXIT_CONFIG
+from pipeline import config_words
 from sandbox.__main__ import main as sandbox_main
 
 
@@ -28,7 +31,11 @@ def main() -> int:
         return bot_main()
     if has_slack_tokens(settings):
         return bot_main()
-    print("No Slack tokens configured: starting the local sandbox.", flush=True)
+    incomplete = settings.slack_incomplete()
+    if incomplete is not None:  # a half-filled .env: not a sandbox the person asked for
+        print(config_words.half_slack(*incomplete), file=sys.stderr)
+        return EXIT_CONFIG
+    print(config_words.NO_SLACK, flush=True)
     return sandbox_main()
 
 

@@ -61,3 +61,32 @@ def test_an_unknown_log_level_is_named_in_one_sentence() -> None:
     assert "ORCHESTRA_LOG_LEVEL" in done.stderr
     assert "Traceback" not in done.stderr
     assert done.stderr.strip().count("\n") == 0
+
+
+TOKENS = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "ANTHROPIC_API_KEY": "sk-1"}
+
+
+@pytest.mark.parametrize(
+    ("name", "value", "beside"),
+    [
+        # Each passed validation before and broke every run: a daily budget's reservation
+        # held for an infinite call timeout, Redis leases of infinite length, "$nan" costs.
+        ("ORCHESTRA_CALL_TIMEOUT_S", "inf", {"ORCHESTRA_USER_DAILY_BUDGET_USD": "5"}),
+        ("ORCHESTRA_LEASE_S", "inf", {"ORCHESTRA_REDIS_URL": "redis://127.0.0.1:6379/0"}),
+        ("ORCHESTRA_PRICES", '{"claude-haiku-4-5": {"input": Infinity, "output": 5}}', {}),
+        ("ORCHESTRA_RETENTION_DAYS", "nan", {}),
+        ("ORCHESTRA_BUDGET_USD", "1e999", {}),
+        # Every web call failed with a 400.
+        ("ORCHESTRA_WEB_ALLOWED_DOMAINS", "https://x.com", {}),
+    ],
+    ids=["timeout-inf", "lease-inf", "price-inf", "retention-nan", "budget-1e999", "domain-url"],
+)
+def test_a_value_that_would_break_every_run_is_refused_at_start_naming_it(
+    name: str, value: str, beside: dict[str, str]
+) -> None:
+    done = run_bot(**TOKENS, **beside, **{name: value})
+    assert done.returncode == 2, done.stderr
+    message = done.stderr.strip()
+    assert "Traceback" not in message
+    assert message.count("\n") == 0, message
+    assert message.startswith(f"Invalid configuration: {name}")

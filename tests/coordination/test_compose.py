@@ -76,6 +76,33 @@ def test_the_proxy_only_comes_with_the_http_profile_and_its_dollars_are_escaped(
     assert stray == []
 
 
+def header() -> str:
+    """compose.yaml's opening comment (what a person reads first), on one line."""
+    lines = []
+    for line in COMPOSE.read_text().splitlines():
+        if not line.startswith("#"):
+            break
+        lines.append(line.removeprefix("#").strip())
+    return " ".join(" ".join(lines).split())
+
+
+def test_the_header_says_what_the_readme_says_about_restarts() -> None:
+    # It once said restarts were "Not yet safe … start one replica first": run ownership
+    # (leases, takeover) made that untrue, and the README and the code say otherwise.
+    text = header()
+    readme = " ".join((ROOT / "README.md").read_text().replace("`", "").split())
+    promise = "Restart, deploy or lose replicas in any order"
+    assert promise in readme  # README, "Several replicas"
+    assert promise in text
+    assert "Not yet safe" not in text
+    assert "--scale app=1" not in text
+    lease = compose()["services"]["app"]["environment"]["ORCHESTRA_LEASE_S"]
+    assert f"(ORCHESTRA_LEASE_S, {lease} s," in text  # the lease this file sets
+    for when in ("ORCHESTRA_LEASE_S / 2", "ORCHESTRA_LEASE_S x 1.5"):  # README's bounds
+        assert when in text
+        assert when.replace(" x ", " \N{MULTIPLICATION SIGN} ") in readme
+
+
 def compose_cli() -> bool:
     """Whether `docker compose` is installed (the plugin; no engine needed to check a file)."""
     if shutil.which("docker") is None:

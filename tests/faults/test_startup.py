@@ -8,6 +8,7 @@ import asyncio
 import signal
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 from typing import Literal
 
 import pytest
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
-from tests.faults.bot_process import bot_env, finish, free_port, start_bot
+from tests.faults.bot_process import bot_env, finish, free_port, start_bot, wait_healthy
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -64,6 +65,34 @@ async def test_a_refused_app_token_is_named_in_one_sentence_and_exits_2(
     assert "SLACK_APP_TOKEN" in said
     assert "invalid_auth" in said
     assert [c.method for c in fake_slack.calls] == ["auth.test", "apps.connections.open"]
+
+
+async def test_a_deprecated_model_is_named_at_start_in_one_line_with_role_and_end_of_life(
+    fake_slack: FakeSlack, fake_claude: FakeAnthropic, tmp_path: Path
+) -> None:
+    port = free_port()
+    env = bot_env(
+        SLACK_BOT_TOKEN=fake_slack.bot_token,
+        SLACK_SIGNING_SECRET="secret",
+        SLACK_API_URL=fake_slack.api_url,
+        ANTHROPIC_API_KEY=fake_claude.api_key,
+        ANTHROPIC_BASE_URL=fake_claude.base_url,
+        PORT=str(port),
+        ORCHESTRA_DATABASE_URL=f"sqlite:///{tmp_path}/orchestra.db",
+        ORCHESTRA_INTEGRATOR_MODEL="claude-opus-4-5",  # deprecated, end of life 2027-01-22
+    )
+    bot = await start_bot(env)
+    try:
+        await wait_healthy(f"http://127.0.0.1:{port}")  # a warning, not a refusal
+    finally:
+        bot.send_signal(signal.SIGTERM)
+        code, err = await finish(bot, within=10)
+    assert code == 0, err
+    (line,) = [line for line in err.splitlines() if "claude-opus-4-5" in line]
+    assert "integrator" in line
+    assert "ORCHESTRA_INTEGRATOR_MODEL" in line
+    assert "2027-01-22" in line
+    assert "claude-sonnet-4-6" not in err  # the current default models are not named
 
 
 async def test_an_unreachable_slack_is_said_and_exits_1_after_bounded_retries() -> None:
