@@ -8,7 +8,7 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config import Settings
-from bot.native_stream import KEEPALIVE_S
+from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
 from bot.runs import RunRegistry
 from bot.slack_auth import SlackAuth
 from bot.slack_io import SlackIO
@@ -33,6 +33,8 @@ class Deps:
     clock: Callable[[], float] = time.monotonic
     # How often an idle native stream (a DM run) is written to, so Slack keeps it streaming.
     stream_keepalive_s: float = KEEPALIVE_S
+    # How often a DM run's status line is re-sent while it shows (Slack drops it after 2 min).
+    status_refresh_s: float = STATUS_REFRESH_S
 
     @cached_property
     def config(self) -> PipelineConfig:

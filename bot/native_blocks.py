@@ -28,6 +28,8 @@ from bot.plan_blocks import DENSITIES, subtask_block
 from bot.slack_blocks import SlackMessage, context, fits, message, section
 from bot.slack_links import labelled, link_host
 from bot.slack_text import (
+    SESSION_TITLE_LIMIT,
+    STREAM_CHUNK_FIELD_LIMIT,
     inert_line,
     markdown_as_mrkdwn,
     mrkdwn_line,
@@ -43,7 +45,8 @@ STREAM_BUDGET = 10_000
 FEEDBACK_ACTION = "orchestra_feedback"
 TITLE_CHARS = 150
 TASK_TITLE_CHARS = 120
-DETAILS_CHARS = 300
+DETAILS_CHARS = STREAM_CHUNK_FIELD_LIMIT  # a task's whole `details`, its prefix included
+SHORT_CHARS = 60  # a chunk Slack refused is sent once more this short (`shortened`)
 TASK_SOURCES = 5  # links under a task; the answer's Sources list has them all
 SOURCE_TEXT_CHARS = 80
 
@@ -93,7 +96,7 @@ def task_chunk(sub: SubtaskView) -> dict[str, Any]:
         id=sub.id,
         title=inert_line(sub.role, TASK_TITLE_CHARS) or sub.id,
         status=_TASK_STATUS[sub.state],
-        details=task_details(sub) or None,
+        details=truncate(task_details(sub), DETAILS_CHARS) or None,
         sources=sources or None,
     )
     return chunk.to_dict()
@@ -102,6 +105,23 @@ def task_chunk(sub: SubtaskView) -> dict[str, Any]:
 def plan_chunk(title: str) -> dict[str, Any]:
     """The plan's title as a `plan_update` chunk."""
     return PlanUpdateChunk(title=title).to_dict()
+
+
+def shortened(chunk: dict[str, Any]) -> dict[str, Any]:
+    """A plan or task chunk Slack refused, as it is sent once more before it is dropped: its
+    title and details cut short, no output, no sources (whatever Slack disliked, less of it)."""
+    short = {k: v for k, v in chunk.items() if k not in ("output", "sources")}
+    for name in ("title", "details"):
+        if isinstance(short.get(name), str):
+            short[name] = truncate(short[name], SHORT_CHARS) or "…"
+    return short
+
+
+def thread_title(view: RunView) -> str:
+    """What the DM thread and its agent session are called in the agent's History: the goal
+    (else Slack shows "Chats from <date>")."""
+    # The word joiners `inert_line` adds come on top of its limit: cut again.
+    return truncate(inert_line(view.goal, SESSION_TITLE_LIMIT), SESSION_TITLE_LIMIT)
 
 
 def text_chunk(text: str) -> dict[str, Any]:

@@ -1,24 +1,35 @@
 """The Web API calls of Slack's agent surfaces: the native stream (chat.startStream /
-appendStream / stopStream) and assistant threads (status, suggested prompts), each paced
-under its rate limit like every other call (`bot.slack_io`)."""
+appendStream / stopStream), the DM thread's status line, suggested prompts and title, and its
+agent session, each paced under its rate limit like every other call (`bot.slack_io`)."""
 
 from __future__ import annotations
 
-from typing import Any
+import logging
+from typing import Any, Literal
+
+from slack_sdk.errors import SlackApiError
 
 from bot.pacing import Priority
 from bot.slack_io import SlackIO, reaching
 
+logger = logging.getLogger(__name__)
+
 Chunks = list[dict[str, Any]]
+SessionStatus = Literal["processing", "active", "suspended", "closed"]
+# agents.sessions.setStatus where the workspace or the app has no agent sessions: the feature
+# is off (`feature_disabled`), the method is unknown there (`unknown_method`), or the bot may
+# not manage this conversation's session (`not_authorized`). The run goes on without one.
+SESSIONS_UNAVAILABLE = frozenset({"feature_disabled", "unknown_method", "not_authorized"})
 
 
 class NativeIO:
-    """Streams messages and sets assistant-thread state; every call raises `SlackApiError`
-    (`SlackUnreachable` when Slack cannot be reached) when Slack refuses it."""
+    """Streams messages and sets a DM thread's state; every call but `session` raises
+    `SlackApiError` (`SlackUnreachable` when Slack cannot be reached) when Slack refuses it."""
 
     def __init__(self, io: SlackIO, team_id: str) -> None:
         self._io = io
         self._team_id = team_id
+        self._sessions_unavailable = False
 
     async def start(
         self, channel: str, thread_ts: str, recipient: str, chunks: Chunks, *, turn: str = ""
@@ -69,13 +80,49 @@ class NativeIO:
                 channel_id=channel, thread_ts=thread_ts, status=status
             )
 
-    async def suggest(
-        self, channel: str, thread_ts: str, title: str, prompts: list[dict[str, str]]
-    ) -> None:
-        """Suggested prompts for a new assistant thread."""
-        await self._io.pacer.wait("assistant.threads.setSuggestedPrompts", channel)
-        await self._io.writable("assistant.threads.setSuggestedPrompts")
-        async with reaching("assistant.threads.setSuggestedPrompts"):
+    async def suggest(self, channel: str, title: str, prompts: list[dict[str, str]]) -> None:
+        """Suggested prompts for the person's DM with the app. Never with a `thread_ts`: under
+        agent view that call "will silently fail" (the method's page, read 2026-12-05)."""
+        method = "assistant.threads.setSuggestedPrompts"
+        await self._io.pacer.wait(method, channel, priority=Priority.URGENT)
+        await self._io.writable(method)
+        async with reaching(method):
             await self._io.client.assistant_threads_setSuggestedPrompts(
-                channel_id=channel, thread_ts=thread_ts, title=title, prompts=prompts
+                channel_id=channel, title=title, prompts=prompts
             )
+
+    async def title(self, channel: str, thread_ts: str, title: str) -> None:
+        """The thread's title in the agent's History (else Slack shows "Chats from <date>")."""
+        await self._io.pacer.wait("assistant.threads.setTitle", channel)
+        await self._io.writable("assistant.threads.setTitle")
+        async with reaching("assistant.threads.setTitle"):
+            await self._io.client.assistant_threads_setTitle(
+                channel_id=channel, thread_ts=thread_ts, title=title
+            )
+
+    async def session(
+        self, channel: str, thread_ts: str, status: SessionStatus, *, title: str | None = None
+    ) -> bool:
+        """Move the thread's agent session to `status` (created, titled `title`, if need be);
+        whether it moved. Slack never moves a session off "processing" by itself (only a
+        successful chat.stopStream or this call does), so every end of a turn calls it unless
+        its stream stopped; a refusal is logged, never raised: the run goes on without."""
+        if self._sessions_unavailable:
+            return False
+        method = "agents.sessions.setStatus"
+        try:
+            await self._io.pacer.wait(method, channel, priority=Priority.URGENT)
+            await self._io.writable(method)
+            async with reaching(method):
+                await self._io.client.agents_sessions_setStatus(
+                    channel_id=channel, thread_ts=thread_ts, status=status, title=title
+                )
+        except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            if error in SESSIONS_UNAVAILABLE:
+                logger.info("no agent session here (%s) [%s/%s]", error, channel, thread_ts)
+                self._sessions_unavailable = error != "not_authorized"
+            else:
+                logger.warning("could not set the agent session %s: %s", status, error)
+            return False
+        return True

@@ -16,7 +16,7 @@ from bot import blocks, notes
 from bot import native_blocks as nb
 from bot.journal import Journal
 from bot.native_io import NativeIO
-from bot.native_stream import KEEPALIVE_S, Ending, NativeStream
+from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S, Ending, NativeStream
 from bot.notes import Stop
 from bot.requester import Requester
 from bot.slack_io import SlackIO
@@ -56,6 +56,7 @@ class NativeRun:
         store: RunStore,
         interval_s: float,
         keepalive_s: float = KEEPALIVE_S,
+        status_refresh_s: float = STATUS_REFRESH_S,
         resumed: bool = False,
         fence: Fence | None = None,
     ) -> None:
@@ -70,6 +71,7 @@ class NativeRun:
         self.ended = False
         self._io, self._native = io, native
         self._interval_s, self._keepalive_s = interval_s, keepalive_s
+        self._status_refresh_s = status_refresh_s
         self._journal = Journal(store, run_id, plan_stored=resumed, fence=fence)
         self._poster: ThreadPoster | None = None
         self._stream: NativeStream | None = None
@@ -115,6 +117,8 @@ class NativeRun:
             recipient=self.requester_id,
             interval_s=self._interval_s,
             keepalive_s=self._keepalive_s,
+            status_refresh_s=self._status_refresh_s,
+            known=[plan_ts] if plan_ts else [],
         )
         self._stream.start()
         self._stream.status(self._planning_status())

@@ -7,7 +7,17 @@ changes it resends the plan's title every `keepalive_s`: Slack ends a stream lef
 few minutes, see sandbox/fakes/slack_limits.py). A stream that ends anyway (idle, or past
 its maximum age) is continued by editing the same message with `chat.update`. `finish`
 ends it with its last text and closing blocks; an answer too long for one streamed message
-is cut at a paragraph break and continues in ordinary messages in the thread."""
+is cut at a paragraph break and continues in ordinary messages in the thread.
+
+It also keeps the thread's agent session: "processing" (Slack's spinner and stop button) from
+the first write, with the thread titled after the goal, and "active" once the turn ends
+however it ends: Slack moves a session off processing only on a successful chat.stopStream
+or agents.sessions.setStatus. A status line is re-sent while it shows (queued, planning):
+Slack removes one after two minutes without a message.
+
+Neither chat.startStream nor chat.appendStream is repeated after a dropped connection (one
+could start a second message, the other append twice, `bot.slack_client`): the thread is
+read back instead, to adopt a stream that did start or learn whether text landed."""
 
 from __future__ import annotations
 
@@ -15,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -27,15 +37,27 @@ from bot.native_io import Chunks, NativeIO
 from bot.native_text import Cut, PlanUpdates, StreamedText
 from bot.pacing import Priority
 from bot.slack_blocks import SlackMessage
-from bot.slack_io import SlackIO
+from bot.slack_io import SlackIO, SlackUnreachable
 from bot.thread_poster import ThreadPoster
 from pipeline.view import RunView
 
 logger = logging.getLogger(__name__)
 
 KEEPALIVE_S = 20.0  # well below the shortest idle expiry reported (about 30 s)
+# assistant.threads.setStatus: "A two minute timeout applies, which will cause the status to be
+# removed if no message has been sent" (its page, read 2026-12-05): re-sent well before.
+STATUS_REFRESH_S = 90.0
+# Refusals of a write's content (rather than of the stream or the channel): its plan chunks go
+# one at a time, one refused alone shortened once, then dropped (`PlanUpdates.refused`); text
+# refused alone is held back (the end carries it).
+CHUNKS_REFUSED = frozenset(
+    {"invalid_chunks", "invalid_arguments", "invalid_blocks", "msg_blocks_too_long"}
+)
+# Messages read back to find a stream whose start's answer was lost (the newest are kept).
+READ_BACK = 100
 
 Mode = Literal["unstarted", "streaming", "expired", "stopped_by_user", "broken", "done"]
+Outcome = Literal["sent", "refused", "lost", "failed"]
 
 
 @dataclass(frozen=True)
@@ -69,12 +91,19 @@ class NativeStream:
         recipient: str,
         interval_s: float,
         keepalive_s: float = KEEPALIVE_S,
+        status_refresh_s: float = STATUS_REFRESH_S,
+        known: Collection[str] = (),
         clock: Callable[[], float] = time.monotonic,
     ) -> None:
         self._native, self._io, self._poster, self._view = native, io, poster, view
         self.channel, self.thread_ts = poster.channel, poster.thread_ts
         self._recipient = recipient
         self._interval_s, self._keepalive_s, self._clock = interval_s, keepalive_s, clock
+        self._status_refresh_s = status_refresh_s
+        self._known = set(known)  # the app's messages in the thread that are not this stream
+        self._status_at = 0.0  # when the status line was last sent
+        self._session_opened = False  # "processing" asked for (the first write)
+        self._session_done = False  # moved off "processing" (or no longer ours to move)
         self.ts: str | None = None
         self.mode: Mode = "unstarted"
         self._status = self._sent_status = ""
@@ -128,12 +157,12 @@ class NativeStream:
         """Wait for something to write (keeping an idle stream alive meanwhile), then for
         the interval since the last write; False once closing."""
         while not self._wake.is_set():
-            due = self._keepalive_due()
+            dues = [d for d in (self._keepalive_due(), self._status_due()) if d is not None]
             try:
-                async with asyncio.timeout(due):
+                async with asyncio.timeout(min(dues) if dues else None):
                     await self._wake.wait()
             except TimeoutError:
-                await self._keepalive()
+                await self._idle()
         if self._closing.is_set():
             return False
         gap = self._interval_s - (self._clock() - self._last_write)
@@ -149,28 +178,77 @@ class NativeStream:
             return None
         return max(0.0, self._keepalive_s - (self._clock() - self._last_write))
 
+    def _status_due(self) -> float | None:
+        if not self._sent_status:
+            return None
+        return max(0.0, self._status_refresh_s - (self._clock() - self._status_at))
+
+    async def _idle(self) -> None:
+        """Nothing changed for a while: re-send what Slack would otherwise drop."""
+        if self._status_due() == 0.0:
+            await self._sync_status(again=True)
+        if self._keepalive_due() == 0.0:
+            await self._keepalive()
+
     async def _keepalive(self) -> None:
         """Resend the plan's title: a write that changes nothing but the stream's idle time."""
         await self._append([nb.plan_chunk(self._plan.sent_title or self._plan.title)])
 
     async def _flush(self) -> None:
+        await self._open_session()
         await self._sync_status()
         if self.mode == "unstarted" and self._plan.pending:
             await self._start_stream()
         elif self.mode == "streaming":
             chunks, done = self._plan.take()
-            piece = self._text.next_piece(self._raw, self._overhead())
+            planned = len(chunks)
+            # While a refused write's chunks go one at a time, the text waits for them.
+            piece = None
+            if not self._plan.isolating:
+                piece = self._text.next_piece(self._raw, self._overhead())
+            text = piece[0][len(self._text.shown) :] if piece is not None else ""
             if piece is not None:
-                chunks.append(nb.text_chunk(piece[0][len(self._text.shown) :]))
-            sent = bool(chunks) and await self._append(chunks)
-            done(sent)
-            if sent and piece is not None:
+                chunks.append(nb.text_chunk(text))
+            outcome: Outcome = await self._append(chunks) if chunks else "failed"
+            if outcome == "lost":
+                outcome = await self._reconcile(text)
+            if outcome == "refused" and planned:
+                self._plan.refused()
+            elif outcome == "refused":
+                self._text.held = True  # the rest of the answer goes with the end
+            done(outcome == "sent")
+            if outcome == "sent" and piece is not None:
                 self._text.show(piece)
+            if self._plan.isolating:
+                self._wake.set()  # the next of them at the next write, not at the next event
         elif self.mode == "expired":
             await self._edit_live()
 
-    async def _sync_status(self) -> None:
-        if self._status == self._sent_status:
+    async def _open_session(self) -> None:
+        """The first write: the thread's session "processing" (so Slack's stop button shows
+        while the run is queued or plans), the session and the thread titled after the goal
+        (else the agent's History says "Chats from <date>")."""
+        if self._session_opened:
+            return
+        self._session_opened = True
+        title = nb.thread_title(self._view)
+        await self._native.session(self.channel, self.thread_ts, "processing", title=title or None)
+        if not title:
+            return
+        try:
+            await self._native.title(self.channel, self.thread_ts, title)
+        except SlackApiError as exc:
+            logger.info("could not title the thread: %s", exc.response.get("error"))
+
+    async def _end_session(self) -> None:
+        """The turn is over: its session leaves "processing" unless a stop already moved it."""
+        if self._session_done or not self._session_opened:
+            return
+        self._session_done = True
+        await self._native.session(self.channel, self.thread_ts, "active")
+
+    async def _sync_status(self, *, again: bool = False) -> None:
+        if self._status == self._sent_status and not again:
             return
         wanted = self._status
         try:
@@ -178,7 +256,7 @@ class NativeStream:
         except SlackApiError as exc:
             # A status line is a courtesy: the run goes on without it.
             logger.warning("could not set the thread status: %s", exc.response.get("error"))
-        self._sent_status = wanted
+        self._sent_status, self._status_at = wanted, self._clock()
 
     def _overhead(self) -> int:
         """What the message shows besides the answer: the plan's title and its tasks."""
@@ -190,9 +268,24 @@ class NativeStream:
             self.ts = await self._native.start(
                 self.channel, self.thread_ts, self._recipient, chunks, turn=self._recipient
             )
+        except SlackUnreachable:
+            # The start may have landed: adopt the message it made rather than start another.
+            self.ts = await self._find_stream()
+            if self.ts is None:
+                logger.warning("could not start a stream: Slack unreachable")
+                done(False)
+                self.mode = "broken"
+                return
+            logger.info("a stream start whose answer was lost had landed [%s]", self.ts)
         except SlackApiError as exc:
+            error = str(exc.response.get("error"))
+            logger.warning("could not start a stream: %s", error)
+            if error in CHUNKS_REFUSED:
+                self._plan.refused()  # started again with less, at the next write
+                done(False)
+                self._wake.set()
+                return
             # Not in a stream, then: the end is posted as ordinary messages.
-            logger.warning("could not start a stream: %s", exc.response.get("error"))
             done(False)
             self.mode = "broken"
             return
@@ -200,16 +293,64 @@ class NativeStream:
         self.mode = "streaming"
         self._last_write = self._clock()
 
-    async def _append(self, chunks: Chunks, priority: Priority = Priority.NORMAL) -> bool:
+    async def _find_stream(self) -> str | None:
+        """The message a chat.startStream whose answer was lost created, if it did: the
+        newest message from the app after the person's last one in the thread that this run
+        did not post otherwise; None if there is none (or the thread cannot be read)."""
+        try:
+            messages = await self._io.thread_messages(
+                self.channel, self.thread_ts, before_ts=None, limit=READ_BACK
+            )
+        except SlackApiError as exc:
+            logger.warning("could not read the thread back: %s", exc.response.get("error"))
+            return None
+        floor = float(self.thread_ts)
+        for message in messages:
+            if message.get("user") and not message.get("bot_id"):
+                floor = max(floor, float(message.get("ts") or 0))
+        known = self._known | set(self._poster.posted)
+        found = [
+            str(m["ts"])
+            for m in messages
+            if m.get("bot_id") and float(m.get("ts") or 0) > floor and m["ts"] not in known
+        ]
+        return found[-1] if found else None
+
+    async def _reconcile(self, text: str) -> Outcome:
+        """An append whose answer was lost: whether it landed, from the message read back.
+        Without text, it is sent again (a plan or task update shown twice changes nothing);
+        with text, "sent" or "failed" when the message says which, else the stream holds
+        something unknown: no more text goes in, and the end replaces the message."""
+        if not text:
+            return "failed"
+        holds: str | None = None
+        try:
+            messages = await self._io.thread_messages(
+                self.channel, self.thread_ts, before_ts=None, limit=READ_BACK
+            )
+            holds = next((str(m.get("text", "")) for m in messages if m.get("ts") == self.ts), None)
+        except SlackApiError as exc:
+            logger.warning("could not read the stream back: %s", exc.response.get("error"))
+        if holds == self._text.shown + text:
+            self._last_write = self._clock()
+            return "sent"
+        if holds != self._text.shown:
+            self._text.lost()
+        return "failed"
+
+    async def _append(self, chunks: Chunks, priority: Priority = Priority.NORMAL) -> Outcome:
         if self.ts is None or self.mode != "streaming":
-            return False
+            return "failed"
         try:
             await self._native.append(self.channel, self.ts, chunks, priority=priority)
+        except SlackUnreachable:
+            return "lost"
         except SlackApiError as exc:
-            self._refused(str(exc.response.get("error")))
-            return False
+            error = str(exc.response.get("error"))
+            self._refused(error)
+            return "refused" if error in CHUNKS_REFUSED else "failed"
         self._last_write = self._clock()
-        return True
+        return "sent"
 
     def _refused(self, error: str) -> None:
         if error == "message_not_in_streaming_state":
@@ -259,6 +400,7 @@ class NativeStream:
             self._pump.cancel()
             await asyncio.gather(self._pump, return_exceptions=True)
         self.mode = "done"
+        self._session_done = True  # the session is the new owner's to keep
 
     async def finish(self, ending: Ending) -> list[str]:
         """End the message as `ending` says and clear the status line; the ts of every
@@ -277,6 +419,7 @@ class NativeStream:
         elif self.mode in ("unstarted", "broken"):
             posted = await self._post(ending.continuation(self._whole(ending)))
         self.mode = "done"
+        await self._end_session()
         return posted
 
     @staticmethod
@@ -287,7 +430,7 @@ class NativeStream:
         """Stop the stream with the end of its text and the closing blocks (an answer too
         long for it: cut, with the rest posted below); [] when it has to be edited instead
         (`mode` is "expired" then)."""
-        chunks, _ = self._plan.take()
+        chunks, _ = self._plan.take(whole=True)
         shown = self._text.shown
         if ending.append:
             gap = "" if not shown or shown.endswith("\n\n") else "\n\n"
@@ -330,6 +473,7 @@ class NativeStream:
             logger.warning("could not stop the stream: %s [%s/%s]", error, self.channel, self.ts)
             self.mode = "expired"  # the end is shown by editing the message instead
             return False
+        self._session_done = True  # a successful stop moves the session off "processing"
         return True
 
     async def _edit_end(self, ending: Ending) -> list[str]:
@@ -375,3 +519,4 @@ class NativeStream:
         if self._sent_status:
             self._status = ""
             await self._sync_status()
+        await self._end_session()

@@ -48,6 +48,13 @@ class StreamedText:
         self.shown = ""  # the rendered text the stream holds
         self.shown_raw = 0  # how much of the raw answer that is
         self.held = False  # no more text goes into the stream (it diverged, or is full)
+        # What the stream holds is not known (a write whose answer was lost): nothing more is
+        # added, and the end replaces the message.
+        self.unsure = False
+
+    def lost(self) -> None:
+        """A write of text may or may not have landed."""
+        self.unsure = self.held = True
 
     def fits(self, rendered: str, overhead: int, room: int = 0) -> bool:
         """Whether a message holding `rendered` stays within the budget, `room` to spare."""
@@ -55,7 +62,7 @@ class StreamedText:
 
     def extends(self, rendered: str) -> bool:
         """Whether `rendered` starts with what is shown (so the difference may be added)."""
-        return rendered.startswith(self.shown)
+        return not self.unsure and rendered.startswith(self.shown)
 
     def next_piece(self, raw: str, overhead: int) -> tuple[str, int] | None:
         """The rendering to hold next and how much of `raw` (the answer so far) it is; None
@@ -107,19 +114,34 @@ class StreamedText:
 
 class PlanUpdates:
     """The plan's title and tasks as they are now, and the updates not sent yet: one per
-    status a task went through (so a brief state is still shown), with its latest details."""
+    status a task went through (so a brief state is still shown), with its latest details.
+
+    Slack refuses a whole write for one chunk it dislikes (`refused`); sent again as it was,
+    that chunk would hold back every later write. So the chunks of a refused write are sent
+    one at a time, and one refused alone is sent once more shortened, then dropped."""
 
     def __init__(self) -> None:
         self.title = ""
         self.sent_title = ""
         self.tasks: dict[str, dict[str, Any]] = {}  # each task as it is now
         self._unsent: list[dict[str, Any]] = []
-        self._sending = 0  # how many of `_unsent` a call is sending now (not to replace)
+        self._in_flight: list[dict[str, Any]] = []  # what a call is sending now (not to replace)
+        self._title_in_flight: str | None = None
+        # Keys (a task's id; "" for the title) of chunks in a refused write: sent one at a time.
+        self._suspect: set[str] = set()
+        # Keys of chunks refused alone once: sent shortened (`native_blocks.shortened`).
+        self._shortened: set[str] = set()
 
     @property
     def pending(self) -> bool:
         """Whether any task update waits to be sent."""
         return bool(self._unsent)
+
+    @property
+    def isolating(self) -> bool:
+        """Whether a refused write's chunks are being sent one at a time (nothing goes with
+        them, the answer's text neither)."""
+        return bool(self._suspect)
 
     def task(self, chunk: dict[str, Any]) -> bool:
         """A task's current `task_update` chunk; False when it changes nothing."""
@@ -127,26 +149,72 @@ class PlanUpdates:
         if self.tasks.get(task_id) == chunk:
             return False
         self.tasks[task_id] = chunk
-        ids = [c["id"] for c in self._unsent]
-        last = len(ids) - 1 - ids[::-1].index(task_id) if task_id in ids else None
-        unsent = last is not None and last >= self._sending
-        if unsent and last is not None and self._unsent[last]["status"] == chunk["status"]:
+        last = next(
+            (i for i in reversed(range(len(self._unsent))) if self._unsent[i]["id"] == task_id),
+            None,
+        )
+        waiting = last is not None and not any(self._unsent[last] is c for c in self._in_flight)
+        if waiting and last is not None and self._unsent[last]["status"] == chunk["status"]:
             self._unsent[last] = chunk  # newer details of a status not shown yet
         else:
             self._unsent.append(chunk)
         return True
 
-    def take(self) -> tuple[list[dict[str, Any]], Callable[[bool], None]]:
-        """The chunks to send (a changed title, then the unsent task updates) and what to
-        call once the call is over (True: they were sent)."""
+    def take(self, *, whole: bool = False) -> tuple[list[dict[str, Any]], Callable[[bool], None]]:
+        """The chunks to send (a changed title, then the unsent task updates; only one of a
+        refused write's, unless `whole`) and what to call once the call is over (True: they
+        were sent)."""
         title = self.title if self.title and self.title != self.sent_title else None
+        ids = {str(c["id"]) for c in self._unsent}
+        self._suspect = {k for k in self._suspect if (k == "" and title) or k in ids}
         tasks = list(self._unsent)
-        self._sending = len(tasks)
+        if self._suspect and not whole:
+            if "" in self._suspect:
+                tasks = []
+            else:
+                title = None
+                tasks = [next(c for c in self._unsent if str(c["id"]) in self._suspect)]
+        self._in_flight, self._title_in_flight = tasks, title
+        chunks = ([nb.plan_chunk(title)] if title else []) + tasks
+        keys = [""] if title else []
+        keys += [str(c["id"]) for c in tasks]
+        chunks = [
+            nb.shortened(c) if k in self._shortened else c
+            for k, c in zip(keys, chunks, strict=True)
+        ]
 
         def done(sent: bool) -> None:
-            self._sending = 0
-            if sent:
-                self.sent_title = title or self.sent_title
-                del self._unsent[: len(tasks)]  # more may have come during the call
+            self._in_flight, self._title_in_flight = [], None
+            if not sent:
+                return
+            self.sent_title = title or self.sent_title
+            for chunk in tasks:  # more may have come during the call
+                self._drop(chunk)
+            self._suspect -= set(keys)
+            self._shortened -= set(keys)
 
-        return ([nb.plan_chunk(title)] if title else []) + tasks, done
+        return chunks, done
+
+    def refused(self) -> None:
+        """Slack refused the chunks being sent (call before their `done`): if several, they go
+        one at a time from now on; if one, it goes once more shortened, then is dropped."""
+        keys = ([""] if self._title_in_flight else []) + [str(c["id"]) for c in self._in_flight]
+        if len(keys) != 1:
+            self._suspect |= set(keys)
+            return
+        key = keys[0]
+        if key not in self._shortened:
+            self._shortened.add(key)
+            self._suspect.add(key)
+            return
+        self._shortened.discard(key)
+        self._suspect.discard(key)
+        if self._title_in_flight:
+            self.sent_title = self._title_in_flight  # dropped: the next title change is sent
+        else:
+            self._drop(self._in_flight[0])
+
+    def _drop(self, chunk: dict[str, Any]) -> None:
+        index = next((i for i, c in enumerate(self._unsent) if c is chunk), None)
+        if index is not None:
+            del self._unsent[index]

@@ -267,6 +267,9 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "chat.stopStream": Limit(per_second=18 / 60, burst=4),
     "assistant.threads.setStatus": Limit(per_second=90 / 60, burst=10),
     "assistant.threads.setSuggestedPrompts": Limit(per_second=90 / 60, burst=10),
+    "assistant.threads.setTitle": Limit(per_second=90 / 60, burst=10),
+    # agents.sessions.setStatus: Tier 3 (its reference page).
+    "agents.sessions.setStatus": Limit(per_second=45 / 60, burst=10),
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 

@@ -155,6 +155,7 @@ def new_run(
             store=deps.store,
             interval_s=deps.settings.update_interval_s,
             keepalive_s=deps.stream_keepalive_s,
+            status_refresh_s=deps.status_refresh_s,
             resumed=resumed,
             fence=fence,
         )

@@ -33,7 +33,10 @@ class RatelimitedBodyRetryHandler(AsyncRateLimitErrorRetryHandler):
 
 # Methods that post: a dropped connection may hide a message Slack did post, and they take no
 # idempotency key, so they are never retried after a connection error (a run never posts twice).
-_POSTING = ("chat.postMessage", "chat.postEphemeral")
+# The same holds for a stream's start (a retry could start a second streamed message) and its
+# appends (a retry could append the same text twice): `bot.native_stream` reads the thread back
+# instead. chat.stopStream stays retried: a second stop is refused, never doubled.
+_POSTING = ("chat.postMessage", "chat.postEphemeral", "chat.startStream", "chat.appendStream")
 
 
 class IdempotentConnectionRetryHandler(AsyncConnectionErrorRetryHandler):

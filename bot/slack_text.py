@@ -33,6 +33,8 @@ __all__ = [
     "MESSAGE_BLOCKS_BUDGET",
     "MESSAGE_TEXT_LIMIT",
     "SECTION_TEXT_LIMIT",
+    "SESSION_TITLE_LIMIT",
+    "STREAM_CHUNK_FIELD_LIMIT",
     "Chunk",
     "escape",
     "fence_after",
@@ -50,6 +52,13 @@ __all__ = [
 
 # Slack's documented limits (DESIGN.md "Platform limits").
 MESSAGE_TEXT_LIMIT = 4000  # keep a message's `text` under this
+# A streamed message's `task_update` title/details/output and `plan_update` title: Slack's pages
+# give no size (checked 2026-12-05: only markdown_text's 12,000), slack_sdk checks none, and the
+# one published cap is 256 (Microsoft's Slack extension); we keep within it.
+STREAM_CHUNK_FIELD_LIMIT = 256
+# An agent session's title: "max 200 characters" (agents.sessions.setStatus). The same bound
+# serves the thread's title (assistant.threads.setTitle documents none).
+SESSION_TITLE_LIMIT = 200
 SECTION_TEXT_LIMIT = 3000  # a section block's text
 MARKDOWN_BLOCK_LIMIT = 12_000  # a markdown block, and all markdown in one message
 MAX_BLOCKS = 50

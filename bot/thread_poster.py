@@ -31,8 +31,14 @@ class ThreadPoster:
         self.thread_ts = thread_ts
         # Whether the last post went as plain text because Slack refused its blocks.
         self.went_plain = False
+        self.posted: list[str] = []  # the ts of every message it posted
 
     async def _post(self, message: blocks.SlackMessage) -> str:
+        ts = await self._send(message)
+        self.posted.append(ts)
+        return ts
+
+    async def _send(self, message: blocks.SlackMessage) -> str:
         return await self._io.post(
             self.channel,
             message,

@@ -1,12 +1,13 @@
-"""The sandbox page's DM with Orchestra: the app's messages tab as Slack shows it, one chat
-(an assistant thread) at a time.
+"""The sandbox page's DM with Orchestra: the app's messages tab as Slack shows it under agent
+view (manifest `agent_view`), one chat (a thread) at a time.
 
-Opening a chat is what Slack does when a person starts a new one: it posts the thread's root
-and sends the app `assistant_thread_started` (the app answers with suggested prompts). A
-message typed there, or a suggested prompt clicked, is a DM in that thread (`message.im`, no
-mention needed); the reply is the app's streamed message (`render_stream`), the thread's
-status line shows under it while set, and Stop is Slack's native stop button
-(`agent_session_stopped`), offered while the app works: a stream is live or a status is set."""
+Opening the DM is `app_home_opened` with tab "messages" (the app answers with suggested
+prompts, on the DM). A message typed there, or a suggested prompt clicked, is a DM
+(`message.im`, no mention needed) that starts a thread of its own; a message typed in an
+open chat is a reply in its thread. The reply is the app's streamed message
+(`render_stream`), the thread's status line shows under it while set, and Stop is Slack's
+native stop button (`agent_session_stopped`), offered while the thread's agent session is
+processing."""
 
 from __future__ import annotations
 
@@ -21,7 +22,7 @@ from sandbox.render_stream import stream_html
 from sandbox.world import World
 
 DM = "DSANDBOX"  # the sandbox person's DM with the app
-CHAT_ROOT = "assistant_app_thread"  # the subtype of the root Slack posts for a new chat
+NEW = "new"  # the DM with no chat open: its prompts, and a composer that starts a chat
 TITLE_CHARS = 60
 COMMANDS_HERE = (
     "Slash commands run in #{channel}. Here, just write what to research: no command or "
@@ -31,24 +32,26 @@ _MENTION = re.compile(r"@orchestra\b", re.IGNORECASE)
 
 
 def chats(slack: FakeSlack, user: str) -> list[Message]:
-    """The roots of `user`'s chats with the app, oldest first."""
+    """The roots of `user`'s chats with the app (their top-level messages), oldest first."""
     return [
         m
         for m in slack.channel_messages(DM)
-        if m.subtype == CHAT_ROOT and m.user == user and m.thread_ts is None
+        if m.user == user and not m.bot_id and m.thread_ts is None
     ]
 
 
 def chat_title(slack: FakeSlack, root: Message) -> str:
     """What a chat is called in the history: the title the app gave it, else the person's
-    first message, else Slack's own ("New chat")."""
-    asked = next((m.text for m in slack.thread(DM, root.ts) if m.ts != root.ts and m.user), "")
-    title = slack.titles.get((DM, root.ts)) or " ".join(asked.split()) or root.text
+    first message."""
+    title = slack.titles.get((DM, root.ts)) or " ".join(root.text.split())
     return title if len(title) <= TITLE_CHARS else title[: TITLE_CHARS - 1] + "…"
 
 
 def working(slack: FakeSlack, chat: str) -> bool:
-    """Whether Slack offers its stop button: the app streams or shows a status in the chat."""
+    """Whether Slack offers its stop button: the chat's agent session is processing (or,
+    without one, the app streams or shows a status there)."""
+    if slack.session(DM, chat) is not None:
+        return slack.session_status(DM, chat) == "processing"
     streaming = any(s.state == "streaming" for s in slack.streams_in(DM, chat))
     return streaming or bool(slack.status(DM, chat))
 
@@ -90,24 +93,26 @@ def _status_html(slack: FakeSlack, chat: str) -> str:
 def dm_view(
     slack: FakeSlack, notes: PrivateNotes, chat: str | None, since: int | None
 ) -> dict[str, Any]:
-    """One chat with the app (`chat`, else the newest; None when there is none yet), rendered:
-    its messages and private notes in time order, the suggested prompts until the person
-    writes, the status line while set; whether to offer Stop; the history of chats."""
+    """One chat with the app (`chat`, else the newest; None when there is none yet; `NEW`:
+    none open), rendered: its messages and private notes in time order (with none open, the
+    DM's suggested prompts and its private notes), the status line while set; whether to
+    offer Stop; the history of chats."""
     notes.sync()
     since = notes.count() if since is None else since
     roots = chats(slack, notes.user)
+    history = [{"ts": r.ts, "title": chat_title(slack, r)} for r in roots]
+    names = slack.users
+    if chat == NEW:
+        items = [(n.ts, _note_html(n, names)) for n in notes.shown(since, None)]
+        body = _prompts_html(slack, "") + "".join(part for _, part in sorted(items))
+        return {"chat": NEW, "chats": history, "html": body, "live": False, "since": since}
     if chat not in {r.ts for r in roots}:
         chat = roots[-1].ts if roots else None
-    history = [{"ts": r.ts, "title": chat_title(slack, r)} for r in roots]
     if chat is None:
         return {"chat": None, "chats": history, "html": "", "live": False, "since": since}
-    names = slack.users
-    replies = [m for m in slack.thread(DM, chat) if m.ts != chat]
-    items = [(m.ts, _message(slack, m, names)) for m in replies]
+    items = [(m.ts, _message(slack, m, names)) for m in slack.thread(DM, chat)]
     items += [(n.ts, _note_html(n, names)) for n in notes.shown(since, chat)]
     body = "".join(part for _, part in sorted(items, key=lambda item: float(item[0])))
-    if not any(m.user == notes.user for m in replies):
-        body += _prompts_html(slack, chat)
     body += _status_html(slack, chat)
     return {
         "chat": chat,
@@ -119,9 +124,10 @@ def dm_view(
 
 
 async def new_chat(world: World, user: str) -> str:
-    """The person starts a new chat with the app; its thread's ts."""
-    _, chat = await world.open_assistant_thread(user=user, channel=DM)
-    return chat
+    """The person opens the DM with no chat open (Slack tells the app: agent view's
+    `app_home_opened`, tab "messages"); `NEW`."""
+    await world.open_dm(user=user, channel=DM)
+    return NEW
 
 
 async def send_dm(
@@ -130,11 +136,12 @@ async def send_dm(
     """What typing in the chat's composer (or clicking a suggested prompt) does, as Slack
     would deliver it to the app; the chat it went to (a new one if none was open)."""
     text = text.strip()
+    thread = None if chat in (None, NEW) else chat
     if not text:
         return chat
-    chat = chat or await new_chat(world, user)
     if text.startswith("/"):
-        notes.add(COMMANDS_HERE.format(channel=channel), chat)
-        return chat
-    await world.dm(_MENTION.sub(f"<@{BOT_USER}>", text), user=user, channel=DM, thread_ts=chat)
-    return chat
+        notes.add(COMMANDS_HERE.format(channel=channel), thread)
+        return chat or NEW
+    text = _MENTION.sub(f"<@{BOT_USER}>", text)
+    _, ts = await world.dm(text, user=user, channel=DM, thread_ts=thread)
+    return thread or ts

@@ -17,7 +17,7 @@ from bot.app import create_app
 from bot.config import Settings
 from bot.deps import Deps
 from bot.lifecycle import keeping_runs, open_store
-from bot.native_stream import KEEPALIVE_S
+from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
 from bot.pacing import Pacer
 from bot.runs import RunRegistry
 from bot.server import http_server
@@ -124,23 +124,19 @@ class World:
         event_id: str | None = None,
     ) -> tuple[aiohttp.ClientResponse, str]:
         """A person writes to the app in its messages tab (stored in the fake, then
-        delivered as `message.im`); `thread_ts`: in that thread (an assistant thread)."""
+        delivered as `message.im`): a top-level message starts a thread of its own (agent
+        view); `thread_ts`: a follow-up in that thread."""
         ts = self.slack.add_user_message(channel, user, text, thread_ts)
         body, kind = signing.dm_message(
             text=text, user=user, channel=channel, ts=ts, thread_ts=thread_ts, event_id=event_id
         )
         return await self.post_signed(body, kind), ts
 
-    async def open_assistant_thread(
-        self, *, user: str = "U1", channel: str = "D1", context_channel: str | None = None
-    ) -> tuple[aiohttp.ClientResponse, str]:
-        """A person opens a new thread with the app: Slack posts the thread's root, then
-        sends `assistant_thread_started`; returns the thread's ts."""
-        thread_ts = self.slack.start_assistant_thread(channel, user)
-        body, kind = signing.assistant_thread_started(
-            user=user, channel=channel, thread_ts=thread_ts, context_channel=context_channel
-        )
-        return await self.post_signed(body, kind), thread_ts
+    async def open_dm(self, *, user: str = "U1", channel: str = "D1") -> aiohttp.ClientResponse:
+        """A person opens their DM with the app (agent view: `app_home_opened`, tab
+        "messages"; Slack posts nothing, and the person's first message starts a thread)."""
+        body, kind = signing.home_opened(user=user, tab="messages", channel=channel)
+        return await self.post_signed(body, kind)
 
     async def stop_button(
         self, *, thread_ts: str, user: str = "U1", channel: str = "D1"
@@ -200,14 +196,16 @@ async def running_world(
     pacer: Pacer | None = None,
     store: RunStore | None = None,
     stream_keepalive_s: float = KEEPALIVE_S,
+    status_refresh_s: float = STATUS_REFRESH_S,
 ) -> AsyncIterator[World]:
     """Start the real app in HTTP mode against `slack` and `llm`.
 
     The run store is `store`, else a fresh one in a temporary folder (a local world starts
     with no history; `settings.database_url` is not used); unfinished runs in it are
     resumed, as at a start. `stream_keepalive_s`: how often an idle native stream (a DM run)
-    is written to. The pipeline's knobs are `config`'s (they override the same
-    fields of `settings`, so the app has one source of them: `deps.config` comes from it)."""
+    is written to; `status_refresh_s`: how often its status line is re-sent while it shows.
+    The pipeline's knobs are `config`'s (they override the same fields of `settings`, so the
+    app has one source of them: `deps.config` comes from it)."""
     settings = (settings or world_settings(slack)).model_copy(
         update={name: getattr(config, name) for name in PipelineConfig.model_fields}
     )
@@ -225,6 +223,7 @@ async def running_world(
             runs=RunRegistry(store, Admission(settings.max_live_runs, settings.max_runs_per_user)),
             workspace=Workspace(TEAM, WORKSPACE_URL),
             stream_keepalive_s=stream_keepalive_s,
+            status_refresh_s=status_refresh_s,
         )
         secret = settings.slack_signing_secret
         signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET

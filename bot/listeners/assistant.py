@@ -1,11 +1,13 @@
-"""The app's agent messages tab: a direct message is a research request (no mention needed),
-run with Slack's native stream (`bot.native_run`); a new assistant thread gets suggested
-prompts; Slack's native stop button cancels the thread's run like Cancel; feedback buttons
-under an answer are thanked for and logged.
+"""The app's agent messages tab (manifest `agent_view`): a direct message is a research
+request (no mention needed), run with Slack's native stream (`bot.native_run`); opening the
+DM gets suggested prompts; Slack's native stop button cancels the thread's run like Cancel;
+feedback buttons under an answer are thanked for and logged.
 
-DMs are `message` events with `channel_type` "im" (`message.im`); in an assistant thread
-they carry the thread's `thread_ts`, and a follow-up in the same thread gets the
-conversation so far as its context, as a mention inside a channel thread does."""
+DMs are `message` events with `channel_type` "im" (`message.im`); under agent view each
+top-level DM starts a thread of its own, a reply in it carries its `thread_ts`, and a
+follow-up in the same thread gets the conversation so far as its context, as a mention
+inside a channel thread does. Opening the DM is `app_home_opened` with tab "messages"
+(Slack sends no `assistant_thread_started` under agent view)."""
 
 from __future__ import annotations
 
@@ -36,8 +38,14 @@ async def from_a_person_in_a_dm(event: dict[str, Any]) -> bool:
     )
 
 
+async def the_dm_opened(event: dict[str, Any]) -> bool:
+    """A person opened their DM with the app (agent view's `app_home_opened`, tab
+    "messages", docs.slack.dev/ai/migrating-to-agent-messaging, read 2026-12-05)."""
+    return event.get("tab") == "messages"
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
-    """Listen for DMs, new assistant threads, the native stop button and feedback."""
+    """Listen for DMs, the DM being opened, the native stop button and feedback."""
     native = NativeIO(deps.io, deps.workspace.team_id)
 
     @app.event("message", matchers=[from_a_person_in_a_dm])
@@ -52,15 +60,15 @@ def register(app: AsyncApp, deps: Deps) -> None:
         # nothing to do, but an event no listener takes is answered 404 and resent by Slack.
         return
 
-    @app.event("assistant_thread_started")
-    async def thread_started(event: dict[str, Any]) -> None:
-        thread = event.get("assistant_thread") or {}
-        channel, thread_ts = str(thread.get("channel_id", "")), str(thread.get("thread_ts", ""))
-        if not channel or not thread_ts:
+    @app.event("app_home_opened", matchers=[the_dm_opened])
+    async def dm_opened(event: dict[str, Any]) -> None:
+        channel = str(event.get("channel", ""))
+        if not channel:
             return
         prompts = [{"title": title, "message": text} for title, text in notes.SUGGESTED_PROMPTS]
         try:
-            await native.suggest(channel, thread_ts, notes.PROMPTS_TITLE, prompts)
+            # On the DM, never a thread: agent view's prompts sit at the top of the DM.
+            await native.suggest(channel, notes.PROMPTS_TITLE, prompts)
         except SlackApiError as exc:
             # Prompts are a courtesy: the person can still type their own.
             logger.warning("could not suggest prompts: %s", exc.response.get("error"))
@@ -83,7 +91,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
     """Slack's stop button: cancel the thread's live run (only its requester's press counts,
-    as with Cancel); with no run to cancel, end any stream Slack stopped, as Slack asks."""
+    as with Cancel; the run ends its session). With no run to cancel, end any stream Slack
+    stopped and move the session off "processing", as Slack asks: it does not by itself, and
+    the person would see a spinner and a stop button for about an hour."""
     channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts", ""))
     user = str(event.get("user", ""))
     run = next(
@@ -93,11 +103,15 @@ async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
     if run is None and shared and await _stop_elsewhere(deps, channel, thread_ts, user):
         return
     if run is None:
+        ended = False
         for ts in event.get("streaming_message_ts") or []:
             try:
                 await native.stop(channel, str(ts), [], [])
+                ended = True
             except SlackApiError as exc:
                 logger.info("stopped stream %s not ended: %s", ts, exc.response.get("error"))
+        if not ended and channel and thread_ts:
+            await native.session(channel, thread_ts, "active")
         return
     if deps.settings.cancel_by == "requester" and user != run.requester_id:
         await deps.io.tell(channel, user, notes.only_requester(run.requester_id, "stop"), thread_ts)

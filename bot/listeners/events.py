@@ -1,5 +1,6 @@
 """`@Orchestra <goal>`: a run in the mention's thread, with the thread as context; and the
-App Home tab, published when a person opens it."""
+App Home tab, published when a person opens it (opening the DM, tab "messages", is
+`bot.listeners.assistant`'s)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,12 @@ from bot.listeners.requests import from_message
 logger = logging.getLogger(__name__)
 
 
+async def not_the_dm(event: dict[str, Any]) -> bool:
+    """An `app_home_opened` for any tab but the DM ("messages"): Bolt runs only the first
+    listener that matches an event."""
+    return event.get("tab") != "messages"
+
+
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for app mentions and Home tab opens (Bolt acks events before listeners run)."""
 
@@ -24,7 +31,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     ) -> None:
         await from_message(deps, body, event, context, source="mention")
 
-    @app.event("app_home_opened")
+    @app.event("app_home_opened", matchers=[not_the_dm])
     async def home(event: dict[str, Any]) -> None:
         if event.get("tab", "home") != "home":
             return

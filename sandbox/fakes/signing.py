@@ -84,9 +84,21 @@ def event_callback(
     return json.dumps(body), "application/json"
 
 
-def home_opened(*, user: str, event_id: str | None = None) -> tuple[str, str]:
-    """An `event_callback` envelope for `app_home_opened` (a person opens the Home tab)."""
-    event = {"type": "app_home_opened", "user": user, "channel": "D0HOME", "tab": "home"}
+def home_opened(
+    *, user: str, tab: str = "home", channel: str = "D0HOME", event_id: str | None = None
+) -> tuple[str, str]:
+    """An `event_callback` envelope for `app_home_opened`: a person opens the app's Home tab,
+    or (`tab` "messages") its DM. Under agent view the latter replaces
+    `assistant_thread_started` ("check the value of the tab property ... when its value is
+    "messages"", docs.slack.dev/ai/migrating-to-agent-messaging, read 2026-12-05); `channel`
+    is the person's DM with the app."""
+    event = {
+        "type": "app_home_opened",
+        "user": user,
+        "channel": channel,
+        "tab": tab,
+        "event_ts": f"{time.time():.6f}",
+    }
     return event_callback(event, event_id=event_id)
 
 
@@ -114,32 +126,6 @@ def dm_message(
     }
     if thread_ts:
         event["thread_ts"] = thread_ts
-    return event_callback(event, event_id=event_id)
-
-
-def assistant_thread_started(
-    *,
-    user: str,
-    channel: str,
-    thread_ts: str,
-    context_channel: str | None = None,
-    event_id: str | None = None,
-) -> tuple[str, str]:
-    """A person opens a new thread with the app (Slack's documented example's shape):
-    `channel` is their DM with the app, `context_channel` the channel they were viewing."""
-    context: dict[str, Any] = {"team_id": TEAM, "enterprise_id": None}
-    if context_channel:
-        context["channel_id"] = context_channel
-    event = {
-        "type": "assistant_thread_started",
-        "assistant_thread": {
-            "user_id": user,
-            "context": context,
-            "channel_id": channel,
-            "thread_ts": thread_ts,
-        },
-        "event_ts": f"{time.time():.6f}",
-    }
     return event_callback(event, event_id=event_id)
 
 

@@ -1,8 +1,13 @@
 """A fake Slack Web API on loopback: the methods the app calls, Slack's response shapes and
 documented refusals, its limits (sizes, blocks, channel membership, ephemeral visibility,
 response_url expiry, strict rate limits), fault injection, a record of every call, and each
-channel's visible state, streamed messages and assistant statuses included (see
-`sandbox/fakes/slack_streams.py`). The real `slack_sdk` client talks to it via `api_url`."""
+channel's visible state, streamed messages, assistant statuses and agent sessions included
+(see `sandbox/fakes/slack_streams.py`). The real `slack_sdk` client talks to it via `api_url`.
+
+The app is an agent-view app (manifest `features.agent_view`), as every new app must be since
+2026-07-21: opening its DM is `app_home_opened` with tab "messages" (`signing.home_opened`),
+there is no `assistant_thread_started` and no thread root posted by Slack, each top-level DM
+is a thread of its own, and suggested prompts belong to the DM, not a thread."""
 
 from __future__ import annotations
 
@@ -36,6 +41,9 @@ from sandbox.fakes.slack_limits import (
     POST_TEXT_LIMIT,
     RESPONSE_URL_TTL_S,
     RESPONSE_URL_USES,
+    SESSION_PROCESSING_S,
+    SESSION_STATUSES,
+    SESSION_TITLE,
     STATUS_TIMEOUT_S,
     STREAM_IDLE_S,
     STREAM_MAX_S,
@@ -49,6 +57,9 @@ from sandbox.fakes.slack_limits import (
     undocumented,
 )
 from sandbox.fakes.slack_streams import (
+    AgentSession,
+    SessionCause,
+    SessionChange,
     StatusChange,
     Stream,
     StreamMethod,
@@ -171,14 +182,16 @@ class RecordedCall:
     response: dict[str, Any]
 
 
-ChangeKind = Literal["posted", "updated", "deleted", "ephemeral", "status", "prompts", "title"]
+ChangeKind = Literal[
+    "posted", "updated", "deleted", "ephemeral", "status", "prompts", "title", "session"
+]
 
 
 @dataclass(frozen=True)
 class StateChange:
     """A visible change, for live UIs: a message posted, edited (a stream's append and stop
     too), deleted or shown privately, or an assistant thread's status line, suggested prompts
-    or title set (`ts` and `thread_ts` are then the thread's)."""
+    or title set, or its agent session's status (`ts` and `thread_ts` are then the thread's)."""
 
     kind: ChangeKind
     channel: str
@@ -204,6 +217,7 @@ class FakeSlack:
         stream_text_limit: int = STREAM_TEXT,
         status_timeout_s: float = STATUS_TIMEOUT_S,
         scopes: frozenset[str] = APP_SCOPES,
+        session_processing_s: float = SESSION_PROCESSING_S,
     ) -> None:
         self.bot_token = bot_token
         self.strict_rate_limits = strict_rate_limits
@@ -217,6 +231,8 @@ class FakeSlack:
         # What the app's token may do (default: what manifest.yml asks for); a call without
         # the scope it needs is refused with `missing_scope`.
         self.scopes = scopes
+        self.session_processing_s = session_processing_s
+        self._sessions: dict[tuple[str, str], AgentSession] = {}
         self._streams: list[Stream] = []
         self._statuses: dict[tuple[str, str], list[StatusChange]] = {}
         self.titles: dict[tuple[str, str], str] = {}  # (channel, thread_ts) -> assistant title
@@ -247,6 +263,8 @@ class FakeSlack:
         self._faults: list[SlackFault] = []
         # Set by `revoke_bot_token`: every call with the bot token is refused with this code.
         self.bot_token_refused = ""
+        # Answers apps.connections.open for the app-level token (`slack_socket.FakeSocketMode`).
+        self.connections_open: Callable[[str], dict[str, Any]] | None = None
         self._clock_ts = time.time()
         self._subscribers: set[asyncio.Queue[StateChange]] = set()
         self._runner: web.AppRunner | None = None
@@ -419,13 +437,25 @@ class FakeSlack:
         self._store(message)
         return message.ts
 
-    def start_assistant_thread(self, channel: str, user: str, title: str = "New chat") -> str:
-        """A person opens a new chat with the app: Slack posts the thread's root (subtype
-        `assistant_app_thread`, titled by Slack) in their DM; returns its ts."""
-        message = Message(self._next_ts(), channel, title, user=user)
-        message.subtype = "assistant_app_thread"
-        self._store(message)
-        return message.ts
+    # --- agent sessions, for tests ------------------------------------------------------
+
+    def session(self, channel: str, thread_ts: str) -> AgentSession | None:
+        """A thread's agent session, if it has one."""
+        return self._sessions.get((channel, thread_ts))
+
+    def session_status(self, channel: str, thread_ts: str) -> str:
+        """What the thread's session shows now ("" when it has none): "processing" is a
+        spinner and a stop button."""
+        session = self.session(channel, thread_ts)
+        return session.status_at(self.now(), self.session_processing_s) if session else ""
+
+    def sessions_processing(self) -> list[AgentSession]:
+        """Every session that shows a spinner and a stop button now."""
+        return [
+            s
+            for s in self._sessions.values()
+            if s.status_at(self.now(), self.session_processing_s) == "processing"
+        ]
 
     # --- streams and assistant threads, for tests ---------------------------------------
 
@@ -542,6 +572,8 @@ class FakeSlack:
         token = auth.removeprefix("Bearer ") or str(args.get("token", ""))
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
+        if method == "apps.connections.open" and self.connections_open is not None:
+            return 200, self.connections_open(token), {}
         if token != self.bot_token:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
         if self.bot_token_refused:
@@ -854,6 +886,8 @@ class FakeSlack:
         self._show(message, stream)
         self._streams.append(stream)
         self._store(message)
+        # A streaming reply shows the agent at work: its thread's session is processing.
+        self._session_to(channel, thread_ts, "processing", "stream")
         return {"ok": True, "channel": channel, "ts": message.ts}
 
     def _append_stream(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -895,6 +929,16 @@ class FakeSlack:
         stream.state, stream.ended_at = "stopped", self.now()
         self._show(message, stream)
         self._notify("updated", message)
+        # A successful stop is one of the two ways a session leaves processing
+        # (agent_session_stopped); slack_sdk also sends an optional `session_status`.
+        wanted = args.get("session_status")
+        self._session_to(
+            stream.channel,
+            stream.thread_ts,
+            wanted if wanted in SESSION_STATUSES else "active",
+            "stopStream",
+            only_from="processing",
+        )
         return {
             "ok": True,
             "channel": stream.channel,
@@ -998,6 +1042,10 @@ class FakeSlack:
         )
         self._statuses.setdefault(thread, []).append(change)
         self._announce("status", *thread, thread[1])
+        if status:
+            # Under agent view a status line is the session at work (processing); clearing
+            # it does not end the session: only a stop or agents.sessions.setStatus does.
+            self._session_to(*thread, "processing", "status")
         return {"ok": True}
 
     def _set_suggested_prompts(self, args: dict[str, Any]) -> dict[str, Any]:
@@ -1008,6 +1056,11 @@ class FakeSlack:
         problem = prompts_problem(prompts)
         if problem:
             return invalid_arguments(problem)
+        if thread[1]:
+            # "The thread_ts parameter should only be used in the legacy assistant messaging
+            # experience. Including it in a call for an agent app will cause the call to
+            # silently fail." (the method's page, read 2026-12-05): ok, and nothing is shown.
+            return {"ok": True}
         self.suggested_prompts[thread] = SuggestedPrompts(
             tuple(prompts or ()), str(title) if title else None
         )
@@ -1024,6 +1077,62 @@ class FakeSlack:
         self.titles[thread] = title
         self._announce("title", *thread, thread[1])
         return {"ok": True}
+
+    # --- agent sessions ---------------------------------------------------------------
+
+    def _agents_session_status(self, args: dict[str, Any]) -> dict[str, Any]:
+        channel, thread_ts = str(args.get("channel_id") or ""), str(args.get("thread_ts") or "")
+        status, title = args.get("status"), args.get("title")
+        if not channel:
+            return invalid_arguments("missing required field: channel_id")
+        if channel in self.not_member:
+            return {"ok": False, "error": "not_authorized"}
+        if status not in SESSION_STATUSES:
+            return {"ok": False, "error": "invalid_status"}
+        if not thread_ts:
+            # The fake has no session channels: every session is a thread's.
+            return {"ok": False, "error": "thread_ts_required"}
+        if title is not None and (not isinstance(title, str) or len(title) > SESSION_TITLE):
+            return invalid_arguments(f"title must be a string of at most {SESSION_TITLE}")
+        created = (channel, thread_ts) not in self._sessions
+        self._session_to(channel, thread_ts, str(status), "set")
+        session = self._sessions[(channel, thread_ts)]
+        if created and title:
+            session.title = str(title)  # "Only used when creating a new session"
+        return {
+            "ok": True,
+            "status": status,
+            "agent_status": status,
+            **({"title": session.title} if session.title else {}),
+        }
+
+    def _session_to(
+        self,
+        channel: str,
+        thread_ts: str,
+        status: str,
+        cause: SessionCause,
+        *,
+        only_from: str | None = None,
+    ) -> None:
+        """Move a thread's session (created if need be) to `status`; with `only_from`, only a
+        session showing that status now moves."""
+        session = self._sessions.get((channel, thread_ts))
+        if session is None:
+            if only_from is not None:
+                return
+            session = self._sessions[(channel, thread_ts)] = AgentSession(channel, thread_ts)
+        now = self.now()
+        if session.changes:
+            shown = session.status_at(now, self.session_processing_s)
+            if shown != session.changes[-1].status:  # Slack's own timeout, recorded
+                expired = session.changes[-1].at + self.session_processing_s
+                session.changes.append(SessionChange(shown, expired, "timeout"))
+            if only_from is not None and shown != only_from:
+                return
+        if not session.changes or session.changes[-1].status != status or cause == "set":
+            session.changes.append(SessionChange(status, now, cause))
+            self._announce("session", channel, thread_ts, thread_ts)
 
     async def _response_url(self, request: web.Request) -> web.Response:
         url = self._response_urls.get(request.match_info["token"])
@@ -1058,4 +1167,5 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "assistant.threads.setStatus": FakeSlack._set_status,
     "assistant.threads.setSuggestedPrompts": FakeSlack._set_suggested_prompts,
     "assistant.threads.setTitle": FakeSlack._set_title,
+    "agents.sessions.setStatus": FakeSlack._agents_session_status,
 }

@@ -58,6 +58,24 @@ LOADING_MESSAGE_LENGTH = 50
 # assistant.threads.setSuggestedPrompts: "set up to four suggested prompts", each a title and a
 # message.
 SUGGESTED_PROMPTS = 4
+# The text fields of `task_update` (title, details, output) and `plan_update` (title) chunks:
+# Slack's own pages give no size for them (chat.startStream / appendStream / stopStream list
+# only markdown_text's 12,000; the task_card and plan blocks only block_id's 255; checked
+# 2026-12-05), slack_sdk checks none, and the one published cap is Microsoft's Slack extension's
+# (Agents-for-js TaskUpdateChunk / PlanUpdateChunk: "Maximum 256 characters"). As with whole
+# messages, the fake takes the stricter figure and refuses a longer field (`invalid_chunks`).
+STREAM_CHUNK_FIELD = 256
+# --- agent sessions (docs.slack.dev/ai/agent-sessions, agents.sessions.setStatus, read
+# 2026-12-05) ----------------------------------------------------------------------------------
+# A thread's session shows "processing" (a spinner and a stop button), "active", "suspended" or
+# "closed". "The session status does not update automatically" (agent_session_stopped): only a
+# successful chat.stopStream or agents.sessions.setStatus moves it off processing. The title
+# (set on creation only) is "max 200 characters".
+SESSION_STATUSES = frozenset({"active", "processing", "suspended", "closed"})
+SESSION_TITLE = 200
+# How long Slack leaves a session nobody moves off processing: undocumented; the issue that
+# asked for the lifecycle (#20) saw the spinner and stop button stay for about an hour.
+SESSION_PROCESSING_S = 3600.0
 
 KNOWN_BLOCKS = {
     "section",
@@ -246,6 +264,11 @@ METHOD_ERRORS: dict[str, frozenset[str]] = {
         "assistant.threads.setSuggestedPrompts": """channel_not_found invalid_arguments
             invalid_thread_ts message_not_found not_agent_app""",
         "assistant.threads.setTitle": "channel_not_found invalid_arguments invalid_thread_ts",
+        # agents.sessions.setStatus's reference page (mirrored in slack-ruby/slack-api-ref,
+        # 2026-08-20), plus `invalid_arguments` as above.
+        "agents.sessions.setStatus": """feature_disabled channel_not_found user_not_found
+            not_authorized invalid_status thread_ts_required thread_ts_not_allowed
+            internal_error invalid_arguments""",
         # Who may see which runs: the codes these pages list (slack-ruby/slack-api-ref).
         "users.conversations": """invalid_arguments invalid_cursor invalid_limit invalid_types
             method_not_supported_for_channel_type""",
@@ -312,6 +335,7 @@ STRICT_RATES: dict[str, Rate] = {
     "assistant.threads.setStatus": Rate(100 / 60, 12),
     "assistant.threads.setSuggestedPrompts": Rate(100 / 60, 12),
     "assistant.threads.setTitle": Rate(100 / 60, 12),
+    "agents.sessions.setStatus": Rate(50 / 60, 12),  # Tier 3, as its reference page says
     "users.conversations": Rate(50 / 60, 12),  # Tier 3
     "conversations.info": Rate(50 / 60, 12),  # Tier 3
     "users.info": Rate(100 / 60, 12),  # Tier 4

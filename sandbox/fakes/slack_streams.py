@@ -10,6 +10,7 @@ from typing import Any, Literal
 from sandbox.fakes.slack_limits import (
     LOADING_MESSAGE_LENGTH,
     LOADING_MESSAGES,
+    STREAM_CHUNK_FIELD,
     STREAM_MARKDOWN_TEXT,
     SUGGESTED_PROMPTS,
     TASK_STATUSES,
@@ -125,6 +126,40 @@ class StatusChange:
     loading_messages: tuple[str, ...] = ()
 
 
+SessionCause = Literal["set", "stream", "status", "stopStream", "timeout"]
+
+
+@dataclass(frozen=True)
+class SessionChange:
+    """One change of a thread's agent session: what moved it (`agents.sessions.setStatus`,
+    a stream or a status line that shows the agent working, a stop, or Slack's own timeout)."""
+
+    status: str
+    at: float
+    cause: SessionCause
+
+
+@dataclass
+class AgentSession:
+    """A thread's agent session: its status over time and its title (set on creation)."""
+
+    channel: str
+    thread_ts: str
+    title: str | None = None
+    changes: list[SessionChange] = field(default_factory=list)
+
+    def status_at(self, now: float, processing_s: float) -> str:
+        """The status shown at `now`: Slack ends a session left processing after a while."""
+        last = self.changes[-1]
+        if last.status == "processing" and now > last.at + processing_s:
+            return "active"
+        return last.status
+
+    def history(self) -> list[str]:
+        """The statuses it went through, in order."""
+        return [c.status for c in self.changes]
+
+
 @dataclass(frozen=True)
 class SuggestedPrompts:
     """The prompts assistant.threads.setSuggestedPrompts last set for a thread."""
@@ -156,6 +191,9 @@ def chunks_problem(chunks: Any) -> str | None:
         for name in _CHUNK_TEXT[kind]:
             if not isinstance(chunk.get(name), str) or (name != "text" and not chunk[name]):
                 return f"chunk {i}: {kind} needs a non-empty string `{name}`"
+        for name in ("title", "details", "output"):
+            if name in chunk and len(str(chunk[name])) > STREAM_CHUNK_FIELD:
+                return f"chunk {i}: {kind} `{name}` is over {STREAM_CHUNK_FIELD} characters"
         if kind == "task_update":
             problem = _task_problem(chunk)
             if problem:

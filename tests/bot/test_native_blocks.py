@@ -13,7 +13,7 @@ from bot.slack_blocks import SlackMessage, block_text_chars, message, section
 from bot.slack_text import MESSAGE_BLOCKS_BUDGET
 from pipeline import Source, Usage
 from pipeline.view import RunView, SubtaskView
-from sandbox.fakes.slack_limits import block_errors
+from sandbox.fakes.slack_limits import STREAM_CHUNK_FIELD, block_errors
 from sandbox.fakes.slack_streams import chunks_problem
 
 WORD_JOINER = "\u2060"
@@ -168,3 +168,28 @@ def test_a_plan_of_many_subtasks_still_fits_as_plan_only() -> None:
     plan_only = nb.plan_only_message(view, "Stopped", notes.ANSWER_BELOW)
     assert block_errors(plan_only.blocks) == []
     assert block_text_chars(plan_only.blocks) <= MESSAGE_BLOCKS_BUDGET
+
+
+def test_task_details_stay_within_the_chunk_field_cap() -> None:
+    long = "x " * 600
+    for state in ("retrying", "failed", "skipped"):
+        details = nb.task_chunk(sub(state, detail=long, attempt=3, wait_s=12))["details"]
+        assert len(details) <= STREAM_CHUNK_FIELD
+        assert chunks_problem([nb.task_chunk(sub(state, detail=long))]) is None
+
+
+def test_a_refused_chunk_is_shortened_to_its_title_status_and_short_details() -> None:
+    source = Source("https://example.com/a", "A source", "")
+    chunk = nb.task_chunk(sub("done", sources=(source,), role="R" * 120))
+    short = nb.shortened(chunk)
+    assert set(short) <= {"type", "id", "title", "status", "details"}
+    assert (short["id"], short["status"]) == ("s1", "complete")
+    assert len(short["title"]) <= nb.SHORT_CHARS
+    assert nb.shortened(nb.plan_chunk("P" * 150))["title"].endswith("…")
+
+
+def test_the_thread_title_is_the_goal_made_inert_within_200_characters() -> None:
+    assert nb.thread_title(RunView("r", goal="compare <!channel> databases")) == (
+        f"compare <{WORD_JOINER}!channel> databases"
+    )
+    assert len(nb.thread_title(RunView("r", goal="<@U1> " * 100))) <= 200

@@ -135,3 +135,55 @@ def test_an_update_being_sent_is_not_replaced_and_a_failed_send_is_kept() -> Non
     done_later(False)
     assert plan.pending
     assert plan.take()[0] == later
+
+
+def test_a_refused_write_goes_one_chunk_at_a_time_and_the_bad_one_is_shortened_then_dropped() -> (
+    None
+):
+    plan = PlanUpdates()
+    plan.title = "Researching"
+    bad = {**chunk("s2", "complete", "d" * 200), "sources": [{"type": "url", "url": "x"}]}
+    for update in (chunk("s1", "complete"), bad, chunk("s3", "complete")):
+        plan.task(update)
+    first, done = plan.take()
+    assert len(first) == 4
+    plan.refused()  # Slack refused the write: which chunk it disliked is unknown
+    done(False)
+    sent: list[dict[str, object]] = []
+    for _ in range(10):  # Slack refuses s2 whatever its shape
+        batch, done = plan.take()
+        if not batch:
+            break
+        assert len(batch) == 1
+        if batch[0].get("id") == "s2":
+            sent.append(batch[0])
+            plan.refused()
+            done(False)
+        else:
+            done(True)
+    assert [c.get("sources") for c in sent] == [[{"type": "url", "url": "x"}], None]
+    assert len(str(sent[1]["details"])) <= nb.SHORT_CHARS  # shortened once, then dropped
+    assert not plan.pending
+    assert not plan.isolating
+    assert plan.sent_title == "Researching"  # the title went alone, and was taken
+    plan.task(chunk("s2", "error", "later"))
+    assert plan.take()[0] == [chunk("s2", "error", "later")]  # later updates go as usual
+
+
+def test_the_end_takes_every_unsent_chunk_even_while_isolating() -> None:
+    plan = PlanUpdates()
+    plan.task(chunk("s1", "complete"))
+    plan.task(chunk("s2", "complete"))
+    _, done = plan.take()
+    plan.refused()
+    done(False)
+    assert len(plan.take()[0]) == 1
+    assert len(plan.take(whole=True)[0]) == 2
+
+
+def test_a_write_whose_answer_was_lost_leaves_the_text_unsure() -> None:
+    text = StreamedText()
+    text.show(("Some words ", 11))
+    text.lost()
+    assert text.held
+    assert not text.extends("Some words and more")  # the end replaces the message

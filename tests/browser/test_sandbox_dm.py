@@ -1,9 +1,10 @@
 """The sandbox page's DM with Orchestra in headless Chromium, at 1280x900: Orchestra under
-Apps in the sidebar opens a chat with the app's suggested prompts; a request typed with no
-mention (or a prompt clicked) is answered as Slack shows the native stream: the status line
-while the app plans, then the plan with one row per task moving through its states, the
-answer growing below it, the footer and feedback buttons at the end (a click is answered
-privately); a follow-up in the chat plans with the conversation; Stop cancels the run."""
+Apps in the sidebar opens the DM with the app's suggested prompts (agent view); a request
+typed with no mention (or a prompt clicked) is answered as Slack shows the native stream: the
+status line while the app plans, then the plan with one row per task moving through its
+states, the answer growing below it, the footer and feedback buttons at the end (a click is
+answered privately); a follow-up in the chat plans with the conversation; Stop cancels the
+run."""
 
 from __future__ import annotations
 
@@ -143,12 +144,13 @@ async def test_a_suggested_prompt_starts_a_run_that_stop_cancels(page: Page) -> 
     await expect(reply).not_to_contain_text("Demo answer")
     await expect(reply.locator("button.feedback")).to_have_count(0)
 
-    # A new chat opens with the prompts again; the earlier one stays in the history.
+    # A new chat opens the DM with its prompts again (agent view: the chat exists once the
+    # person writes); the earlier one stays in the history.
     await page.locator("#new-chat").click()
     await expect(chat.locator(".prompts button")).to_have_count(len(notes.SUGGESTED_PROMPTS))
     await expect(chat.locator(".msg")).to_have_count(0)
     history = page.locator("#history option")
-    await expect(history).to_have_count(2)
+    await expect(history).to_have_count(1)
     await expect(history.first).to_have_text(message)
     await page.locator("#history").select_option(index=0)
     await expect(chat).to_contain_text(f"Cancelled by @{USER_NAME}")
@@ -156,8 +158,8 @@ async def test_a_suggested_prompt_starts_a_run_that_stop_cancels(page: Page) -> 
     # A reload stays in the DM, on the newest chat; a small window still shows the composer.
     await page.reload()
     await expect(page.locator("#dm-column")).to_be_visible()
-    await expect(page.locator("#history option")).to_have_count(2)
-    await expect(chat.locator(".prompts button")).to_have_count(len(notes.SUGGESTED_PROMPTS))
+    await expect(page.locator("#history option")).to_have_count(1)
+    await expect(chat).to_contain_text(f"Cancelled by @{USER_NAME}")
     await page.set_viewport_size(SMALL)
     await assert_fully_visible(page, "#dm-composer")
 

@@ -33,6 +33,14 @@ DM = "D1"
 SUBTASKS = ("s1", "s2", "s3")
 
 
+@pytest.fixture(autouse=True)
+async def no_session_left_processing(fake_slack: FakeSlack) -> AsyncIterator[None]:
+    """Set up before the world and checked after it closed: Slack never moves an agent
+    session off "processing" by itself, so every way a DM run ends must."""
+    yield
+    assert [(s.channel, s.thread_ts) for s in fake_slack.sessions_processing()] == []
+
+
 def states(stream: Stream, task_id: str) -> list[str]:
     """The statuses a task went through (a status resent with new details counted once)."""
     return [status for status, _ in itertools.groupby(stream.task_states(task_id))]
@@ -235,8 +243,8 @@ async def test_a_stream_is_kept_alive_while_subagents_work(
 async def test_a_follow_up_dm_in_the_thread_gets_the_conversation(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
-    _, thread = await world.open_assistant_thread()
-    await world.dm("compare Kafka and RabbitMQ for billing events", thread_ts=thread)
+    # Agent view: the first DM is the thread's root (Slack posts none of its own).
+    _, thread = await world.dm("compare Kafka and RabbitMQ for billing events")
     await eventually(lambda: not world.deps.runs.live and ended(fake_slack, thread), within=20)
     await world.dm("and which is cheaper to run?", thread_ts=thread)
     await eventually(lambda: len(fake_claude.calls_for("orchestrator")) == 2)
@@ -245,20 +253,21 @@ async def test_a_follow_up_dm_in_the_thread_gets_the_conversation(
     assert "compare Kafka and RabbitMQ for billing events" in plan_request
     assert "Integrated answer from the fake." in plan_request  # the app's own answer
     assert "which is cheaper to run?" in plan_request
-    assert "New chat" not in plan_request  # Slack's thread root is no part of it
-    first_request = fake_claude.calls_for("orchestrator")[0].body["messages"][0]["content"]
-    assert "New chat" not in first_request
 
 
-async def test_a_new_assistant_thread_gets_suggested_prompts(
+async def test_opening_the_dm_sets_its_prompts_within_three_seconds(
     world: World, fake_slack: FakeSlack
 ) -> None:
-    response, thread = await world.open_assistant_thread(context_channel="C9")
+    response = await world.open_dm()  # agent view: app_home_opened, tab "messages"
     assert response.status == 200
-    await eventually(lambda: (DM, thread) in fake_slack.suggested_prompts)
-    suggested = fake_slack.suggested_prompts[(DM, thread)]
+    await eventually(lambda: (DM, "") in fake_slack.suggested_prompts, within=3)
+    suggested = fake_slack.suggested_prompts[(DM, "")]
     assert suggested.title == notes.PROMPTS_TITLE
     assert [(p["title"], p["message"]) for p in suggested.prompts] == list(notes.SUGGESTED_PROMPTS)
+    # Never on a thread: under agent view that call "will silently fail".
+    [call] = fake_slack.calls_to("assistant.threads.setSuggestedPrompts")
+    assert "thread_ts" not in call.args
+    assert fake_slack.home_views == {}  # the Home tab is not the DM
 
 
 async def test_a_long_answer_stops_the_stream_and_continues_in_messages(
@@ -402,6 +411,7 @@ async def test_a_queued_dm_run_says_so_in_its_status_then_plans(
         await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
         _, second = await world.dm("second", user="U2", channel="D2")
         await eventually(lambda: fake_slack.status("D2", second) == notes.queued(0))
+        assert fake_slack.session_status("D2", second) == "processing"  # Stop while queued
         slow_subagents(fake_claude, 0)
         await world.stop_button(thread_ts=first, user="U1", channel="D1")
         await eventually(lambda: fake_slack.status_history("D2", second)[-1:] == [""], within=20)

@@ -10,10 +10,7 @@ from collections.abc import AsyncIterator, Awaitable
 from typing import Any
 
 import pytest
-from slack_bolt.request.payload_utils import (
-    is_assistant_thread_started_event,
-    is_user_message_event_in_assistant_thread,
-)
+from slack_bolt.request.payload_utils import is_user_message_event_in_assistant_thread
 from slack_sdk.errors import SlackApiError
 from slack_sdk.models.blocks import (
     ContextActionsBlock,
@@ -421,21 +418,24 @@ async def test_a_status_left_two_minutes_without_a_message_times_out(
     assert slack.status_changes(DM, question)[-1].cause == "timeout"
 
 
-async def test_suggested_prompts_and_a_title_are_kept_per_thread(
+async def test_suggested_prompts_belong_to_the_dm_and_a_title_to_a_thread(
     slack: FakeSlack, client: AsyncWebClient, question: str
 ) -> None:
     prompts = [{"title": "Compare", "message": "Compare the two drafts"}]
-    await client.assistant_threads_setSuggestedPrompts(
-        channel_id=DM, thread_ts=question, prompts=prompts, title="Try"
-    )
+    await client.assistant_threads_setSuggestedPrompts(channel_id=DM, prompts=prompts, title="Try")
     await client.assistant_threads_setTitle(channel_id=DM, thread_ts=question, title="EU AI Act")
-    assert slack.suggested_prompts[(DM, question)].prompts == tuple(prompts)
-    assert slack.suggested_prompts[(DM, question)].title == "Try"
+    assert slack.suggested_prompts[(DM, "")].prompts == tuple(prompts)
+    assert slack.suggested_prompts[(DM, "")].title == "Try"
     assert slack.titles[(DM, question)] == "EU AI Act"
-    five = client.assistant_threads_setSuggestedPrompts(
-        channel_id=DM, thread_ts=question, prompts=prompts * 5
-    )
+    five = client.assistant_threads_setSuggestedPrompts(channel_id=DM, prompts=prompts * 5)
     assert await error_of(five) == "invalid_arguments"
+    # Agent view: with a thread_ts the call "will silently fail": ok, and nothing shown.
+    other = [{"title": "Other", "message": "Something else"}]
+    await client.assistant_threads_setSuggestedPrompts(
+        channel_id=DM, thread_ts=question, prompts=other
+    )
+    assert (DM, question) not in slack.suggested_prompts
+    assert slack.suggested_prompts[(DM, "")].prompts == tuple(prompts)
 
 
 async def test_live_views_hear_of_every_stream_write_status_prompt_and_stop(
@@ -444,10 +444,6 @@ async def test_live_views_hear_of_every_stream_write_status_prompt_and_stop(
     changes = slack.subscribe()
     await client.assistant_threads_setStatus(channel_id=DM, thread_ts=question, status="is busy")
     await client.assistant_threads_setStatus(channel_id=DM, thread_ts=question, status="")
-    prompts = [{"title": "Compare", "message": "Compare the two drafts"}]
-    await client.assistant_threads_setSuggestedPrompts(
-        channel_id=DM, thread_ts=question, prompts=prompts
-    )
     await client.assistant_threads_setTitle(channel_id=DM, thread_ts=question, title="EU AI Act")
     started = await client.chat_startStream(channel=DM, thread_ts=question, markdown_text="A")
     ts = str(started["ts"])
@@ -458,13 +454,14 @@ async def test_live_views_hear_of_every_stream_write_status_prompt_and_stop(
     slack.unsubscribe(changes)
     assert [(c.kind, c.ts) for c in seen] == [
         ("status", question),
-        ("status", question),
-        ("prompts", question),
+        ("session", question),  # a status line shows the agent at work: processing
+        ("status", question),  # cleared, but the session stays processing
         ("title", question),
         ("posted", ts),
         ("updated", ts),
         ("updated", ts),  # the stop button
         ("updated", ts),
+        ("session", question),  # the app's stop moved it off processing
     ]
     assert {(c.channel, c.thread_ts) for c in seen} == {(DM, question)}
 
@@ -500,7 +497,7 @@ async def test_the_stop_button_stops_live_streams_and_the_app_may_still_stop_the
     }
 
 
-def test_dm_and_assistant_thread_events_are_what_bolt_recognises() -> None:
+def test_dm_events_are_what_bolt_recognises_and_opening_the_dm_is_app_home_opened() -> None:
     body, _ = signing.dm_message(text="hi", user="U1", channel=DM, ts="2.2", thread_ts="1.1")
     dm = json.loads(body)
     assert dm["type"] == "event_callback"
@@ -508,14 +505,15 @@ def test_dm_and_assistant_thread_events_are_what_bolt_recognises() -> None:
     assert is_user_message_event_in_assistant_thread(dm)
     body, _ = signing.dm_message(text="hi", user="U1", channel=DM, ts="2.2")
     assert not is_user_message_event_in_assistant_thread(json.loads(body))
-    body, _ = signing.assistant_thread_started(
-        user="U1", channel=DM, thread_ts="1.1", context_channel="C1"
+    # Agent view: no assistant_thread_started; opening the DM is app_home_opened, tab messages.
+    body, _ = signing.home_opened(user="U1", tab="messages", channel=DM)
+    opened = json.loads(body)["event"]
+    assert (opened["type"], opened["tab"], opened["channel"], opened["user"]) == (
+        "app_home_opened",
+        "messages",
+        DM,
+        "U1",
     )
-    started = json.loads(body)
-    assert is_assistant_thread_started_event(started)
-    thread = started["event"]["assistant_thread"]
-    assert (thread["user_id"], thread["channel_id"], thread["thread_ts"]) == ("U1", DM, "1.1")
-    assert thread["context"]["channel_id"] == "C1"
 
 
 async def test_feedback_buttons_are_taken_at_stop_and_malformed_ones_refused(
@@ -539,3 +537,79 @@ async def test_feedback_buttons_are_taken_at_stop_and_malformed_ones_refused(
     stream = slack.stream(DM, ts)
     assert stream is not None
     assert stream.blocks == [feedback]
+
+
+# --- agent sessions ------------------------------------------------------------------------
+
+
+async def test_a_session_stays_processing_until_a_stop_or_set_status_moves_it(
+    slack: FakeSlack, client: AsyncWebClient, question: str
+) -> None:
+    await client.assistant_threads_setStatus(channel_id=DM, thread_ts=question, status="is busy")
+    assert slack.session_status(DM, question) == "processing"
+    await client.assistant_threads_setStatus(channel_id=DM, thread_ts=question, status="")
+    assert slack.session_status(DM, question) == "processing"  # a cleared status is no end
+    ts = str((await client.chat_startStream(channel=DM, thread_ts=question))["ts"])
+    slack.advance(slack.stream_max_s or 0)
+    await client.chat_update(channel=DM, ts=ts, text="edited after the stream's cap")
+    assert slack.session_status(DM, question) == "processing"  # an edit is no end either
+    answer = await client.agents_sessions_setStatus(
+        channel_id=DM, thread_ts=question, status="active", title="ignored: not a creation"
+    )
+    assert (answer["status"], slack.session_status(DM, question)) == ("active", "active")
+    session = slack.session(DM, question)
+    assert session is not None
+    assert session.history() == ["processing", "active"]
+    assert session.title is None
+
+
+async def test_a_successful_stop_ends_processing_and_slack_times_out_a_forgotten_one(
+    slack: FakeSlack, client: AsyncWebClient, question: str
+) -> None:
+    created = await client.agents_sessions_setStatus(
+        channel_id=DM, thread_ts=question, status="processing", title="EU AI Act"
+    )
+    assert created["title"] == "EU AI Act"
+    ts = str((await client.chat_startStream(channel=DM, thread_ts=question))["ts"])
+    await client.chat_stopStream(channel=DM, ts=ts, markdown_text="Done.")
+    assert slack.session_status(DM, question) == "active"
+    other = slack.add_user_message(DM, "U1", "And another thing?")
+    await client.agents_sessions_setStatus(channel_id=DM, thread_ts=other, status="processing")
+    assert [s.thread_ts for s in slack.sessions_processing()] == [other]
+    slack.advance(slack.session_processing_s + 1)
+    assert slack.sessions_processing() == []
+
+
+@pytest.mark.parametrize(
+    ("args", "error"),
+    [
+        ({"channel_id": DM, "thread_ts": "1.1", "status": "thinking"}, "invalid_status"),
+        ({"channel_id": DM, "status": "active"}, "thread_ts_required"),
+        ({"channel_id": "C9", "thread_ts": "1.1", "status": "active"}, "not_authorized"),
+        (
+            {"channel_id": DM, "thread_ts": "1.1", "status": "processing", "title": "T" * 201},
+            "invalid_arguments",
+        ),
+    ],
+)
+async def test_session_calls_slack_refuses_are_refused(
+    slack: FakeSlack, client: AsyncWebClient, args: dict[str, Any], error: str
+) -> None:
+    slack.remove_bot("C9")
+    assert await error_of(client.api_call("agents.sessions.setStatus", json=args)) == error
+
+
+async def test_a_chunk_field_past_256_characters_is_refused(
+    client: AsyncWebClient, question: str
+) -> None:
+    ts = str((await client.chat_startStream(channel=DM, thread_ts=question))["ts"])
+    task = TaskUpdateChunk(id="t1", title="Search", status="in_progress", details="d" * 256)
+    await client.chat_appendStream(channel=DM, ts=ts, chunks=[task])
+    long = TaskUpdateChunk(id="t1", title="Search", status="complete", details="d" * 257)
+    assert await error_of(client.chat_appendStream(channel=DM, ts=ts, chunks=[long])) == (
+        "invalid_chunks"
+    )
+    plan = PlanUpdateChunk(title="P" * 257)
+    assert await error_of(client.chat_appendStream(channel=DM, ts=ts, chunks=[plan])) == (
+        "invalid_chunks"
+    )

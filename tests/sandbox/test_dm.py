@@ -1,7 +1,8 @@
-"""The sandbox page's DM with Orchestra in-process: a chat opens with suggested prompts, a
-message there is answered in one streamed reply (plan, tasks, text, footer, feedback), the
-status line shows while set, Stop reaches the app as Slack's stop button, feedback is
-answered privately in the chat."""
+"""The sandbox page's DM with Orchestra in-process, under agent view: the DM opens with its
+suggested prompts, a message there starts a chat answered in one streamed reply (plan, tasks,
+text, footer, feedback), the status line shows while set, Stop is offered while the chat's
+agent session is processing and reaches the app as Slack's stop button, feedback is answered
+privately in the chat."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from aiohttp.test_utils import TestClient
 
 from bot import notes
 from bot.native_blocks import FEEDBACK_ACTION
-from sandbox.dm import DM
+from sandbox.dm import DM, NEW
 from sandbox.page import USER, USER_NAME
 from sandbox.world import World
 from tests.sandbox.conftest import eventually
@@ -48,17 +49,17 @@ async def test_with_no_chat_yet_the_view_is_empty(page: Client) -> None:
     assert await dm_view(page) == {"chat": None, "chats": [], "html": "", "live": False, "since": 0}
 
 
-async def test_a_new_chat_shows_the_apps_suggested_prompts(page: Client) -> None:
+async def test_opening_the_dm_shows_the_apps_suggested_prompts(page: Client) -> None:
     chat = (await post(page, "/api/dm/new"))["chat"]
+    assert chat == NEW  # agent view: no chat until the person writes
     await eventually(lambda: shows(page, chat, 'class="prompts"'))
-    shown = await dm_view(page)
-    assert shown["chat"] == chat
+    shown = await dm_view(page, chat)
+    assert shown["chat"] == NEW
     assert notes.PROMPTS_TITLE in shown["html"]
     for title, message in notes.SUGGESTED_PROMPTS:
         assert f">{title}</button>" in shown["html"]
         assert f'data-prompt="{html.escape(message, quote=True)}"' in shown["html"]
-    assert shown["chats"] == [{"ts": chat, "title": "New chat"}]
-    assert "New chat" not in shown["html"]  # Slack's root of the chat is not a message
+    assert shown["chats"] == []
 
 
 async def test_a_dm_is_answered_in_one_streamed_reply(page: Client, world: World) -> None:
@@ -95,8 +96,10 @@ async def test_a_follow_up_in_the_chat_plans_with_the_conversation(
     assert body.count('class="msg bot streamed"') == 2
 
 
-async def test_the_status_line_shows_while_set(page: Client, world: World) -> None:
-    chat = (await post(page, "/api/dm/new"))["chat"]
+async def test_the_status_line_shows_while_set_and_stop_while_processing(
+    page: Client, world: World
+) -> None:
+    chat = world.slack.add_user_message(DM, USER, "hello")
     client = world.deps.io.client
     await client.assistant_threads_setStatus(channel_id=DM, thread_ts=chat, status="is <busy>")
     shown = await dm_view(page, chat)
@@ -104,11 +107,13 @@ async def test_the_status_line_shows_while_set(page: Client, world: World) -> No
         '<div class="status-line" id="status-line"><b>Orchestra</b> is &lt;busy&gt;</div>'
         in (shown["html"])
     )
-    assert shown["live"] is True  # Slack offers its stop button while the app works
+    assert shown["live"] is True  # Slack offers its stop button while the session processes
     await client.assistant_threads_setStatus(channel_id=DM, thread_ts=chat, status="")
     shown = await dm_view(page, chat)
     assert "status-line" not in shown["html"]
-    assert shown["live"] is False
+    assert shown["live"] is True  # a cleared status line does not end the session
+    await client.agents_sessions_setStatus(channel_id=DM, thread_ts=chat, status="active")
+    assert (await dm_view(page, chat))["live"] is False
 
 
 @pytest.mark.parametrize("speed", [1.0])
