@@ -47,6 +47,7 @@ __all__ = [
     "answer_part_chunks",
     "answer_part_message",
     "block_text_chars",
+    "cut_note",
     "error_message",
     "failed_note",
     "footer",
@@ -68,6 +69,11 @@ def footer(result: RunResult) -> str:
     return ":stopwatch: " + " · ".join(footer_parts(result))
 
 
+def cut_note(result: RunResult) -> str:
+    """Why the answer is not whole, under it ("" when it is): never read as complete."""
+    return f":scissors: {safe_mrkdwn(result.answer_cut)}" if result.answer_cut else ""
+
+
 def failed_note(result: RunResult) -> str:
     """Which subtasks are missing from the answer, by role (mrkdwn, escaped)."""
     if result.plan is None or not result.failed_subtasks:
@@ -87,7 +93,7 @@ def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMes
 
     Each message's blocks (a chunk plus its footer or part label) stay within the budget, so
     Slack never refuses one for its size; the `text` fallback links only with visible hosts."""
-    tail = [note for note in (failed_note(result), footer(result)) if note]
+    tail = [note for note in (cut_note(result), failed_note(result), footer(result)) if note]
     room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
     answer = result.answer if text is None else text
     empty = text is None and not answer.strip()

@@ -148,12 +148,14 @@ class DailyBudget:
         except (SQLAlchemyError, OSError):
             # A budget that cannot be checked is not spent on: the run stops, saying so.
             logger.exception("could not reserve against daily budgets [run_id=%s]", self.run_id)
-            raise BudgetExceeded(f"This run stopped: {STORE_DOWN}.") from None
+            raise BudgetExceeded(f"This run stopped: {STORE_DOWN}.", why=STORE_DOWN) from None
         if isinstance(outcome, BudgetStanding):
             logger.info(
                 "daily %s budget refused $%.4f [run_id=%s]", outcome.scope, usd, self.run_id
             )
-            raise BudgetExceeded(stopped_sentence(outcome))
+            raise BudgetExceeded(
+                stopped_sentence(outcome), why=_standing_text(outcome, "the next call")
+            )
         return _Held(self.store, outcome, self.run_id)
 
 

@@ -174,7 +174,10 @@ class NativeRun:
             title=nb.plan_title(self.view),
             text=with_sources(answer, result.sources) if answer else EMPTY_ANSWER,
             cut_limit=len(answer),
-            closing=nb.closing_blocks([blocks.failed_note(result), blocks.footer(result)], run_id),
+            closing=nb.closing_blocks(
+                [blocks.cut_note(result), blocks.failed_note(result), blocks.footer(result)],
+                run_id,
+            ),
             continuation=continuation,
         )
         await self._journal.answer_parts(await stream.finish(ending))

@@ -10,6 +10,7 @@ from pipeline.errors import (
     LLMError,
     PipelineError,
     PlanError,
+    Refused,
 )
 from pipeline.events import (
     TERMINAL_EVENTS,
@@ -72,6 +73,7 @@ __all__ = [
     "Plan",
     "PlanError",
     "PlanReady",
+    "Refused",
     "Reservation",
     "Role",
     "RunCancelled",

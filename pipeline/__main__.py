@@ -127,6 +127,8 @@ async def _run(args: argparse.Namespace, settings: PipelineSettings, api_key: st
     else:
         out.print()
         print_answer(out, with_sources(result.answer, result.sources))
+        if result.answer_cut:
+            say(out, f"\n{result.answer_cut}", "yellow")
         if result.failed_subtasks:
             say(out, f"\n{not_included(result)}")
     say(err, footer(result))

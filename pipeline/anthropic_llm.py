@@ -22,7 +22,15 @@ from anthropic.types import (
 from anthropic.types import Message as ApiMessage
 
 from pipeline.errors import LLMError, LLMErrorKind
-from pipeline.llm import LLMReply, LLMRequest, Source, TextCallback, Usage, WebTools
+from pipeline.llm import (
+    LLMReply,
+    LLMRequest,
+    PausedTurn,
+    Source,
+    TextCallback,
+    Usage,
+    WebTools,
+)
 
 # Status codes the SDK itself treats as transient (its _should_retry), plus 529 overloaded.
 _TRANSIENT = {408, 409, 429} | set(range(500, 600))
@@ -138,12 +146,6 @@ def _usage(message: ApiMessage) -> Usage:
     )
 
 
-# A paused turn (`pause_turn`: the server's tool loop hit its iteration limit) is continued by
-# sending the assistant content back as-is and calling again; at most this many times, so a
-# model that keeps pausing cannot run up searches without end.
-MAX_CONTINUATIONS = 3
-
-
 def web_tools(web: WebTools) -> list[ToolUnionParam]:
     """The server-side tool definitions for `web`.
 
@@ -163,6 +165,8 @@ def web_tools(web: WebTools) -> list[ToolUnionParam]:
         "name": "web_fetch",
         "max_uses": web.max_uses,
         "citations": {"enabled": True},  # off by default for fetched pages
+        # Without it a fetched page adds whatever it holds to the input (no bound to reserve).
+        "max_content_tokens": web.max_content_tokens,
     }
     if web.allowed_domains:
         search["allowed_domains"] = list(web.allowed_domains)
@@ -173,52 +177,57 @@ def web_tools(web: WebTools) -> list[ToolUnionParam]:
     return [search, fetch] if web.fetch else [search]
 
 
-def _reply(messages: list[ApiMessage]) -> LLMReply:
-    """One reply from a turn's messages (several when the turn was paused and continued)."""
+def _reply(message: ApiMessage) -> LLMReply:
+    """Our reply from one API message (a paused one keeps its content to continue with)."""
     text: list[str] = []
-    usage = Usage()
+    usage = _usage(message)
     sources: dict[str, Source] = {}  # by URL, in order of first citation
     errors: list[str] = []
-    for message in messages:
-        usage += _usage(message)
-        # Fetched pages, in order: a citation of a fetched page is a document location whose
-        # `document_index` counts the documents in the turn, and the page's URL is here.
-        fetched: list[tuple[str, str]] = []
-        for block in message.content:
-            match block.type:
-                case "web_search_tool_result":
-                    if not isinstance(block.content, list):
-                        errors.append(block.content.error_code)
-                case "web_fetch_tool_result":
-                    content = block.content
-                    if content.type == "web_fetch_tool_result_error":
-                        errors.append(f"fetch:{content.error_code}")
+    # Fetched pages, in order: a citation of a fetched page is a document location whose
+    # `document_index` counts the documents in the message, and the page's URL is here.
+    fetched: list[tuple[str, str]] = []
+    for block in message.content:
+        match block.type:
+            case "web_search_tool_result":
+                if not isinstance(block.content, list):
+                    errors.append(block.content.error_code)
+            case "web_fetch_tool_result":
+                content = block.content
+                if content.type == "web_fetch_tool_result_error":
+                    errors.append(f"fetch:{content.error_code}")
+                else:
+                    fetched.append((content.url, content.content.title or content.url))
+            case "text":
+                text.append(block.text)
+                for citation in block.citations or ():
+                    if citation.type == "web_search_result_location":
+                        source = Source(citation.url, citation.title or "", citation.cited_text)
+                    elif citation.type in ("char_location", "page_location") and (
+                        0 <= citation.document_index < len(fetched)
+                    ):
+                        url, title = fetched[citation.document_index]
+                        source = Source(url, title, citation.cited_text)
                     else:
-                        fetched.append((content.url, content.content.title or content.url))
-                case "text":
-                    text.append(block.text)
-                    for citation in block.citations or ():
-                        if citation.type == "web_search_result_location":
-                            source = Source(citation.url, citation.title or "", citation.cited_text)
-                        elif citation.type in ("char_location", "page_location") and (
-                            0 <= citation.document_index < len(fetched)
-                        ):
-                            url, title = fetched[citation.document_index]
-                            source = Source(url, title, citation.cited_text)
-                        else:
-                            continue
-                        sources.setdefault(source.url, source)
-                case _:
-                    pass
-    last = messages[-1]
+                        continue
+                    sources.setdefault(source.url, source)
+            case _:
+                pass
+    # The SDK's response blocks serialise to its param shapes: sent back unchanged, they
+    # continue the turn (encrypted search results included).
+    paused = (
+        PausedTurn(tuple(block.to_dict() for block in message.content))
+        if message.stop_reason == "pause_turn"
+        else None
+    )
     return LLMReply(
         "".join(text),
         usage,
-        last.model,
-        last.stop_reason,
+        message.model,
+        message.stop_reason,
         sources=tuple(sources.values()),
         searches=usage.web_search_requests,
         search_errors=tuple(errors),
+        paused=paused,
     )
 
 
@@ -244,7 +253,12 @@ class AnthropicLLM:
             "model": request.model,
             "max_tokens": request.max_tokens,
             "system": [system],
-            "messages": messages,
+            # A continuation: the paused turns go back as the last (assistant) messages,
+            # as-is (plain dicts: the SDK's param shapes), and the API resumes the turn.
+            "messages": [
+                *messages,
+                *({"role": "assistant", "content": list(p.blocks)} for p in request.paused),
+            ],
         }
         if request.web is not None:
             arguments["tools"] = web_tools(request.web)
@@ -254,20 +268,10 @@ class AnthropicLLM:
         return arguments
 
     async def complete(self, request: LLMRequest, on_text: TextCallback | None = None) -> LLMReply:
-        """One Messages API call; streamed when `on_text` is given."""
+        """One Messages API request; streamed when `on_text` is given."""
         arguments = self._arguments(request)
-        messages: list[ApiMessage] = []
         try:
-            while True:
-                message = await self._once(arguments, on_text)
-                messages.append(message)
-                if message.stop_reason != "pause_turn" or len(messages) > MAX_CONTINUATIONS:
-                    break
-                # Continue the paused turn: its content goes back as the last (assistant)
-                # message, unchanged (encrypted search results included), and the API resumes.
-                # (A plain dict: the SDK's response blocks serialise to its param shapes.)
-                paused = {"role": "assistant", "content": [b.to_dict() for b in message.content]}
-                arguments = {**arguments, "messages": [*arguments["messages"], paused]}
+            message = await self._once(arguments, on_text)
         except anthropic.APIError as exc:
             raise translate(exc, request.model) from exc
         except httpx2.TransportError as exc:
@@ -282,7 +286,7 @@ class AnthropicLLM:
             raise LLMError(
                 "Claude's reply could not be read (malformed JSON).", kind="stream", retryable=True
             ) from exc
-        return _reply(messages)
+        return _reply(message)
 
     async def _once(self, arguments: dict[str, Any], on_text: TextCallback | None) -> ApiMessage:
         if on_text is None:

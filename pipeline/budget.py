@@ -1,10 +1,12 @@
-"""Budgets that hold under parallel calls: every Claude call reserves its worst case first.
+"""Budgets that hold under parallel calls: every Claude API request reserves its worst case.
 
 A budget checked after calls return lets five parallel subagents all start on the last
-dollar. Here each call first holds the most it could cost (its estimated input plus its
-`max_tokens` of output, at its model's price) and, when it returns, settles the hold to
-what it really cost; a call that does not fit waits while the run's own calls in flight
-settle (they usually cost less than they held) and stops the run once none is left.
+dollar. Here each API request (a call's first, and each continuation of a paused web turn)
+first holds the most it could cost (its estimated input, what its web tools may add, its
+`max_tokens` of output and every search it may make, at its model's price) and, when it
+returns, settles the hold to what it really cost; a request that does not fit waits while
+the run's own requests in flight settle (they usually cost less than they held) and, once
+none is left, stops the run (a continuation: ends its turn with what it has).
 
 Two kinds of budget meet here: the run's own (`PipelineConfig.budget_tokens`/`budget_usd`,
 kept in memory) and one the caller passes to `run_pipeline` (e.g. the Slack app's daily
@@ -35,6 +37,11 @@ BYTES_PER_TOKEN = 3
 # Roles, separators and the structured-output framing the API adds around the text.
 CALL_OVERHEAD_TOKENS = 100
 MESSAGE_OVERHEAD_TOKENS = 10
+# The input tokens one web search's results add. No parameter bounds them, so this is an
+# estimate that errs high (one search in Anthropic's own usage example adds about 7,000);
+# settling to the reported usage puts right what it gets wrong. A fetched page is bounded
+# instead, by the `max_content_tokens` the web_fetch tool is sent.
+SEARCH_RESULT_TOKENS = 8_000
 
 
 class Reservation(Protocol):
@@ -82,24 +89,32 @@ def _plain(value: object) -> object:
 
 
 def estimate_input_tokens(request: LLMRequest) -> int:
-    """An estimate of a request's input tokens that errs high (see BYTES_PER_TOKEN)."""
+    """An estimate of a request's input tokens that errs high (see BYTES_PER_TOKEN).
+
+    A continuation's input includes the paused turns it sends back (encrypted search
+    results among them: their base64 is larger than the tokens it stands for)."""
     text = [request.system, *(message.content for message in request.messages)]
     if request.json_schema is not None:
         # A schema is billed as input too (it may hold read-only mappings: as dicts).
         text.append(json.dumps(request.json_schema, default=_plain))
+    text += [json.dumps(paused.blocks, default=_plain) for paused in request.paused]
     size = sum(len(part.encode()) for part in text)
-    overhead = CALL_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS * len(request.messages)
+    turns = len(request.messages) + len(request.paused)
+    overhead = CALL_OVERHEAD_TOKENS + MESSAGE_OVERHEAD_TOKENS * turns
     return math.ceil(size / BYTES_PER_TOKEN) + overhead
 
 
 def worst_case_usage(request: LLMRequest) -> Usage:
-    """The most a call can use: its whole estimated input, `max_tokens` out and every search
-    it may make. (Search results read add input tokens no estimate can know in advance;
-    settling the hold to the reported usage accounts for them after the call.)"""
+    """The most one API request can use: its estimated input, what its web tools may read
+    into it (every search's results, every fetched page at its `max_content_tokens`),
+    `max_tokens` out and every search it may make (`max_uses` counts per request)."""
+    web = request.web
+    searches = web.max_uses if web is not None else 0
+    fetched = web.max_uses * web.max_content_tokens if web is not None and web.fetch else 0
     return Usage(
-        input_tokens=estimate_input_tokens(request),
+        input_tokens=estimate_input_tokens(request) + searches * SEARCH_RESULT_TOKENS + fetched,
         output_tokens=request.max_tokens,
-        web_search_requests=request.web.max_uses if request.web is not None else 0,
+        web_search_requests=searches,
     )
 
 
@@ -189,10 +204,12 @@ class RunBudgets:
                 await hold.outer.settle(actual or 0.0)
         finally:
             self._unhold(hold)
-            # Wake the calls waiting for room. Only here: a refused attempt that rolls back
-            # must not wake them, or two waiters could keep retrying each other forever.
-            changed, self._changed = self._changed, asyncio.Event()
-            changed.set()
+            self._wake()
+
+    def _wake(self) -> None:
+        """Wake the calls waiting for room (to look again)."""
+        changed, self._changed = self._changed, asyncio.Event()
+        changed.set()
 
     def _unhold(self, hold: Hold) -> None:
         self._held_tokens -= hold.tokens
@@ -210,6 +227,13 @@ class RunBudgets:
             hold.outer = await self._budget.reserve(usd) if usd is not None else None
         except BaseException:
             self._unhold(hold)
+            # A refused attempt wakes the waiters only when it leaves no call holding: then
+            # no hold will end to wake them, and each looks once more and, refused with none
+            # holding, gives up. (Woken at every refusal, two waiters could keep retrying
+            # each other for ever.) Before continuations, the first refusal stopped the run
+            # and cancelled the waiters; a continuation refused ends only its own turn.
+            if self._holding == 0:
+                self._wake()
             raise
         return hold
 
@@ -218,20 +242,24 @@ class RunBudgets:
         if limit_tokens is not None:
             used = (self._usage.total + self._unreported).total + self._held_tokens
             if used + tokens > limit_tokens:
+                why = (
+                    f"{limit_tokens:,} tokens has {max(limit_tokens - used, 0):,} left, not "
+                    f"enough for the next call (up to {tokens:,})."
+                )
                 raise BudgetExceeded(
-                    f"This run stopped: its budget of {limit_tokens:,} tokens has "
-                    f"{max(limit_tokens - used, 0):,} left, not enough for the next call "
-                    f"(up to {tokens:,})."
+                    f"This run stopped: its budget of {why}", why=f"this run's budget of {why}"
                 )
         limit_usd = self._config.budget_usd
         spent_usd = self._usage.cost_usd
         if limit_usd is not None and usd is not None and spent_usd is not None:
             used_usd = spent_usd + self._unreported_usd + self._held_usd
             if used_usd + usd > limit_usd:
+                why = (
+                    f"{usd_text(limit_usd)} has {usd_text(max(limit_usd - used_usd, 0.0))} "
+                    f"left, not enough for the next call (up to {usd_text(usd)})."
+                )
                 raise BudgetExceeded(
-                    f"This run stopped: its budget of {usd_text(limit_usd)} has "
-                    f"{usd_text(max(limit_usd - used_usd, 0.0))} left, not enough for the "
-                    f"next call (up to {usd_text(usd)})."
+                    f"This run stopped: its budget of {why}", why=f"this run's budget of {why}"
                 )
 
     def _warn_unpriced(self, model: str) -> None:

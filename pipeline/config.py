@@ -126,11 +126,14 @@ class PipelineConfig(BaseModel):
     max_context_chars: int = Field(default=8000, ge=0, le=400_000)
     prices: Mapping[str, ModelPrice] = Field(default_factory=dict)
     # Web tools for the subtasks the plan marks `needs_web`: server-side search and fetch
-    # (off: neither). `web_search_max_uses` bounds each tool per subagent call. The domain
-    # lists are comma-separated in the environment (NoDecode: not JSON) and the API takes
-    # only one of them.
+    # (off: neither). `web_search_max_uses` bounds each tool per API request (a paused
+    # turn's continuation is a request of its own). `web_fetch_max_content_tokens` bounds
+    # the input one fetched page adds (the API cuts it there; an average page is about
+    # 2,500 tokens), so a fetch can be reserved before it is paid for. The domain lists are
+    # comma-separated in the environment (NoDecode: not JSON) and the API takes only one.
     web_search: bool = True
     web_search_max_uses: int = Field(default=5, ge=1, le=50)
+    web_fetch_max_content_tokens: int = Field(default=10_000, ge=100, le=200_000)
     web_allowed_domains: Annotated[tuple[str, ...], NoDecode] = ()
     web_blocked_domains: Annotated[tuple[str, ...], NoDecode] = ()
 

@@ -9,11 +9,12 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
+from pipeline import words
 from pipeline.budget import NO_BUDGET, Budget, RunBudgets
 from pipeline.config import PipelineConfig
-from pipeline.errors import LLMError, LLMErrorKind
+from pipeline.errors import BudgetExceeded, LLMError, LLMErrorKind
 from pipeline.events import CallRetrying, EventSink, PipelineEvent, deliver
-from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback, Usage
+from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback, Usage, joined
 from pipeline.retry import Sleep, retry_policy
 from pipeline.usage import RunUsage
 
@@ -23,6 +24,11 @@ logger = logging.getLogger(__name__)
 # call's hold settles at its worst case. Any other error is a refusal: it cost nothing.
 _UNREPORTED: frozenset[LLMErrorKind] = frozenset({"timeout", "connection", "stream", "other"})
 
+# A paused turn (`pause_turn`: the server's tool loop hit its iteration limit) is continued by
+# another request; at most this many times, so a model that keeps pausing cannot run up
+# searches without end (each request may search `max_uses` times again).
+MAX_CONTINUATIONS = 3
+
 
 def reported_usage(error: LLMError) -> Usage | None:
     """What a failed call cost: what it reported, nothing for a refusal, None (unknown)
@@ -30,6 +36,13 @@ def reported_usage(error: LLMError) -> Usage | None:
     if error.usage is not None:
         return error.usage
     return None if error.kind in _UNREPORTED else Usage()
+
+
+def why_cut(reply: LLMReply, max_tokens: int) -> str:
+    """Why a call's reply is not whole, in words ("" when it is)."""
+    if reply.stopped:
+        return words.not_continued(reply.stopped)
+    return words.cut_reason(reply.stop_reason, max_tokens, MAX_CONTINUATIONS)
 
 
 @dataclass
@@ -70,8 +83,36 @@ class RunContext:
     ) -> LLMReply:
         """One Claude call under the run's retry policy, timeout and budgets; usage recorded.
 
-        Every attempt (retries too) first holds its worst case against the budgets and
-        settles the hold when it ends, so parallel calls never cross a budget."""
+        A call is one API request, or several when the API pauses its web turn: each
+        continuation is a request of its own. Every request and every attempt at it (retries
+        too) first holds its worst case against the budgets and settles the hold when it
+        ends, so parallel calls never cross a budget. A continuation whose hold does not fit
+        is not sent: the call ends with what the turn has so far, and `stopped` says why.
+
+        Raises:
+            BudgetExceeded: the first request does not fit (a continuation never raises it).
+        """
+        reply = await self._request(request, subtask_id, on_text, before_attempt)
+        replies = [reply]
+        while reply.paused is not None and len(replies) <= MAX_CONTINUATIONS:
+            request = request.continued(reply.paused)
+            try:
+                # Its text adds to what was streamed: no `before_attempt`, which starts over.
+                reply = await self._request(request, subtask_id, on_text, None)
+            except BudgetExceeded as exc:
+                logger.info("paused turn not continued: %s [run_id=%s]", exc.why, self.run_id)
+                return joined(replies, stopped=exc.why)
+            replies.append(reply)
+        return joined(replies) if len(replies) > 1 else reply
+
+    async def _request(
+        self,
+        request: LLMRequest,
+        subtask_id: str | None,
+        on_text: TextCallback | None,
+        before_attempt: Callable[[], None] | None,
+    ) -> LLMReply:
+        """One API request, retried under the run's policy, each attempt held and settled."""
 
         async def report(attempt: int, error: LLMError, wait_s: float) -> None:
             logger.warning(

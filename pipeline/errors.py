@@ -33,7 +33,17 @@ class PlanError(PipelineError):
 class BudgetExceeded(PipelineError):
     """A call does not fit a budget (the run's own, or one its caller passed), so the run
     stops; the message says which budget, what is left and, for a daily one, when it
-    resets."""
+    resets. `why` says the same without "this run stopped", for a paused web turn that is
+    not continued while the run goes on (the message itself when not given)."""
+
+    def __init__(self, message: str, *, why: str = "") -> None:
+        super().__init__(message)
+        self.why = why or message
+
+
+class Refused(PipelineError):
+    """Claude declined (stop reason `refusal`): a subtask fails with this, or the run when
+    it was the plan or the answer."""
 
 
 class AllSubtasksFailed(PipelineError):

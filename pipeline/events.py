@@ -59,6 +59,7 @@ class SubtaskFinished(Event):
     sources: tuple[Source, ...] = ()  # pages its output cites, by first citation
     searches: int = 0  # web searches made
     search_errors: tuple[str, ...] = ()  # e.g. "unavailable": answered from memory
+    cut: str = ""  # why its output is not whole, "" when it is
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)

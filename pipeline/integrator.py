@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from pipeline import prompts
-from pipeline.context import RunContext
-from pipeline.errors import AllSubtasksFailed
+from pipeline import prompts, words
+from pipeline.context import RunContext, why_cut
+from pipeline.errors import AllSubtasksFailed, Refused
 from pipeline.events import IntegrationDelta, IntegrationStarted
 from pipeline.llm import LLMRequest, Message
 from pipeline.models import Plan, SubtaskOutcome, number_sources
@@ -14,15 +14,25 @@ from pipeline.models import Plan, SubtaskOutcome, number_sources
 
 async def integrate(
     ctx: RunContext, goal: str, plan: Plan, outcomes: Mapping[str, SubtaskOutcome]
-) -> str:
-    """Stream the integrated answer; never called with nothing to integrate."""
+) -> tuple[str, str]:
+    """Stream the integrated answer; never called with nothing to integrate.
+
+    Returns:
+        The answer, and why it is not whole (words.answer_cut; "" when it is).
+
+    Raises:
+        Refused: Claude declined to write it.
+    """
     finished = [t for t in plan.subtasks if outcomes[t.id].status == "done"]
     # Numbered as the run's result numbers them (RunResult.sources), so [n] means one page.
     sources = number_sources([outcomes[t.id] for t in finished])
     number = {source.url: n for n, source in enumerate(sources, start=1)}
     results = [
         prompts.Finding(
-            t, outcomes[t.id].output, tuple(number[s.url] for s in outcomes[t.id].sources)
+            t,
+            outcomes[t.id].output,
+            tuple(number[s.url] for s in outcomes[t.id].sources),
+            outcomes[t.id].cut,
         )
         for t in finished
     ]
@@ -60,4 +70,7 @@ async def integrate(
         label="integrate",
     )
     reply = await ctx.call(request, on_text=on_text, before_attempt=restart)
-    return reply.text.strip()
+    if reply.stop_reason == "refusal":
+        raise Refused(words.REFUSED_ANSWER)
+    why = why_cut(reply, request.max_tokens)
+    return reply.text.strip(), words.answer_cut(why) if why else ""

@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Awaitable, Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal, Protocol
 
 from pipeline.config import Role
@@ -54,20 +54,26 @@ class WebTools:
     """Server-side web search (and fetch) for one call.
 
     Args:
-        max_uses: searches (and, separately, fetches) the model may make in one request.
+        max_uses: searches (and, separately, fetches) the model may make in one API request
+            (a paused turn's continuation is another request, with as many again).
         allowed_domains: only these domains (the API takes this or `blocked_domains`).
         blocked_domains: never these domains.
         fetch: also offer web fetch (reading a page whose URL came up in the conversation).
+        max_content_tokens: the most input tokens one fetched page may add (the API cuts the
+            page's text there), so that a fetch's cost is bounded and can be reserved.
     """
 
     max_uses: int = 5
     allowed_domains: tuple[str, ...] = ()
     blocked_domains: tuple[str, ...] = ()
     fetch: bool = True
+    max_content_tokens: int = 10_000
 
     def __post_init__(self) -> None:
         if self.max_uses < 1:
             raise ValueError("web tools need max_uses >= 1")
+        if self.max_content_tokens < 1:
+            raise ValueError("web tools need max_content_tokens >= 1")
         if self.allowed_domains and self.blocked_domains:
             # The Messages API rejects a tool carrying both lists (400).
             raise ValueError("web tools take allowed_domains or blocked_domains, not both")
@@ -83,8 +89,18 @@ class Source:
 
 
 @dataclass(frozen=True, slots=True)
+class PausedTurn:
+    """What a turn the API paused (`pause_turn`) produced so far, in the API's own block
+    shapes (search results stay encrypted): sent back unchanged, it lets the turn go on.
+    Opaque to the pipeline, which only counts its size for a budget hold."""
+
+    blocks: tuple[Mapping[str, object], ...]
+
+
+@dataclass(frozen=True, slots=True)
 class LLMRequest:
-    """Everything one call needs; `json_schema` asks for structured output."""
+    """Everything one API request needs; `json_schema` asks for structured output, and
+    `paused` holds the turns paused so far when this request continues them."""
 
     role: Role
     model: str
@@ -95,6 +111,11 @@ class LLMRequest:
     cache_system: bool = True
     web: WebTools | None = None  # None: no web tools offered
     label: str = field(default="")  # e.g. the subtask id, for logs and fakes
+    paused: tuple[PausedTurn, ...] = ()
+
+    def continued(self, paused: PausedTurn) -> LLMRequest:
+        """The request that continues this one's paused turn."""
+        return replace(self, paused=(*self.paused, paused))
 
 
 @dataclass(frozen=True, slots=True)
@@ -104,7 +125,9 @@ class LLMReply:
     `sources` are the pages the text cites, deduplicated by URL in order of first citation;
     `searches` counts the web searches made; `search_errors` holds the error codes of
     searches (and, as `fetch:<code>`, fetches) that failed. A failed search is no failure
-    of the call: the model answers without it.
+    of the call: the model answers without it. `paused` is set when the API paused the turn
+    (stop reason `pause_turn`); `stopped` says why such a turn was not continued (a budget
+    that could not hold the next request), "" when it was, or had no need to be.
     """
 
     text: str
@@ -114,6 +137,30 @@ class LLMReply:
     sources: tuple[Source, ...] = ()
     searches: int = 0
     search_errors: tuple[str, ...] = ()
+    paused: PausedTurn | None = None
+    stopped: str = ""
+
+
+def joined(replies: Sequence[LLMReply], stopped: str = "") -> LLMReply:
+    """One reply for a turn that took several requests (a paused turn and its continuations):
+    their text in order, usage and searches summed, sources once each; the last one's model
+    and stop reason."""
+    sources: dict[str, Source] = {}  # by URL, in order of first citation
+    for reply in replies:
+        for source in reply.sources:
+            sources.setdefault(source.url, source)
+    last = replies[-1]
+    return LLMReply(
+        "".join(reply.text for reply in replies),
+        sum((reply.usage for reply in replies), Usage()),
+        last.model,
+        last.stop_reason,
+        sources=tuple(sources.values()),
+        searches=sum(reply.searches for reply in replies),
+        search_errors=tuple(e for reply in replies for e in reply.search_errors),
+        paused=last.paused,
+        stopped=stopped,
+    )
 
 
 TextCallback = Callable[[str], Awaitable[None]]
@@ -123,5 +170,8 @@ class LLM(Protocol):
     """A chat model. Implementations raise `pipeline.errors.LLMError` on failure."""
 
     async def complete(self, request: LLMRequest, on_text: TextCallback | None = None) -> LLMReply:
-        """Run one call; when `on_text` is given, stream and hand it each text delta."""
+        """Make one API request; when `on_text` is given, stream and hand it each text delta.
+
+        A paused turn comes back with `paused` set; the caller decides whether to continue
+        it (with `request.continued(reply.paused)`), since each continuation costs money."""
         ...

@@ -108,6 +108,7 @@ class SubtaskOutcome:
     sources: tuple[Source, ...] = ()  # cited pages, by first citation
     searches: int = 0  # web searches made
     search_errors: tuple[str, ...] = ()  # codes of failed searches (`fetch:<code>` fetches)
+    cut: str = ""  # why its output is not whole (words.output_cut), "" when it is
 
 
 @dataclass(frozen=True, slots=True)
@@ -139,6 +140,7 @@ class RunResult:
     error: str = ""
     error_kind: str = ""
     search_cost_usd: float | None = 0.0  # the web searches' part of cost_usd
+    answer_cut: str = ""  # why the answer is not whole (words.answer_cut), "" when it is
 
     @property
     def failed_subtasks(self) -> list[str]:

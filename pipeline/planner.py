@@ -9,7 +9,7 @@ from typing import Any
 
 from pydantic import ValidationError
 
-from pipeline import prompts
+from pipeline import prompts, words
 from pipeline.config import PipelineConfig
 from pipeline.context import RunContext
 from pipeline.errors import PlanError
@@ -68,6 +68,8 @@ async def make_plan(ctx: RunContext, goal: str, context: str | None) -> Plan:
         )
 
     reply = await ctx.call(request(messages))
+    if reply.stop_reason == "refusal":
+        raise PlanError(words.REFUSED_PLAN)
     try:
         return parse_plan(reply.text, config)
     except ValueError as first:
@@ -77,6 +79,8 @@ async def make_plan(ctx: RunContext, goal: str, context: str | None) -> Plan:
             Message("user", prompts.plan_repair(str(first))),
         )
     repaired = await ctx.call(request(messages))
+    if repaired.stop_reason == "refusal":
+        raise PlanError(words.REFUSED_PLAN)
     try:
         return parse_plan(repaired.text, config)
     except ValueError as second:

@@ -128,6 +128,7 @@ class Finding:
     task: SubTask
     output: str
     cites: tuple[int, ...] = ()  # numbers in the run's source list (the first is 1)
+    cut: str = ""  # why the output is not whole (the integrator should not take it as such)
 
 
 def integrator_user(
@@ -142,7 +143,8 @@ def integrator_user(
     for found in results:
         cites = f' sources="{",".join(map(str, found.cites))}"' if found.cites else ""
         opening = f'<result role="{attribute(found.task.role)}"{cites}>'
-        parts.append(f"{opening}\n{data(found.output)}\n</result>")
+        note = f"\n({found.cut})" if found.cut else ""
+        parts.append(f"{opening}\n{data(found.output)}{note}\n</result>")
     if sources:
         listed = "\n".join(_source_entry(n, s) for n, s in enumerate(sources, start=1))
         parts.append(f"<sources>\n{listed}\n</sources>")

@@ -92,7 +92,7 @@ async def run_pipeline(
     ctx = RunContext(run_id or new_run_id(), llm, config, sink, clock, sleep, budget)
     outcomes: dict[str, SubtaskOutcome] = {}
     plan: Plan | None = None
-    answer = ""
+    answer = answer_cut = ""
 
     def result(status: RunStatus, error: str = "", kind: str = "") -> RunResult:
         final = dict(outcomes)
@@ -112,6 +112,7 @@ async def run_pipeline(
             error=error,
             error_kind=kind,
             search_cost_usd=ctx.usage.search_cost_usd,
+            answer_cut=answer_cut,
         )
 
     await ctx.emit(RunStarted(run_id=ctx.run_id, at=0.0, goal=goal))
@@ -133,7 +134,7 @@ async def run_pipeline(
             )
         )
         await run_subtasks(ctx, plan, outcomes)
-        answer = await integrate(ctx, goal, plan, outcomes)
+        answer, answer_cut = await integrate(ctx, goal, plan, outcomes)
     except asyncio.CancelledError:
         cancelled = result("cancelled", "The run was cancelled.", "cancelled")
         await ctx.emit(RunCancelled(run_id=ctx.run_id, at=ctx.now(), result=cancelled))

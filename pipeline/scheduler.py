@@ -7,7 +7,7 @@ import asyncio
 import logging
 
 from pipeline.context import RunContext
-from pipeline.errors import InvalidOutput, LLMError, PipelineError
+from pipeline.errors import InvalidOutput, LLMError, PipelineError, Refused
 from pipeline.events import SubtaskFailed, SubtaskFinished, SubtaskSkipped, SubtaskStarted
 from pipeline.models import Plan, SubTask, SubtaskOutcome
 from pipeline.subagent import run_subagent
@@ -77,6 +77,7 @@ def _reused(ctx: RunContext, outcome: SubtaskOutcome) -> SubtaskFinished:
         sources=outcome.sources,
         searches=outcome.searches,
         search_errors=outcome.search_errors,
+        cut=outcome.cut,
     )
 
 
@@ -88,7 +89,7 @@ async def _execute(
     dependencies = [(tasks[d], outcomes[d].output) for d in task.depends_on]
     try:
         done = await run_subagent(ctx, task, dependencies)
-    except (LLMError, InvalidOutput) as exc:
+    except (LLMError, InvalidOutput, Refused) as exc:
         elapsed = ctx.now() - started
         logger.info("subtask %s failed: %s [run_id=%s]", task.id, exc, ctx.run_id)
         await ctx.emit(
@@ -113,6 +114,7 @@ async def _execute(
             sources=done.sources,
             searches=done.searches,
             search_errors=done.search_errors,
+            cut=done.cut,
         )
     )
     return SubtaskOutcome(
@@ -125,4 +127,5 @@ async def _execute(
         sources=done.sources,
         searches=done.searches,
         search_errors=done.search_errors,
+        cut=done.cut,
     )

@@ -7,10 +7,10 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from pipeline import prompts
+from pipeline import prompts, words
 from pipeline.config import PipelineConfig
-from pipeline.context import RunContext
-from pipeline.errors import InvalidOutput
+from pipeline.context import RunContext, why_cut
+from pipeline.errors import InvalidOutput, Refused
 from pipeline.llm import LLMReply, LLMRequest, Message, Source, Usage, WebTools
 from pipeline.models import OutputFormat, SubTask
 
@@ -36,7 +36,8 @@ def check_output(text: str, output_format: OutputFormat) -> tuple[str, str | Non
 
 @dataclass(frozen=True, slots=True)
 class SubagentResult:
-    """A subtask's validated output, what its calls cost and what they looked up."""
+    """A subtask's validated output, what its calls cost and what they looked up; `cut`
+    says why the output is not whole ("" when it is)."""
 
     output: str
     usage: Usage
@@ -44,9 +45,11 @@ class SubagentResult:
     sources: tuple[Source, ...] = ()
     searches: int = 0
     search_errors: tuple[str, ...] = ()
+    cut: str = ""
 
 
-def _result(output: str, replies: Sequence[LLMReply]) -> SubagentResult:
+def _result(output: str, replies: Sequence[LLMReply], max_tokens: int) -> SubagentResult:
+    why = why_cut(replies[-1], max_tokens)
     sources: dict[str, Source] = {}  # by URL, in order of first citation
     for reply in replies:
         for source in reply.sources:
@@ -58,6 +61,7 @@ def _result(output: str, replies: Sequence[LLMReply]) -> SubagentResult:
         sources=tuple(sources.values()),
         searches=sum(reply.searches for reply in replies),
         search_errors=tuple(e for reply in replies for e in reply.search_errors),
+        cut=words.output_cut(why) if why else "",
     )
 
 
@@ -70,13 +74,21 @@ def web_tools_for(task: SubTask, config: PipelineConfig) -> WebTools | None:
         max_uses=config.web_search_max_uses,
         allowed_domains=config.web_allowed_domains,
         blocked_domains=config.web_blocked_domains,
+        max_content_tokens=config.web_fetch_max_content_tokens,
     )
 
 
 async def run_subagent(
     ctx: RunContext, task: SubTask, dependencies: Sequence[tuple[SubTask, str]]
 ) -> SubagentResult:
-    """The subtask's validated output, its usage, calls and what it looked up on the web."""
+    """The subtask's validated output, its usage, calls and what it looked up on the web.
+
+    Raises:
+        Refused: Claude declined the subtask.
+        InvalidOutput: nothing usable came back, even after a re-ask (or, when a budget
+            stopped its web research, at once: a re-ask would not fit either).
+    """
+    max_tokens = ctx.config.subagent_max_tokens
     turns: tuple[Message, ...] = (Message("user", prompts.subagent_user(task, dependencies)),)
 
     def request(messages: tuple[Message, ...], web: WebTools | None) -> LLMRequest:
@@ -85,15 +97,19 @@ async def run_subagent(
             model=ctx.config.subagent_model,
             system=prompts.subagent_system(task),
             messages=messages,
-            max_tokens=ctx.config.subagent_max_tokens,
+            max_tokens=max_tokens,
             web=web,
             label=task.id,
         )
 
     reply = await ctx.call(request(turns, web_tools_for(task, ctx.config)), subtask_id=task.id)
+    if reply.stop_reason == "refusal":
+        raise Refused(words.REFUSED_SUBTASK)
     output, problem = check_output(reply.text, task.output_format)
     if problem is None:
-        return _result(output, [reply])
+        return _result(output, [reply], max_tokens)
+    if reply.stopped:
+        raise InvalidOutput(words.nothing_usable(problem, why_cut(reply, max_tokens)))
     turns = (
         *turns,
         Message("assistant", reply.text or "(empty)"),
@@ -101,7 +117,9 @@ async def run_subagent(
     )
     # The re-ask fixes the form of what was found: no new searches (their sources stay).
     second = await ctx.call(request(turns, None), subtask_id=task.id)
+    if second.stop_reason == "refusal":
+        raise Refused(words.REFUSED_SUBTASK)
     output, problem = check_output(second.text, task.output_format)
     if problem is not None:
         raise InvalidOutput(f"Output unusable twice: {problem}")
-    return _result(output, [reply, second])
+    return _result(output, [reply, second], max_tokens)

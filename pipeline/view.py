@@ -46,11 +46,14 @@ class SubtaskView:
     sources: tuple[Source, ...] = ()  # pages its output cites
     searches: int = 0
     search_errors: tuple[str, ...] = ()
+    cut: str = ""  # why its output is not whole
 
     @property
     def web(self) -> str:
-        """Its searches, sources and web trouble in words ("" when it did not use the web)."""
-        return web_note(self.searches, len(self.sources), self.search_errors)
+        """Its searches, sources and web trouble in words, and why its output is not whole
+        when it is not ("" when neither applies): every display's done line ends with it."""
+        note = web_note(self.searches, len(self.sources), self.search_errors)
+        return " · ".join(part for part in (note, self.cut) if part)
 
 
 @dataclass
@@ -99,7 +102,7 @@ class RunView:
                 sub.state, sub.detail, sub.output = "done", "", done.output
                 sub.elapsed_s, sub.usage, sub.reused = done.elapsed_s, done.usage, done.reused
                 sub.sources, sub.searches = done.sources, done.searches
-                sub.search_errors = done.search_errors
+                sub.search_errors, sub.cut = done.search_errors, done.cut
             case SubtaskFailed(subtask_id=sid) as failed if sid in self.subtasks:
                 sub = self.subtasks[sid]
                 sub.state, sub.detail, sub.elapsed_s = "failed", failed.reason, failed.elapsed_s

@@ -1,25 +1,30 @@
 """A fake Anthropic Messages API on loopback: JSON and SSE replies, errors, faults, records.
 
 The real `anthropic` SDK talks to it through `base_url`. It enforces what the real API
-checks that our code could get wrong: the key, required fields, body size."""
+checks that our code could get wrong: the key, required fields, body size, and the web
+tools' `max_uses` (per request) and `max_content_tokens`; it bills what the API bills:
+search results and fetched pages as input tokens, and each search in
+`usage.server_tool_use.web_search_requests`."""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import dataclasses
 import inspect
 import json
 import time
 import uuid
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, TypeVar
 
 from aiohttp import web
 
 from pipeline.testing import simple_plan
 
 MAX_BODY_BYTES = 32 * 1024 * 1024  # the Messages API's request size limit
+CHARS_PER_TOKEN = 4  # the fake's token count, for the usage it reports
 
 ERROR_TYPES = {
     400: "invalid_request_error",
@@ -56,21 +61,32 @@ class Search:
     """One server-side web search: its results (url, title) or an error code.
 
     Error codes as the API sends them: max_uses_exceeded, too_many_requests, query_too_long,
-    unavailable, invalid_tool_input, request_too_large. An errored search is not billed."""
+    unavailable, invalid_tool_input, request_too_large. An errored search is not billed.
+    `tokens`: what its results add to the request's input tokens (the API reads them to the
+    model as input; no parameter bounds them)."""
 
     query: str = "placeholder query"
     results: Sequence[tuple[str, str]] = EXAMPLE_RESULTS
     error: str | None = None
+    tokens: int = 1_000
 
 
 @dataclass(frozen=True)
 class Fetch:
-    """One server-side web fetch of `url`, or its error code (e.g. url_not_accessible)."""
+    """One server-side web fetch of `url`, or its error code (e.g. url_not_accessible).
+
+    The page's text is input tokens (about 4 characters a token here), cut to the request's
+    `max_content_tokens` when the web_fetch tool sets it; a fetch has no fee of its own."""
 
     url: str = "https://example.com/placeholder-page"
     title: str = "Placeholder page (example.com)"
     text: str = "Placeholder page text."
     error: str | None = None
+
+    @property
+    def tokens(self) -> int:
+        """Input tokens the fetched page adds (none when the fetch failed)."""
+        return 0 if self.error else -(-len(self.text) // CHARS_PER_TOKEN)
 
 
 @dataclass(frozen=True)
@@ -169,6 +185,7 @@ class RecordedCall:
 
 
 Responder = Callable[[CallInfo], "Reply | Awaitable[Reply]"]
+_Use = TypeVar("_Use", Search, Fetch)
 
 
 def _text_of(content: Any) -> str:
@@ -382,13 +399,19 @@ class FakeAnthropic:
         reply = responder(call)
         if inspect.isawaitable(reply):
             reply = await reply
+        reply = within_limits(reply, call.body)
         text = json.dumps(reply.json) if reply.json is not None else reply.full_text
-        billed = sum(1 for search in reply.all_searches if search.error is None)
+        searched = [search for search in reply.all_searches if search.error is None]
+        billed = len(searched)
+        read = sum(search.tokens for search in searched) + sum(f.tokens for f in reply.fetches)
         usage = reply.usage or Usage(
-            input_tokens=max(1, len(json.dumps(call.body)) // 4),
-            output_tokens=max(1, len(text) // 4),
+            input_tokens=max(1, len(json.dumps(call.body)) // CHARS_PER_TOKEN) + read,
+            output_tokens=max(1, len(text) // CHARS_PER_TOKEN),
             web_search_requests=billed,
         )
+        if reply.usage is not None and reply.all_searches:
+            # Searches are billed as they happen, whatever tokens the script chose.
+            usage = dataclasses.replace(usage, web_search_requests=billed)
         message = _message(call.body["model"], text, usage, reply.stop_reason)
         if reply.json is None:
             message["content"] = web_content(reply)
@@ -541,6 +564,52 @@ def _block_opening(index: int, block: dict[str, Any]) -> list[bytes]:
         opening, events = block, []
     start = {"type": "content_block_start", "index": index, "content_block": opening}
     return [_sse("content_block_start", start), *events]
+
+
+def _tool(body: dict[str, Any], name: str) -> dict[str, Any] | None:
+    for tool in body.get("tools") or ():
+        if isinstance(tool, dict) and tool.get("name") == name:
+            return tool
+    return None
+
+
+def _capped(uses: list[_Use], max_uses: int | None, exceeded: Callable[[_Use], _Use]) -> list[_Use]:
+    """The first `max_uses` uses, then the next attempt's max_uses_exceeded error (the model
+    reads it and stops trying); all of them when the tool sets no `max_uses`."""
+    if max_uses is None or len(uses) <= max_uses:
+        return uses
+    kept = uses[:max_uses]
+    kept.append(exceeded(uses[max_uses]))
+    return kept
+
+
+def within_limits(reply: Reply, body: dict[str, Any]) -> Reply:
+    """The reply as the API gives it for this request's tools: `max_uses` counts per API
+    request (each pause_turn continuation starts again from zero), and a fetched page is cut
+    to the web_fetch tool's `max_content_tokens`. A tool the request does not offer leaves
+    the script as it is (shape tests post without tools)."""
+    searches = reply.all_searches
+    fetches = list(reply.fetches)
+    search_tool = _tool(body, "web_search")
+    if search_tool is not None:
+        searches = _capped(
+            searches,
+            search_tool.get("max_uses"),
+            lambda s: dataclasses.replace(s, results=(), error="max_uses_exceeded"),
+        )
+    fetch_tool = _tool(body, "web_fetch")
+    if fetch_tool is not None:
+        fetches = _capped(
+            fetches,
+            fetch_tool.get("max_uses"),
+            lambda f: dataclasses.replace(f, error="max_uses_exceeded"),
+        )
+        limit = fetch_tool.get("max_content_tokens")
+        if isinstance(limit, int):
+            fetches = [
+                dataclasses.replace(f, text=f.text[: limit * CHARS_PER_TOKEN]) for f in fetches
+            ]
+    return dataclasses.replace(reply, searches=searches, fetches=fetches, search_error=None)
 
 
 def _tool_id() -> str:

@@ -45,6 +45,7 @@ PIPELINE_ENV: dict[str, tuple[str, Any]] = {
     "prices": ('{"claude-x": {"input": 2, "output": 4}}', None),  # checked below
     "web_search": ("off", False),
     "web_search_max_uses": ("2", 2),
+    "web_fetch_max_content_tokens": ("5000", 5000),
     "web_allowed_domains": ("example.com, example.org", ("example.com", "example.org")),
     "web_blocked_domains": ("", ()),  # not with the allowed list: checked below
 }

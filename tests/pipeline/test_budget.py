@@ -22,8 +22,9 @@ from pipeline import (
     run_pipeline,
     usd_text,
 )
-from pipeline.budget import estimate_input_tokens, worst_case_usage, worst_case_usd
+from pipeline.budget import RunBudgets, estimate_input_tokens, worst_case_usage, worst_case_usd
 from pipeline.testing import FunctionLLM, ScriptedLLM, estimate_usage, simple_plan
+from pipeline.usage import RunUsage
 from tests.pipeline.conftest import Recorder
 
 REFUSAL = "Your test budget has no room left."
@@ -202,6 +203,26 @@ async def test_a_call_that_does_not_fit_waits_for_the_run_s_calls_in_flight(
     assert llm.max_in_flight == 1
     assert ledger.peak <= ledger.limit
     assert "refused" in [what for what, _ in ledger.log]  # it did not fit, and waited
+
+
+async def test_holds_refused_together_all_give_up_and_none_waits_for_ever(
+    config: PipelineConfig,
+) -> None:
+    # Three paused turns of one run ask to continue at once and none fits: each refusal but
+    # the last leaves another still asking, so they wait; the last must wake them.
+    budgets = RunBudgets("run1", config, RunUsage(config), Ledger(limit=0.0))
+    request = LLMRequest(
+        role="subagent",
+        model="claude-haiku-4-5",
+        system="s",
+        messages=(Message("user", "u"),),
+        max_tokens=100,
+    )
+    async with asyncio.timeout(2):
+        outcomes = await asyncio.gather(
+            *(budgets.hold(request) for _ in range(3)), return_exceptions=True
+        )
+    assert [type(o) for o in outcomes] == [BudgetExceeded] * 3
 
 
 async def test_the_run_s_own_dollar_budget_is_reserved_the_same_way(

@@ -12,11 +12,21 @@ import anthropic
 import pydantic
 import pytest
 
-from pipeline import LLMRequest, Message, PipelineConfig, run_pipeline
-from pipeline.anthropic_llm import MAX_CONTINUATIONS, AnthropicLLM, make_client
-from pipeline.budget import worst_case_usd
+from pipeline import (
+    NO_BUDGET,
+    Budget,
+    BudgetExceeded,
+    LLMRequest,
+    Message,
+    PipelineConfig,
+    Reservation,
+    run_pipeline,
+)
+from pipeline.anthropic_llm import AnthropicLLM, make_client
+from pipeline.budget import SEARCH_RESULT_TOKENS, worst_case_usd
 from pipeline.config import ModelPrice
-from pipeline.events import SubtaskFinished
+from pipeline.context import MAX_CONTINUATIONS, RunContext, why_cut
+from pipeline.events import SubtaskFinished, discard
 from pipeline.llm import Source, Usage, WebTools
 from pipeline.models import SubTask
 from pipeline.planner import plan_schema
@@ -127,6 +137,7 @@ async def test_web_tools_are_sent_with_their_limits(
             "name": "web_fetch",
             "max_uses": 3,
             "citations": {"enabled": True},
+            "max_content_tokens": 10_000,
             "allowed_domains": ["example.com"],
         },
     ]
@@ -201,6 +212,10 @@ def paused_then_done(call: CallInfo) -> Reply:
     )
 
 
+def run_context(llm: AnthropicLLM, budget: Budget = NO_BUDGET) -> RunContext:
+    return RunContext("run1", llm, config(), discard, budget=budget)
+
+
 @pytest.mark.parametrize("streamed", [False, True])
 async def test_a_paused_turn_is_continued_with_its_content(
     llm: AnthropicLLM, fake_claude: FakeAnthropic, streamed: bool
@@ -211,7 +226,13 @@ async def test_a_paused_turn_is_continued_with_its_content(
     async def on_text(delta: str) -> None:
         await collect(deltas, delta)
 
-    reply = await llm.complete(request(), on_text if streamed else None)
+    # The adapter makes one request; continuing is the caller's (budgeted) decision.
+    paused = await llm.complete(request(), on_text if streamed else None)
+    assert paused.stop_reason == "pause_turn"
+    assert paused.paused is not None
+    fake_claude.calls.clear()
+    deltas.clear()
+    reply = await run_context(llm).call(request(), on_text=on_text if streamed else None)
     first, second = fake_claude.calls
     assert reply.text == "Done. Cited."
     assert reply.searches == 2
@@ -232,10 +253,134 @@ async def test_a_paused_turn_is_continued_with_its_content(
 
 async def test_continuations_are_bounded(llm: AnthropicLLM, fake_claude: FakeAnthropic) -> None:
     fake_claude.respond("subagent", lambda c: Reply(searches=[Search()], pause_turn=True))
-    reply = await llm.complete(request())
+    reply = await run_context(llm).call(request())
     assert len(fake_claude.calls) == 1 + MAX_CONTINUATIONS
     assert reply.stop_reason == "pause_turn"
     assert reply.searches == 1 + MAX_CONTINUATIONS
+    assert why_cut(reply, 500) == (
+        f"it was still searching the web after {MAX_CONTINUATIONS} continuations"
+    )
+
+
+# What the API bills (the fake is taught it): `max_uses` per request, and fetched pages as
+# input tokens up to `max_content_tokens`.
+
+BIG_PAGE = Fetch(url="https://example.com/big", text="word " * 100_000)  # ~125,000 tokens
+
+
+async def test_the_fake_honours_max_uses_per_request_and_bills_what_it_read(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic
+) -> None:
+    sixty = Reply(text="Read a lot.", searches=[Search(tokens=1_000)] * 60, fetches=[BIG_PAGE] * 60)
+    fake_claude.respond("subagent", lambda c: sixty)
+    reply = await llm.complete(request(WebTools(max_uses=5, max_content_tokens=2_000)))
+    assert reply.searches == reply.usage.web_search_requests == 5
+    assert reply.search_errors == ("max_uses_exceeded", "fetch:max_uses_exceeded")
+    (call,) = fake_claude.calls
+    assert call.usage is not None
+    sent = len(json.dumps(call.body)) // 4
+    # Five searches' results and five pages, each cut to 2,000 tokens, are input.
+    assert call.usage.input_tokens == sent + 5 * 1_000 + 5 * 2_000
+    fetched = [
+        b["content"]["content"]["source"]["data"]
+        for b in (await raw_message(fake_claude, call.body))["content"]
+        if b["type"] == "web_fetch_tool_result" and b["content"]["type"] == "web_fetch_result"
+    ]
+    assert [len(text) for text in fetched] == [2_000 * 4] * 5
+
+
+async def raw_message(fake: FakeAnthropic, body: dict[str, Any]) -> dict[str, Any]:
+    async with (
+        aiohttp.ClientSession() as session,
+        session.post(
+            f"{fake.base_url}/v1/messages", json=body, headers={"x-api-key": fake.api_key}
+        ) as response,
+    ):
+        assert response.status == 200
+        answer: dict[str, Any] = await response.json()
+        return answer
+
+
+class Holds:
+    """An outer budget that records every hold and its settlement, refusing past `limit`."""
+
+    def __init__(self, limit: float) -> None:
+        self.limit, self.used = limit, 0.0
+        self.held: list[float] = []
+        self.settled: list[float] = []
+
+    async def reserve(self, usd: float) -> Reservation:
+        if self.used + usd > self.limit:
+            raise BudgetExceeded(f"This run stopped: {REFUSED}.", why=REFUSED)
+        self.used += usd
+        self.held.append(usd)
+        return _Settle(self, usd)
+
+
+class _Settle:
+    def __init__(self, holds: Holds, usd: float) -> None:
+        self.holds, self.usd = holds, usd
+
+    async def settle(self, actual_usd: float) -> None:
+        self.holds.used += actual_usd - self.usd
+        self.holds.settled.append(actual_usd)
+
+
+REFUSED = "the test budget has no room left"
+
+
+async def test_every_continuation_holds_its_own_worst_case_and_settles_to_its_cost(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic
+) -> None:
+    paused = Reply(text="So far. ", searches=[Search()] * 60, fetches=[BIG_PAGE] * 60)
+    fake_claude.respond("subagent", lambda c: replace(paused, pause_turn=c.index < 2))
+    holds = Holds(limit=10.0)
+    web = WebTools(max_uses=5, max_content_tokens=2_000)
+    reply = await run_context(llm, holds).call(request(web))
+    assert len(fake_claude.calls) == 3
+    assert reply.text == "So far. " * 3
+    assert reply.searches == 15  # five per request
+    cfg = config()
+    assert holds.held[0] == pytest.approx(worst_case_usd(request(web), cfg))
+    # Each continuation sends the turn so far back: it holds more than the one before.
+    assert holds.held[0] < holds.held[1] < holds.held[2]
+    costs = [
+        cost_of(
+            Usage(u.input_tokens, u.output_tokens, web_search_requests=5), "claude-haiku-4-5", cfg
+        )
+        or 0.0
+        for u in (c.usage for c in fake_claude.calls)
+        if u is not None
+    ]
+    assert holds.settled == pytest.approx(costs)
+    assert all(cost <= held for cost, held in zip(costs, holds.held, strict=True))
+    assert holds.used == pytest.approx(sum(costs))
+
+
+async def test_a_continuation_that_does_not_fit_is_not_sent_and_the_turn_keeps_what_it_has(
+    llm: AnthropicLLM, fake_claude: FakeAnthropic
+) -> None:
+    cfg = config()
+    web = WebTools(max_uses=5, max_content_tokens=2_000)
+    first = worst_case_usd(request(web), cfg)
+    assert first is not None
+    paused = Reply(
+        text="Found one thing.",
+        searches=[Search()] * 60,
+        citations=[Citation(" Cited.", cited_text="c")],
+        pause_turn=True,
+    )
+    fake_claude.respond("subagent", lambda c: paused)
+    # The first request fits; what it leaves once settled cannot hold a continuation, which
+    # holds more than the first (the turn so far is sent back).
+    holds = Holds(limit=first * 1.01)
+    reply = await run_context(llm, holds).call(request(web))
+    assert len(fake_claude.calls) == 1
+    assert reply.text == "Found one thing. Cited."
+    assert [s.url for s in reply.sources] == [EXAMPLE_RESULTS[0][0]]
+    assert reply.stopped == REFUSED
+    assert why_cut(reply, 500) == f"its web research stopped there, as {REFUSED}"
+    assert len(holds.settled) == 1
 
 
 # The fake's shapes, parsed by the SDK's own types.
@@ -422,10 +567,15 @@ def test_the_plan_schema_offers_needs_web_defaulting_to_false() -> None:
     assert SubTask.model_validate(simple_plan("goal", 2)["subtasks"][0]).needs_web is False
 
 
-def test_a_web_call_reserves_its_searches_too() -> None:
+def test_a_web_request_reserves_its_searches_their_results_and_its_fetched_pages() -> None:
     cfg = config()
     plain = worst_case_usd(request(web=None), cfg)
-    web = worst_case_usd(request(WebTools(max_uses=4)), cfg)
+    web = worst_case_usd(request(WebTools(max_uses=4, max_content_tokens=2_000)), cfg)
+    no_fetch = worst_case_usd(request(WebTools(max_uses=4, fetch=False)), cfg)
     assert plain is not None
     assert web is not None
-    assert web - plain == pytest.approx(4 * 10 / 1000)
+    assert no_fetch is not None
+    # Haiku: $1 per million input tokens, held at the cache-write price (1.25x).
+    read = 4 * SEARCH_RESULT_TOKENS * 1.25 / 1_000_000
+    assert no_fetch - plain == pytest.approx(4 * 10 / 1000 + read)
+    assert web - no_fetch == pytest.approx(4 * 2_000 * 1.25 / 1_000_000)
