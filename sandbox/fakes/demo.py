@@ -20,7 +20,7 @@ from sandbox.fakes.claude import CallInfo, Citation, FakeAnthropic, Fault, Reply
 
 PLACEHOLDER = "_(offline demo placeholder: no model was called)_"
 FLAKY = "[flaky]"  # in a goal: each subtask's first call is rate limited, then retried
-BROKEN = "[broken]"  # in a goal: one subtask fails on every try
+BROKEN = "[broken]"  # in a goal: one subtask fails on every try of its run; Retry mends it
 _FLAKY_MARK = "(demo: flaky)"  # carried in system prompts, where the fake can see it
 _BROKEN_MARK = "(demo: broken)"
 # With [flaky], one research subtask also finds the web search down and answers from memory.
@@ -85,9 +85,9 @@ def demo_plan(goal: str, context: str | None = None) -> dict[str, Any]:
     earlier messages as `context` (a mention inside a thread), the first subtask reads them,
     so the plan shows the thread was used. `[flaky]` in the goal makes every subtask's first
     call rate limited and the last research subtask's web search unavailable; `[broken]`
-    makes the first subtask fail on every try (its dependents are skipped, the answer names
-    it). The demo only chooses the aspects; `simple_plan` builds the plan, as it does for
-    every fake."""
+    makes the first subtask fail on every try of its run (its dependents are skipped, the
+    answer names it), and succeed when retried. The demo only chooses the aspects;
+    `simple_plan` builds the plan, as it does for every fake."""
     short = goal.replace(FLAKY, "").replace(BROKEN, "").strip()[:200]
     aspects, joins = _aspects(goal, short)  # joins: the last subtask needs all the others
     if context:
@@ -255,11 +255,38 @@ def install_demo_faults(fake: FakeAnthropic, *, retry_after: float) -> None:
         first_tries.add(call.user_text)
         return True
 
-    def broken(call: CallInfo) -> bool:
-        return call.role == "subagent" and _BROKEN_MARK in call.system_text
-
     fake.inject(Fault(match=flaky, times=None, status=429, retry_after=retry_after))
-    fake.inject(Fault(match=broken, times=None, status=500))
+    fake.inject(Fault(match=BrokenOnce(), times=None, status=500))
+
+
+class BrokenOnce:
+    """The fault `[broken]` asks for, as a `Fault.match`: the first subtask of a run that
+    planned a `[broken]` goal fails on every try until that run gives up on it (its
+    integrator is called). A Retry reuses the plan, so it plans nothing and the subtask
+    works; asking again plans again, and it fails again.
+
+    It sees every orchestrator and integrator call (it never matches them): the demo's
+    faults are the only ones, and the flaky one matches only subagent calls."""
+
+    def __init__(self) -> None:
+        self._failing: dict[str, str] = {}  # the failing subtask's input -> its run's goal
+
+    def __call__(self, call: CallInfo) -> bool:
+        match call.role:
+            case "orchestrator":
+                goal = goal_of(call)
+                if BROKEN in goal:
+                    first = demo_plan(goal, context_of(call))["subtasks"][0]
+                    self._failing[str(first["input"])] = goal
+                return False
+            case "integrator":
+                goal = goal_of(call)
+                self._failing = {k: g for k, g in self._failing.items() if g != goal}
+                return False
+            case _:
+                return _BROKEN_MARK in call.system_text and any(
+                    task in call.user_text for task in self._failing
+                )
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.blocks import RETRY_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic
@@ -172,6 +173,29 @@ async def test_broken_tag_fails_one_subtask_and_names_it(
     thread = await finished_thread(slack)
     assert "3/4 subtasks done" in thread
     assert "Not included: Background researcher (failed)" in thread
+
+
+async def test_broken_fails_its_run_and_retry_then_succeeds(
+    demo_world: tuple[World, FakeSlack, FakeAnthropic],
+) -> None:
+    world, slack, _ = demo_world
+    await world.command("what is RAG? [broken]", user="U5")
+    assert "3/4 subtasks done" in await finished_thread(slack)
+    await eventually(lambda: not world.deps.runs.live)
+    root = slack.channel_messages("C1")[0].ts
+    plan = slack.thread("C1", root)[1]
+    run_id = (await world.deps.store.recent_runs(channel="C1"))[0].run_id
+    await world.click(
+        f"{RETRY_ACTION}:s1", f"{run_id}:s1", message_ts=plan.ts, thread_ts=root, user="U5"
+    )
+    await eventually(lambda: thread_text(slack.thread("C1", root)).count(":stopwatch:") == 2)
+    assert "4/4 subtasks done" in thread_text(slack.thread("C1", root))
+    # Asking again plans again, and the subtask fails again.
+    await world.command("what is RAG? [broken]", user="U5", channel="C2")
+    await eventually(lambda: bool(slack.channel_messages("C2")))
+    again = slack.channel_messages("C2")[0].ts
+    await eventually(lambda: ":stopwatch:" in thread_text(slack.thread("C2", again)))
+    assert "3/4 subtasks done" in thread_text(slack.thread("C2", again))
 
 
 async def test_a_mention_in_a_thread_plans_with_the_thread(
