@@ -15,6 +15,7 @@ from slack_bolt.async_app import AsyncApp
 
 from bot.app import create_web_app
 from bot.deps import Deps
+from bot.socket_link import SocketLink, SocketModeHandler
 from bot.startup import CONNECT_TIMEOUT_S, EXIT_UNREACHABLE, StartupError, socket_mode_url
 
 logger = logging.getLogger(__name__)
@@ -107,15 +108,21 @@ async def connect_socket_mode(
 
 
 async def serve_socket_mode(app: AsyncApp, deps: Deps, app_token: str, stop: asyncio.Event) -> None:
-    """Socket Mode until stopped (no public URL needed); a stop while connecting ends it."""
-    handler = AsyncSocketModeHandler(app, app_token)
+    """Socket Mode until stopped (no public URL needed); a stop while connecting ends it.
+
+    So does a disconnect that cannot heal (`bot.socket_link`): live runs are paused as for a
+    stop, then its StartupError ends the process with one sentence, as a failed start does."""
+    api_url = deps.settings.slack_api_url
+    link = SocketLink(app_token, api_url, web_client=app.client, sdk_logger=app.logger)
+    handler = SocketModeHandler(app, link)
     try:
-        connect = connect_socket_mode(handler, app_token, deps.settings.slack_api_url)
+        connect = connect_socket_mode(handler, app_token, api_url)
         if not await finished_before(stop, connect):
             logger.info("stopped while connecting to Slack")
             return
         logger.info("connected in Socket Mode")
-        await stop.wait()
+        if await until_stopped(stop, link.gave_up.wait()) and link.fatal is not None:
+            raise link.fatal
     finally:
         await deps.runs.shutdown(deps.settings.shutdown_timeout_s)
         await handler.close_async()  # type: ignore[no-untyped-call]  # as above
