@@ -17,7 +17,13 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.views import View
 
 from bot import notes
-from bot.slack_text import SECTION_TEXT_LIMIT, escape, mrkdwn_line, truncate
+from bot.slack_text import (
+    MESSAGE_TEXT_LIMIT,
+    SECTION_TEXT_LIMIT,
+    escape,
+    mrkdwn_line,
+    truncate,
+)
 from bot.store import RunSummary
 
 HISTORY_SIZE = 10  # runs listed by `/research history`, and per list on the Home tab
@@ -86,10 +92,23 @@ def history_blocks(
 ) -> tuple[str, list[dict[str, Any]]]:
     """`/research history`: the channel's latest runs that the person may see (a private
     reply's text and blocks; `complete`: False when some could not be checked)."""
-    text = f"Latest Orchestra runs in <#{channel}>"
+    text = notes.history_here(channel)
     blocks: list[Block] = [SectionBlock(text=MarkdownTextObject(text=f"*{text}*"))]
     blocks += _sections(runs, workspace_url, notes.HISTORY_EMPTY, complete=complete)
     return text, [b.to_dict() for b in blocks]
+
+
+def history_text(
+    runs: Sequence[RunSummary], title: str, workspace_url: str, *, empty: str, complete: bool
+) -> str:
+    """The same list as one mrkdwn text, for a private reply that goes as an ephemeral
+    message's text (a mention's or a DM's): it reads the same wherever text is shown."""
+    lines = [f"*{title}*", *(run_line(r, workspace_url) for r in runs)]
+    if not runs:
+        lines.append(empty)
+    if not complete:
+        lines.append(notes.UNCHECKED)
+    return truncate("\n\n".join(lines), MESSAGE_TEXT_LIMIT)
 
 
 def home_view(

@@ -118,6 +118,35 @@ _WAIT_FOR_ONE = "Wait for one to end or cancel one, then ask again."
 # Lists of runs leave out those Slack could not be asked about (who may see them).
 UNCHECKED = "_Some runs are not shown: I could not check just now who may see them._"
 HISTORY_EMPTY = "No runs in this channel yet."
+HISTORY_MINE_EMPTY = "You have no runs yet."
+HISTORY_MINE = "Your latest Orchestra runs"
+HISTORY_UNREADABLE = "I could not read the run history just now; please try again."
+# What a public reply may say when the history could not be shown to the person privately
+# (it may list runs others in the conversation may not see).
+HISTORY_NOT_SHOWN = "I could not show you the run history privately; please try again."
+
+
+def history_here(channel: str) -> str:
+    """The title of a conversation's history (a private reply)."""
+    return f"Latest Orchestra runs in <#{channel}>"
+
+
+def help_text(command: str) -> str:
+    """`{command} help`, or `help` in a mention or a DM: what Orchestra does and how to ask
+    (a private reply; `command` as configured)."""
+    return (
+        "*Orchestra* researches a goal with a team of Claude agents and answers in a thread.\n"
+        f"• `{command} <goal>`, e.g. `{command} compare Postgres, MySQL and SQLite for a small "
+        "SaaS`; or mention me with the goal (inside a thread I read the thread first), or "
+        "write it to me in a direct message.\n"
+        f"• `{command} history`, or mention me with `history`: the latest runs here, shown "
+        "only to you (in a direct message: your own runs).\n"
+        f"• `{command} help`, or `help`: this message.\n"
+        "• While a run works its plan has Cancel; once it ends, Retry (a failed part) and "
+        "Re-run."
+    )
+
+
 HOME_MINE_EMPTY = "You have not asked Orchestra anything yet."
 HOME_TEAM_EMPTY = "No runs you can see yet: runs in channels you are in show here."
 

@@ -1,6 +1,7 @@
 """The slash command (`/research` by default): ack at once, run in the background.
 
-`/research history` answers privately with the channel's latest runs instead."""
+`/research history` answers privately with the channel's latest runs instead, and
+`/research help` with how to use Orchestra (`bot.listeners.keywords`)."""
 
 from __future__ import annotations
 
@@ -12,8 +13,8 @@ from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 from bot import notes
 from bot.coordination.dedupe import Claim
 from bot.deps import Deps
-from bot.history import HISTORY_SIZE, history_blocks
 from bot.listeners.goal import clean_text, goal_problem
+from bot.listeners.keywords import history_message, keyword
 from bot.requester import Requester
 from bot.research import (
     ResearchRequest,
@@ -25,8 +26,6 @@ from bot.research import (
 
 logger = logging.getLogger(__name__)
 
-HISTORY = "history"
-
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for the configured slash command."""
@@ -35,10 +34,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def research(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         goal = clean_text(str(command.get("text", "")))
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
-        if goal.lower() == HISTORY:
-            await ack()
-            await _history(deps, respond, channel, user)
-            return
+        match keyword(goal):
+            case "help":
+                await ack(text=notes.help_text(deps.settings.command))  # the sender's alone
+                return
+            case "history":
+                await ack()
+                await _history(deps, respond, channel, user)
+                return
         problem = goal_problem(goal, deps.config, deps.settings.command)
         if problem is not None:
             await ack(text=problem)  # an ephemeral reply only the sender sees
@@ -80,16 +83,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _history(deps: Deps, respond: AsyncRespond, channel: str, user: str) -> None:
-    try:
-        runs = await deps.store.recent_runs(
-            channel=channel, limit=HISTORY_SIZE, workspace=deps.workspace.team_id
-        )
-    except Exception:
-        logger.exception("run store: could not read history")
-        await respond(text="I could not read the run history just now; please try again.")
+    reply = await history_message(deps, user, channel)
+    if isinstance(reply, str):
+        await respond(text=reply)
         return
-    # A slash command works in any conversation, and the reply is the person's alone: the
-    # runs listed are those they may see, whoever else is in the channel.
-    shown = await deps.visibility.visible(user, runs)
-    text, blocks = history_blocks(shown.runs, channel, deps.workspace.url, complete=shown.complete)
+    text, blocks = reply
     await respond(text=text, blocks=blocks, response_type="ephemeral")

@@ -13,6 +13,7 @@ from bot import notes
 from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
+from bot.listeners.keywords import answer, keyword
 from bot.requester import Requester
 from bot.research import ResearchRequest, launch, over_limit_everywhere, refused_by_budget
 from bot.store import RunSource
@@ -73,6 +74,10 @@ async def from_message(
         logger.info("ignoring repeated delivery of %s", keys)
         return None
     goal = clean_text(strip_bot_mention(str(event.get("text", "")), context.bot_user_id))
+    word = keyword(goal)
+    if word is not None:  # "help" or "history": about Orchestra, not research
+        await answer(deps, requester, word, dm=source == "dm")
+        return None
     problem = goal_problem(goal, deps.config, deps.settings.command)
     if empty_hint and not goal.strip():
         problem = empty_hint
