@@ -15,6 +15,7 @@ USAGE_HINT = (
 )
 BUSY = "Orchestra is restarting and not taking new runs right now; please ask again shortly."
 ALREADY_ENDED = "That run has already ended."
+ALREADY_FINISHED = "That run has already finished, so there is nothing to cancel."
 NOT_THIS_RUN = "That button does not belong to this run's message, so I ignored it."
 OUTPUT_GONE = "That output is no longer available (its text was removed after a while)."
 OUTPUT_POSTED = "That output is already in this thread."

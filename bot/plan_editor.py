@@ -21,9 +21,12 @@ class PlanEditor:
     """Edits the plan message at most once per `interval_s`; `finish` makes the last edit.
 
     Edits of every run share one workspace-wide limit (chat.update, Tier 3), so they wait
-    behind everything a person waits for, and the final edit goes before other runs' live
-    ones. An edit renders when its turn comes and one behind skips to the latest state:
-    at most one edit of the message waits, and none goes when nothing changed since."""
+    behind everything a person waits for, and the final edit (which removes the Cancel
+    button of a finished run) goes with what people wait for: ahead of other runs' plan
+    edits and of answers' "Writing…" edits (each run makes one final edit, so they cannot
+    hold anything back for long). An edit renders when its turn comes and one behind skips
+    to the latest state: at most one edit of the message waits, and none goes when nothing
+    changed since."""
 
     def __init__(
         self, io: SlackIO, render: Render, *, run_id: str, channel: str, interval_s: float
@@ -54,7 +57,7 @@ class PlanEditor:
     async def finish(self) -> None:
         """Stop coalescing and make the final edit (ahead of other runs' live edits)."""
         await self.stop()
-        await self._render(Priority.NORMAL)
+        await self._render(Priority.URGENT)
 
     async def stop(self) -> None:
         """Stop editing, without a final edit."""

@@ -141,9 +141,13 @@ class RunRegistry:
         return len(self._tasks)
 
     def cancel(self, run_id: str, by: str) -> bool:
-        """Cancel a live run; False if it is unknown or already over."""
+        """Cancel a live run; False if it is unknown or already over.
+
+        A run that has ended (its answer or end note is out) is over, though its task may
+        still wait for its plan's last edit: cancelling then would cut that edit off and
+        leave the finished run a live Cancel button."""
         task, run = self._tasks.get(run_id), self._runs.get(run_id)
-        if task is None or run is None or task.done():
+        if task is None or run is None or task.done() or run.ended:
             return False
         run.stopping(Stop("cancelled_by_user", by))
         task.cancel()

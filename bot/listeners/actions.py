@@ -119,7 +119,9 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return
         if await checked(click, click.value, "cancel") is None:
             return
-        deps.runs.cancel(click.value, by=click.user)
+        if not deps.runs.cancel(click.value, by=click.user):
+            await tell(click, notes.ALREADY_FINISHED)
+            return
         logger.info("run cancelled by %s [run_id=%s]", click.user, click.value)
 
     async def cancel_elsewhere(click: Click) -> None:
