@@ -5,8 +5,6 @@ from __future__ import annotations
 import asyncio
 import os
 import sys
-import tempfile
-from pathlib import Path
 
 import aiohttp
 
@@ -16,14 +14,13 @@ __all__ = ["bot_env", "finish", "free_port", "start_bot", "wait_healthy"]
 
 
 def bot_env(**values: str) -> dict[str, str]:
-    """A clean environment (PATH and coverage only) plus `values`, with a run store of its
-    own unless `values` name one: a process on the default file would wait for any other
+    """A clean environment (PATH and coverage only) plus `values`, with a run store in
+    memory unless `values` name one: a process on the default file would wait for any other
     test's process on it (one process per SQLite file, `bot.store.file_lock`)."""
-    store = Path(tempfile.mkdtemp(prefix="orchestra-test-")) / "orchestra.db"
     return {
         "PATH": os.environ.get("PATH", ""),
         **{k: v for k, v in os.environ.items() if k.startswith("COVERAGE_")},
-        "ORCHESTRA_DATABASE_URL": f"sqlite:///{store}",
+        "ORCHESTRA_DATABASE_URL": "sqlite://",
         **values,
     }
 
