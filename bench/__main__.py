@@ -20,10 +20,13 @@ RESULTS = Path(__file__).with_name("RESULTS.md")
 PROFILE_NOTES = Path(__file__).with_name("PROFILE_NOTES.md")
 
 
-def produce(sizes: suite.Sizes, out: Path, argv: Sequence[str]) -> tuple[Report, str]:
-    """Run the suite at `sizes`, write the markdown report to `out`; the report and text."""
+def produce(
+    sizes: suite.Sizes, out: Path, argv: Sequence[str], only: Sequence[str] = ()
+) -> tuple[Report, str]:
+    """Run the suite (or the benchmarks named in `only`) at `sizes`, write the markdown
+    report to `out`; the report and text."""
     started = time.monotonic()
-    report = asyncio.run(suite.run(sizes))
+    report = asyncio.run(suite.run(sizes, only))
     text = markdown(
         report,
         command=shlex.join([".venv/bin/python", "-m", "bench", *argv]),
@@ -32,7 +35,7 @@ def produce(sizes: suite.Sizes, out: Path, argv: Sequence[str]) -> tuple[Report,
         date=datetime.datetime.now(datetime.UTC).strftime("%Y-%m-%d %H:%M UTC"),
         seconds=time.monotonic() - started,
     )
-    if PROFILE_NOTES.exists():
+    if PROFILE_NOTES.exists() and not only:
         text += "\n" + PROFILE_NOTES.read_text(encoding="utf-8")
     out.write_text(text, encoding="utf-8")
     return report, text
@@ -58,10 +61,19 @@ def main(argv: Sequence[str] | None = None) -> int:
         type=Path,
         help="instead: profile the app process (pyinstrument) through the CPU benchmark",
     )
+    parser.add_argument(
+        "--only",
+        action="append",
+        choices=list(suite.SECTIONS),
+        default=[],
+        help="run just this benchmark (repeatable); write the report elsewhere with --out",
+    )
     args = parser.parse_args(argv)
+    if args.only and args.out.resolve() == RESULTS.resolve():
+        parser.error("--only makes a partial report: name where it goes with --out")
     if args.profile is not None:
         return profile(args.profile.resolve())
-    report, text = produce(suite.SMOKE if args.smoke else suite.FULL, args.out, argv)
+    report, text = produce(suite.SMOKE if args.smoke else suite.FULL, args.out, argv, args.only)
     print(text)
     print(f"written to {args.out}", file=sys.stderr)
     return 0 if all(v.met is not False for v in report.verdicts) else 1

@@ -11,6 +11,7 @@ from bench import (
     cost,
     critical,
     queue_cap,
+    rendering,
     replicas,
     slack_budget,
     slack_priority,
@@ -49,6 +50,9 @@ class Sizes:
     replica_latency: float = 0.2  # per call
     takeover_runs: int = 6  # under way on the replica that is killed
     takeover_lease_s: float = 15.0  # ORCHESTRA_LEASE_S's default
+    render_small: int = 10_000  # characters of each worst shape, and ten times as many
+    render_large: int = 100_000
+    render_repeats: int = 5  # the best of these is each timing
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -96,6 +100,9 @@ SMOKE = Sizes(
     replica_latency=0.05,
     takeover_runs=1,
     takeover_lease_s=2.0,
+    render_small=1_000,
+    render_large=10_000,
+    render_repeats=1,
     concurrent=True,
 )
 
@@ -472,9 +479,37 @@ async def _replicas(sizes: Sizes, report: Report) -> None:
     )
 
 
-async def run(sizes: Sizes) -> Report:
-    """Every benchmark, one after another (side by side they would disturb each other's
-    timings), or concurrently when `sizes.concurrent` says the numbers are not the point."""
+async def _rendering(sizes: Sizes, report: Report) -> None:
+    # Pure CPU in this process: never beside the others (it would hold their event loop).
+    rendering.section(
+        report, small=sizes.render_small, large=sizes.render_large, repeats=sizes.render_repeats
+    )
+
+
+# Every benchmark by the name `--only` knows it, in the order they run.
+SECTIONS = {
+    "critical": _critical,
+    "ack": _ack,
+    "budget": _budget,
+    "cost": _cost,
+    "priority": _priority,
+    "queue": _queue,
+    "streaming": _streaming,
+    "replicas": _replicas,
+    "rendering": _rendering,
+}
+
+
+async def run(sizes: Sizes, only: Sequence[str] = ()) -> Report:
+    """Every benchmark (or those named in `only`), one after another (side by side they would
+    disturb each other's timings), or concurrently when `sizes.concurrent` says the numbers
+    are not the point."""
+    if only:
+        report = Report()
+        for name in SECTIONS:
+            if name in only:
+                await SECTIONS[name](sizes, report)
+        return report
     sections = (_critical, _ack, _budget, _cost, _priority, _queue, _streaming, _replicas)
     parts = [Report() for _ in sections]
     if sizes.concurrent:
@@ -492,4 +527,5 @@ async def run(sizes: Sizes) -> Report:
     report = Report()
     for part in parts:
         report.extend(part)
+    await _rendering(sizes, report)
     return report

@@ -28,6 +28,10 @@ logger = logging.getLogger(__name__)
 # A finished part is cut from at most this much raw text: rendering adds to it (hosts beside
 # link labels, escapes), and it must still fit one message.
 _PART_RAW_CHARS = blocks.STREAM_PART_CHARS * 7 // 10
+# Longer than this, the growing text is cut without rendering all of it first: rendering it
+# whole for each part it gave was quadratic in a long answer. (Rendering may shorten text, so
+# such a text might still have fit one message: it is only cut sooner.)
+_WHOLE_RAW_CHARS = blocks.STREAM_PART_CHARS * 2
 _BREAKS = ("\n\n", "\n", " ")
 
 Journal = Callable[[list[str]], Awaitable[None]]
@@ -55,7 +59,7 @@ def finished_part(reopen: str, text: str) -> tuple[str, int, str] | None:
     A code block open at the cut is closed in the part and reopened after it, so both
     render on their own."""
     whole = reopen + text
-    if len(blocks.answer_part_chunks(whole)) <= 1:
+    if len(whole) <= _WHOLE_RAW_CHARS and len(blocks.answer_part_chunks(whole)) <= 1:
         return None
     limit = _PART_RAW_CHARS
     while True:
@@ -142,10 +146,10 @@ class AnswerStream:
             split := finished_part(self._reopen, self._text[len(self._done_text) :])
         ) is not None:
             part, took, reopen = split
-            self.finished_ts.append(
-                await self._put(blocks.answer_part_chunks(part)[0], writing=False)
-            )
-            self.live_ts = None
+            chunks = blocks.answer_part_chunks(part)
+            if chunks:  # (a part of nothing but blank lines is taken, not shown)
+                self.finished_ts.append(await self._put(chunks[0], writing=False))
+                self.live_ts = None
             self._done_text += self._text[len(self._done_text) : len(self._done_text) + took]
             self._reopen = reopen
         chunk = blocks.answer_part_chunks(self._reopen + self._text[len(self._done_text) :])

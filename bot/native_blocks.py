@@ -28,6 +28,7 @@ from bot.plan_blocks import DENSITIES, subtask_block
 from bot.slack_blocks import SlackMessage, context, fits, message, section
 from bot.slack_links import labelled, link_host
 from bot.slack_text import (
+    MESSAGE_BLOCKS_BUDGET,
     SESSION_TITLE_LIMIT,
     STREAM_CHUNK_FIELD_LIMIT,
     inert_line,
@@ -208,6 +209,8 @@ def fallback_message(
 ) -> SlackMessage | None:
     """A stream that expired, as one ordinary message: the plan (title, one entry per
     subtask) and `markdown` (already safe), then `closing`; None when it does not fit."""
+    if len(markdown) > MESSAGE_BLOCKS_BUDGET:
+        return None  # (a markdown block past 12,000 characters cannot even be built)
     head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, TITLE_CHARS)}*")]
     entries = [subtask_block(sub, DENSITIES[2]) for sub in view.subtasks.values()]
     body: list[Block] = [MarkdownBlock(text=markdown)] if markdown.strip() else []

@@ -180,9 +180,12 @@ def _plain_link(link: Link) -> str:
 _WORD_JOINER = "\u2060"
 _BROADCAST = re.compile(r"(?<!\w)@(?=(?i:channel|here|everyone|group)\b)")
 _QUOTE = re.compile(r"[ \t]{0,3}(?:>[ \t]?)+")
+# From the first backslash of a run only: tried at each one, a long run was read to its end
+# from every backslash in it (quadratic).
 _PROSE = re.compile(
-    r"\\*+(?P<control><[!@#][^<>\n]*+>)|\\*+(?P<angle>[<>])|\\*+(?P<amp>&(?=#?\w{1,32};))"
+    r"(?<!\\)\\*+(?:(?P<control><[!@#][^<>\n]*+>)|(?P<angle>[<>])|(?P<amp>&(?=#?\w{1,32};)))"
 )
+_ESCAPABLE = re.compile(r"[<>&]")  # a line of prose without these is left as it is
 # A `<` that could start a Slack sequence: a mention, a URL (scheme:) or a label (`…|…>`).
 _SEQUENCE_START = re.compile(r"<(?=[!@#]|[A-Za-z][A-Za-z0-9+.-]{0,31}:\S|[^<>|\n]*+\|[^<>\n]*+>)")
 _BACKTICKS = re.compile(r"`+")
@@ -201,8 +204,10 @@ def safe_markdown(text: str) -> str:
     fence = None
     for line in text.split("\n"):
         was_open = fence is not None
-        fence = fence_after(line, fence)
-        out.append(line if was_open or fence is not None else _prose_line(line))
+        if "`" in line:  # a line without a backtick neither opens nor closes a fence
+            fence = fence_after(line, fence)
+        prose = not was_open and fence is None and _ESCAPABLE.search(line)
+        out.append(_prose_line(line) if prose else line)
     # Last, over everything (code too, and across the edges of code spans, where parsers
     # may disagree): every `<` that could still start a sequence and every broadcast word.
     text = _SEQUENCE_START.sub("<" + _WORD_JOINER, "\n".join(out))
@@ -275,7 +280,9 @@ def markdown_as_mrkdwn(markdown: str) -> str:
 
 # --- previews and splitting ------------------------------------------------------------
 
-_MD_MARKS = re.compile(r"\*\*|__|`+|^\s*#+\s*|^\s*[-*+]\s+", re.MULTILINE)
+# Indentation never runs over a line break: from every start of a blank line it would read
+# all the blank lines after it (quadratic).
+_MD_MARKS = re.compile(r"\*\*|__|`+|^[^\S\n]*+#+\s*|^[^\S\n]*+[-*+]\s+", re.MULTILINE)
 
 
 def plain_preview(markdown: str, limit: int) -> str:

@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from bench import suite
+from bench.__main__ import main as bench_main
 from bench.__main__ import produce
 from bench.app_probe import GcPause, Probe, WriteCounts, statement_kind
 from bench.plans import chain_dag, critical_path, independent, levels, subtask_makespan
@@ -54,9 +55,10 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
         "## 5b.",
         "## 8.",
         "## 9.",
+        "## 10.",
     ):
         assert heading in text
-    assert len(report.verdicts) == len(suite.SMOKE.cases) + 14
+    assert len(report.verdicts) == len(suite.SMOKE.cases) + 15
     assert "store on disk" in text
     assert text.count("| 1. critical path:") == len(suite.SMOKE.cases)
     values = report.values
@@ -78,6 +80,8 @@ def test_smoke_run_writes_the_whole_table_with_sane_values(tmp_path: Path) -> No
     # A run writes its claim, its row, its plan and every subtask's start and end at least.
     assert values["store.transactions_per_run"] >= 3 + 2 * 3
     assert values["store.statements_per_run"] >= values["store.transactions_per_run"]
+    assert 0 < values["render.slowest_large_s"] < 60
+    assert values["render.worst_ratio"] > 0
     assert 0 < values["cpu.pipeline_only"] < 1
     assert abs(values["memory.per_run"]) < 50 * 1024 * 1024
     assert 0 <= values["stream.first_words_p50"] <= values["stream.first_words_p95"] < 3
@@ -115,3 +119,15 @@ def test_probe_survives_its_line_and_finds_pauses_in_windows() -> None:
     assert Probe.from_json(probe.to_json()) == probe
     assert probe.pauses_within([(10.1, 10.3)]) == [pauses[0]]  # began before, still on
     assert probe.pauses_within([(9.0, 10.0), (20.02, 21.0)]) == []
+
+
+def test_only_runs_the_named_benchmark_into_its_own_file(tmp_path: Path) -> None:
+    out = tmp_path / "rendering.md"
+    assert bench_main(["--smoke", "--only", "rendering", "--out", str(out)]) in (0, 1)
+    text = out.read_text(encoding="utf-8")
+    assert "Command: `.venv/bin/python -m bench --smoke --only rendering --out" in text
+    assert "## 10. Rendering untrusted text" in text
+    assert text.count("| 10. rendering untrusted text") == 1
+    assert "## 1." not in text
+    with pytest.raises(SystemExit):
+        bench_main(["--only", "rendering"])  # would overwrite the whole RESULTS.md
