@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import re
 from collections.abc import Awaitable, Callable
+from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
 
@@ -252,6 +254,22 @@ class AnswerStream:
             return False
         return True
 
+    async def stop_here(self, result: RunResult, marker: str) -> list[str] | None:
+        """The run was stopped while its answer was being written (`result`: the figures so
+        far): what was written stays, `marker` says where it stopped, and the footer follows,
+        as at the end of any answer. None when nothing was written yet."""
+        await self._stop()
+        if not self._text.strip() or self._unpostable:
+            return None
+        written = self._text
+        if written.startswith(self._done_text):
+            # Only the growing part may end mid-line: finished parts are never edited again.
+            written = self._done_text + without_dangling_line(written[len(self._done_text) :])
+        fence = fence_after(written)
+        if fence is not None:  # the marker is prose, not code
+            written += fence.close
+        return await self.finish(replace(result, answer=f"{written.rstrip()}\n\n{marker}"))
+
     async def abandon(self) -> None:
         """The run stopped while writing: what was shown stays, without "Writing…"."""
         await self._stop()
@@ -267,6 +285,16 @@ class AnswerStream:
                 )
         except SlackApiError as exc:
             logger.warning("could not end the partial answer: %s", exc.response.get("error"))
+
+
+# A last line with no words yet: a list item, quote or heading just opened (the "-" a cut
+# left behind), or a lone emphasis mark.
+_DANGLING_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[-*+>#_`]+|\d+[.)])?[ \t]*$")
+
+
+def without_dangling_line(text: str) -> str:
+    """`text` without a last line that has no words in it yet."""
+    return _DANGLING_LINE.sub("", text.rstrip("\n")) if text.strip() else ""
 
 
 class _Unpostable(Exception):

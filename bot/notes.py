@@ -196,6 +196,10 @@ def rerunning(by: str) -> str:
     return f":repeat: <@{by}> asked to run this again from the start."
 
 
+# Where an answer stops when its run is cancelled while the answer is being written (markdown:
+# it ends the answer's text, above its footer).
+STOPPED_HERE = "_Stopped here: the run was cancelled while this answer was being written._"
+
 # "moved": this replica lost the run's lease (another replica may own it now): it stops
 # without a word, since the thread is no longer this replica's to write to.
 StopReason = Literal["cancelled_by_user", "restart", "moved"]

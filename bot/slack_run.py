@@ -202,8 +202,6 @@ class SlackRun:
                 await self._journal.finished(result, "failed", **self._who())
                 self._finish_plan()
             case RunCancelled(result=result):
-                if self._answer is not None:
-                    await self._answer.abandon()
                 await self._cancelled(result)
             case IntegrationDelta(text=text):
                 # The answer shows itself; the plan message has nothing new to say.
@@ -247,12 +245,19 @@ class SlackRun:
     async def _cancelled(self, result: RunResult) -> None:
         stop = self.stop or Stop("cancelled_by_user")
         if stop.reason == "restart":
-            # `pause` has said so in the thread already; the next start resumes the run.
+            # `pause` has said so in the thread already; the next start resumes the run (and
+            # marks this part of the answer as cut off).
+            if self._answer is not None:
+                await self._answer.abandon()
             await self._journal.paused()
             self._finish_plan()
             return
         self.ended = True
         await self._editor.stop()
+        if self._answer is not None:
+            # Stopped while writing: the answer so far says where it stopped, and its footer
+            # gives the figures so far (it ended with a stray "-" and no footer).
+            await self._answer.stop_here(result, notes.STOPPED_HERE)
         await self._say(blocks.notice_message(stop.note()), "that it was cancelled")
         await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
         self._finish_plan()
