@@ -204,6 +204,24 @@ STOPPED_HERE = "_Stopped here: the run was cancelled while this answer was being
 # without a word, since the thread is no longer this replica's to write to.
 StopReason = Literal["cancelled_by_user", "restart", "moved"]
 
+# A second press of Retry or Re-run on one message within moments (a double-click is two
+# separate clicks to Slack): the first press acts, this one does nothing.
+PRESSED_ALREADY = (
+    "That button was pressed on this message a moment ago; one press is enough, "
+    "so I did nothing this time."
+)
+
+
+def started_again_going(link: str) -> str:
+    """Retry or Re-run refused: a run started from the same run is still going (`link`: to
+    its thread, '' when it has none yet)."""
+    which = f" ({link})" if link else ""
+    return (
+        f"A run started from this one is still going{which}; wait for it to end, "
+        "or cancel it, before starting another."
+    )
+
+
 
 @dataclass(frozen=True)
 class Stop:

@@ -8,6 +8,7 @@ from pydantic import ValidationError
 
 from bot import notes
 from bot.deps import Deps
+from bot.history import goal_link
 from bot.ownership import STORE_DOWN, Tenure
 from bot.requester import Requester
 from bot.research import (
@@ -217,9 +218,21 @@ async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | notes.Private |
 async def _again(
     deps: Deps, parent: StoredRun, by: str, note: str, checkpoint: Checkpoint | None
 ) -> str | notes.Private | None:
-    """A new run of `parent`'s goal in its thread, for `by` (who is held to their limits)."""
+    """A new run of `parent`'s goal in its thread, for `by` (who is held to their limits).
+
+    Not while a run started from `parent` earlier is still going: a second Retry or Re-run
+    would pay for the same work twice (the store knows such runs on every replica)."""
+    try:
+        going = await deps.store.unfinished_children(parent.run_id)
+    except STORE_DOWN:
+        logger.warning("run store: could not look for runs started from [run_id=%s]", parent.run_id)
+        going = []
+    if going:
+        child = going[0]
+        link = goal_link(deps.workspace.url, child.goal, child.channel, child.thread_ts)
+        return notes.started_again_going(link)
     run_id = deps.runs.admit(by)
-    if run_id is None:
+    if run_id is None or not await deps.runs.admission.confirm(run_id):
         return await over_limit_everywhere(deps, by)
     requester = requester_of(deps, parent, by)
     if await refused_by_budget(deps, run_id, requester):

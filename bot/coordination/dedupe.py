@@ -67,16 +67,19 @@ class _Recent:
 
     def __init__(self, clock: Callable[[], float]) -> None:
         self._clock = clock
-        self._until: OrderedDict[str, float] = OrderedDict()  # in the order they expire
+        # In the order they were claimed: by expiry for keys of one window. A key of a
+        # shorter window (a button press's seconds beside a delivery's hour) may outstay its
+        # time behind longer ones, so `held` compares each key's own time.
+        self._until: OrderedDict[str, float] = OrderedDict()
 
     def held(self, keys: Sequence[str]) -> bool:
         now = self._clock()
         while self._until and next(iter(self._until.values())) <= now:
             self._until.popitem(last=False)
-        return any(key in self._until for key in keys)
+        return any(self._until.get(key, now) > now for key in keys)
 
     def hold(self, keys: Sequence[str], ttl_s: float) -> None:
-        for key in keys:  # every key gets the same window, so the order stays by expiry
+        for key in keys:
             self._until[key] = self._clock() + ttl_s
             self._until.move_to_end(key)
 

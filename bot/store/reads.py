@@ -32,6 +32,21 @@ class RunReads(StoreCore):
             .order_by(runs.c.created_at, runs.c.run_id)
         )
 
+    async def unfinished_children(self, parent_run_id: str) -> list[RunSummary]:
+        """The runs started from this one (Retry, Re-run) that have not finished, oldest
+        first."""
+        query = (
+            _summary_query()
+            .where(
+                runs.c.parent_run_id == parent_run_id,
+                runs.c.status.in_(UNFINISHED_STATUSES),
+            )
+            .order_by(runs.c.created_at, runs.c.run_id)
+        )
+        async with self._read() as db:
+            rows = (await db.execute(query)).all()
+        return [summary_of(row._mapping) for row in rows]
+
     async def recent_runs(
         self,
         channel: str | None = None,
@@ -40,19 +55,7 @@ class RunReads(StoreCore):
         workspace: str | None = None,
     ) -> list[RunSummary]:
         """The newest runs first, optionally of one channel, person and/or workspace."""
-        query = select(
-            runs.c.run_id,
-            runs.c.workspace,
-            runs.c.goal,
-            runs.c.requester,
-            runs.c.channel,
-            runs.c.thread_ts,
-            runs.c.status,
-            runs.c.cost_usd,
-            runs.c.parent_run_id,
-            runs.c.created_at,
-            runs.c.finished_at,
-        )
+        query = _summary_query()
         if channel is not None:
             query = query.where(runs.c.channel == channel)
         if requester is not None:
@@ -87,6 +90,23 @@ class RunReads(StoreCore):
             children = await _subtasks_of(db, ids)
             answers = await _answers_of(db, ids)
         return [run_of(row._mapping, children[row.run_id], answers[row.run_id]) for row in rows]
+
+
+def _summary_query() -> Select[Any]:
+    """The columns of a history line (`RunSummary`)."""
+    return select(
+        runs.c.run_id,
+        runs.c.workspace,
+        runs.c.goal,
+        runs.c.requester,
+        runs.c.channel,
+        runs.c.thread_ts,
+        runs.c.status,
+        runs.c.cost_usd,
+        runs.c.parent_run_id,
+        runs.c.created_at,
+        runs.c.finished_at,
+    )
 
 
 async def _subtasks_of(db: AsyncConnection, ids: Sequence[str]) -> dict[str, list[StoredSubtask]]:

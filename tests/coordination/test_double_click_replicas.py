@@ -1,0 +1,45 @@
+"""A double-click whose two clicks reach two replicas still starts one run: the press is
+claimed where every replica looks (Redis, and the run store behind it)."""
+
+from __future__ import annotations
+
+import asyncio
+
+from bot import notes
+from bot.blocks import RERUN_ACTION
+from sandbox.fakes.claude import FakeAnthropic
+from sandbox.fakes.slack import FakeSlack
+from sandbox.world import World
+from tests.coordination.test_replicas import fake_claude, fake_slack, pair
+from tests.e2e.conftest import eventually, thread_text
+
+__all__ = ["fake_claude", "fake_slack", "pair"]  # fixtures, used by name
+
+
+async def test_a_double_click_reaching_both_replicas_starts_one_run(
+    pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    a, b = pair
+    await a.command("once more", user="U5")
+    await eventually(lambda: bool(fake_slack.channel_messages("C1")))
+    root = fake_slack.channel_messages("C1")[0].ts
+    await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
+    await eventually(lambda: not a.deps.runs.live)
+    [stored] = await a.deps.store.recent_runs(channel="C1")
+    plan = fake_slack.thread("C1", root)[1]
+
+    async def press(replica: World) -> None:
+        await replica.click(
+            RERUN_ACTION, stored.run_id, message_ts=plan.ts, thread_ts=root, user="U5"
+        )
+
+    first = asyncio.create_task(press(a))
+    await asyncio.sleep(0.05)  # the second click of the double-click, on the other replica
+    await asyncio.gather(first, press(b))
+
+    await eventually(lambda: thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2)
+    await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
+    children = [r for r in await a.deps.store.recent_runs(channel="C1") if r.parent_run_id]
+    assert len(children) == 1
+    assert len(fake_claude.calls_for("orchestrator")) == 2
+    assert [e.text for e in fake_slack.ephemerals if e.user == "U5"] == [notes.PRESSED_ALREADY]
