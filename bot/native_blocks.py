@@ -51,6 +51,12 @@ SHORT_CHARS = 60  # a chunk Slack refused is sent once more this short (`shorten
 TASK_SOURCES = 5  # links under a task; the answer's Sources list has them all
 SOURCE_TEXT_CHARS = 80
 
+# Slack's task_update statuses are four: pending, in_progress, complete, error (slack_sdk's
+# TaskUpdateChunk; @slack/types' `status`; docs.slack.dev, read 2026-12). A subtask stopped
+# by a person (or paused for a restart) did not fail, so `error` (a red "Error") would say
+# what did not happen; left `in_progress` it would spin after the stream ended, and `pending`
+# would say it still waits. `complete` is the one settled status that is no failure: its
+# details say it was stopped, and the plan's title says the run was cancelled or paused.
 _TASK_STATUS: dict[SubtaskState, TaskStatus] = {
     "pending": "pending",
     "running": "in_progress",
@@ -58,7 +64,7 @@ _TASK_STATUS: dict[SubtaskState, TaskStatus] = {
     "done": "complete",
     "failed": "error",
     "skipped": "error",
-    "cancelled": "error",
+    "cancelled": "complete",
 }
 
 
@@ -77,7 +83,7 @@ def task_details(sub: SubtaskView) -> str:
         case "failed" | "skipped":
             return f"{sub.state}: {inert_line(sub.detail, DETAILS_CHARS)}"
         case "cancelled":
-            return "cancelled"
+            return notes.TASK_STOPPED if sub.started_at is not None else notes.TASK_NOT_STARTED
 
 
 def _source(url: str, title: str) -> dict[str, Any] | None:

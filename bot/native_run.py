@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 from collections.abc import Sequence
 
+from slack_sdk.errors import SlackApiError
+
 from bot import blocks, notes
 from bot import native_blocks as nb
 from bot.journal import Journal
 from bot.native_io import NativeIO
 from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S, Ending, NativeStream
 from bot.notes import Stop
+from bot.pacing import Priority
 from bot.requester import Requester
 from bot.slack_io import SlackIO
 from bot.slack_text import escape, mrkdwn_line, safe_markdown
@@ -59,6 +62,7 @@ class NativeRun:
         status_refresh_s: float = STATUS_REFRESH_S,
         resumed: bool = False,
         fence: Fence | None = None,
+        killed: bool = False,
     ) -> None:
         self.run_id = run_id
         self.goal = goal
@@ -73,6 +77,9 @@ class NativeRun:
         self._interval_s, self._keepalive_s = interval_s, keepalive_s
         self._status_refresh_s = status_refresh_s
         self._journal = Journal(store, run_id, plan_stored=resumed, fence=fence)
+        # The attempt before this one was killed (or lost), not paused: its reply may still
+        # be streaming, half written (`open` ends it and marks it cut off).
+        self._killed = killed
         self._poster: ThreadPoster | None = None
         self._stream: NativeStream | None = None
         self.outputs_posted: set[str] = set()
@@ -96,8 +103,8 @@ class NativeRun:
         self, thread_ts: str | None, *, plan_ts: str | None = None, note: str | None = None
     ) -> bool:
         """Start showing the run in its DM thread: the status line at once, the streamed
-        plan when it is ready. (`plan_ts`, a resumed run's earlier reply, is not reused: its
-        stream ended with the process.)"""
+        plan when it is ready. (`plan_ts`, a resumed run's earlier reply, is not reused: a
+        pause ended its stream; a killed attempt's is ended and marked cut off here.)"""
         if thread_ts is None:
             # A DM run lives in the thread of the message that asked; it always has one.
             logger.error("a DM run without a thread [run_id=%s]", self.run_id)
@@ -106,9 +113,16 @@ class NativeRun:
             return False
         self.thread_ts = thread_ts
         self.requester.thread_exists(thread_ts)
+        if plan_ts and self._killed:
+            # Before this run's own stream: its stop must not end the session this run opens.
+            await self._mark_cut_off(plan_ts)
         self._poster = ThreadPoster(
             self._io, self.requester, run_id=self.run_id, channel=self.channel, thread_ts=thread_ts
         )
+
+        async def started(ts: str) -> None:
+            await self._journal.thread(thread_ts, root_ts=None, plan_ts=ts)
+
         self._stream = NativeStream(
             self._native,
             self._io,
@@ -119,6 +133,7 @@ class NativeRun:
             keepalive_s=self._keepalive_s,
             status_refresh_s=self._status_refresh_s,
             known=[plan_ts] if plan_ts else [],
+            started=started,
         )
         self._stream.start()
         self._stream.status(self._planning_status())
@@ -126,6 +141,31 @@ class NativeRun:
         if note:
             await self._poster.post(blocks.notice_message(note))
         return True
+
+    async def _mark_cut_off(self, ts: str) -> None:
+        """End the reply a killed attempt left streaming (a successful stop also moves the
+        session off "processing") and replace it with a note that it was cut off, as a channel
+        run does with a half-written answer: nobody takes half a reply for the answer. A reply
+        Slack already ended (idle) is only replaced; each step is best effort."""
+        try:
+            await self._native.stop(self.channel, ts, [], [])
+        except SlackApiError as exc:
+            logger.info(
+                "cut-off reply not stopped: %s [run_id=%s]", exc.response.get("error"), self.run_id
+            )
+        try:
+            await self._io.update(
+                self.channel,
+                ts,
+                blocks.notice_message(notes.REPLY_INTERRUPTED),
+                priority=Priority.URGENT,
+            )
+        except SlackApiError as exc:
+            logger.warning(
+                "could not mark a cut-off reply: %s [run_id=%s]",
+                exc.response.get("error"),
+                self.run_id,
+            )
 
     async def __call__(self, event: PipelineEvent) -> None:
         """Fold the event in, journal it, and show it (or end the run)."""

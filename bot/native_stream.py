@@ -25,7 +25,7 @@ import asyncio
 import contextlib
 import logging
 import time
-from collections.abc import Callable, Collection
+from collections.abc import Awaitable, Callable, Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -94,6 +94,7 @@ class NativeStream:
         status_refresh_s: float = STATUS_REFRESH_S,
         known: Collection[str] = (),
         clock: Callable[[], float] = time.monotonic,
+        started: Callable[[str], Awaitable[None]] | None = None,
     ) -> None:
         self._native, self._io, self._poster, self._view = native, io, poster, view
         self.channel, self.thread_ts = poster.channel, poster.thread_ts
@@ -101,6 +102,9 @@ class NativeStream:
         self._interval_s, self._keepalive_s, self._clock = interval_s, keepalive_s, clock
         self._status_refresh_s = status_refresh_s
         self._known = set(known)  # the app's messages in the thread that are not this stream
+        # Told the streamed message's ts once it exists (the owner records it: a restart
+        # after a SIGKILL must find the message to end it and mark it cut off).
+        self._started = started
         self._status_at = 0.0  # when the status line was last sent
         self._session_opened = False  # "processing" asked for (the first write)
         self._session_done = False  # moved off "processing" (or no longer ours to move)
@@ -292,6 +296,8 @@ class NativeStream:
         done(True)
         self.mode = "streaming"
         self._last_write = self._clock()
+        if self._started is not None and self.ts is not None:
+            await self._started(self.ts)
 
     async def _find_stream(self) -> str | None:
         """The message a chat.startStream whose answer was lost created, if it did: the

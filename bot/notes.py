@@ -25,6 +25,11 @@ ANSWER_INTERRUPTED = (
     ":arrows_counterclockwise: _This answer was cut off when the run was interrupted; "
     "the whole answer follows below._"
 )
+# The same for a DM run's streamed reply (its plan, and maybe part of the answer).
+REPLY_INTERRUPTED = (
+    ":arrows_counterclockwise: _This reply was cut off when the run was interrupted; "
+    "the run goes on below, with the whole answer._"
+)
 UNKNOWN_RUN = "That run is no longer available here."
 NOT_FINISHED = "That run is still going; wait for it to end first."
 CANCEL_NOT_SENT = (
@@ -53,6 +58,9 @@ DM_USAGE_HINT = (
 )
 PLAN_WRITING = "Writing the answer"
 PLAN_FAILED = "Stopped"
+# A stopped run's tasks (shown `complete`, never `error`: see bot.native_blocks._TASK_STATUS).
+TASK_STOPPED = "stopped before it finished"
+TASK_NOT_STARTED = "stopped before it started"
 ANSWER_CONTINUES = "_The answer continues below._"
 ANSWER_BELOW = "_The answer is below._"
 FEEDBACK_GOOD = "Helpful"

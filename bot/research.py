@@ -137,7 +137,8 @@ def new_run(
     """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
     streams natively (`NativeRun`), any other run has a plan message in a channel thread
     (`cut_off`: answer messages an interrupted attempt left half written;
-    `look_in_thread`: that attempt was killed, so its thread may hold more, `bot.leftovers`).
+    `look_in_thread`: that attempt was killed, so its thread may hold more, `bot.leftovers`;
+    in a DM, its streamed reply may be left streaming).
 
     With several replicas, `tenure` is this replica's hold on the run: its Slack calls and
     store writes go only while the hold lasts (`bot.ownership`)."""
@@ -158,6 +159,7 @@ def new_run(
             status_refresh_s=deps.status_refresh_s,
             resumed=resumed,
             fence=fence,
+            killed=look_in_thread,
         )
     return SlackRun(
         run_id=run_id,

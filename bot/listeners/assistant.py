@@ -23,6 +23,8 @@ from bot.deps import Deps
 from bot.listeners.actions import LIVE_STATUSES
 from bot.listeners.requests import from_message
 from bot.native_io import NativeIO
+from bot.ownership import STORE_DOWN
+from bot.store import RunSummary
 
 logger = logging.getLogger(__name__)
 
@@ -90,19 +92,19 @@ def register(app: AsyncApp, deps: Deps) -> None:
 
 
 async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
-    """Slack's stop button: cancel the thread's live run (only its requester's press counts,
-    as with Cancel; the run ends its session). With no run to cancel, end any stream Slack
+    """Slack's stop button: cancel every live run of the thread, here or on another replica
+    (a follow-up in a thread with a live run starts a second one; the button stops the
+    thread's work, all of it). Only a run's requester's press counts for it, as with Cancel;
+    each run ends its own stream and session. With no run to cancel, end any stream Slack
     stopped and move the session off "processing", as Slack asks: it does not by itself, and
     the person would see a spinner and a stop button for about an hour."""
     channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts", ""))
     user = str(event.get("user", ""))
-    run = next(
-        (r for r in deps.runs.live if r.channel == channel and r.thread_ts == thread_ts), None
-    )
-    shared = deps.runs.coordination.shared
-    if run is None and shared and await _stop_elsewhere(deps, channel, thread_ts, user):
-        return
-    if run is None:
+    here = [r for r in deps.runs.live if r.channel == channel and r.thread_ts == thread_ts]
+    elsewhere: list[RunSummary] = []
+    if deps.runs.coordination.shared:
+        elsewhere = await _live_elsewhere(deps, channel, thread_ts)
+    if not here and not elsewhere:
         ended = False
         for ts in event.get("streaming_message_ts") or []:
             try:
@@ -113,32 +115,41 @@ async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
         if not ended and channel and thread_ts:
             await native.session(channel, thread_ts, "active")
         return
-    if deps.settings.cancel_by == "requester" and user != run.requester_id:
-        await deps.io.tell(channel, user, notes.only_requester(run.requester_id, "stop"), thread_ts)
-        return
-    if deps.runs.cancel(run.run_id, by=user):
-        logger.info("run stopped by %s with Slack's stop button [run_id=%s]", user, run.run_id)
+    by_requester = deps.settings.cancel_by == "requester"
+    refused: dict[str, None] = {}  # requesters whose runs this person may not stop, once each
+    for run in here:
+        if by_requester and user != run.requester_id:
+            refused[run.requester_id] = None
+        elif deps.runs.cancel(run.run_id, by=user):
+            logger.info("run stopped by %s with Slack's stop button [run_id=%s]", user, run.run_id)
+    unsent = False
+    for stored in elsewhere:
+        if by_requester and user != stored.requester:
+            refused[stored.requester] = None
+            continue
+        try:
+            await deps.runs.coordination.cancels.publish(stored.run_id, user)
+        except RedisDown:
+            unsent = True
+    for requester in refused:
+        await deps.io.tell(channel, user, notes.only_requester(requester, "stop"), thread_ts)
+    if unsent:
+        await deps.io.tell(channel, user, notes.CANCEL_NOT_SENT, thread_ts)
 
 
-async def _stop_elsewhere(deps: Deps, channel: str, thread_ts: str, user: str) -> bool:
-    """Several replicas: the thread's run may be live on another one. The store says whether
-    it is and who asked; the Cancel goes to its replica as a Cancel click would. False when
-    the thread has no live run."""
+async def _live_elsewhere(deps: Deps, channel: str, thread_ts: str) -> list[RunSummary]:
+    """Several replicas: the thread's runs the store says are live but this replica does not
+    run (the Cancel goes to their replica as a Cancel click would); [] when the store cannot
+    say."""
     try:
         recent = await deps.store.recent_runs(channel=channel, limit=20)
-    except Exception:
-        logger.exception("run store: could not look for the stopped thread's run")
-        return False
-    stored = next(
-        (r for r in recent if r.thread_ts == thread_ts and r.status in LIVE_STATUSES), None
-    )
-    if stored is None:
-        return False
-    if deps.settings.cancel_by == "requester" and user != stored.requester:
-        await deps.io.tell(channel, user, notes.only_requester(stored.requester, "stop"), thread_ts)
-        return True
-    try:
-        await deps.runs.coordination.cancels.publish(stored.run_id, user)
-    except RedisDown:
-        await deps.io.tell(channel, user, notes.CANCEL_NOT_SENT, thread_ts)
-    return True
+    except STORE_DOWN:
+        logger.exception("run store: could not look for the stopped thread's runs")
+        return []
+    return [
+        r
+        for r in recent
+        if r.thread_ts == thread_ts
+        and r.status in LIVE_STATUSES
+        and not deps.runs.is_live(r.run_id)
+    ]

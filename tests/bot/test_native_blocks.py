@@ -35,7 +35,7 @@ def test_each_subtask_state_maps_to_a_task_status_slack_knows() -> None:
         "done": "complete",
         "failed": "error",
         "skipped": "error",
-        "cancelled": "error",
+        "cancelled": "complete",  # stopped is no failure (Slack has no "stopped" status)
     }
     for state, status in expected.items():
         chunk = nb.task_chunk(sub(state, detail="why"))
@@ -55,6 +55,9 @@ def test_details_say_retries_timings_failures_and_web_use() -> None:
     failed = nb.task_chunk(sub("failed", detail="Claude returned an error (500)."))
     assert failed["details"] == "failed: Claude returned an error (500)."
     assert "details" not in nb.task_chunk(sub("pending"))
+    stopped = nb.task_chunk(sub("cancelled", started_at=1.0))
+    assert stopped["details"] == notes.TASK_STOPPED
+    assert nb.task_chunk(sub("cancelled"))["details"] == notes.TASK_NOT_STARTED
 
 
 def test_sources_are_links_that_show_their_host_and_are_few() -> None:

@@ -66,3 +66,24 @@ async def test_slacks_stop_button_reaching_the_other_replica_stops_a_dm_run(
     [stream] = fake_slack.streams_in("D1", ts)
     assert "Cancelled by <@U5>" in stream.text
     assert fake_claude.calls_for("integrator") == []
+
+
+async def test_slacks_stop_button_stops_every_run_of_the_thread_on_either_replica(
+    pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    # Two runs of one DM thread on replica a (a first request and a follow-up) and one on b;
+    # the stop reaches b.
+    a, b = pair
+    fake_claude.respond("subagent", lambda call: Reply(text="slow", latency=30))
+    _, ts = await a.dm("a slow one", user="U5")
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
+    await a.dm("a second one", user="U5", thread_ts=ts)
+    await b.dm("a third one", user="U5", thread_ts=ts)
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 9)
+    await eventually(lambda: len(fake_slack.streams_in("D1", ts)) == 3)
+    assert (len(a.deps.runs.live), len(b.deps.runs.live)) == (2, 1)
+    assert (await b.stop_button(thread_ts=ts, user="U5")).status == 200
+    await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
+    for stream in fake_slack.streams_in("D1", ts):
+        assert "Cancelled by <@U5>" in stream.text
+    assert fake_claude.calls_for("integrator") == []

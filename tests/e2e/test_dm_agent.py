@@ -191,6 +191,52 @@ async def test_the_native_stop_button_cancels_the_run(
     assert stored.status == "cancelled"
 
 
+async def test_the_stop_button_stops_every_live_run_of_its_thread(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    slow_subagents(fake_claude, 30)
+    _, ts = await world.dm("a slow one", user="U5")
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
+    await world.dm("and a second one", user="U5", thread_ts=ts)  # a follow-up: a second run
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 6)
+    await eventually(lambda: len(fake_slack.streams_in(DM, ts)) == 2)
+    assert (await world.stop_button(thread_ts=ts, user="U5")).status == 200
+    await eventually(lambda: not world.deps.runs.live)
+    assert fake_claude.calls_for("integrator") == []
+    for stream in fake_slack.streams_in(DM, ts):
+        assert stream.state == "stopped"
+        assert "Cancelled by <@U5>" in stream.text
+    stored = await world.deps.store.recent_runs(requester="U5", limit=5)
+    assert [r.status for r in stored] == ["cancelled", "cancelled"]
+
+
+async def test_stopped_tasks_read_as_stopped_not_failed(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    # s1 is done before the stop; s2 and s3 are still working when it comes.
+    fake_claude.respond(
+        "subagent",
+        lambda call: Reply(text="Result", latency=0 if "aspect 1" in call.system_text else 30),
+    )
+    _, ts = await world.dm("a slow one")
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
+    await eventually(
+        lambda: (
+            bool(fake_slack.streams_in(DM, ts))
+            and "complete" in fake_slack.streams_in(DM, ts)[0].task_states("s1")
+        )
+    )
+    await world.stop_button(thread_ts=ts)
+    await eventually(lambda: not world.deps.runs.live)
+    stream = only_stream(fake_slack, ts)
+    assert [c["status"] for c in stream.task_updates if c["status"] == "error"] == []
+    assert [stream.tasks[s]["status"] for s in SUBTASKS] == ["complete"] * 3
+    assert "done in" in stream.tasks["s1"]["details"]
+    assert stream.tasks["s2"]["details"] == notes.TASK_STOPPED
+    assert stream.tasks["s3"]["details"] == notes.TASK_STOPPED
+    assert stream.plan_title == "Cancelled."
+
+
 async def test_an_expired_stream_is_finished_by_editing_the_same_message(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

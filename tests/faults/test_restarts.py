@@ -14,7 +14,7 @@ from pathlib import Path
 import aiohttp
 import pytest
 
-from bot.notes import PAUSED
+from bot.notes import PAUSED, REPLY_INTERRUPTED
 from bot.store import RunStore
 from sandbox.fakes import signing
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
@@ -262,6 +262,50 @@ async def test_an_answer_cut_off_by_sigkill_is_marked_and_the_whole_one_follows(
     assert len(answers) == 1
     assert answers[0] != cut
     assert "finding399" in thread[answers[0]]
+    code, err = await second.stop(signal.SIGTERM)
+    assert code == 0, err[-2000:]
+
+
+async def test_a_dm_reply_cut_off_by_sigkill_is_stopped_marked_and_the_whole_one_follows(
+    bots: Callable[[], Bot], fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    words = " ".join(f"finding{i}" for i in range(400))
+    slow = {"on": True}
+    fake_claude.respond(
+        "integrator",
+        lambda call: Reply(text=f"Answer: {words}", latency=60 if slow["on"] else 0.5),
+    )
+    first = bots()
+    await first.start()
+    ts = fake_slack.add_user_message("D1", "U1", "compare tides")
+    body, kind = signing.dm_message(text="compare tides", user="U1", channel="D1", ts=ts)
+    assert await first.post(body, kind) == 200
+
+    def streams_with(text: str) -> list[str]:
+        return [s.ts for s in fake_slack.streams_in("D1", ts) if text in s.text]
+
+    await eventually(lambda: bool(streams_with("Answer: finding0")), within=20)
+    [cut] = streams_with("Answer: finding0")  # the reply streams, half written
+    await first.stop(signal.SIGKILL)
+
+    slow["on"] = False
+    second = bots()
+    await second.start()
+    await eventually(lambda: bool(streams_with("finding399")), within=30)
+    [whole] = streams_with("finding399")
+
+    def ended(message_ts: str) -> bool:
+        stream = fake_slack.stream("D1", message_ts)
+        return stream is not None and stream.state == "stopped"
+
+    await eventually(lambda: ended(whole), within=10)
+    old = fake_slack.stream("D1", cut)
+    assert old is not None
+    assert old.state == "stopped"  # no longer streaming
+    marked = fake_slack.find("D1", cut)
+    assert marked is not None
+    assert REPLY_INTERRUPTED in marked.text
+    assert fake_slack.sessions_processing() == []
     code, err = await second.stop(signal.SIGTERM)
     assert code == 0, err[-2000:]
 
