@@ -19,11 +19,14 @@ from dataclasses import dataclass, field
 
 from bot.coordination.buckets import MemoryBuckets, Rate, RateBuckets, RedisBuckets, slack_scope
 from bot.coordination.cancel import CancelBus, LocalCancelBus, RedisCancelBus
+from bot.coordination.counts import CountSource, RunCounts
 from bot.coordination.dedupe import Claim, DeliveryClaims, DeliveryLedger, LocalClaims, RedisClaims
 from bot.coordination.leases import Lease, Leases, MemoryLeases, RedisLeases
 from bot.coordination.link import RedisDown, RedisLink
+from bot.coordination.persons import COUNTED_FOR_S as PERSON_COUNTED_FOR_S
 from bot.coordination.persons import LocalPersonRuns, PersonRuns, RedisPersonRuns
 from bot.coordination.replay import MemoryReplayGuard, RedisReplayGuard, ReplayGuard
+from bot.coordination.slots import HELD_FOR_S as SLOT_HELD_FOR_S
 from bot.coordination.slots import RedisSlots, SharedSlots
 
 __all__ = [
@@ -101,15 +104,23 @@ def redis_coordination(
     *,
     replica: str | None = None,
 ) -> Coordination:
-    """Replicas sharing `link`'s Redis (and the run store behind `ledger`)."""
+    """Replicas sharing `link`'s Redis (and the run store behind `ledger`).
+
+    The run store is also where the live-run and per-person counts are rebuilt from when
+    Redis loses them (`bot.coordination.counts`); a ledger that keeps no runs (a test's)
+    leaves them to start empty."""
+    source = ledger if isinstance(ledger, CountSource) else None
+    counts = RunCounts(
+        link, source, slot_held_s=SLOT_HELD_FOR_S, person_counted_s=PERSON_COUNTED_FOR_S
+    )
     return Coordination(
         claims=RedisClaims(link, ledger, clock),
         replays=RedisReplayGuard(link),
         cancels=RedisCancelBus(link),
         buckets=RedisBuckets(link),
         leases=RedisLeases(link),
-        persons=RedisPersonRuns(link),
-        slots=RedisSlots(link),
+        persons=RedisPersonRuns(link, counts=counts),
+        slots=RedisSlots(link, counts=counts),
         redis=link,
         replica=replica or replica_id(),
     )

@@ -19,6 +19,7 @@ import logging
 from dataclasses import dataclass
 from typing import Protocol
 
+from bot.coordination.counts import RunCounts, live_key
 from bot.coordination.link import RedisDown, RedisLink
 
 logger = logging.getLogger(__name__)
@@ -26,10 +27,13 @@ logger = logging.getLogger(__name__)
 HELD_FOR_S = 30  # an entry not refreshed for this long is a dead replica's
 
 # KEYS: live (zset run -> expiry), queue (zset run -> seq), expiry of waiting runs (zset),
-# owners (hash run -> person), served (zset person -> seq of their last start), seq (counter).
-# ARGV: run id, person, cap, seconds an entry holds.
-# Returns -1 when the run holds a slot (now or already), else how many runs start before it.
+# owners (hash run -> person), served (zset person -> seq of their last start), seq (counter),
+# the counts' marker (`bot.coordination.counts`).
+# ARGV: run id, person, cap, seconds an entry holds, '1' to check the marker.
+# Returns -1 when the run holds a slot (now or already), -2 when the marker is missing (the
+# counts were lost: nothing done), else how many runs start before it.
 _TAKE = """
+if ARGV[5] == '1' and redis.call('EXISTS', KEYS[7]) == 0 then return -2 end
 local live, queue, qexp, owners, served, seq = KEYS[1], KEYS[2], KEYS[3], KEYS[4], KEYS[5], KEYS[6]
 local run, person, cap, hold = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 local clock = redis.call('TIME')
@@ -128,25 +132,38 @@ class SharedSlots(Protocol):
         ...
 
 
-class RedisSlots:
-    """`SharedSlots` in Redis, for replicas."""
+_LOST = -2  # _TAKE found the counts' marker missing
 
-    def __init__(self, link: RedisLink, held_for_s: int = HELD_FOR_S) -> None:
+
+class RedisSlots:
+    """`SharedSlots` in Redis, for replicas; `counts` rebuilds the live slots when Redis has
+    lost them (from the run store; without one they start empty)."""
+
+    def __init__(
+        self, link: RedisLink, held_for_s: int = HELD_FOR_S, counts: RunCounts | None = None
+    ) -> None:
         self._link = link
         self.held_for_s = held_for_s
+        self._counts = counts or RunCounts(link, slot_held_s=held_for_s, person_counted_s=0)
         self._keys = [
-            link.key("slots", part) for part in ("live", "queue", "qexp", "owners", "served", "seq")
+            live_key(link),  # the one the counts rebuild
+            *(link.key("slots", part) for part in ("queue", "qexp", "owners", "served", "seq")),
         ]
         self._take = link.client.register_script(_TAKE)
         self._refresh = link.client.register_script(_REFRESH)
 
     async def take(self, run_id: str, user: str, cap: int) -> Take:
         """See `SharedSlots.take`; raises `RedisDown` (the caller decides alone then)."""
-        found = await self._link.run(
-            lambda _: self._take(keys=self._keys, args=[run_id, user, cap, self.held_for_s])
-        )
-        ahead = int(found)
+        ahead = await self._ask(run_id, user, cap, check=True)
+        if ahead == _LOST:
+            await self._counts.rebuild()
+            ahead = await self._ask(run_id, user, cap, check=False)
         return Take(started=True) if ahead < 0 else Take(started=False, ahead=ahead)
+
+    async def _ask(self, run_id: str, user: str, cap: int, *, check: bool) -> int:
+        keys = [*self._keys, self._counts.marker]
+        args: list[str | int] = [run_id, user, cap, self.held_for_s, "1" if check else "0"]
+        return int(await self._link.run(lambda _: self._take(keys=keys, args=args)))
 
     async def give_back(self, run_id: str) -> None:
         """See `SharedSlots.give_back`; an unreachable Redis lets the entry expire."""

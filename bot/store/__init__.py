@@ -9,6 +9,7 @@ from bot.store.migrate import SchemaChange
 from bot.store.records import (
     FINISHED_STATUSES,
     UNFINISHED_STATUSES,
+    CountedRun,
     DaySpend,
     EndReason,
     PurgeCounts,
@@ -30,6 +31,7 @@ __all__ = [
     "FINISHED_STATUSES",
     "UNFINISHED_STATUSES",
     "CorruptRow",
+    "CountedRun",
     "DatabaseURLError",
     "DaySpend",
     "EndReason",

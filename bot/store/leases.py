@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, or_, select, update
 
 from bot.store.core import Fence, StoreCore
-from bot.store.records import UNFINISHED_STATUSES
+from bot.store.records import UNFINISHED_STATUSES, CountedRun
 from bot.store.tables import runs
 
 
@@ -36,6 +36,27 @@ class RunLeases(StoreCore):
         )
         async with self._read() as db:
             return [row.run_id for row in await db.execute(query)]
+
+    async def counted_runs(self) -> list[CountedRun]:
+        """Every queued or running run, each with whether it holds a live slot now (running
+        under a lease that has not run out): what the replicas' counts in Redis hold."""
+        now = self._now()
+        query = select(
+            runs.c.run_id, runs.c.requester, runs.c.status, runs.c.lease_until, runs.c.created_at
+        ).where(runs.c.status.in_(("queued", "running")))
+        async with self._read() as db:
+            rows = (await db.execute(query)).all()
+        return [
+            CountedRun(
+                run_id=row.run_id,
+                requester=row.requester,
+                holds_slot=row.status == "running"
+                and row.lease_until is not None
+                and row.lease_until > now,
+                age_s=max(0.0, (now - row.created_at).total_seconds()),
+            )
+            for row in rows
+        ]
 
     async def take_run(self, run_id: str, owner: str, lease_s: float) -> Fence | None:
         """Become the owner of an unfinished run whose lease ran out (or that has none),

@@ -132,6 +132,17 @@ class RunSummary:
 
 
 @dataclass(frozen=True, slots=True)
+class CountedRun:
+    """A queued or running run as the live-run and per-person counts see it (rebuilt from
+    the store when Redis loses them: `bot.coordination.counts`)."""
+
+    run_id: str
+    requester: str
+    holds_slot: bool  # running, and a replica holds its lease: it takes a live slot
+    age_s: float  # since it was created
+
+
+@dataclass(frozen=True, slots=True)
 class DaySpend:
     """US$ spent on one (UTC) day."""
 

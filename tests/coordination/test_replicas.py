@@ -45,9 +45,16 @@ CONFIG = PipelineConfig(
 
 @contextlib.asynccontextmanager
 async def replica(
-    slack: FakeSlack, claude: FakeAnthropic, store: RunStore, coordination: Coordination
+    slack: FakeSlack,
+    claude: FakeAnthropic,
+    store: RunStore,
+    coordination: Coordination,
+    *,
+    max_live: int = 20,
+    max_per_user: int = 5,
 ) -> AsyncIterator[World]:
-    """One replica of the app in HTTP mode, composed as `python -m bot` composes it."""
+    """One replica of the app in HTTP mode, composed as `python -m bot` composes it (at most
+    `max_live` runs calling Claude, `max_per_user` runs a person)."""
     settings = world_settings(slack).model_copy(
         update={name: getattr(CONFIG, name) for name in PipelineConfig.model_fields}
     )
@@ -59,7 +66,7 @@ async def replica(
         store=store,
         runs=RunRegistry(
             store,
-            Admission(20, 5, coordination.persons, coordination.slots),
+            Admission(max_live, max_per_user, coordination.persons, coordination.slots),
             coordination=coordination,
         ),
         workspace=Workspace(TEAM, WORKSPACE_URL),
