@@ -200,3 +200,6 @@ class NullStore(RunStore):
 
     async def record_spend(self, *_: Any, **__: Any) -> None:
         """Skipped."""
+
+    async def run_cost(self, *_: Any, **__: Any) -> None:
+        """No ledger: a run's footer keeps the pipeline's own figure."""

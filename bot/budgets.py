@@ -103,7 +103,7 @@ class _Recorded:
         budget = self._budget
         try:
             await budget.store.record_spend(
-                user=budget.user, channel=budget.channel, usd=actual_usd
+                user=budget.user, channel=budget.channel, usd=actual_usd, run_id=budget.run_id
             )
         except (SQLAlchemyError, OSError):
             logger.exception("could not record spend [run_id=%s]", budget.run_id)
@@ -144,6 +144,7 @@ class DailyBudget:
                 user_limit=self._user_limit,
                 channel_limit=self._channel_limit,
                 hold_s=self._hold_s,
+                run_id=self.run_id,
             )
         except (SQLAlchemyError, OSError):
             # A budget that cannot be checked is not spent on: the run stops, saying so.

@@ -25,6 +25,7 @@ from bot.slack_text import (
     truncate,
 )
 from bot.store import RunSummary
+from pipeline import usd_text
 
 HISTORY_SIZE = 10  # runs listed by `/research history`, and per list on the Home tab
 HOME_BLOCK_LIMIT = 100  # Slack's limit for a Home tab view
@@ -42,7 +43,8 @@ _STATUS = {
 
 @dataclass(frozen=True)
 class Spend:
-    """US$ spent by the team, for the Home tab."""
+    """US$ spent by the team, for the Home tab: the spend ledger's totals, the same charges
+    as the runs' costs in history lines and footers (`bot.store.spend`)."""
 
     today: float
     this_month: float
@@ -128,8 +130,8 @@ def home_view(
             text=MarkdownTextObject(
                 text=truncate(
                     f"Ask with `{escape(command)} <goal>` in a channel, or mention me. "
-                    f"Team spend: *${spend.today:.2f}* today, *${spend.this_month:.2f}* "
-                    "this month.",
+                    f"Team spend: *{usd_text(spend.today)}* today, "
+                    f"*{usd_text(spend.this_month)}* this month.",
                     SECTION_TEXT_LIMIT,
                 )
             )

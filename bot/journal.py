@@ -161,8 +161,8 @@ class Journal:
             _end_reason(status, result),
             result.answer or None,
             stored_usage(result.usage),
-            result.cost_usd,
             ended_by,
+            cost_known=result.cost_usd is not None,
             fence=self._fence,
         )
         await self._write("end", write)
@@ -175,7 +175,6 @@ class Journal:
             "error",
             None,
             StoredUsage(),
-            0.0,
             ended_by=None,
             fence=self._fence,
         )
@@ -189,7 +188,6 @@ class Journal:
             "cancelled_by_user",
             None,
             StoredUsage(),
-            0.0,
             by,
             fence=self._fence,
         )

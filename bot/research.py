@@ -12,6 +12,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot import notes
 from bot.budgets import budget_refusal, run_budget
+from bot.charges import LedgerFigures
 from bot.deps import Deps
 from bot.history import goal_link
 from bot.native_io import NativeIO
@@ -249,7 +250,7 @@ async def execute(
                 run.goal,
                 llm=deps.llm,
                 config=deps.config,
-                sink=run,
+                sink=LedgerFigures(deps.store, run),  # its end shows the ledger's cost
                 context=context,
                 run_id=run.run_id,
                 checkpoint=checkpoint,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 
 from pydantic import ValidationError
 
@@ -159,7 +160,6 @@ async def resume(
             "restart",
             None,
             stored.usage,
-            stored.cost_usd,
             fence=tenure.fence if tenure is not None else None,
         )
         if tenure is not None:
@@ -205,7 +205,9 @@ async def retry(
         return "That run's plan is no longer stored, so it cannot be retried; try Re-run."
     again = [t.id for t in checkpoint.plan.subtasks if t.id not in checkpoint.done]
     note = notes.retrying(again or [subtask_id], by)
-    return await _again(deps, parent, by, note, checkpoint)
+    # A new run: what the reused subtasks cost stays the first run's (its footer and history
+    # line counted their searches again).
+    return await _again(deps, parent, by, note, replace(checkpoint, borrowed=True))
 
 
 async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | notes.Private | None:

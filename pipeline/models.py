@@ -116,11 +116,14 @@ class Checkpoint:
     """How far an earlier attempt at a run got: resuming from it calls nothing done again.
 
     `done` holds the subtasks that finished (their outputs are reused); `spent` is what the
-    earlier attempt's other calls (the plan) cost, so the run's usage stays whole."""
+    earlier attempt's other calls (the plan) cost, so the run's usage stays whole.
+    `borrowed`: the earlier attempt was another run (a Retry of its failed subtasks), whose
+    usage is its own: the reused subtasks are not counted again in this run's."""
 
     plan: Plan
     done: Mapping[str, SubtaskOutcome] = field(default_factory=dict)
     spent: Mapping[Role, Usage] = field(default_factory=dict)
+    borrowed: bool = False
 
 
 @dataclass(frozen=True, slots=True)

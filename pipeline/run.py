@@ -45,14 +45,17 @@ def _newest(context: str | None, max_chars: int) -> str | None:
 
 
 def _restore(ctx: RunContext, checkpoint: Checkpoint, outcomes: dict[str, SubtaskOutcome]) -> None:
-    """Take over the checkpoint's finished subtasks and count what the earlier attempt spent."""
-    for role, usage in checkpoint.spent.items():
-        ctx.usage.add(role, ctx.config.model_for(role), usage)
+    """Take over the checkpoint's finished subtasks and count what the earlier attempt spent
+    (unless that attempt was another run: its spend is its own)."""
     for task in checkpoint.plan.subtasks:
         done = checkpoint.done.get(task.id)
         if done is not None and done.status == "done":
             outcomes[task.id] = done
-            ctx.usage.add("subagent", ctx.config.subagent_model, done.usage)
+            if not checkpoint.borrowed:
+                ctx.usage.add("subagent", ctx.config.subagent_model, done.usage)
+    if not checkpoint.borrowed:
+        for role, usage in checkpoint.spent.items():
+            ctx.usage.add(role, ctx.config.model_for(role), usage)
 
 
 async def run_pipeline(

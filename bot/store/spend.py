@@ -1,5 +1,11 @@
-"""The spend ledger: US$ per UTC day, person and channel, kept through retention; and the
-holds that daily budgets reserve for calls in flight."""
+"""The spend ledger: US$ per UTC day, person and channel, kept through retention; the holds
+that daily budgets reserve for calls in flight; and each run's cost.
+
+One ledger: every charge (a call's settled cost, or the worst case of a call cut off before
+Claude reported its usage) is added, in one transaction, to its day's spend and to its run's
+`cost_usd`. The App Home tab's totals, history lines and each answer's footer read these
+figures, so they always agree (they disagreed: the run's own count left out calls cut off,
+and a Retry counted the reused subtasks of the run it retried)."""
 
 from __future__ import annotations
 
@@ -10,13 +16,13 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
-from sqlalchemy import ColumnElement, Select, delete, func, insert, select
+from sqlalchemy import ColumnElement, Select, delete, func, insert, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.core import StoreCore
 from bot.store.records import DaySpend
-from bot.store.tables import budget_locks, spend, spend_holds
+from bot.store.tables import budget_locks, runs, spend, spend_holds
 
 logger = logging.getLogger(__name__)
 
@@ -61,9 +67,16 @@ class SpendLedger(StoreCore):
     _next_sweep_at = 0.0  # the store's clock, seconds
 
     async def record_spend(
-        self, *, user: str, channel: str, usd: float, at: datetime | None = None
+        self,
+        *,
+        user: str,
+        channel: str,
+        usd: float,
+        at: datetime | None = None,
+        run_id: str | None = None,
     ) -> None:
-        """Add `usd` to the day of `at` (default: now) for this person in this channel.
+        """Add `usd` to the day of `at` (default: now) for this person in this channel, and
+        to the cost of run `run_id` (when given).
 
         Atomic under concurrent callers: the addition happens in the database.
         """
@@ -71,7 +84,7 @@ class SpendLedger(StoreCore):
             raise ValueError("record_spend takes an aware datetime")
         day = (at or self._now()).astimezone(UTC).date()
         async with self._write() as db:
-            await self._add_spend(db, day, user, channel, usd)
+            await self._add_spend(db, day, user, channel, usd, run_id)
 
     async def reserve_spend(
         self,
@@ -82,8 +95,10 @@ class SpendLedger(StoreCore):
         user_limit: float | None,
         channel_limit: float | None,
         hold_s: float,
+        run_id: str | None = None,
     ) -> str | BudgetStanding:
-        """Hold `usd` of today's budgets of `user` and `channel` (a None limit: no limit).
+        """Hold `usd` of today's budgets of `user` and `channel` (a None limit: no limit),
+        for run `run_id` (what the hold settles to is added to that run's cost).
 
         Returns the hold's id (give it to `settle_spend`), or the standing of the first
         budget that cannot hold `usd` (the person's, then the channel's); then nothing is
@@ -122,6 +137,7 @@ class SpendLedger(StoreCore):
                     usd=usd,
                     created_at=now,
                     expires_at=now + timedelta(seconds=hold_s),
+                    run_id=run_id,
                 )
             )
         await self._sweep_now_and_then()
@@ -137,13 +153,18 @@ class SpendLedger(StoreCore):
                 await db.execute(
                     delete(spend_holds)
                     .where(spend_holds.c.hold_id == hold_id)
-                    .returning(spend_holds.c.day, spend_holds.c.user_id, spend_holds.c.channel_id)
+                    .returning(
+                        spend_holds.c.day,
+                        spend_holds.c.user_id,
+                        spend_holds.c.channel_id,
+                        spend_holds.c.run_id,
+                    )
                 )
             ).first()
             if row is None:
                 return False
             if usd > 0:
-                await self._add_spend(db, row.day, row.user_id, row.channel_id, usd)
+                await self._add_spend(db, row.day, row.user_id, row.channel_id, usd, row.run_id)
         return True
 
     async def charge_expired_holds(self) -> int:
@@ -164,14 +185,20 @@ class SpendLedger(StoreCore):
                         spend_holds.c.user_id,
                         spend_holds.c.channel_id,
                         spend_holds.c.usd,
+                        spend_holds.c.run_id,
                     )
                 )
             ).all()
             totals: defaultdict[tuple[date, str, str], float] = defaultdict(float)
+            by_run: defaultdict[str, float] = defaultdict(float)
             for row in rows:
                 totals[(row.day, row.user_id, row.channel_id)] += row.usd
+                if row.run_id is not None:
+                    by_run[row.run_id] += row.usd
             for (day, user, channel), usd in sorted(totals.items()):  # one lock order
                 await self._add_spend(db, day, user, channel, usd)
+            for run_id, usd in sorted(by_run.items()):
+                await _add_to_run(db, run_id, usd)
         if rows:
             logger.warning("charged %d expired budget holds in full", len(rows))
         return len(rows)
@@ -243,11 +270,27 @@ class SpendLedger(StoreCore):
             rows = (await db.execute(query)).all()
         return [DaySpend(day=day, usd=float(usd)) for day, usd in rows]
 
+    async def run_cost(self, run_id: str) -> float | None:
+        """What the ledger has charged for run `run_id` so far (None: no such run, or its
+        cost is unknown: a model without a price took part)."""
+        query = select(runs.c.cost_usd, runs.c.finished_at).where(runs.c.run_id == run_id)
+        async with self._read() as db:
+            row = (await db.execute(query)).first()
+        if row is None or (row.cost_usd is None and row.finished_at is not None):
+            return None
+        return float(row.cost_usd or 0.0)
+
     def _today(self) -> date:
         return self._now().date()
 
     async def _add_spend(
-        self, db: AsyncConnection, day: date, user: str, channel: str, usd: float
+        self,
+        db: AsyncConnection,
+        day: date,
+        user: str,
+        channel: str,
+        usd: float,
+        run_id: str | None = None,
     ) -> None:
         insert_ = self._upsert(spend).values(day=day, user_id=user, channel_id=channel, usd=usd)
         await db.execute(
@@ -256,6 +299,8 @@ class SpendLedger(StoreCore):
                 set_={"usd": spend.c.usd + insert_.excluded.usd},
             )
         )
+        if run_id is not None:
+            await _add_to_run(db, run_id, usd)
 
     async def _sweep_now_and_then(self) -> None:
         now = self._clock()
@@ -267,6 +312,16 @@ class SpendLedger(StoreCore):
         except (SQLAlchemyError, OSError):
             # Housekeeping: expired holds keep counting until a later sweep charges them.
             logger.exception("could not charge expired budget holds")
+
+
+async def _add_to_run(db: AsyncConnection, run_id: str, usd: float) -> None:
+    """Add `usd` to a run's cost (a run not stored, say its row could not be written, has
+    none: its spend still counts for its day)."""
+    await db.execute(
+        update(runs)
+        .where(runs.c.run_id == run_id)
+        .values(cost_usd=func.coalesce(runs.c.cost_usd, 0.0) + usd)
+    )
 
 
 def _limits(

@@ -98,7 +98,9 @@ runs = Table(
     Column("plan", _JSON),
     Column("answer", Text),
     *_usage_columns(),
-    Column("cost_usd", Float),  # NULL: the price of a model was unknown, not zero
+    # What the spend ledger charged for this run, call by call (bot/store/spend.py is its
+    # only writer); NULL: the price of a model was unknown, not zero.
+    Column("cost_usd", Float),
     Column("status", String(16), nullable=False),
     Column("end_reason", String(32)),
     Column("ended_by", String(_ID)),
@@ -182,6 +184,8 @@ spend_holds = Table(
     Column("usd", Float, nullable=False),
     Column("created_at", UTCDateTime, nullable=False),
     Column("expires_at", UTCDateTime, nullable=False),
+    # The run it was held for: what the hold settles to is added to that run's cost too.
+    Column("run_id", String(_ID)),
     Index(None, "day", "user_id"),
     Index(None, "day", "channel_id"),
     Index(None, "expires_at"),

@@ -216,14 +216,16 @@ class RunWrites(StoreCore):
         end_reason: EndReason,
         answer: str | None,
         usage: StoredUsage,
-        cost_usd: float | None,
         ended_by: str | None = None,
         *,
+        cost_known: bool = True,
         fence: Fence | None = None,
     ) -> None:
-        """The run ended: its outcome, why, by whom, and what it cost (None: unknown).
+        """The run ended: its outcome, why and by whom.
 
-        The spend ledger is not written here: `record_spend` is its only writer.
+        What it cost is the spend ledger's, written call by call (`bot.store.spend` is the
+        only writer of a run's cost); `cost_known` False marks it unknown instead (a model
+        without a price took part, so some of its calls were never priced).
         """
         await self._update_run(
             run_id,
@@ -232,7 +234,7 @@ class RunWrites(StoreCore):
             end_reason=end_reason,
             ended_by=ended_by,
             answer=answer,
-            cost_usd=cost_usd,
+            cost_usd=func.coalesce(runs.c.cost_usd, 0.0) if cost_known else None,
             finished_at=self._now(),
             **usage_values(usage),
         )

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from pipeline import usd_text
 from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
@@ -62,4 +63,4 @@ async def test_the_home_tab_shows_my_runs_the_teams_and_spend(
     assert "today" in blocks
     spent = await world.deps.store.spend_today()
     assert spent > 0
-    assert f"${spent:.2f}" in blocks
+    assert usd_text(spent) in blocks  # to the cent from $1, else up to four decimals

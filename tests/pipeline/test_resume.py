@@ -51,6 +51,19 @@ async def test_resumed_run_calls_only_the_unfinished_subtasks(
     assert result.usage.input_tokens >= 130
 
 
+async def test_a_retry_does_not_count_the_subtasks_it_borrows(config: PipelineConfig) -> None:
+    plan = _plan(config)
+    done = {"s1": SubtaskOutcome("s1", "done", output="First.", usage=Usage(10, 5, 0, 0, 2))}
+    llm = ScriptedLLM(answer="Whole answer.")
+    checkpoint = Checkpoint(plan, done, spent={"orchestrator": Usage(100, 50)}, borrowed=True)
+    result = await run_pipeline("retry me", llm=llm, config=config, checkpoint=checkpoint)
+    assert [r.label for r in llm.requests] == ["s2", "s3", "integrate"]
+    # Another run made s1 and the plan, and was charged for them: this run's usage is its own.
+    assert "orchestrator" not in result.usage_by_role
+    assert result.usage.web_search_requests == 0
+    assert result.usage.input_tokens == sum(reply.usage.input_tokens for _, reply in llm.replies)
+
+
 async def test_failed_subtasks_of_a_checkpoint_run_again_with_their_dependents(
     config: PipelineConfig,
 ) -> None:

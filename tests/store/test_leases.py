@@ -75,7 +75,7 @@ async def test_writes_under_an_old_fence_are_refused_and_change_nothing(
         store.save_plan(old.run_id, {"subtasks": []}, [("x", "other")], fence=old),
         store.save_subtask(old.run_id, "b", "done", output="late", fence=old),
         store.add_answer_ts(old.run_id, "9.9", fence=old),
-        store.finish_run(old.run_id, "succeeded", "none", "late", StoredUsage(), 0.1, fence=old),
+        store.finish_run(old.run_id, "succeeded", "none", "late", StoredUsage(), fence=old),
         store.mark_paused([old.run_id], fence=old),
     ]
     for write in refused:
@@ -99,7 +99,7 @@ async def test_a_released_run_is_takeable_at_once_only_while_unfinished(
     assert await store.runs_to_take() == [paused.run_id]
 
     done = await _owned_run(store)
-    await store.finish_run(done.run_id, "succeeded", "none", "A", StoredUsage(), 0.0, fence=done)
+    await store.finish_run(done.run_id, "succeeded", "none", "A", StoredUsage(), fence=done)
     assert await store.release_run(done)
     assert await store.take_run(done.run_id, "replica-b", LEASE_S) is None
     assert await store.runs_to_take() == [paused.run_id]

@@ -179,3 +179,33 @@ async def test_a_hold_settles_to_the_day_it_was_reserved_on(
     assert await store.settle_spend(hold, 0.25)
     yesterday = midnight.date() - timedelta(days=1)
     assert await store.spend_between(yesterday, yesterday, user="U1") == pytest.approx(0.25)
+
+
+async def test_a_runs_cost_is_what_the_ledger_charged_for_it(
+    store: RunStore, clock: FakeClock
+) -> None:
+    run_id = await store.create_run(
+        workspace="T1", requester="U1", channel="C1", source="command", goal="tides"
+    )
+    holds = []
+    for usd in (1.0, 2.0, 4.0):
+        hold = await store.reserve_spend(
+            user="U1",
+            channel="C1",
+            usd=usd,
+            user_limit=10.0,
+            channel_limit=None,
+            hold_s=HOLD_S,
+            run_id=run_id,
+        )
+        assert isinstance(hold, str)
+        holds.append(hold)
+    assert await store.run_cost(run_id) == 0.0  # nothing charged while calls are in flight
+    assert await store.settle_spend(holds[0], 0.25)  # reported: its real cost
+    await store.record_spend(user="U1", channel="C1", usd=0.5, run_id=run_id)  # no limit
+    clock.advance(HOLD_S + 1)
+    assert await store.charge_expired_holds() == 2  # never settled: charged in full
+
+    assert await store.run_cost(run_id) == pytest.approx(0.25 + 0.5 + 2.0 + 4.0)
+    assert await store.spend_today() == pytest.approx(await store.run_cost(run_id) or 0)
+    assert await store.run_cost("no-such-run") is None

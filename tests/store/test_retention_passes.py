@@ -24,7 +24,7 @@ async def _finished_run(store: RunStore) -> str:
     run_id = await store.create_run(
         workspace="T1", requester="U1", channel="C1", source="command", goal="a goal"
     )
-    await store.finish_run(run_id, "succeeded", "none", "the answer", StoredUsage(1, 1), 0.01)
+    await store.finish_run(run_id, "succeeded", "none", "the answer", StoredUsage(1, 1))
     return run_id
 
 

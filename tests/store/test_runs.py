@@ -166,7 +166,8 @@ async def test_a_finished_run_has_its_answer_usage_cost_and_end(
     await store.mark_running(run_id)
     clock.advance(42)
     usage = StoredUsage(1000, 500, 200, 100, 3)
-    await store.finish_run(run_id, "partial", "none", "Green tea wins [1].", usage, 0.0123)
+    await store.record_spend(user="U1", channel="C1", usd=0.0123, run_id=run_id)
+    await store.finish_run(run_id, "partial", "none", "Green tea wins [1].", usage)
 
     run = await store.get_run(run_id)
     assert run is not None
@@ -178,7 +179,7 @@ async def test_a_finished_run_has_its_answer_usage_cost_and_end(
 async def test_a_cancelled_run_records_who_and_an_unknown_cost(store: RunStore) -> None:
     run_id = await _new_run(store)
     await store.finish_run(
-        run_id, "cancelled", "cancelled_by_user", None, StoredUsage(), None, ended_by="U7"
+        run_id, "cancelled", "cancelled_by_user", None, StoredUsage(), "U7", cost_known=False
     )
     run = await store.get_run(run_id)
     assert run is not None
@@ -198,7 +199,7 @@ async def test_pausing_touches_only_live_runs_and_resuming_keeps_the_first_start
     done = await _new_run(store)
     await store.mark_running(running)
     first_start = _at(clock)
-    await store.finish_run(done, "succeeded", "none", "ok", StoredUsage(), 0.01)
+    await store.finish_run(done, "succeeded", "none", "ok", StoredUsage())
 
     assert await store.mark_paused([queued, running, done, "unknown"], "restart") == 2
 
@@ -234,7 +235,7 @@ async def test_unfinished_runs_are_exactly_the_queued_running_and_paused_ones(
     await store.mark_paused([ids["paused"]], "restart")
     finished: tuple[FinishedStatus, ...] = ("succeeded", "partial", "failed", "cancelled")
     for status in finished:
-        await store.finish_run(ids[status], status, "none", None, StoredUsage(), None)
+        await store.finish_run(ids[status], status, "none", None, StoredUsage())
 
     unfinished = await store.unfinished_runs()
 
@@ -273,12 +274,17 @@ async def test_spend_since_sums_the_costs_of_runs_created_since(
     store: RunStore, clock: FakeClock
 ) -> None:
     old = await _new_run(store)
-    await store.finish_run(old, "succeeded", "none", "x", StoredUsage(), 5.0)
+    await store.record_spend(user="U1", channel="C1", usd=5.0, run_id=old)
+    await store.finish_run(old, "succeeded", "none", "x", StoredUsage())
     clock.advance(3600)
     since = _at(clock)
     for requester, channel, cost in [("U1", "C1", 0.25), ("U2", "C1", 0.5), ("U1", "C2", None)]:
         run_id = await _new_run(store, requester=requester, channel=channel)
-        await store.finish_run(run_id, "succeeded", "none", "x", StoredUsage(), cost)
+        if cost is not None:
+            await store.record_spend(user=requester, channel=channel, usd=cost, run_id=run_id)
+        await store.finish_run(
+            run_id, "succeeded", "none", "x", StoredUsage(), cost_known=cost is not None
+        )
 
     assert await store.spend_since(since) == pytest.approx(0.75)
     assert await store.spend_since(since, requester="U1") == pytest.approx(0.25)

@@ -73,8 +73,8 @@ async def _finished_run(store: RunStore, goal: str, cost: float) -> str:
         run_id, "a", "done", output="out", sources=[{"url": "https://x.org"}], usage=StoredUsage(5)
     )
     await store.save_subtask(run_id, "b", "failed", error="boom")
-    await store.finish_run(run_id, "partial", "none", "answer", StoredUsage(7, 3), cost)
-    await store.record_spend(user="U1", channel="C1", usd=cost)
+    await store.record_spend(user="U1", channel="C1", usd=cost, run_id=run_id)
+    await store.finish_run(run_id, "partial", "none", "answer", StoredUsage(7, 3))
     return run_id
 
 
