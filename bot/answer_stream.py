@@ -261,14 +261,10 @@ class AnswerStream:
         await self._stop()
         if not self._text.strip() or self._unpostable:
             return None
-        written = self._text
-        if written.startswith(self._done_text):
-            # Only the growing part may end mid-line: finished parts are never edited again.
-            written = self._done_text + without_dangling_line(written[len(self._done_text) :])
-        fence = fence_after(written)
-        if fence is not None:  # the marker is prose, not code
-            written += fence.close
-        return await self.finish(replace(result, answer=f"{written.rstrip()}\n\n{marker}"))
+        # Only the growing part may end mid-line: finished parts are never edited again.
+        done = self._done_text if self._text.startswith(self._done_text) else ""
+        answer = stopped_answer(done, self._text[len(done) :], marker)
+        return await self.finish(replace(result, answer=answer))
 
     async def abandon(self) -> None:
         """The run stopped while writing: what was shown stays, without "Writing…"."""
@@ -295,6 +291,17 @@ _DANGLING_LINE = re.compile(r"(?:^|\n)[ \t]*(?:[-*+>#_`]+|\d+[.)])?[ \t]*$")
 def without_dangling_line(text: str) -> str:
     """`text` without a last line that has no words in it yet."""
     return _DANGLING_LINE.sub("", text.rstrip("\n")) if text.strip() else ""
+
+
+def stopped_answer(done: str, rest: str, marker: str) -> str:
+    """An answer as it ends when its run is stopped while it is written: `done` (what must
+    stay as it is) whole, `rest` without a last line that has no words yet, a code block
+    left open closed (the marker is prose), then `marker`."""
+    written = done + without_dangling_line(rest)
+    fence = fence_after(written)
+    if fence is not None:
+        written += fence.close
+    return f"{written.rstrip()}\n\n{marker}"
 
 
 class _Unpostable(Exception):

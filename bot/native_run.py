@@ -11,11 +11,13 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 
 from slack_sdk.errors import SlackApiError
 
 from bot import blocks, notes
 from bot import native_blocks as nb
+from bot.answer_stream import stopped_answer
 from bot.journal import Journal
 from bot.native_io import NativeIO
 from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S, Ending, NativeStream
@@ -248,8 +250,29 @@ class NativeRun:
             return
         self.ended = True
         self._show_plan(stream)
-        await stream.finish(self._note_ending(stop))
+        if self.view.answer.strip():
+            # Stopped while writing: the answer so far says where it stopped, and ends with
+            # its footer (the figures so far) and the note.
+            await self._journal.answer_parts(await stream.finish(self._cut_ending(stop, result)))
+        else:
+            await stream.finish(self._note_ending(stop))
         await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
+
+    def _cut_ending(self, stop: Stop, result: RunResult) -> Ending:
+        note = stop.note()
+        answer = stopped_answer("", self.view.answer, notes.STOPPED_HERE)
+        written = replace(result, answer=answer)
+
+        def continuation(rest: str) -> list[blocks.SlackMessage]:
+            return [*blocks.answer_messages(written, text=rest), blocks.notice_message(note)]
+
+        return Ending(
+            title=nb.plan_title(self.view, stop.phase()),
+            text=with_sources(answer, result.sources),
+            cut_limit=len(answer),
+            closing=nb.closing_blocks([blocks.footer(result), note], None),
+            continuation=continuation,
+        )
 
     def _note_ending(self, stop: Stop) -> Ending:
         note = stop.note()

@@ -58,3 +58,25 @@ async def test_cancel_while_writing_marks_the_cut_and_ends_with_the_footer(
     assert "subtasks done" in written.visible_text()  # the footer, with the figures so far
     assert "tokens in" in written.visible_text()
     assert thread_text(fake_slack.thread("C1", root)).count("Cancelled by") == 1
+
+
+async def test_stop_while_writing_in_a_dm_marks_the_cut_and_ends_with_the_footer(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    answer = FIRST + "".join(POINT.format(n) for n in range(40))
+    fake_claude.respond("integrator", lambda c: Reply(text=answer, latency=20))
+    _, ts = await world.dm("explain tides", user="U5")
+    await eventually(lambda: "Tides" in "".join(s.text for s in fake_slack.streams_in("D1", ts)))
+    await world.stop_button(thread_ts=ts, user="U5", channel="D1")
+    await eventually(lambda: "Cancelled by <@U5>" in thread_text(fake_slack.thread("D1", ts)))
+    await eventually(lambda: not world.deps.runs.live)
+
+    shown = thread_text(fake_slack.thread("D1", ts))
+    before, marker, after = shown.partition(notes.STOPPED_HERE)
+    assert marker
+    assert "Tides come in points." in before
+    assert not before.rstrip().endswith("-")  # no stray list item
+    assert "Point 39" not in shown
+    assert "tokens in" in after  # the footer, with the figures so far
+    assert shown.count("Cancelled by") == 1
+    assert fake_slack.sessions_processing() == []
