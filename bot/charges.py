@@ -43,5 +43,9 @@ class LedgerFigures:
             case (
                 RunFinished(result=result) | RunFailed(result=result) | RunCancelled(result=result)
             ):
-                event = replace(event, result=await charged(self._store, result))
+                try:
+                    event = replace(event, result=await charged(self._store, result))
+                except Exception:
+                    # The end must reach its owner whatever the figure: it ends the run.
+                    logger.exception("could not read the run's cost [run_id=%s]", result.run_id)
         await self._owner(event)
