@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import collections
 import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
@@ -16,6 +15,7 @@ from bot.blocks import SlackMessage, notice_message
 from bot.notes import Private
 from bot.pacing import Pacer, Priority
 from bot.slack_auth import REFUSED_WORDS, TOKEN_REFUSED
+from bot.thread_window import NewestMessages
 
 logger = logging.getLogger(__name__)
 
@@ -231,27 +231,22 @@ class SlackIO:
                 logger.warning("could not tell %s: %s", user, again.response.get("error"))
 
     async def thread_messages(
-        self, channel: str, ts: str, *, before_ts: str | None, limit: int, max_pages: int = 10
+        self, channel: str, ts: str, *, before_ts: str | None, limit: int, max_calls: int = 8
     ) -> list[dict[str, Any]]:
-        """The newest `limit` messages of a thread posted before `before_ts` (None: all).
-
-        Slack pages replies oldest first, so a long thread is read to its end (bounded by
-        `max_pages`) to find the newest ones."""
-        kept: collections.deque[dict[str, Any]] = collections.deque(maxlen=limit)
-        cursor: str | None = None
-        for _ in range(max_pages):
+        """The newest `limit` messages of a thread posted before `before_ts` (None: all),
+        oldest first, in as few `conversations.replies` calls as Slack allows: one for a
+        thread that fits a page, else time windows from the end (`bot.thread_window`)."""
+        reading = NewestMessages(ts, before_ts, limit, max_calls)
+        while (call := reading.next_call()) is not None:
             await self.pacer.wait("conversations.replies", channel)
             async with reaching("conversations.replies"):
                 response = await self.client.conversations_replies(
                     channel=channel,
                     ts=ts,
-                    latest=before_ts,
-                    inclusive=False,
-                    limit=200,
-                    cursor=cursor,
+                    oldest=call.oldest,
+                    latest=call.latest,
+                    inclusive=call.inclusive,
+                    limit=call.limit,
                 )
-            kept.extend(response.get("messages") or [])
-            cursor = (response.get("response_metadata") or {}).get("next_cursor")
-            if not response.get("has_more") or not cursor:
-                break
-        return list(kept)
+            reading.took(call, list(response.get("messages") or []), bool(response.get("has_more")))
+        return reading.result()

@@ -50,6 +50,7 @@ from sandbox.fakes.slack_limits import (
     STREAM_TEXT,
     TASK_DISPLAY_MODES,
     TEXT_LIMIT,
+    Rate,
     RateLimiter,
     block_errors,
     blocks_format_ok,
@@ -117,6 +118,21 @@ class Message:
         if self.subtype:
             out["subtype"] = self.subtype
         return out
+
+
+def _with_replies(parent: Message, replies: list[Message]) -> dict[str, Any]:
+    """A thread's parent as conversations.replies shows it: with its thread's fields."""
+    out = parent.to_api()
+    if replies:
+        people = list(dict.fromkeys(m.user or BOT_USER for m in replies))
+        out.update(
+            reply_count=len(replies),
+            reply_users=people[:5],
+            reply_users_count=len(people),
+            latest_reply=replies[-1].ts,
+            thread_ts=parent.ts,
+        )
+    return out
 
 
 def _block_text(block: dict[str, Any]) -> str:
@@ -254,6 +270,10 @@ class FakeSlack:
         # letter with the people who posted in it as members (`conversation`).
         self.conversations: dict[str, Conversation] = {}
         self.page_size: int | None = None  # list pages hold at most this many (None: limit)
+        # conversations.replies' default and largest `limit`: 1,000 (Tier 3: internal and
+        # Marketplace apps); 15, at one call a minute, for apps distributed outside the
+        # Marketplace (new installs since 2025-05-29, all since 2026-03-03).
+        self.replies_max = 1000
         self.ephemeral: list[tuple[str, str, str]] = []  # (channel, user, text), shown or not
         self.responses: list[dict[str, Any]] = []  # what response_urls delivered
         self.responses_to: dict[str, list[dict[str, Any]]] = {}
@@ -436,6 +456,13 @@ class FakeSlack:
         message = Message(self._next_ts(), channel, text, user=user, thread_ts=thread_ts)
         self._store(message)
         return message.ts
+
+    def outside_marketplace(self) -> None:
+        """Slack's limits for an app distributed outside the Marketplace (since 2026-03-03
+        for every install): conversations.replies pages of at most 15, one call a minute."""
+        self.replies_max = 15
+        self.strict_rate_limits = True
+        self.limiter.rates["conversations.replies"] = Rate(1 / 60, 1)
 
     # --- agent sessions, for tests ------------------------------------------------------
 
@@ -757,23 +784,29 @@ class FakeSlack:
         thread = self.thread(channel, ts) if ts else []
         if not thread:
             return {"ok": False, "error": "thread_not_found"}
-        # Slack's paging: oldest first, `latest`/`oldest` bound the range, `cursor` continues.
+        # Slack's paging (its conversations.replies page, read 2026-12): oldest first; the
+        # parent first on every first page, whatever the range, and counted in `limit`;
+        # `latest`/`oldest` bound the replies (`inclusive` takes in both ends); `limit`
+        # defaults to its maximum (`replies_max`); `cursor` goes on to newer replies.
+        parent, replies = thread[0], thread[1:]
         latest, oldest = args.get("latest"), args.get("oldest")
         inclusive = str(args.get("inclusive", "")).lower() in ("1", "true")
         if latest:
-            thread = [m for m in thread if m.ts < latest or (inclusive and m.ts == latest)]
+            replies = [m for m in replies if m.ts < latest or (inclusive and m.ts == latest)]
         if oldest:
-            thread = [m for m in thread if m.ts > oldest or (inclusive and m.ts == oldest)]
-        limit = min(int(args.get("limit") or 1000), 1000)
+            replies = [m for m in replies if m.ts > oldest or (inclusive and m.ts == oldest)]
+        limit = max(1, min(int(args.get("limit") or self.replies_max), self.replies_max))
         cursor = str(args.get("cursor") or "")
         start = int(cursor.removeprefix("next:")) if cursor.startswith("next:") else 0
-        page = thread[start : start + limit]
-        more = start + limit < len(thread)
+        first = [] if cursor else [_with_replies(parent, thread[1:])]
+        end = start + limit - len(first)
+        page = first + [m.to_api() for m in replies[start:end]]
+        more = end < len(replies)
         return {
             "ok": True,
-            "messages": [m.to_api() for m in page],
+            "messages": page,
             "has_more": more,
-            "response_metadata": {"next_cursor": f"next:{start + limit}" if more else ""},
+            "response_metadata": {"next_cursor": f"next:{end}" if more else ""},
         }
 
     def _auth_test(self, args: dict[str, Any]) -> dict[str, Any]:
