@@ -57,7 +57,7 @@ SHAPES: dict[str, Callable[[int], str]] = {
     "backticks and spaces": _repeat("`` "),
     "`*` run": _repeat("*"),
     "`<` run": _repeat("<"),
-    "`<a:|` run": _repeat("<a:|"),
+    "unclosed angle links `<a:`": _repeat("<a:|"),
     "`\\<` run": _repeat("\\<"),
     "`&` run": _repeat("&"),
     "unclosed fence": _unclosed_fence,
