@@ -17,7 +17,7 @@ from typing import Any
 
 from sandbox.fakes.slack import BOT_ID, BOT_NAME, BOT_USER, FakeSlack, Message
 from sandbox.private import PrivateNote, PrivateNotes
-from sandbox.render import Names, message_html
+from sandbox.render import Names, message_html, names_of
 from sandbox.render_stream import stream_html
 from sandbox.world import World
 
@@ -101,7 +101,7 @@ def dm_view(
     since = notes.count() if since is None else since
     roots = chats(slack, notes.user)
     history = [{"ts": r.ts, "title": chat_title(slack, r)} for r in roots]
-    names = slack.users
+    names = names_of(slack)
     if chat == NEW:
         items = [(n.ts, _note_html(n, names)) for n in notes.shown(since, None)]
         body = _prompts_html(slack, "") + "".join(part for _, part in sorted(items))

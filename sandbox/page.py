@@ -1,5 +1,6 @@
-"""The sandbox's web page: a minimal Slack (a channel and its threads, and a DM with the app in
-its messages tab, see `sandbox.dm`) driving the real app via the fake Slack."""
+"""The sandbox's web page: a minimal Slack (a channel and its threads, and the app's Home tab
+and its messages tab, a DM with it: see `sandbox.home` and `sandbox.dm`) driving the real app
+via the fake Slack."""
 
 from __future__ import annotations
 
@@ -15,8 +16,9 @@ from aiohttp import web
 
 from sandbox.dm import DM, dm_view, new_chat, send_dm
 from sandbox.fakes.slack import BOT_ID, BOT_USER, Message
+from sandbox.home import home_view, open_home
 from sandbox.private import PrivateNote, PrivateNotes
-from sandbox.render import Names, message_html
+from sandbox.render import Names, message_html, names_of
 from sandbox.world import World
 
 USER = "USANDBOX"
@@ -47,7 +49,7 @@ def channel_view(
     slack = world.slack
     notes.sync()
     since = notes.count() if since is None else since
-    names = slack.users
+    names = names_of(slack)
     channel = [
         (m.ts, message_html(m, replies=len(slack.thread(CHANNEL, m.ts)) - 1, names=names))
         for m in slack.channel_messages(CHANNEL)
@@ -87,7 +89,9 @@ async def send(world: World, notes: PrivateNotes, text: str, thread: str | None)
     """What typing in a composer does, as Slack would deliver it to the app."""
     text = text.strip()
     if text.startswith("/"):
-        command, _, rest = text.partition(" ")
+        # The command ends at the first space or line break (the composer takes several lines).
+        command, *more = text.split(maxsplit=1)
+        rest = more[0] if more else ""
         response = await world.command(rest, user=USER, channel=CHANNEL, command=command)
         if response.status == 404:  # no listener for it: Bolt answers 404
             notes.add(f"`{command}` is not a command here. Try `/research <goal>`.", thread)
@@ -116,6 +120,7 @@ def create_page_app(world: World, banner: str) -> web.Application:
     """Routes of the page: static shell, rendered view, live changes (SSE), composer, clicks."""
     app = web.Application()
     world.slack.add_user(USER, USER_NAME)
+    world.slack.add_channel(CHANNEL, members=(USER,), name=CHANNEL_NAME)  # `<#CSANDBOX>` by name
     notes = PrivateNotes(world.slack, USER, CHANNEL)
     dm_notes = PrivateNotes(world.slack, USER, DM)
     page = (
@@ -123,6 +128,8 @@ def create_page_app(world: World, banner: str) -> web.Application:
         .replace("{{BANNER}}", html.escape(banner))
         .replace("{{USER_NAME}}", html.escape(USER_NAME))
         .replace("{{CHANNEL_NAME}}", html.escape(CHANNEL_NAME))
+        .replace("{{CHANNEL}}", html.escape(CHANNEL))
+        .replace("{{DM}}", html.escape(DM))
     )
     favicon = _favicon()
 
@@ -225,6 +232,12 @@ def create_page_app(world: World, banner: str) -> web.Application:
         )
         return web.json_response({"ok": True, "chat": chat})
 
+    async def home(request: web.Request) -> web.Response:
+        return web.json_response(home_view(world.slack, USER))
+
+    async def post_home_open(request: web.Request) -> web.Response:
+        return web.json_response({"ok": await open_home(world, USER, DM)})
+
     async def post_dm_new(request: web.Request) -> web.Response:
         return web.json_response({"ok": True, "chat": await new_chat(world, USER)})
 
@@ -243,6 +256,8 @@ def create_page_app(world: World, banner: str) -> web.Application:
     app.router.add_post("/api/send", post_send)
     app.router.add_post("/api/click", post_click)
     app.router.add_get("/api/dm", dm)
+    app.router.add_get("/api/home", home)
+    app.router.add_post("/api/home/open", post_home_open)
     app.router.add_post("/api/dm/send", post_dm_send)
     app.router.add_post("/api/dm/new", post_dm_new)
     app.router.add_post("/api/dm/stop", post_dm_stop)

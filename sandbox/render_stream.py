@@ -11,7 +11,7 @@ from typing import Any
 
 from sandbox.fakes.slack import BOT_NAME, Message
 from sandbox.fakes.slack_streams import Stream
-from sandbox.render import Names, block, markdown, source_link
+from sandbox.render import Names, block, markdown, source_link, time_html
 
 # A task_update's status: the icon and the words the row shows.
 TASK_STATUS = {
@@ -62,7 +62,8 @@ def plan_html(stream: Stream) -> str:
 
 
 def stream_html(message: Message, stream: Stream, names: Names | None = None) -> str:
-    """A streamed message: author, plan, text, closing blocks; marked live while it streams."""
+    """A streamed message: author and time, plan, text, closing blocks; marked live while it
+    streams."""
     names = names or {}
     live = stream.state == "streaming"
     # While it streams, the text ends with a cursor (as Slack shows text still being written).
@@ -77,6 +78,6 @@ def stream_html(message: Message, stream: Stream, names: Names | None = None) ->
     return (
         f'<div class="{classes}" id="m{html.escape(message.ts, quote=True)}" '
         f'data-state="{html.escape(stream.state, quote=True)}">'
-        f'<div class="author">{html.escape(BOT_NAME)}</div>'
+        f'<div class="author">{html.escape(BOT_NAME)}{time_html(message.ts)}</div>'
         f"{plan_html(stream)}{text}{closing}</div>"
     )

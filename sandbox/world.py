@@ -138,6 +138,12 @@ class World:
         body, kind = signing.home_opened(user=user, tab="messages", channel=channel)
         return await self.post_signed(body, kind)
 
+    async def open_home(self, *, user: str = "U1", channel: str = "D1") -> aiohttp.ClientResponse:
+        """A person opens the app's Home tab (`app_home_opened`, tab "home"); the app answers
+        with `views.publish`, which the fake keeps in `home_views` and announces."""
+        body, kind = signing.home_opened(user=user, tab="home", channel=channel)
+        return await self.post_signed(body, kind)
+
     async def stop_button(
         self, *, thread_ts: str, user: str = "U1", channel: str = "D1"
     ) -> aiohttp.ClientResponse:

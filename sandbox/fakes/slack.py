@@ -199,7 +199,7 @@ class RecordedCall:
 
 
 ChangeKind = Literal[
-    "posted", "updated", "deleted", "ephemeral", "status", "prompts", "title", "session"
+    "posted", "updated", "deleted", "ephemeral", "status", "prompts", "title", "session", "home"
 ]
 
 
@@ -207,7 +207,8 @@ ChangeKind = Literal[
 class StateChange:
     """A visible change, for live UIs: a message posted, edited (a stream's append and stop
     too), deleted or shown privately, or an assistant thread's status line, suggested prompts
-    or title set, or its agent session's status (`ts` and `thread_ts` are then the thread's)."""
+    or title set, or its agent session's status (`ts` and `thread_ts` are then the thread's),
+    or a person's Home tab published (`home`: `channel` is the person's id, `ts` empty)."""
 
     kind: ChangeKind
     channel: str
@@ -775,6 +776,7 @@ class FakeSlack:
         if not isinstance(blocks, list) or len(blocks) > HOME_VIEW_BLOCKS or errors:
             return {"ok": False, "error": "invalid_arguments", "errors": errors}
         self.home_views[user] = view
+        self._announce("home", user, "", None)
         return {"ok": True, "view": {"id": f"V{len(self.home_views)}", **view}}
 
     def _replies(self, args: dict[str, Any]) -> dict[str, Any]:

@@ -68,7 +68,9 @@ async def test_a_dm_is_answered_in_a_live_native_stream(page: Page, tmp_path: Pa
     await page.evaluate(WATCH_CHAT)
     await type_in(page, "#dm-text", "compare three databases")  # no mention needed
 
-    await expect(chat.locator(".msg").first).to_contain_text(f"{USER_NAME}compare three")
+    await expect(chat.locator(".msg").first).to_contain_text(
+        re.compile(rf"{USER_NAME}\d+:\d\d [AP]Mcompare three")  # name, time, text
+    )
     await expect(chat.locator(".prompts")).to_have_count(0)  # gone once the person wrote
     await expect(page.locator("#status-line")).to_have_text(STATUS_LINE)
     reply = chat.locator(".msg.streamed")

@@ -2,9 +2,11 @@
 a run's plan goes live and finishes with an answer in its thread, which follows the newest
 message; the answer grows in place while it is written, and the pane follows it unless the
 reader scrolled up; the answer cites its (placeholder) sources and ends with their list, hosts
-visible; people are named; the composers stay in view; private replies show where Slack shows
-them, for the session only; the thread pane's composer sends mentions with the thread as
-context and slash commands to the channel."""
+visible; people and channels are named, messages timed, emoji shown; the composers stay in
+view and take several lines (Shift+Enter), code blocks and strikethrough render; history and
+the Home tab (published when opened) link to threads that open in the page; private replies
+show where Slack shows them, for the session only; the thread pane's composer sends mentions
+with the thread as context and slash commands to the channel."""
 
 from __future__ import annotations
 
@@ -18,6 +20,9 @@ from sandbox.page import USER, USER_NAME
 from tests.browser.conftest import SMALL, assert_fully_visible, screenshot, type_in
 
 pytestmark = [pytest.mark.browser, pytest.mark.slow]
+
+
+TIME = re.compile(r"^\d{1,2}:\d\d [AP]M$")  # a message's time, as Slack shows it: "3:07 PM"
 
 
 async def start_run(page: Page, goal: str) -> Locator:
@@ -67,6 +72,9 @@ async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     await expect(page.locator("body")).not_to_contain_text(USER)
     await expect(page.locator("body")).not_to_contain_text("UBOT")
     await expect(channel.locator(".replies")).to_have_text(re.compile(r"^\d+ replies$"))
+    # Each message shows its time beside its author, as Slack does.
+    for pane in (channel, thread):
+        await expect(pane.locator(".msg .author .time").first).to_have_text(TIME)
     await assert_fully_visible(page, "#composer")
     await assert_fully_visible(page, "#thread-composer")
 
@@ -78,13 +86,43 @@ async def test_a_run_finishes_in_its_thread_and_another_is_cancelled(
     await page.locator("#close").click()
     await assert_fully_visible(page, "#composer")
 
-    thread = await start_run(page, "history of the printing press")
+    # A mention over two lines (Shift+Enter), with a code block and strikethrough in it.
+    composer = page.locator("#text")
+    await composer.fill("@Orchestra history of the printing press")
+    await composer.press("Shift+Enter")
+    await composer.press_sequentially("```rm -rf /``` ~not this~ :warning:")
+    await expect(composer).to_have_value(
+        "@Orchestra history of the printing press\n```rm -rf /``` ~not this~ :warning:"
+    )
+    await composer.press("Enter")
+    await expect(composer).to_have_value("")
+    asked = channel.locator(".msg").filter(has_text="history of the printing press")
+    await expect(asked.locator("pre")).to_have_text("rm -rf /")
+    await expect(asked.locator("s")).to_have_text("not this")
+    # Its thread's link is a line of its own under the text, not glued to it.
+    await expect(asked.locator(".replies")).to_be_visible()
+    assert re.search(r"not this ⚠️\n+\d+ repl(y|ies)$", await asked.inner_text())
+    await asked.locator(".replies").click()
+    thread = page.locator("#thread-column")
     cancel = thread.locator('button[data-action="orchestra_cancel"]')
     await cancel.click()
     await expect(thread).to_contain_text(f"Cancelled by @{USER_NAME}")
     await expect(cancel).to_have_count(0)
     await expect(thread).not_to_contain_text("Demo answer")
     await expect(page.locator("#channel .replies").first).to_be_hidden()  # thread is full width
+
+    # History names the channel, shows the app's emoji, and its thread links open the thread.
+    await page.locator("#close").click()
+    await type_in(page, "#text", "/research history")
+    history = channel.locator(".msg.private").filter(has_text="Latest Orchestra runs in")
+    await expect(history).to_contain_text("Latest Orchestra runs in #research")
+    await expect(history).to_contain_text("✅ answered")
+    await expect(history).to_contain_text("⏹️ cancelled")
+    await expect(history).not_to_contain_text(re.compile(r"<#|:[a-z_]+:"))
+    run = history.locator(".section").filter(has_text="compare three databases")
+    await run.locator("a", has_text="thread").click()
+    await expect(page.locator("#thread")).to_contain_text("Demo answer")
+    await assert_fully_visible(page, "#thread-composer")
 
 
 # Every render of the run's answer, recorded in the page as the page makes it (a
@@ -188,7 +226,7 @@ async def test_an_answer_ends_with_its_sources_each_showing_its_host(page: Page)
     assert cited == set(range(1, len(entries) + 1)), text
 
 
-async def test_private_replies_show_where_slack_shows_them_for_this_session_only(
+async def test_private_replies_show_where_slack_shows_them_and_home_links_to_threads(
     page: Page,
 ) -> None:
     channel, private = page.locator("#channel"), page.locator(".msg.private")
@@ -211,6 +249,21 @@ async def test_private_replies_show_where_slack_shows_them_for_this_session_only
     await expect(thread_note).to_be_in_viewport()
     await expect(channel).not_to_contain_text("already in this thread")
     await expect(private).to_have_count(2)  # the help in the channel, this one in the thread
+
+    # The Home tab (Apps, in the sidebar): opening it tells the app, which publishes it.
+    await page.locator("#nav-home").click()
+    home = page.locator("#home")
+    await expect(page.locator("#home-column")).to_be_visible()
+    await expect(home).to_contain_text("Your recent runs")
+    await expect(home).to_contain_text("compare three databases [broken]")
+    await expect(home).to_contain_text("🟡 partly answered")
+    await expect(home).not_to_contain_text(re.compile(r":[a-z_]+:"))
+    await page.set_viewport_size(SMALL)
+    await assert_fully_visible(page, "#home-column .tabs")
+    await home.locator("a", has_text="thread").first.click()  # back to the run, in its thread
+    await expect(page.locator("#thread-column")).to_be_visible()
+    await expect(page.locator("#thread")).to_contain_text("Finished: 2 done")
+    await page.locator("#close").click()
 
     await page.reload()
     await page.locator("#channel .replies").last.click()

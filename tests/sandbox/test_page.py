@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import re
 from typing import Any
 
 import aiohttp
@@ -150,7 +151,7 @@ async def test_people_are_named_not_shown_by_id(page: TestClient[Any, Any], worl
     await send(page, "hello")
     channel = (await view(page))["channel"]
     assert f'<span class="mention">@{USER_NAME}</span> asked Orchestra' in channel
-    assert f'<div class="author">{USER_NAME}</div>hello' in channel
+    assert re.search(f'<div class="author">{USER_NAME}<time [^>]+>[^<]+</time></div>hello', channel)
     assert USER not in channel.replace('id="m', "")
 
 
@@ -264,3 +265,58 @@ async def test_shutdown_ends_open_event_streams(server: TestServer) -> None:
         assert await stream.content.readline() == b"data: hello\n"
         async with asyncio.timeout(5):
             await server.close()
+
+
+async def test_a_multi_line_command_keeps_its_lines_in_the_goal(
+    page: TestClient[Any, Any], world: World
+) -> None:
+    await send(page, "/research\ncompare three databases\nfor a small team")
+    await eventually(lambda: asyncio.sleep(0, bool(world.slack.channel_messages(CHANNEL))))
+    assert "compare three databases" in (await view(page))["channel"]
+    assert "not a command here" not in (await view(page))["channel"]
+
+
+async def test_the_home_tab_shows_what_the_app_published_when_opened(
+    page: TestClient[Any, Any], world: World
+) -> None:
+    assert await (await page.get("/api/home")).json() == {"published": False, "html": ""}
+    await send(page, "/research compare three databases")
+
+    async def answered() -> bool:
+        if not world.slack.channel_messages(CHANNEL):
+            return False
+        return "subtasks done" in (await view(page, first_parent_ts(world)))["thread"]
+
+    await eventually(answered)
+    async with page.get("/api/events") as stream:
+        assert await stream.content.readline() == b"data: hello\n"
+        # Opening the tab is app_home_opened (tab "home"), and the app publishes in answer.
+        assert await (await page.post("/api/home/open")).json() == {"ok": True}
+        async with asyncio.timeout(5):
+            while await stream.content.readline() != b"data: home\n":
+                pass
+    home = await (await page.get("/api/home")).json()
+    assert home["published"]
+    assert "Your recent runs" in home["html"]
+    assert "compare three databases" in home["html"]
+    assert "✅ answered" in home["html"]
+    # The run's thread link opens the thread in the page, not a dead Slack address.
+    ts = first_parent_ts(world).replace(".", "")
+    assert f'class="permalink" href="#/archives/{CHANNEL}/p{ts}"' in home["html"]
+
+
+async def test_history_names_the_channel_and_shows_its_emoji(
+    page: TestClient[Any, Any], world: World
+) -> None:
+    await send(page, "/research compare three databases")
+    await eventually(lambda: asyncio.sleep(0, bool(world.slack.channel_messages(CHANNEL))))
+    await send(page, "/research history")
+
+    async def listed() -> bool:
+        return "Latest Orchestra runs in" in (await view(page))["channel"]
+
+    await eventually(listed)
+    channel = (await view(page))["channel"]
+    assert 'Latest Orchestra runs in <span class="mention channel">#research</span>' in channel
+    assert "&lt;#" not in channel
+    assert re.search(r"(⏳|🔄|✅) (queued|running|answered)", channel)
