@@ -19,6 +19,20 @@ ALREADY_FINISHED = "That run has already finished, so there is nothing to cancel
 NOT_THIS_RUN = "That button does not belong to this run's message, so I ignored it."
 OUTPUT_GONE = "That output is no longer available (its text was removed after a while)."
 OUTPUT_POSTED = "That output is already in this thread."
+OUTPUT_POSTING = "That output is being posted in this thread right now."
+OUTPUT_NOT_CHECKED = (
+    "I could not check whether that output is already in the thread (a service I need is "
+    "unreachable), so I did not post it; please try again in a minute."
+)
+
+
+def output_posted(link: str) -> str:
+    """Full output clicked again: where it is (`link`: to its message, '' without one)."""
+    if not link:
+        return OUTPUT_POSTED
+    return f"That output is already in this thread: <{link}|see it here>."
+
+
 NO_THREAD = "That run has no thread to post in."
 # A partly written answer whose run was interrupted (a restart, a replica lost) and resumed.
 ANSWER_INTERRUPTED = (
@@ -228,7 +242,6 @@ def started_again_going(link: str) -> str:
         f"A run started from this one is still going{which}; wait for it to end, "
         "or cancel it, before starting another."
     )
-
 
 
 @dataclass(frozen=True)

@@ -17,15 +17,25 @@ logger = logging.getLogger(__name__)
 class ThreadPoster:
     """Posts in one thread: as plain text if Slack refuses the blocks; reports what is lost.
 
-    What it posts (answers, outputs a person asked for, end notes) is what people wait for:
-    each post goes ahead of the channel's other waiting posts (root and plan messages of
-    new runs), in turns between requesters."""
+    What it posts (answers, end notes) is what people wait for: each post goes ahead of the
+    channel's other waiting posts (root and plan messages of new runs), in turns between
+    requesters. Posts a click asks for (a full output) pass `priority=Priority.NORMAL`: they
+    take turns with other people's new runs instead of going ahead of them, so nobody's
+    clicks can hold another person's run back for long."""
 
     def __init__(
-        self, io: SlackIO, requester: Requester, *, run_id: str, channel: str, thread_ts: str
+        self,
+        io: SlackIO,
+        requester: Requester,
+        *,
+        run_id: str,
+        channel: str,
+        thread_ts: str,
+        priority: Priority = Priority.URGENT,
     ) -> None:
         self._io = io
         self._requester = requester
+        self._priority = priority
         self._run_id = run_id
         self.channel = channel
         self.thread_ts = thread_ts
@@ -43,7 +53,7 @@ class ThreadPoster:
             self.channel,
             message,
             thread_ts=self.thread_ts,
-            priority=Priority.URGENT,
+            priority=self._priority,
             turn=self._requester.user,
         )
 

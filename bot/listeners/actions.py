@@ -17,9 +17,9 @@ from slack_bolt.async_app import AsyncAck, AsyncApp
 from bot import blocks, notes
 from bot.coordination import Claim, RedisDown
 from bot.deps import Deps
-from bot.resume import requester_of, rerun, retry, sources_of
+from bot.full_output import Output, live_output, post_once, stored_output
+from bot.resume import rerun, retry
 from bot.store import StoredRun
-from bot.thread_poster import ThreadPoster
 
 logger = logging.getLogger(__name__)
 
@@ -169,32 +169,14 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if place is None:
             return
         live = deps.runs.get(run_id)
-        sub = live.view.subtasks.get(sub_id) if live else None
-        if live is not None and sub is not None and sub.state == "done":
-            problem = await live.post_output(sub.id, sub.role, sub.output, sub.sources)
-            if problem:
-                await tell(click, problem)
-            return
-        stored = await _stored(deps, place, run_id)
-        done = (
-            next((s for s in stored.subtasks if s.subtask_id == sub_id and s.state == "done"), None)
-            if stored
-            else None
+        found = live_output(live, sub_id) if live is not None else None
+        if found is None:
+            found = stored_output(await _stored(deps, place, run_id), sub_id)
+        problem = (
+            await post_once(deps, click.user, found, live) if isinstance(found, Output) else found
         )
-        if stored is None or done is None or not done.output or not stored.thread_ts:
-            await tell(click, notes.OUTPUT_GONE)
-            return
-        poster = ThreadPoster(
-            deps.io,
-            requester_of(deps, stored, click.user),
-            run_id=run_id,
-            channel=stored.channel,
-            thread_ts=stored.thread_ts,
-        )
-        messages = blocks.output_messages(done.subtask_id, done.role, done.output, sources_of(done))
-        for message in messages:
-            if await poster.post_or_report(message, "that output") is None:
-                return
+        if problem:
+            await tell(click, problem)
 
     @app.action(re.compile(rf"^{blocks.RETRY_ACTION}:"))
     async def retry_subtask(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -143,6 +143,15 @@ class CountedRun:
 
 
 @dataclass(frozen=True, slots=True)
+class OutputClaim:
+    """Who posts a subtask's full output: this caller (`won`), or another, whose first
+    message is `ts` (None: still being posted)."""
+
+    won: bool
+    ts: str | None
+
+
+@dataclass(frozen=True, slots=True)
 class DaySpend:
     """US$ spent on one (UTC) day."""
 

@@ -10,6 +10,7 @@ from typing import Self
 from bot.store.engine import create_store_engine
 from bot.store.leases import RunLeases
 from bot.store.migrate import SchemaChange, upgrade
+from bot.store.outputs import OutputPosts
 from bot.store.reads import RunReads
 from bot.store.retention import Retention
 from bot.store.spend import SpendLedger
@@ -19,8 +20,9 @@ from bot.store.writes import RunWrites
 logger = logging.getLogger(__name__)
 
 
-class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger):
-    """Runs, their subtasks, Slack delivery keys and the spend ledger, in SQL.
+class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPosts):
+    """Runs, their subtasks, Slack delivery keys, full outputs posted on demand and the spend
+    ledger, in SQL.
 
     Build it with `await RunStore.open(url)` and `await store.close()` it at shutdown.
     Every write is one short transaction; it is safe to call from many asyncio tasks.

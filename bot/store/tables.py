@@ -149,6 +149,19 @@ answer_messages = Table(
     UniqueConstraint("run_id", "ts"),
 )
 
+# A subtask's full output posted on demand (Full output): once per subtask, whoever clicks
+# on whichever replica, before or after a restart. `ts` (its first message) is NULL while the
+# clicker that claimed it posts it; a claim that never got a ts is taken again after a while.
+output_posts = Table(
+    "output_posts",
+    metadata,
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("subtask_id", String(_ID), nullable=False),
+    Column("ts", String(_TS)),
+    Column("claimed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("run_id", "subtask_id"),
+)
+
 # Slack delivery keys (event ids, triggers) inside Slack's retry window: bounded by time.
 deliveries = Table(
     "deliveries",
