@@ -92,10 +92,11 @@ async def test_a_flushed_redis_keeps_the_live_and_per_person_caps(
     assert any("rebuilt them from the run store" in r.getMessage() for r in caplog.records)
 
     release.set()  # the first runs end; the queued ones start in turn and finish
-    for channel in ("C4", "C5"):
+
+    def answered(channel: str) -> bool:
         root = fake_slack.channel_messages(channel)[0].ts
-        await eventually(
-            lambda r=root, c=channel: "tokens in" in thread_text(fake_slack.thread(c, r)), within=20
-        )
+        return "tokens in" in thread_text(fake_slack.thread(channel, root))
+
+    await eventually(lambda: answered("C4") and answered("C5"), within=20)
     await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
     assert len(fake_claude.calls_for("orchestrator")) == 4
