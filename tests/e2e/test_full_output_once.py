@@ -23,7 +23,7 @@ from tests.e2e.conftest import eventually, thread_text
 
 pytestmark = pytest.mark.e2e
 
-CLICKS = 20
+CLICKS = 12  # (ephemeral replies are paced: Tier 4, a burst of 10)
 
 
 async def _finished_run(world: World, slack: FakeSlack) -> tuple[str, str, str]:
