@@ -154,20 +154,27 @@ SURFACES: dict[str, Callable[[str], None]] = {"channel": channel, "DM stream": d
 def _cpu_s(render: Callable[[str], None], text: str) -> float:
     """The CPU time of this thread rendering `text` once (what the event loop would be held
     for; not the wall time, which other work on the machine stretches)."""
-    gc.collect()
-    gc.disable()  # a collection inside one timing would count against its shape
-    try:
-        started = time.thread_time()
-        render(text)
-        return time.thread_time() - started
-    finally:
-        gc.enable()
+    started = time.thread_time()
+    render(text)
+    return time.thread_time() - started
 
 
 def measure(small: int, large: int, repeats: int) -> list[Timing]:
     """Every shape on every surface at both sizes: the best of `repeats` of each, the two
     sizes taken in turn (so a busy moment weighs on both alike)."""
     timings = []
+    # A collection inside one timing would count against its shape: collect once, then keep
+    # the collector off (one full collection per timing cost more than all the rendering).
+    gc.collect()
+    gc.disable()
+    try:
+        _measure_all(small, large, repeats, timings)
+    finally:
+        gc.enable()
+    return timings
+
+
+def _measure_all(small: int, large: int, repeats: int, timings: list[Timing]) -> None:
     for shape, make in SHAPES.items():
         small_text, large_text = make(small), make(large)
         for surface, render in SURFACES.items():
@@ -176,7 +183,6 @@ def measure(small: int, large: int, repeats: int) -> list[Timing]:
                 small_s = min(small_s, _cpu_s(render, small_text))
                 large_s = min(large_s, _cpu_s(render, large_text))
             timings.append(Timing(shape, surface, small_s, large_s))
-    return timings
 
 
 def section(report: Report, *, small: int, large: int, repeats: int) -> None:

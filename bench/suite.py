@@ -100,8 +100,8 @@ SMOKE = Sizes(
     replica_latency=0.05,
     takeover_runs=1,
     takeover_lease_s=2.0,
-    render_small=1_000,
-    render_large=10_000,
+    render_small=200,
+    render_large=2_000,
     render_repeats=1,
     concurrent=True,
 )

@@ -202,7 +202,7 @@ async def test_healthz_reports_the_database_and_redis(pair: tuple[World, World])
         assert response.status == 200
         body = await response.json()
     assert body["ok"] is True
-    assert body["checks"] == {"database": "ok", "redis": "ok"}
+    assert body["checks"] == {"database": "ok", "redis": "ok", "slack": "ok"}
     assert body["live_runs"] == 0
 
 
