@@ -20,6 +20,7 @@ from slack_bolt.request.async_request import AsyncBoltRequest
 from slack_sdk.signature import Clock, SignatureVerifier
 
 from bot.coordination.replay import MemoryReplayGuard, ReplayGuard
+from bot.payloads import well_formed
 
 # Slack's requests are small: a slash command carries at most a few KB, an event envelope
 # one message. The largest legitimate one is an event for a maximal 40,000-character
@@ -123,7 +124,8 @@ async def read_capped(request: web.Request, limit: int) -> bytes | None:
 
 
 def parse(body: bytes, request: web.Request) -> AsyncBoltRequest | Refusal:
-    """Bolt's request for a verified body, or `MALFORMED` if Slack would never send it."""
+    """Bolt's request for a verified body, or `MALFORMED` if Slack would never send it
+    (not a JSON object or form Bolt can read, or not of a shape Slack sends: `payloads`)."""
     try:
         text = body.decode("utf-8")  # strict: Slack sends UTF-8
         headers: dict[str, str | Sequence[str]] = {
@@ -132,6 +134,6 @@ def parse(body: bytes, request: web.Request) -> AsyncBoltRequest | Refusal:
         bolt_request = AsyncBoltRequest(body=text, query=request.query_string, headers=headers)
     except _PARSE_ERRORS:
         return MALFORMED
-    if not isinstance(bolt_request.body, dict):
+    if not isinstance(bolt_request.body, dict) or not well_formed(bolt_request.body):
         return MALFORMED
     return bolt_request
