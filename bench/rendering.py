@@ -162,7 +162,7 @@ def _cpu_s(render: Callable[[str], None], text: str) -> float:
 def measure(small: int, large: int, repeats: int) -> list[Timing]:
     """Every shape on every surface at both sizes: the best of `repeats` of each, the two
     sizes taken in turn (so a busy moment weighs on both alike)."""
-    timings = []
+    timings: list[Timing] = []
     # A collection inside one timing would count against its shape: collect once, then keep
     # the collector off (one full collection per timing cost more than all the rendering).
     gc.collect()
