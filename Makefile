@@ -35,6 +35,7 @@ lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/hadolint Dockerfile
 	$(BIN)/deptry .
+	$(BIN)/lint-imports
 
 types: $(STAMP)
 	$(BIN)/mypy

@@ -23,14 +23,15 @@ from dataclasses import dataclass
 
 from bench.app_probe import GcPauses, NullStore, Probe, StoreWrites
 from bot.__main__ import build_deps
-from bot.app import create_app
 from bot.config import Settings
 from bot.coordination import Coordination, RedisLink, redis_coordination, replica_id
-from bot.lifecycle import keeping_runs, open_store
-from bot.pacing import Pacer
-from bot.server import http_server, stop_on_signals
-from bot.slack_io import SlackIO
-from bot.startup import Workspace
+from bot.deps import Workspace
+from bot.runs.lifecycle import keeping_runs
+from bot.serving.app import create_app
+from bot.serving.server import http_server, stop_on_signals
+from bot.serving.startup import open_store
+from bot.slack.io import SlackIO
+from bot.slack.pacing import Pacer
 from bot.store import RunStore
 
 

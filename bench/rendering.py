@@ -15,11 +15,11 @@ from collections.abc import Callable
 from dataclasses import dataclass
 
 from bench.report import Report, Table, Verdict
-from bot import blocks
-from bot import native_blocks as nb
-from bot.answer_stream import finished_part
-from bot.native_text import Cut, StreamedText
-from bot.slack_text import mrkdwn_line, plain_preview, safe_mrkdwn
+from bot.render import messages as blocks
+from bot.render import native as nb
+from bot.render.stream_text import Cut, StreamedText
+from bot.render.text import mrkdwn_line, plain_preview, safe_mrkdwn
+from bot.thread.answer_stream import finished_part
 from pipeline import Plan, RunResult, SubtaskOutcome, Usage
 from pipeline.view import RunView
 

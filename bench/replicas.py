@@ -32,7 +32,7 @@ from bench.remote_app import AppProcess, app_process
 from bench.report import Report, Table, Verdict
 from bench.scripting import ANSWER, script
 from bench.stats import percentile
-from bot.notes import TAKEN_OVER
+from bot.render.notes import TAKEN_OVER
 from bot.store import RunStore
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack

@@ -17,8 +17,8 @@ from collections import Counter
 from dataclasses import dataclass, field, replace
 from typing import Any
 
-from bot.blocks import CANCEL_ACTION
-from bot.pacing import Limit, Pacer
+from bot.render.messages import CANCEL_ACTION
+from bot.slack.pacing import Limit, Pacer
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.testing import numbered_aspects, simple_plan

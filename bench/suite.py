@@ -500,32 +500,27 @@ SECTIONS = {
 }
 
 
+# Never side by side, even in a smoke run: the streaming section's many edits and the replicas'
+# seven app processes would crowd the others' timings, and rendering is pure CPU in this
+# process (it would hold their event loop).
+_ALONE = ("streaming", "replicas", "rendering")
+
+
 async def run(sizes: Sizes, only: Sequence[str] = ()) -> Report:
     """Every benchmark (or those named in `only`), one after another (side by side they would
     disturb each other's timings), or concurrently when `sizes.concurrent` says the numbers
-    are not the point."""
-    if only:
-        report = Report()
-        for name in SECTIONS:
-            if name in only:
-                await SECTIONS[name](sizes, report)
-        return report
-    sections = (_critical, _ack, _budget, _cost, _priority, _queue, _streaming, _replicas)
-    parts = [Report() for _ in sections]
-    if sizes.concurrent:
-        # Side by side, except streaming and replicas, one after the other: the streaming
-        # section's many edits and the replicas' seven app processes would crowd the
-        # critical-path timings the smoke run still checks loosely.
+    are not the point; the report in `SECTIONS` order either way."""
+    names = [name for name in SECTIONS if not only or name in only]
+    parts = {name: Report() for name in names}
+    together = [n for n in names if n not in _ALONE] if sizes.concurrent else []
+    if together:
         async with asyncio.TaskGroup() as group:
-            for section, part in zip(sections[:-2], parts[:-2], strict=True):
-                group.create_task(section(sizes, part))
-        for section, part in zip(sections[-2:], parts[-2:], strict=True):
-            await section(sizes, part)
-    else:
-        for section, part in zip(sections, parts, strict=True):
-            await section(sizes, part)
+            for name in together:
+                group.create_task(SECTIONS[name](sizes, parts[name]))
+    for name in names:
+        if name not in together:
+            await SECTIONS[name](sizes, parts[name])
     report = Report()
-    for part in parts:
-        report.extend(part)
-    await _rendering(sizes, report)
+    for name in names:
+        report.extend(parts[name])
     return report

@@ -10,8 +10,6 @@ from datetime import UTC, datetime
 
 from pydantic import SecretStr, ValidationError
 
-from bot.admission import Admission
-from bot.app import create_app
 from bot.config import Settings
 from bot.coordination import (
     Coordination,
@@ -23,16 +21,25 @@ from bot.coordination import (
     replica_id,
 )
 from bot.coordination.link import redacted
-from bot.deps import Deps
-from bot.lifecycle import STORE_LOCK_WAIT, keeping_runs, open_store, sole_user_of_store
+from bot.deps import Deps, Workspace
 from bot.log_safety import configure_logging
-from bot.pacing import Pacer
-from bot.runs import RunRegistry
-from bot.server import serve_http, serve_socket_mode, stop_on_signals, until_stopped
-from bot.slack_auth import SlackAuth, TokenWatch
-from bot.slack_client import make_slack_client
-from bot.slack_io import SlackIO
-from bot.startup import EXIT_CONFIG, StartupError, Workspace, check_bot_token
+from bot.runs.admission import Admission
+from bot.runs.lifecycle import keeping_runs
+from bot.runs.registry import RunRegistry
+from bot.serving.app import create_app
+from bot.serving.server import serve_http, serve_socket_mode, stop_on_signals, until_stopped
+from bot.serving.startup import (
+    EXIT_CONFIG,
+    STORE_LOCK_WAIT,
+    StartupError,
+    check_bot_token,
+    open_store,
+    sole_user_of_store,
+)
+from bot.slack.auth import SlackAuth, TokenWatch
+from bot.slack.client import make_slack_client
+from bot.slack.io import SlackIO
+from bot.slack.pacing import Pacer
 from bot.store import RunStore
 from pipeline import config_words
 from pipeline.anthropic_llm import AnthropicLLM, make_client

@@ -8,14 +8,21 @@ from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config import Settings
-from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
-from bot.runs import RunRegistry
-from bot.slack_auth import SlackAuth
-from bot.slack_io import SlackIO
-from bot.startup import Workspace
+from bot.runs.registry import RunRegistry
+from bot.runs.visibility import Visibility
+from bot.slack.auth import SlackAuth
+from bot.slack.io import SlackIO
 from bot.store import RunStore
-from bot.visibility import Visibility
+from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
 from pipeline import LLM, PipelineConfig
+
+
+@dataclass(frozen=True)
+class Workspace:
+    """The workspace the bot token belongs to (from `auth.test`)."""
+
+    team_id: str = ""
+    url: str = ""  # e.g. https://acme.slack.com/, the base of thread links
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ import sys
 
 from aiohttp import web
 
-from bot.server import stop_on_signals
+from bot.serving.server import stop_on_signals
 from pipeline import LLM, PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic

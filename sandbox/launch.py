@@ -7,7 +7,7 @@ import sys
 
 from bot.__main__ import main as bot_main
 from bot.config import Settings
-from bot.startup import EXIT_CONFIG
+from bot.serving.startup import EXIT_CONFIG
 from pipeline import config_words
 from sandbox.__main__ import main as sandbox_main
 

@@ -58,7 +58,7 @@ _HTTP = r"https?://[^\s\"'<>|\ue000\ue001]+"
 # Fragments set aside (code, links, marks) ride as \ue000<n>\ue001 until the end, so no later
 # rule reaches into them; the input's own \ue000 and \ue001 are dropped first.
 _STASHED = re.compile("\ue000(\\d+)\ue001")
-# Slack's permalink to a message, as the app links a run's thread (bot.history.thread_link);
+# Slack's permalink to a message, as the app links a run's thread (bot.render.history.thread_link);
 # a reply's permalink names its thread in `thread_ts`.
 _PERMALINK = re.compile(
     re.escape(WORKSPACE_URL)

@@ -12,19 +12,19 @@ from typing import Any
 
 import aiohttp
 
-from bot.admission import Admission
-from bot.app import create_app
 from bot.config import Settings
-from bot.deps import Deps
-from bot.lifecycle import keeping_runs, open_store
-from bot.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
-from bot.pacing import Pacer
-from bot.runs import RunRegistry
-from bot.server import http_server
-from bot.slack_client import make_slack_client
-from bot.slack_io import SlackIO
-from bot.startup import Workspace
+from bot.deps import Deps, Workspace
+from bot.runs.admission import Admission
+from bot.runs.lifecycle import keeping_runs
+from bot.runs.registry import RunRegistry
+from bot.serving.app import create_app
+from bot.serving.server import http_server
+from bot.serving.startup import open_store
+from bot.slack.client import make_slack_client
+from bot.slack.io import SlackIO
+from bot.slack.pacing import Pacer
 from bot.store import RunStore
+from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
 from pipeline import LLM, PipelineConfig
 from sandbox.fakes import signing
 from sandbox.fakes.slack import TEAM, WORKSPACE_URL, FakeSlack

@@ -7,7 +7,7 @@ token atomically, on Redis's clock (one clock for all replicas).
 
 A bucket answers one question, "may I call now, or how long until I may?": `take` takes a
 token and returns 0.0, or takes nothing and returns the seconds until one refills. Who of
-this process's waiting calls gets the token is the caller's business (`bot.pacing` orders
+this process's waiting calls gets the token is the caller's business (`bot.slack.pacing` orders
 them)."""
 
 from __future__ import annotations
@@ -49,7 +49,7 @@ return tostring(wait)
 
 @dataclass(frozen=True)
 class Rate:
-    """`per_second` tokens a second, up to `burst` saved up (`bot.pacing.Limit`'s numbers)."""
+    """`per_second` tokens a second, up to `burst` saved up (`bot.slack.pacing.Limit`'s numbers)."""
 
     per_second: float
     burst: float

@@ -39,7 +39,7 @@ class Claim(enum.Enum):
     WON = "won"  # first delivery: start the run
     REPEAT = "repeat"  # a key was already claimed: a retry or a second event; ignore it
     # Neither Redis nor the store could say: refused rather than risk a duplicate run (the
-    # person should be told to ask again: `bot.notes.NOT_CHECKED`).
+    # person should be told to ask again: `bot.render.notes.NOT_CHECKED`).
     UNDECIDED = "undecided"
 
     def __bool__(self) -> bool:

@@ -1,7 +1,7 @@
 """Each person's runs across replicas: `ORCHESTRA_MAX_RUNS_PER_USER` holds for the workspace.
 
 Every process counts a person's runs at acceptance, synchronously and in memory
-(`bot.admission`), so the ack never waits on a network. With replicas, a person's other runs
+(`bot.runs.admission`), so the ack never waits on a network. With replicas, a person's other runs
 may live elsewhere: after the ack the run joins the person's set in Redis, and one Lua script
 counts and adds atomically, so two requests on two replicas cannot both slip under the cap.
 
@@ -55,7 +55,7 @@ class PersonRuns(Protocol):
 
 
 class LocalPersonRuns:
-    """One process: its own count (`bot.admission`) is the whole count."""
+    """One process: its own count (`bot.runs.admission`) is the whole count."""
 
     async def join(self, user: str, run_id: str, cap: int) -> bool:
         """Always True: the process counted the run at acceptance."""

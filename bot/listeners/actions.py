@@ -14,11 +14,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot import blocks, notes
 from bot.coordination import Claim, RedisDown
 from bot.deps import Deps
-from bot.full_output import Output, live_output, post_once, stored_output
-from bot.resume import rerun, retry
+from bot.render import messages as blocks
+from bot.render import notes
+from bot.runs.full_output import Output, live_output, post_once, stored_output
+from bot.runs.resume import rerun, retry
 from bot.store import StoredRun
 
 logger = logging.getLogger(__name__)
@@ -29,7 +30,7 @@ LIVE_STATUSES = frozenset({"queued", "running"})
 # A press of Retry or Re-run holds its message this long: a double-click is two clicks to
 # Slack (two payloads, two trigger ids, tens of milliseconds apart), and the second must not
 # start a second run. Past it, the store's unfinished runs started from the run decide
-# (`bot.resume`): no second one while the first is going.
+# (`bot.runs.resume`): no second one while the first is going.
 PRESS_HOLD_S = 10.0
 
 

@@ -1,5 +1,5 @@
 """The app's agent messages tab (manifest `agent_view`): a direct message is a research
-request (no mention needed), run with Slack's native stream (`bot.native_run`); opening the
+request (no mention needed), run with Slack's native stream (`bot.thread.dm`); opening the
 DM gets suggested prompts; Slack's native stop button cancels the thread's run like Cancel;
 feedback buttons under an answer are thanked for and logged.
 
@@ -17,13 +17,14 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncBoltContext
 from slack_sdk.errors import SlackApiError
 
-from bot import native_blocks, notes
 from bot.coordination import RedisDown
 from bot.deps import Deps
 from bot.listeners.actions import LIVE_STATUSES
 from bot.listeners.requests import from_message
-from bot.native_io import NativeIO
-from bot.ownership import STORE_DOWN
+from bot.render import native as native_blocks
+from bot.render import notes
+from bot.runs.ownership import STORE_DOWN
+from bot.slack.agent_io import NativeIO
 from bot.store import RunSummary
 
 logger = logging.getLogger(__name__)

@@ -10,19 +10,19 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot import notes
 from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem
 from bot.listeners.keywords import history_message, keyword
-from bot.requester import Requester
-from bot.research import (
+from bot.render import notes
+from bot.runs.launch import (
     ResearchRequest,
     launch,
     over_limit,
     over_limit_everywhere,
     refused_by_budget,
 )
+from bot.slack.requester import Requester
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ from typing import Any
 from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 
 from bot.deps import Deps
-from bot.history import HISTORY_SIZE, Spend, home_view
 from bot.listeners.requests import from_message
+from bot.render.history import HISTORY_SIZE, Spend, home_view
 
 logger = logging.getLogger(__name__)
 

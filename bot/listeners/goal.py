@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from bot.notes import USAGE_HINT
+from bot.render.notes import USAGE_HINT
 from pipeline import PipelineConfig, tidy_goal
 from pipeline import goal_problem as pipeline_goal_problem
 

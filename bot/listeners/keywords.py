@@ -7,11 +7,11 @@ from __future__ import annotations
 import logging
 from typing import Any, Literal
 
-from bot import notes
 from bot.deps import Deps
-from bot.history import HISTORY_SIZE, history_blocks, history_text
-from bot.ownership import STORE_DOWN
-from bot.requester import Requester
+from bot.render import notes
+from bot.render.history import HISTORY_SIZE, history_blocks, history_text
+from bot.runs.ownership import STORE_DOWN
+from bot.slack.requester import Requester
 
 logger = logging.getLogger(__name__)
 

@@ -9,13 +9,13 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
-from bot import notes
 from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.listeners.keywords import answer, keyword
-from bot.requester import Requester
-from bot.research import ResearchRequest, launch, over_limit_everywhere, refused_by_budget
+from bot.render import notes
+from bot.runs.launch import ResearchRequest, launch, over_limit_everywhere, refused_by_budget
+from bot.slack.requester import Requester
 from bot.store import RunSource
 
 logger = logging.getLogger(__name__)

@@ -5,7 +5,7 @@ The store is where ownership is finally decided: taking a run over is one condit
 UPDATE (only a run whose lease has run out, and it raises the token), and every journal
 write of the owner is checked against its `Fence` in the same transaction
 (`StoreCore._write`). Redis leases (`bot.coordination.leases`) sit in front of it, so that
-replicas rarely race here at all (`bot.ownership` uses both)."""
+replicas rarely race here at all (`bot.runs.ownership` uses both)."""
 
 from __future__ import annotations
 

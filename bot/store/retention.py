@@ -22,7 +22,7 @@ class Retention(DeliveryDedupe, StoreCore):
         the rows stay, so history counts, usage, cost and the spend ledger are kept. Also
         forgets expired delivery keys. Runs purged before are not counted again.
 
-        It runs every hour (`bot.lifecycle`), so it is cheap when nothing is due: two reads
+        It runs every hour (`bot.runs.lifecycle`), so it is cheap when nothing is due: two reads
         of one row each, and no write transaction (on SQLite a write takes the database's
         one write lock, which every run's journal waits for).
         """

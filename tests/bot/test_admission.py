@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.admission import Admission
+from bot.runs.admission import Admission
 
 
 async def _hold(admission: Admission, run_id: str, started: list[str], gate: asyncio.Event) -> None:

@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import blocks
-from bot.answer_stream import cut_point, finished_part
+from bot.render import messages as blocks
+from bot.thread.answer_stream import cut_point, finished_part
 from pipeline.markdown import fence_after
 from tests.bot.test_message_properties import FAST
 

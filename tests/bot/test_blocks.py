@@ -5,8 +5,9 @@ from __future__ import annotations
 import json
 from dataclasses import replace
 
-from bot import blocks, plan_blocks
-from bot.slack_text import MESSAGE_BLOCKS_BUDGET, MESSAGE_TEXT_LIMIT
+from bot.render import messages as blocks
+from bot.render import plan as plan_blocks
+from bot.render.text import MESSAGE_BLOCKS_BUDGET, MESSAGE_TEXT_LIMIT
 from pipeline import (
     CallRetrying,
     Plan,

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.budgets import DailyBudget, budget_refusal, resets_in, stopped_sentence
 from bot.config import Settings
+from bot.runs.budgets import DailyBudget, budget_refusal, resets_in, stopped_sentence
 from bot.store import RunStore
 from bot.store.spend import BudgetStanding
 from pipeline import BudgetExceeded

@@ -6,7 +6,7 @@ import asyncio
 
 from sqlalchemy.exc import OperationalError
 
-from bot import health
+from bot.serving import health
 
 
 class Store:

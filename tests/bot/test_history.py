@@ -7,7 +7,7 @@ from datetime import UTC, datetime
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.history import Spend, history_blocks, home_view, run_line, thread_link
+from bot.render.history import Spend, history_blocks, home_view, run_line, thread_link
 from bot.store import RunSummary
 
 WORKSPACE = "https://team.slack.com/"

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from bot.journal import Journal
-from bot.resume import checkpoint_of
+from bot.runs.resume import checkpoint_of
 from bot.store import RunStore
+from bot.thread.journal import Journal
 from pipeline import PlanReady, Source, SubtaskFinished, Usage
 from pipeline.models import Plan
 from pipeline.testing import simple_plan

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from bot import blocks
-from bot.leftovers import Leftovers
-from bot.leftovers import left_in_thread as left_in
-from bot.pacing import Pacer
-from bot.slack_client import make_slack_client
-from bot.slack_io import SlackIO
+from bot.render import messages as blocks
+from bot.slack.client import make_slack_client
+from bot.slack.io import SlackIO
+from bot.slack.pacing import Pacer
 from bot.store import RunStore, StoredRun
+from bot.thread.leftovers import Leftovers
+from bot.thread.leftovers import left_in_thread as left_in
 from pipeline.view import RunView
 from sandbox.fakes.slack import FakeSlack
 from tests.e2e.conftest import fake_slack

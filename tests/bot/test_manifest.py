@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot import notes
+from bot.render import notes
 from sandbox.fakes.slack_directory import APP_SCOPES
 
 yaml = pytest.importorskip("yaml")

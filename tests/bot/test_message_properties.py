@@ -14,8 +14,8 @@ from typing import get_args
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import blocks
-from bot.slack_text import (
+from bot.render import messages as blocks
+from bot.render.text import (
     MESSAGE_BLOCKS_BUDGET,
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,

@@ -7,10 +7,10 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import native_blocks as nb
-from bot import notes
-from bot.slack_blocks import SlackMessage, block_text_chars, message, section
-from bot.slack_text import MESSAGE_BLOCKS_BUDGET
+from bot.render import native as nb
+from bot.render import notes
+from bot.render.kit import SlackMessage, block_text_chars, message, section
+from bot.render.text import MESSAGE_BLOCKS_BUDGET
 from pipeline import Source, Usage
 from pipeline.view import RunView, SubtaskView
 from sandbox.fakes.slack_limits import STREAM_CHUNK_FIELD, block_errors

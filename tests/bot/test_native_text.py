@@ -7,8 +7,8 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import native_blocks as nb
-from bot.native_text import SOFT_ROOM, PlanUpdates, StreamedText
+from bot.render import native as nb
+from bot.render.stream_text import SOFT_ROOM, PlanUpdates, StreamedText
 
 
 def grow(text: StreamedText, answer: str, overhead: int = 0, step: int = 50) -> None:

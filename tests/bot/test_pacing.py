@@ -9,7 +9,7 @@ from collections.abc import Callable
 import pytest
 
 from bot.coordination.buckets import MemoryBuckets
-from bot.pacing import Limit, Pacer, Priority, TokenBucket, Turns
+from bot.slack.pacing import Limit, Pacer, Priority, TokenBucket, Turns
 
 URGENT, NORMAL, LOW = Priority.URGENT, Priority.NORMAL, Priority.LOW
 

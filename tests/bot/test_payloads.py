@@ -10,7 +10,7 @@ from typing import Any
 
 import pytest
 
-from bot.payloads import well_formed
+from bot.serving.payloads import well_formed
 from sandbox.fakes import signing
 
 

@@ -9,7 +9,7 @@ import time
 
 import pytest
 
-from bot.slack_text import (
+from bot.render.text import (
     MARKDOWN_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
     escape,
@@ -83,8 +83,8 @@ def test_plain_preview_drops_markdown_marks_and_keeps_the_words() -> None:
 
 _SPLIT_IN_CHILD = """
 import json, sys
-from bot.blocks import SlackMessage, plain_messages
-from bot.slack_text import split_markdown
+from bot.render.messages import SlackMessage, plain_messages
+from bot.render.text import split_markdown
 shape = sys.argv[1]
 fence_line = "```" + "a" * 13_000
 if shape == "long_fence_line":

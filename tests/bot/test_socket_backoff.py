@@ -7,7 +7,7 @@ import random
 
 import pytest
 
-from bot.socket_link import BASE_S, CAP_S, STABLE_S, Backoff
+from bot.serving.socket_link import BASE_S, CAP_S, STABLE_S, Backoff
 
 
 class Clock:

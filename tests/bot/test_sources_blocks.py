@@ -8,8 +8,8 @@ import urllib.parse
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot import blocks
-from bot.plan_blocks import status_line
+from bot.render import messages as blocks
+from bot.render.plan import status_line
 from pipeline import RunResult, Source, SubtaskOutcome, Usage
 from pipeline.view import SubtaskView
 from tests.bot.test_message_properties import FAST, a_plan, assert_acceptable

@@ -18,8 +18,8 @@ from datetime import timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot import slack_links
-from bot.slack_text import (
+from bot.render import links as slack_links
+from bot.render.text import (
     MARKDOWN_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
     escape,

@@ -12,7 +12,7 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot.thread_window import Call, NewestMessages, micros, slack_ts
+from bot.slack.thread_window import Call, NewestMessages, micros, slack_ts
 
 START = 1_700_000_000_000_000  # microseconds
 MAX_CALLS = 8

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bot import notes
-from bot.history import goal_link
 from bot.listeners.requests import from_a_person
-from bot.slack_client import make_slack_client
-from bot.visibility import Kind, Viewer, Visibility, may_see
+from bot.render import notes
+from bot.render.history import goal_link
+from bot.runs.visibility import Kind, Viewer, Visibility, may_see
+from bot.slack.client import make_slack_client
 from sandbox.fakes.slack import FakeSlack
 from sandbox.fakes.slack_directory import APP_SCOPES
 

@@ -15,11 +15,11 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot import blocks, slack_links
-from bot import native_blocks as nb
-from bot.answer_stream import finished_part
-from bot.native_text import StreamedText
-from bot.slack_text import (
+from bot.render import links as slack_links
+from bot.render import messages as blocks
+from bot.render import native as nb
+from bot.render.stream_text import StreamedText
+from bot.render.text import (
     MARKDOWN_BLOCK_LIMIT,
     SECTION_TEXT_LIMIT,
     fence_after,
@@ -28,6 +28,7 @@ from bot.slack_text import (
     safe_mrkdwn,
     split_chunks,
 )
+from bot.thread.answer_stream import finished_part
 from pipeline.view import RunView
 from tests.bot.test_message_properties import a_plan, a_result, assert_acceptable
 from tests.bot.test_text_properties import FRAGMENTS, assert_safe_mrkdwn, reassembles

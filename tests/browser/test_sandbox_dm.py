@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 from playwright.async_api import Locator, Page, expect
 
-from bot import notes
+from bot.render import notes
 from sandbox.page import USER_NAME
 from tests.browser.conftest import SMALL, assert_fully_visible, screenshot, type_in
 

@@ -3,7 +3,7 @@ replicas in this process on one PostgreSQL and one real Redis)."""
 
 from __future__ import annotations
 
-from bot.blocks import OUTPUT_ACTION, RERUN_ACTION, RETRY_ACTION
+from bot.render.messages import OUTPUT_ACTION, RERUN_ACTION, RETRY_ACTION
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World

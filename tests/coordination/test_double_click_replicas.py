@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot import notes
-from bot.blocks import OUTPUT_ACTION, RERUN_ACTION
+from bot.render import notes
+from bot.render.messages import OUTPUT_ACTION, RERUN_ACTION
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World

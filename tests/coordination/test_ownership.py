@@ -1,4 +1,4 @@
-"""Run ownership across replicas (`bot.ownership`): a real Redis (leases) and a run store
+"""Run ownership across replicas (`bot.runs.ownership`): a real Redis (leases) and a run store
 on disk (fences), two "replicas" being two Ownerships with their own Redis clients.
 
 The rule under test: a replica may take a run over only once both its Redis lease and its
@@ -18,7 +18,7 @@ import pytest
 
 from bot.coordination import Lease, RedisDown, RedisLink, redis_coordination
 from bot.coordination.leases import RedisLeases
-from bot.ownership import Ownership, Tenure, lease_name
+from bot.runs.ownership import Ownership, Tenure, lease_name
 from bot.store import Fence, RunStore
 from tests.coordination.conftest import LinkFactory
 

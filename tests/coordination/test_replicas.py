@@ -14,18 +14,17 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
-from bot.admission import Admission
-from bot.app import create_app
-from bot.blocks import CANCEL_ACTION
 from bot.coordination import Coordination, RedisLink, redis_coordination
-from bot.deps import Deps
-from bot.lifecycle import keeping_runs
-from bot.pacing import Pacer
-from bot.runs import RunRegistry
-from bot.server import http_server
-from bot.slack_client import make_slack_client
-from bot.slack_io import SlackIO
-from bot.startup import Workspace
+from bot.deps import Deps, Workspace
+from bot.render.messages import CANCEL_ACTION
+from bot.runs.admission import Admission
+from bot.runs.lifecycle import keeping_runs
+from bot.runs.registry import RunRegistry
+from bot.serving.app import create_app
+from bot.serving.server import http_server
+from bot.slack.client import make_slack_client
+from bot.slack.io import SlackIO
+from bot.slack.pacing import Pacer
 from bot.store import RunStore
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client

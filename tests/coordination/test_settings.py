@@ -11,7 +11,7 @@ from pydantic import ValidationError
 from bot.__main__ import open_coordination
 from bot.config import Settings
 from bot.coordination import RedisLink
-from bot.startup import EXIT_CONFIG, StartupError
+from bot.serving.startup import EXIT_CONFIG, StartupError
 from pipeline.settings import settings_problem
 from tests.coordination.conftest import REDIS_URL
 from tests.coordination.test_dedupe import Ledger

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
-from bot.admission import Admission
 from bot.coordination.slots import RedisSlots
+from bot.runs.admission import Admission
 from tests.coordination.conftest import LinkFactory
 
 

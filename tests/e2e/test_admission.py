@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import CANCEL_ACTION
+from bot.render.messages import CANCEL_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.testing import simple_plan

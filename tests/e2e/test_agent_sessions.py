@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 
-from bot import notes
+from bot.render import notes
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.testing import simple_plan

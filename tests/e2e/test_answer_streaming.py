@@ -10,7 +10,7 @@ import re
 
 import pytest
 
-from bot.blocks import WRITING_NOTE
+from bot.render.messages import WRITING_NOTE
 from pipeline import PipelineConfig
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack, RecordedCall

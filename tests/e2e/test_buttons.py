@@ -6,7 +6,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.blocks import CANCEL_ACTION, OUTPUT_ACTION, RERUN_ACTION, RETRY_ACTION
+from bot.render.messages import CANCEL_ACTION, OUTPUT_ACTION, RERUN_ACTION, RETRY_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply

@@ -5,8 +5,8 @@ from __future__ import annotations
 
 import pytest
 
-from bot import notes
-from bot.blocks import CANCEL_ACTION, WRITING_NOTE
+from bot.render import notes
+from bot.render.messages import CANCEL_ACTION, WRITING_NOTE
 from pipeline import PipelineConfig
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack, Message

@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.budgets import budget_refusal
+from bot.runs.budgets import budget_refusal
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.testing import simple_plan

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
-from bot import notes
-from bot.native_blocks import FEEDBACK_ACTION
+from bot.render import notes
+from bot.render.native import FEEDBACK_ACTION
 from bot.store import RunStore
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client

@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 
-from bot import notes
-from bot.blocks import RERUN_ACTION, RETRY_ACTION
 from bot.listeners import actions
+from bot.render import notes
+from bot.render.messages import RERUN_ACTION, RETRY_ACTION
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World

@@ -10,9 +10,9 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot import notes
-from bot.blocks import CANCEL_ACTION
-from bot.pacing import DEFAULT_LIMITS, Limit, Pacer
+from bot.render import notes
+from bot.render.messages import CANCEL_ACTION
+from bot.slack.pacing import DEFAULT_LIMITS, Limit, Pacer
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply

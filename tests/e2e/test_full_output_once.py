@@ -10,10 +10,10 @@ from pathlib import Path
 
 import pytest
 
-from bot import notes
-from bot.blocks import OUTPUT_ACTION
-from bot.lifecycle import open_store
-from bot.pacing import DEFAULT_LIMITS, Limit, Pacer
+from bot.render import notes
+from bot.render.messages import OUTPUT_ACTION
+from bot.serving.startup import open_store
+from bot.slack.pacing import DEFAULT_LIMITS, Limit, Pacer
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic, Reply

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot import notes
+from bot.render import notes
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World

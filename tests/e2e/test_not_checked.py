@@ -8,8 +8,8 @@ from collections.abc import Sequence
 
 import pytest
 
-from bot import notes
 from bot.coordination.dedupe import Claim
+from bot.render import notes
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World

@@ -9,7 +9,7 @@ import re
 
 import pytest
 
-from bot.blocks import CANCEL_ACTION, RETRY_ACTION
+from bot.render.messages import CANCEL_ACTION, RETRY_ACTION
 from pipeline import PipelineConfig
 from pipeline.testing import simple_plan
 from sandbox.fakes import signing

@@ -11,8 +11,8 @@ from typing import Any
 
 import pytest
 
-from bot.slack_blocks import block_text_chars
-from bot.slack_text import MESSAGE_BLOCKS_BUDGET
+from bot.render.kit import block_text_chars
+from bot.render.text import MESSAGE_BLOCKS_BUDGET
 from pipeline import PipelineConfig
 from pipeline.testing import simple_plan
 from sandbox.fakes.claude import FakeAnthropic, Reply

@@ -13,7 +13,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.blocks import CANCEL_ACTION, OUTPUT_ACTION
+from bot.render.messages import CANCEL_ACTION, OUTPUT_ACTION
 from pipeline import PipelineConfig
 from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic, Reply

@@ -11,10 +11,10 @@ from slack_bolt.async_app import AsyncRespond
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.pacing import Pacer
-from bot.requester import RESPONSE_URL_TTL_S, Requester
-from bot.slack_client import make_slack_client
-from bot.slack_io import SlackIO
+from bot.slack.client import make_slack_client
+from bot.slack.io import SlackIO
+from bot.slack.pacing import Pacer
+from bot.slack.requester import RESPONSE_URL_TTL_S, Requester
 from sandbox.fakes.slack import FakeSlack
 from sandbox.fakes.slack_limits import MESSAGE_BLOCKS_TEXT
 

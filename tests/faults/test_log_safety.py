@@ -18,7 +18,7 @@ from tests.faults.conftest import eventually
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 SECRET = "log-safety-secret"
-FORGED = "2026-01-01 00:00:00,000 CRITICAL bot.app: forged by the request"
+FORGED = "2026-01-01 00:00:00,000 CRITICAL bot.serving.app: forged by the request"
 
 
 async def test_a_raw_newline_in_a_request_cannot_forge_a_log_line(

@@ -18,7 +18,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from bot.blocks import CANCEL_ACTION
+from bot.render.messages import CANCEL_ACTION
 from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack

@@ -12,7 +12,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.blocks import CANCEL_ACTION
+from bot.render.messages import CANCEL_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply

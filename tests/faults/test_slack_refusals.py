@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from bot.blocks import CANCEL_ACTION
+from bot.render.messages import CANCEL_ACTION
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World

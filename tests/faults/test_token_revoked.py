@@ -81,7 +81,7 @@ async def test_a_token_revoked_while_running_is_logged_once_named_by_healthz_and
         assert "reinstall the app" in told
         assert "try again" not in told.lower()
 
-        # /healthz reuses its answer for a second (bot.health.REUSE_S): until it is fresh.
+        # /healthz reuses its answer for a second (bot.serving.health.REUSE_S): until it is fresh.
         status, state = await healthz(url)
         async with asyncio.timeout(5):
             while status == 200:

@@ -51,7 +51,8 @@ def test_every_entry_is_pinned_and_hashed() -> None:
 def test_production_pins_are_the_dev_pins() -> None:
     dev, main = _pins("dev.txt"), _pins("main.txt")
     assert main.items() <= dev.items()
-    assert "pytest" in dev and "pytest" not in main
+    assert "pytest" in dev
+    assert "pytest" not in main
 
 
 def test_every_pin_satisfies_the_ranges_in_pyproject() -> None:

@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.blocks import RETRY_ACTION
+from bot.render.messages import RETRY_ACTION
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic

@@ -14,8 +14,8 @@ from typing import Any
 import pytest
 from aiohttp.test_utils import TestClient
 
-from bot import notes
-from bot.native_blocks import FEEDBACK_ACTION
+from bot.render import notes
+from bot.render.native import FEEDBACK_ACTION
 from sandbox.dm import DM, NEW
 from sandbox.page import USER, USER_NAME
 from sandbox.world import World

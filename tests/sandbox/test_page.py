@@ -12,7 +12,7 @@ from aiohttp.test_utils import TestClient, TestServer
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
-from bot.blocks import CANCEL_ACTION
+from bot.render.messages import CANCEL_ACTION
 from sandbox.fakes.slack import BOT_USER
 from sandbox.page import CHANNEL, USER, USER_NAME
 from sandbox.world import World

@@ -6,8 +6,8 @@ import re
 from datetime import UTC
 from pathlib import Path
 
-from bot import blocks
-from bot.history import thread_link
+from bot.render import messages as blocks
+from bot.render.history import thread_link
 from pipeline.view import RunView
 from sandbox.fakes.slack import WORKSPACE_URL, FakeSlack, Message
 from sandbox.render import (

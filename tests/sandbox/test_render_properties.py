@@ -14,7 +14,7 @@ from datetime import UTC, timedelta
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from bot.history import thread_link
+from bot.render.history import thread_link
 from sandbox.fakes.slack import WORKSPACE_URL, Message
 from sandbox.render import markdown, message_html, mrkdwn
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from bot import native_blocks
+from bot.render import native as native_blocks
 from sandbox.fakes.slack import Message
 from sandbox.fakes.slack_streams import Stream, StreamWrite
 from sandbox.render import source_link

@@ -12,7 +12,7 @@ import pytest
 from sqlalchemy import event
 from sqlalchemy.engine import Engine
 
-from bot.lifecycle import purge_forever
+from bot.runs.lifecycle import purge_forever
 from bot.store import RunStore, StoredUsage
 from tests.store.conftest import FakeClock, stored
 

@@ -1,0 +1,239 @@
+"""Pure rendering for Slack's native stream (the agent messages tab): a run's view -> the
+plan's title, one `task_update` chunk per subtask, the streamed answer's text, the blocks a
+stream ends with (notes, footer, feedback buttons) and the `chat.update` fallback for a
+stream that expired.
+
+Slack refuses a streamed message past roughly 10.6-11.3k characters of everything it shows
+(plan title, each task's title, details and output, the text; measured in the reports
+`sandbox/fakes/slack_limits.py` cites): `shown_size` counts it as Slack does, and
+`STREAM_BUDGET` keeps well below it, in UTF-8 bytes (at least the characters)."""
+
+from __future__ import annotations
+
+from collections import Counter
+from collections.abc import Sequence
+from typing import Any, Literal
+
+from slack_sdk.models.blocks import (
+    Block,
+    ContextActionsBlock,
+    FeedbackButtonObject,
+    FeedbackButtonsElement,
+    MarkdownBlock,
+)
+from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, TaskUpdateChunk
+
+from bot.render import notes
+from bot.render.kit import SlackMessage, context, fits, message, section
+from bot.render.links import labelled, link_host
+from bot.render.plan import DENSITIES, subtask_block
+from bot.render.text import (
+    MESSAGE_BLOCKS_BUDGET,
+    SESSION_TITLE_LIMIT,
+    STREAM_CHUNK_FIELD_LIMIT,
+    inert_line,
+    markdown_as_mrkdwn,
+    mrkdwn_line,
+    one_line,
+    safe_markdown,
+    truncate,
+)
+from pipeline.view import RunView, SubtaskState, SubtaskView
+
+TaskStatus = Literal["pending", "in_progress", "complete", "error"]
+
+STREAM_BUDGET = 10_000
+FEEDBACK_ACTION = "orchestra_feedback"
+TITLE_CHARS = 150
+TASK_TITLE_CHARS = 120
+DETAILS_CHARS = STREAM_CHUNK_FIELD_LIMIT  # a task's whole `details`, its prefix included
+SHORT_CHARS = 60  # a chunk Slack refused is sent once more this short (`shortened`)
+TASK_SOURCES = 5  # links under a task; the answer's Sources list has them all
+SOURCE_TEXT_CHARS = 80
+
+# Slack's task_update statuses are four: pending, in_progress, complete, error (slack_sdk's
+# TaskUpdateChunk; @slack/types' `status`; docs.slack.dev, read 2026-12). A subtask stopped
+# by a person (or paused for a restart) did not fail, so `error` (a red "Error") would say
+# what did not happen; left `in_progress` it would spin after the stream ended, and `pending`
+# would say it still waits. `complete` is the one settled status that is no failure: its
+# details say it was stopped, and the plan's title says the run was cancelled or paused.
+_TASK_STATUS: dict[SubtaskState, TaskStatus] = {
+    "pending": "pending",
+    "running": "in_progress",
+    "retrying": "in_progress",
+    "done": "complete",
+    "failed": "error",
+    "skipped": "error",
+    "cancelled": "complete",
+}
+
+
+def task_details(sub: SubtaskView) -> str:
+    """A subtask's status in words, as a plain-text line (its reason made inert)."""
+    match sub.state:
+        case "pending" | "running":
+            return ""
+        case "retrying":
+            why = inert_line(sub.detail, DETAILS_CHARS // 2)
+            return f"retrying in {sub.wait_s:.0f}s (attempt {sub.attempt} failed: {why})"
+        case "done":
+            when = "done earlier (reused)" if sub.reused else f"done in {sub.elapsed_s:.1f}s"
+            tokens = f"{sub.usage.total:,} tokens"
+            return " · ".join(part for part in (when, tokens, sub.web) if part)
+        case "failed" | "skipped":
+            return f"{sub.state}: {inert_line(sub.detail, DETAILS_CHARS)}"
+        case "cancelled":
+            return notes.TASK_STOPPED if sub.started_at is not None else notes.TASK_NOT_STARTED
+
+
+def _source(url: str, title: str) -> dict[str, Any] | None:
+    host = link_host(url)
+    if host is None:  # only http(s) links are shown; the rest are words in the answer
+        return None
+    # The title is cut, never the host: every link shows where it goes.
+    room = max(0, SOURCE_TEXT_CHARS - len(host) - 3)
+    text = inert_line(labelled(one_line(title, room) if room else "", host), 1000)
+    return {"type": "url", "url": url, "text": text}
+
+
+def task_chunk(sub: SubtaskView) -> dict[str, Any]:
+    """One subtask as a `task_update` chunk: its role, live status, details and sources."""
+    sources = [s for s in (_source(x.url, x.title) for x in sub.sources) if s][:TASK_SOURCES]
+    chunk = TaskUpdateChunk(
+        id=sub.id,
+        title=inert_line(sub.role, TASK_TITLE_CHARS) or sub.id,
+        status=_TASK_STATUS[sub.state],
+        details=truncate(task_details(sub), DETAILS_CHARS) or None,
+        sources=sources or None,
+    )
+    return chunk.to_dict()
+
+
+def plan_chunk(title: str) -> dict[str, Any]:
+    """The plan's title as a `plan_update` chunk."""
+    return PlanUpdateChunk(title=title).to_dict()
+
+
+def shortened(chunk: dict[str, Any]) -> dict[str, Any]:
+    """A plan or task chunk Slack refused, as it is sent once more before it is dropped: its
+    title and details cut short, no output, no sources (whatever Slack disliked, less of it)."""
+    short = {k: v for k, v in chunk.items() if k not in ("output", "sources")}
+    for name in ("title", "details"):
+        if isinstance(short.get(name), str):
+            short[name] = truncate(short[name], SHORT_CHARS) or "…"
+    return short
+
+
+def thread_title(view: RunView) -> str:
+    """What the DM thread and its agent session are called in the agent's History: the goal
+    (else Slack shows "Chats from <date>")."""
+    # The word joiners `inert_line` adds come on top of its limit: cut again.
+    return truncate(inert_line(view.goal, SESSION_TITLE_LIMIT), SESSION_TITLE_LIMIT)
+
+
+def text_chunk(text: str) -> dict[str, Any]:
+    """Streamed answer text (markdown, made safe by `render`)."""
+    return MarkdownTextChunk(text=text).to_dict()
+
+
+def plan_title(view: RunView, stop_phase: str = "") -> str:
+    """What the streamed plan is called now: the goal while it runs, then how it ended."""
+    match view.phase:
+        case "planning" | "running":
+            return truncate(notes.researching(inert_line(view.goal, TITLE_CHARS)), TITLE_CHARS)
+        case "integrating":
+            return notes.PLAN_WRITING
+        case "finished":
+            counts = Counter(sub.state for sub in view.subtasks.values())
+            return notes.finished(counts["done"], counts["failed"], counts["skipped"])
+        case "failed":
+            return notes.PLAN_FAILED
+        case "cancelled":
+            return stop_phase or "Cancelled."
+
+
+def shown_size(title: str, tasks: Sequence[dict[str, Any]], text: str) -> int:
+    """How much a streamed message shows, as Slack counts it against its cap (UTF-8 bytes,
+    never fewer than characters): the plan title, each task's title, status, details and
+    output, and the text."""
+    lines = [title] if title else []
+    for task in tasks:
+        lines.append(f"{task['title']} [{task['status']}]")
+        lines += [str(task[k]) for k in ("details", "output") if task.get(k)]
+    lines.append(text)
+    return len("\n".join(lines).encode())
+
+
+def render(text: str) -> str:
+    """An answer's markdown as it may be streamed (`safe_markdown`: no live mention, no
+    disguised link)."""
+    return safe_markdown(text)
+
+
+def streamable(text: str) -> int:
+    """How much of a growing answer can be shown now: up to its last whitespace, so a word,
+    a link or a mention is never shown half written (its rendering could still change)."""
+    cut = max(text.rfind(" "), text.rfind("\n"), text.rfind("\t"))
+    return cut + 1 if cut >= 0 else 0
+
+
+def feedback_block(run_id: str) -> dict[str, Any]:
+    """Feedback buttons under an answer (their value names the run)."""
+    return ContextActionsBlock(
+        elements=[
+            FeedbackButtonsElement(
+                action_id=FEEDBACK_ACTION,
+                positive_button=FeedbackButtonObject(
+                    text=notes.FEEDBACK_GOOD, value=f"good:{run_id}"
+                ),
+                negative_button=FeedbackButtonObject(
+                    text=notes.FEEDBACK_BAD, value=f"bad:{run_id}"
+                ),
+            )
+        ]
+    ).to_dict()
+
+
+def closing_blocks(lines: Sequence[str], run_id: str | None) -> list[dict[str, Any]]:
+    """What a stream ends with: context lines (safe mrkdwn: notes, the footer) and, for an
+    answer (`run_id`), feedback buttons."""
+    blocks = [context(line).to_dict() for line in lines if line]
+    return blocks + ([feedback_block(run_id)] if run_id else [])
+
+
+def with_feedback(messages: list[SlackMessage], run_id: str) -> list[SlackMessage]:
+    """`messages` with feedback buttons under the last one (when they fit in it)."""
+    if not messages:
+        return messages
+    last = messages[-1]
+    extended = SlackMessage(last.text, [*last.blocks, feedback_block(run_id)])
+    return [*messages[:-1], extended] if fits(extended) else messages
+
+
+def fallback_message(
+    view: RunView, title: str, markdown: str, closing: Sequence[dict[str, Any]] = ()
+) -> SlackMessage | None:
+    """A stream that expired, as one ordinary message: the plan (title, one entry per
+    subtask) and `markdown` (already safe), then `closing`; None when it does not fit."""
+    if len(markdown) > MESSAGE_BLOCKS_BUDGET:
+        return None  # (a markdown block past 12,000 characters cannot even be built)
+    head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, TITLE_CHARS)}*")]
+    entries = [subtask_block(sub, DENSITIES[2]) for sub in view.subtasks.values()]
+    body: list[Block] = [MarkdownBlock(text=markdown)] if markdown.strip() else []
+    rendered = message(
+        markdown_as_mrkdwn(markdown) if markdown.strip() else mrkdwn_line(title, TITLE_CHARS),
+        head + entries + body,
+    )
+    whole = SlackMessage(rendered.text, [*rendered.blocks, *closing])
+    return whole if fits(whole) else None
+
+
+def plan_only_message(view: RunView, title: str, note: str) -> SlackMessage:
+    """The plan alone (title, entries at the most compact density) and a note: the fallback
+    when the answer does not fit beside it."""
+    head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, TITLE_CHARS)}*")]
+    entries = [subtask_block(sub, DENSITIES[-1]) for sub in view.subtasks.values()]
+    rendered = message(mrkdwn_line(title, TITLE_CHARS), [*head, *entries, context(note)])
+    if fits(rendered):
+        return rendered
+    return message(mrkdwn_line(title, TITLE_CHARS), [*head, context(note)])

@@ -1,0 +1,265 @@
+"""One research request from Slack, from accepted to answered, as a tracked, stored run."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from slack_sdk.errors import SlackApiError
+
+from bot.deps import Deps
+from bot.render import notes
+from bot.render.history import goal_link
+from bot.runs.budgets import budget_refusal, run_budget
+from bot.runs.charges import LedgerFigures
+from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.slack.agent_io import NativeIO
+from bot.slack.requester import Requester
+from bot.store import UNFINISHED_STATUSES, RunSource, RunSummary
+from bot.thread.channel import SlackRun
+from bot.thread.dm import NativeRun
+from bot.thread.owner import RunOwner
+from pipeline import Checkpoint, run_pipeline
+
+logger = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class ResearchRequest:
+    """What a listener hands over after ack: who asked what, and where the run lives."""
+
+    user: str
+    channel: str
+    goal: str
+    source: RunSource
+    thread_ts: str | None  # None: post a root message in the channel and use its thread
+    context_before_ts: str | None = None  # read the thread's messages before this one
+    delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
+    parent_run_id: str | None = None  # a Retry or Re-run of this run
+
+
+def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: int) -> str | None:
+    """The thread's earlier messages as `<@user>: text` lines, newest kept within `max_chars`.
+
+    An assistant thread's root (subtype `assistant_app_thread`) is Slack's, titled by Slack:
+    not part of the conversation."""
+    lines = []
+    for message in messages:
+        if str(message.get("ts", "")) >= before_ts:
+            continue
+        if message.get("subtype") == "assistant_app_thread":
+            continue
+        author = message.get("user") or message.get("bot_id") or "someone"
+        text = " ".join(str(message.get("text", "")).split())
+        if text:
+            lines.append(f"<@{author}>: {text}")
+    joined = "\n".join(lines)
+    return joined[-max_chars:] if joined else None
+
+
+async def _thread_context(
+    deps: Deps, channel: str, thread_ts: str, before_ts: str | None
+) -> str | None:
+    if before_ts is None or deps.settings.thread_context_messages == 0:
+        return None
+    try:
+        messages = await deps.io.thread_messages(
+            channel, thread_ts, before_ts=before_ts, limit=deps.settings.thread_context_messages
+        )
+    except SlackApiError as exc:
+        # Context is a bonus: without it the run still answers the goal itself.
+        logger.warning("could not read thread context: %s", exc.response.get("error"))
+        return None
+    return format_context(messages, before_ts, deps.config.max_context_chars)
+
+
+def over_limit(deps: Deps, user: str, stored: Sequence[RunSummary] = ()) -> notes.Private:
+    """The refusal of a request past the per-person limit, for that person alone.
+
+    It names every run of theirs going now, each once: a link to its thread, or counted as
+    still starting, so the number it says is the list it shows. `stored`: the person's runs
+    as the store has them (those on other replicas too). All are the person's own, which they
+    may see wherever the reply is shown; the words for a public fallback name none."""
+    items: dict[str, str] = {}
+    url = deps.workspace.url
+    for run_id in deps.runs.admission.runs_of(user):
+        run = deps.runs.get(run_id)  # None: admitted, not started yet
+        items[run_id] = goal_link(url, run.goal, run.channel, run.thread_ts) if run else ""
+    for summary in stored:
+        if summary.requester == user and summary.status in UNFINISHED_STATUSES:
+            link = goal_link(url, summary.goal, summary.channel, summary.thread_ts)
+            items[summary.run_id] = items.get(summary.run_id) or link
+    links = [link for link in items.values() if link]
+    limit = deps.runs.admission.max_per_user
+    text = notes.over_limit(limit, links, starting=len(items) - len(links))
+    return notes.Private(text, instead=notes.over_limit_public(limit))
+
+
+async def over_limit_everywhere(deps: Deps, user: str) -> notes.Private:
+    """`over_limit` with the person's runs on every replica (read from the store)."""
+    try:
+        stored = await deps.store.recent_runs(
+            requester=user,
+            workspace=deps.workspace.team_id,
+            limit=max(20, 4 * deps.runs.admission.max_per_user),
+        )
+    except STORE_DOWN:
+        logger.warning("run store unreachable: the limit reply lists this replica's runs")
+        stored = []
+    return over_limit(deps, user, stored)
+
+
+async def refused_by_budget(deps: Deps, run_id: str, requester: Requester) -> bool:
+    """True (and the requester told privately, the run's slot given back) when a daily
+    budget is already spent, so the run must not start."""
+    refusal = await budget_refusal(deps, deps.settings, requester.user, requester.channel)
+    if refusal is None:
+        return False
+    deps.runs.admission.release(run_id)
+    await requester.tell(refusal)
+    return True
+
+
+def new_run(
+    deps: Deps,
+    run_id: str,
+    goal: str,
+    requester: Requester,
+    source: RunSource,
+    *,
+    resumed: bool = False,
+    tenure: Tenure | None = None,
+    cut_off: Sequence[str] = (),
+    look_in_thread: bool = False,
+) -> RunOwner:
+    """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
+    streams natively (`NativeRun`), any other run has a plan message in a channel thread
+    (`cut_off`: answer messages an interrupted attempt left half written;
+    `look_in_thread`: that attempt was killed, so its thread may hold more, `bot.thread.leftovers`;
+    in a DM, its streamed reply may be left streaming).
+
+    With several replicas, `tenure` is this replica's hold on the run: its Slack calls and
+    store writes go only while the hold lasts (`bot.runs.ownership`)."""
+    io = deps.io
+    if tenure is not None and deps.runs.ownership.shared:
+        io = deps.io.for_run(tenure.writable)
+    fence = tenure.fence if tenure is not None else None
+    if source == "dm":
+        return NativeRun(
+            run_id=run_id,
+            goal=goal,
+            requester=requester,
+            io=io,
+            native=NativeIO(io, deps.workspace.team_id),
+            store=deps.store,
+            interval_s=deps.settings.update_interval_s,
+            keepalive_s=deps.stream_keepalive_s,
+            status_refresh_s=deps.status_refresh_s,
+            resumed=resumed,
+            fence=fence,
+            killed=look_in_thread,
+        )
+    return SlackRun(
+        run_id=run_id,
+        goal=goal,
+        requester=requester,
+        io=io,
+        store=deps.store,
+        interval_s=deps.settings.update_interval_s,
+        resumed=resumed,
+        fence=fence,
+        cut_off=cut_off,
+        look_in_thread=look_in_thread,
+    )
+
+
+async def launch(
+    deps: Deps,
+    request: ResearchRequest,
+    requester: Requester,
+    *,
+    run_id: str,
+    checkpoint: Checkpoint | None = None,
+    note: str | None = None,
+) -> str:
+    """Store the run (`run_id`, admitted by `deps.runs.admit`), owned by this replica, then
+    start it as a tracked task; returns its run id."""
+    ownership = deps.runs.ownership
+    tenure = await ownership.begin(run_id)
+    try:
+        await deps.store.create_run(
+            run_id=run_id,
+            workspace=deps.workspace.team_id,
+            requester=request.user,
+            channel=request.channel,
+            source=request.source,
+            goal=request.goal,
+            delivery_key=request.delivery_key,
+            thread_ts=request.thread_ts,
+            parent_run_id=request.parent_run_id,
+            status="queued",  # until it has a slot (admission control)
+            owner=ownership.replica if ownership.shared else None,
+            lease_s=ownership.lease_s,
+        )
+    except Exception:
+        # Without its row the run cannot be resumed after a crash, but it still runs now
+        # (held by its Redis lease alone: no replica can take over a run it cannot read).
+        logger.exception("run store: could not store a new run [run_id=%s]", run_id)
+        tenure.fence = None
+    run = new_run(deps, run_id, request.goal, requester, request.source, tenure=tenure)
+    work = execute(
+        deps,
+        run,
+        thread_ts=request.thread_ts,
+        context_before_ts=request.context_before_ts,
+        checkpoint=checkpoint,
+        note=note,
+    )
+    deps.runs.start(run, work, tenure)
+    return run_id
+
+
+async def execute(
+    deps: Deps,
+    run: RunOwner,
+    *,
+    thread_ts: str | None,
+    plan_ts: str | None = None,
+    context_before_ts: str | None = None,
+    context: str | None = None,
+    checkpoint: Checkpoint | None = None,
+    note: str | None = None,
+) -> None:
+    """Open the run's thread, then run the pipeline with the run as its sink.
+
+    The thread's earlier messages before `context_before_ts` become the orchestrator's
+    context (or `context` as stored, for a resumed run)."""
+    try:
+        async with deps.runs.admission.slot(run.run_id, run.waiting) as turn:
+            if not await run.open(thread_ts, plan_ts=plan_ts, note=note):
+                return
+            if context_before_ts is not None and run.thread_ts is not None:
+                context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
+                await run.context(context)
+            await turn()
+            await run.starting()
+            await run_pipeline(
+                run.goal,
+                llm=deps.llm,
+                config=deps.config,
+                sink=LedgerFigures(deps.store, run),  # its end shows the ledger's cost
+                context=context,
+                run_id=run.run_id,
+                checkpoint=checkpoint,
+                budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
+            )
+    except asyncio.CancelledError:
+        # Cancelled (by a person, or a restart) before the pipeline could say so itself: the
+        # request was accepted, so the thread or the requester must still hear how it ended.
+        await run.interrupted()
+        raise
+    finally:
+        await run.close()

@@ -1,0 +1,251 @@
+"""Runs from the store, started again: after a restart (resume), or by Retry and Re-run."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import replace
+
+from pydantic import ValidationError
+
+from bot.deps import Deps
+from bot.render import notes
+from bot.render.history import goal_link
+from bot.runs.launch import (
+    ResearchRequest,
+    execute,
+    launch,
+    new_run,
+    over_limit_everywhere,
+    refused_by_budget,
+)
+from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.slack.requester import Requester
+from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
+from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
+
+logger = logging.getLogger(__name__)
+
+# A stored plan was valid when it was made; its size is not judged again by today's bounds.
+_ANY_SIZE = {"min": 1, "max": 1000}
+
+
+def stored_plan(run: StoredRun) -> Plan | None:
+    """The run's plan, or None when it had none (or it cannot be read any more)."""
+    if not run.plan:
+        return None
+    try:
+        return Plan.model_validate(run.plan, context=_ANY_SIZE)
+    except ValidationError:
+        logger.warning("stored plan unreadable; planning again [run_id=%s]", run.run_id)
+        return None
+
+
+def _outcome(sub: StoredSubtask) -> SubtaskOutcome:
+    u = sub.usage
+    usage = Usage(
+        u.input_tokens,
+        u.output_tokens,
+        u.cache_creation_input_tokens,
+        u.cache_read_input_tokens,
+        u.web_searches,
+    )
+    return SubtaskOutcome(
+        sub.subtask_id, "done", output=sub.output or "", usage=usage, sources=sources_of(sub)
+    )
+
+
+def sources_of(sub: StoredSubtask) -> tuple[Source, ...]:
+    """A stored subtask's sources as the pipeline knows them."""
+    return tuple(
+        Source(str(s.get("url", "")), str(s.get("title", "")), str(s.get("cited_text", "")))
+        for s in sub.sources
+        if s.get("url")
+    )
+
+
+def checkpoint_of(run: StoredRun, keep: set[str] | None = None) -> Checkpoint | None:
+    """Where the run got to: its plan and the outputs of its done subtasks (all, or `keep`)."""
+    plan = stored_plan(run)
+    if plan is None:
+        return None
+    done = {
+        sub.subtask_id: _outcome(sub)
+        for sub in run.subtasks
+        if sub.state == "done" and sub.output and (keep is None or sub.subtask_id in keep)
+    }
+    return Checkpoint(plan, done)
+
+
+def requester_of(deps: Deps, run: StoredRun, user: str | None = None) -> Requester:
+    """Reaches the run's requester (or `user`) privately, in its thread or channel."""
+    return Requester(
+        deps.io,
+        channel=run.channel,
+        user=user or run.requester,
+        thread_ts=run.thread_ts if run.plan_ts else None,
+        reply_in=run.thread_ts,
+        clock=deps.clock,
+    )
+
+
+async def resume_unfinished(deps: Deps) -> int:
+    """Start again every run a previous process left unfinished; how many were resumed.
+
+    With several replicas, only the runs nobody holds: runs live on other replicas keep
+    their leases (`take_over`)."""
+    if deps.runs.ownership.shared:
+        return await take_over(deps, why=notes.RESTART)
+    try:
+        unfinished = await deps.store.unfinished_runs()
+    except Exception:
+        logger.exception("run store: could not read unfinished runs; none resumed")
+        return 0
+    for run in unfinished:
+        await resume(deps, run)
+    if unfinished:
+        logger.info("resumed %d runs", len(unfinished))
+    return len(unfinished)
+
+
+async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | None = None) -> int:
+    """Take over and resume the unfinished runs that no replica holds (their owner died,
+    paused them for a restart, or lost them), at most `limit`; how many were resumed.
+
+    Each run is read after it is taken: the former owner can no longer write to it, so
+    the checkpoint is complete (done subtasks are reused, not called again)."""
+    try:
+        candidates = await deps.store.runs_to_take()
+    except STORE_DOWN:
+        logger.exception("run store: could not look for runs to take over")
+        return 0
+    taken = 0
+    for run_id in candidates:
+        if limit is not None and taken >= limit:
+            break
+        if deps.runs.is_live(run_id) or not deps.runs.accepting:
+            continue
+        tenure = await deps.runs.ownership.take(run_id)
+        if tenure is None:
+            continue
+        try:
+            stored = await deps.store.get_run(run_id)
+        except STORE_DOWN:
+            logger.exception("run store: could not read a run taken over [run_id=%s]", run_id)
+            stored = None
+        if stored is None or stored.status not in UNFINISHED_STATUSES:
+            await deps.runs.ownership.release(tenure)
+            continue
+        # A run paused for a restart said so in its thread: it goes on after that restart.
+        await resume(deps, stored, tenure, why=notes.RESTART if stored.status == "paused" else why)
+        taken += 1
+    if taken:
+        logger.info("took over %d runs", taken)
+    return taken
+
+
+async def resume(
+    deps: Deps, stored: StoredRun, tenure: Tenure | None = None, *, why: str = notes.RESTART
+) -> None:
+    """Resume one stored run where it left off; done subtasks are not called again.
+    (`tenure`: this replica's hold on it, when replicas share runs.)"""
+    requester = requester_of(deps, stored)
+    deps.runs.admit(stored.requester, run_id=stored.run_id, resumed=True)
+    if not stored.goal:
+        # Retention removed its text: there is nothing left to run.
+        deps.runs.admission.release(stored.run_id)
+        await requester.tell(notes.cannot_resume("its goal is no longer stored."))
+        await deps.store.finish_run(
+            stored.run_id,
+            "failed",
+            "restart",
+            None,
+            stored.usage,
+            fence=tenure.fence if tenure is not None else None,
+        )
+        if tenure is not None:
+            await deps.runs.ownership.release(tenure)
+        return
+    checkpoint = checkpoint_of(stored)
+    total = len(checkpoint.plan.subtasks) if checkpoint else 0
+    note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total, why=why)
+    resumed = checkpoint is not None  # else it plans afresh, and stores that plan
+    run = new_run(
+        deps,
+        stored.run_id,
+        stored.goal,
+        requester,
+        stored.source,
+        resumed=resumed,
+        tenure=tenure,
+        cut_off=stored.answer_ts,
+        # A clean pause (SIGTERM, a deploy) recorded everything it posted; a killed attempt
+        # may not have.
+        look_in_thread=stored.status != "paused",
+    )
+    work = execute(
+        deps,
+        run,
+        thread_ts=stored.thread_ts,
+        plan_ts=stored.plan_ts,
+        context=stored.context,
+        checkpoint=checkpoint,
+        # Without a thread the run never became visible: it simply starts now.
+        note=note if stored.thread_ts else None,
+    )
+    deps.runs.start(run, work, tenure)
+
+
+async def retry(
+    deps: Deps, parent: StoredRun, subtask_id: str, by: str
+) -> str | notes.Private | None:
+    """Run a failed subtask (and the dependents it held back) again, reusing the rest;
+    a new integrated answer follows in the same thread. A sentence if it cannot."""
+    checkpoint = checkpoint_of(parent)
+    if checkpoint is None or not parent.thread_ts:
+        return "That run's plan is no longer stored, so it cannot be retried; try Re-run."
+    again = [t.id for t in checkpoint.plan.subtasks if t.id not in checkpoint.done]
+    note = notes.retrying(again or [subtask_id], by)
+    # A new run: what the reused subtasks cost stays the first run's (its footer and history
+    # line counted their searches again).
+    return await _again(deps, parent, by, note, replace(checkpoint, borrowed=True))
+
+
+async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | notes.Private | None:
+    """The whole run again, from the start, in the same thread. A sentence if it cannot."""
+    if not parent.goal or not parent.thread_ts:
+        return "That run's goal is no longer stored, so it cannot be run again."
+    return await _again(deps, parent, by, notes.rerunning(by), None)
+
+
+async def _again(
+    deps: Deps, parent: StoredRun, by: str, note: str, checkpoint: Checkpoint | None
+) -> str | notes.Private | None:
+    """A new run of `parent`'s goal in its thread, for `by` (who is held to their limits).
+
+    Not while a run started from `parent` earlier is still going: a second Retry or Re-run
+    would pay for the same work twice (the store knows such runs on every replica)."""
+    try:
+        going = await deps.store.unfinished_children(parent.run_id)
+    except STORE_DOWN:
+        logger.warning("run store: could not look for runs started from [run_id=%s]", parent.run_id)
+        going = []
+    if going:
+        child = going[0]
+        link = goal_link(deps.workspace.url, child.goal, child.channel, child.thread_ts)
+        return notes.started_again_going(link)
+    run_id = deps.runs.admit(by)
+    if run_id is None or not await deps.runs.admission.confirm(run_id):
+        return await over_limit_everywhere(deps, by)
+    requester = requester_of(deps, parent, by)
+    if await refused_by_budget(deps, run_id, requester):
+        return None
+    request = ResearchRequest(
+        user=by,
+        channel=parent.channel,
+        goal=parent.goal,
+        source="button",
+        thread_ts=parent.thread_ts,
+        parent_run_id=parent.run_id,
+    )
+    await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
+    return None

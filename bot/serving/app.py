@@ -1,0 +1,73 @@
+"""Building the Bolt app and its HTTP server; no module-level app."""
+
+from __future__ import annotations
+
+import logging
+
+from aiohttp import web
+from slack_bolt.adapter.aiohttp import to_aiohttp_response
+from slack_bolt.async_app import AsyncApp
+
+from bot.deps import Deps
+from bot.listeners import register
+from bot.log_safety import bolt_logger
+from bot.serving import health
+from bot.serving.verify import MAX_BODY_BYTES, Refusal, RequestVerifier
+
+logger = logging.getLogger(__name__)
+
+EVENTS_PATH = "/slack/events"
+
+
+def create_app(deps: Deps, *, signing_secret: str, socket_mode: bool = False) -> AsyncApp:
+    """The Bolt app with every listener registered."""
+    app = AsyncApp(
+        client=deps.io.client,
+        signing_secret=signing_secret,
+        logger=bolt_logger(),
+        # In HTTP mode `create_web_app` has verified every request before Bolt sees it;
+        # Bolt checks again (one HMAC) so that this app is never served unverified, even by
+        # another adapter. Socket Mode frames are authenticated by the app token, not signed.
+        request_verification_enabled=not socket_mode,
+        process_before_response=False,
+    )
+    register(app, deps)
+    return app
+
+
+def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
+    """aiohttp server: Slack requests on POST /slack/events, readiness on GET /healthz
+    (each dependency: `bot.serving.health`)."""
+    secret = deps.settings.slack_signing_secret
+    if secret is None or not secret.get_secret_value():
+        raise ValueError("HTTP mode needs SLACK_SIGNING_SECRET")
+    coordination = deps.runs.coordination
+    verifier = RequestVerifier(secret.get_secret_value(), replays=coordination.replays)
+    dependencies = health.HealthCheck(
+        health.probes(deps.store, coordination.redis, health.token_probe(deps.slack_auth))
+    )
+    web_app = web.Application(client_max_size=MAX_BODY_BYTES)
+
+    async def slack_events(request: web.Request) -> web.Response:
+        checked = await verifier.check(request)
+        if isinstance(checked, Refusal):
+            log = logger.warning if checked.status == 400 else logger.info
+            log("refused a Slack request: %s (%d)", checked.reason, checked.status)
+            return web.json_response({"error": checked.reason}, status=checked.status)
+        return await to_aiohttp_response(await app.async_dispatch(checked))
+
+    async def healthz(request: web.Request) -> web.Response:
+        state = await dependencies.current()
+        failing = state.failing if deps.runs.accepting else [*state.failing, "stopping"]
+        body: dict[str, object] = {
+            "ok": not failing,
+            "live_runs": len(deps.runs.live),
+            "checks": dict(state.checks),
+        }
+        if failing:
+            body["failing"] = failing
+        return web.json_response(body, status=503 if failing else 200)
+
+    web_app.router.add_post(EVENTS_PATH, slack_events)
+    web_app.router.add_get("/healthz", healthz)
+    return web_app
