@@ -30,11 +30,12 @@ from bot.render.text import (
     markdown_as_mrkdwn,
     mrkdwn_line,
     safe_markdown,
+    safe_markdown_with_sources,
     safe_mrkdwn,
     split_markdown,
     truncate,
 )
-from pipeline import RunResult, Source, footer_parts, with_sources
+from pipeline import RunResult, Source, footer_parts
 
 __all__ = [
     "CANCEL_ACTION",
@@ -97,8 +98,8 @@ def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMes
     room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
     answer = result.answer if text is None else text
     empty = text is None and not answer.strip()
-    whole = "" if empty else with_sources(answer, result.sources).strip()
-    chunks = split_markdown(safe_markdown(whole), min(MARKDOWN_BLOCK_LIMIT, room))
+    whole = "" if empty else safe_markdown_with_sources(answer, result.sources).strip()
+    chunks = split_markdown(whole, min(MARKDOWN_BLOCK_LIMIT, room))
     if not chunks and text is not None:  # all of it is shown already: the notes alone
         return [message(tail[-1], [context(t) for t in tail])]
     chunks = chunks or ["_(The answer was empty.)_"]
@@ -140,8 +141,8 @@ def output_messages(
     """A subtask's full output and its sources, on demand, split like the answer."""
     title = f"*Full output of {escape(sub_id)}* · {mrkdwn_line(role, 200)}"
     room = MESSAGE_BLOCKS_BUDGET - len(title)
-    whole = with_sources(output, sources) if output.strip() else ""
-    chunks = split_markdown(safe_markdown(whole), min(MARKDOWN_BLOCK_LIMIT, room))
+    whole = safe_markdown_with_sources(output, sources) if output.strip() else ""
+    chunks = split_markdown(whole, min(MARKDOWN_BLOCK_LIMIT, room))
     chunks = chunks or ["(empty)"]
     return [
         message(

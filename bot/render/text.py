@@ -19,10 +19,12 @@ Truncation happens after escaping and never cuts an entity, a link or a characte
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 
 from bot.render import links as slack_links
 from bot.render.links import Link
 from bot.render.split import Chunk, joins, split_chunks
+from pipeline import Source, sources_markdown
 from pipeline.markdown import fence_after
 
 __all__ = [
@@ -212,6 +214,19 @@ def safe_markdown(text: str) -> str:
     # may disagree): every `<` that could still start a sequence and every broadcast word.
     text = _SEQUENCE_START.sub("<" + _WORD_JOINER, "\n".join(out))
     return _BROADCAST.sub("@" + _WORD_JOINER, text)
+
+
+def safe_markdown_with_sources(text: str, sources: Sequence[Source]) -> str:
+    """`safe_markdown(with_sources(text, sources))`, but with the Sources list set outside
+    the code fence the *safe* text leaves open: rewriting a link that spans lines joins them,
+    which can change which fences are open (a link starting in a fence's opening line made
+    the fence's own line ordinary text and the closing line an opening one)."""
+    safe = safe_markdown(text.rstrip())
+    listed = sources_markdown(sources)
+    if not listed:
+        return safe
+    fence = fence_after(safe)
+    return f"{safe}{fence.close if fence else ''}\n\n{safe_markdown(listed)}"
 
 
 def inert_line(text: str, limit: int) -> str:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import urllib.parse
 
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 from bot.render import messages as blocks
@@ -40,6 +40,12 @@ def _result(answer: str, sources: list[Source]) -> RunResult:
 
 @FAST
 @given(answer=UNTRUSTED.filter(str.strip), sources=_SOURCES)
+# A link from a fence's opening line into its code: rewriting it joined the lines, and the
+# Sources list then stood inside a code block its rendering opened.
+@example(
+    answer='```[Open\nthe report](https://evil.example/x "multi\nline")```',
+    sources=[Source("https://a.example/", "")],
+)
 def test_the_answer_ends_with_every_source_its_host_visible(
     answer: str, sources: list[Source]
 ) -> None:
