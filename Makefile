@@ -41,7 +41,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 2 --cov --cov-report=term:skip-covered --cov-fail-under=80
+	$(BIN)/pytest -n 4 --dist worksteal --cov --cov-report=term:skip-covered --cov-fail-under=80
 
 test: $(STAMP)
 	@start=$$(date +%s); status=0; \
