@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import ipaddress
 import socket
+import threading
+import traceback
 from typing import Any
 
 import pytest
@@ -33,3 +35,26 @@ def _loopback_only(monkeypatch: pytest.MonkeyPatch) -> None:
         return _real_connect(self, address)
 
     monkeypatch.setattr(socket.socket, "connect", guarded_connect)
+
+
+def _late_sqlite_answer(args: threading.ExceptHookArgs) -> bool:
+    """aiosqlite's worker thread answering a query of a test whose event loop has closed."""
+    if args.exc_type is not RuntimeError or str(args.exc_value) != "Event loop is closed":
+        return False
+    frames = traceback.extract_tb(args.exc_traceback)
+    return any(f.name == "_connection_worker_thread" and "aiosqlite" in f.filename for f in frames)
+
+
+@pytest.hookimpl(trylast=True)
+def pytest_configure(config: pytest.Config) -> None:
+    """Let one known library race pass: a run cancelled as its test ends may leave an SQLite
+    query on aiosqlite's worker thread, which finishes after the test's loop has closed and
+    then cannot hand back its (unwanted) result. Every other thread exception still fails
+    the test that was running (pytest's own hook, installed before this one)."""
+    pytest_hook = threading.excepthook
+
+    def hook(args: threading.ExceptHookArgs) -> None:
+        if not _late_sqlite_answer(args):
+            pytest_hook(args)
+
+    threading.excepthook = hook

@@ -24,6 +24,9 @@ from pipeline import new_run_id
 
 logger = logging.getLogger(__name__)
 
+# How long a run cancelled at shutdown gets for its last writes, beyond the shutdown timeout.
+LAST_WRITES_S = 2.0
+
 # Slack retries an unacknowledged event three times, the last about five minutes after the
 # first try; a delivery key is remembered well past that, by time (never evicted by count).
 DELIVERY_TTL_S = 60 * 60
@@ -166,6 +169,8 @@ class RunRegistry:
             _, late = await asyncio.wait(notes, timeout=timeout_s)
             for note in late:
                 note.cancel()
+            if late:  # a cancelled note may still be recording itself: see LAST_WRITES_S
+                await asyncio.wait(late, timeout=LAST_WRITES_S)
         for run in pausing:
             task = self._tasks.get(run.run_id)
             if task is not None:
@@ -178,3 +183,7 @@ class RunRegistry:
                 task.cancel()
             if pending:
                 logger.warning("%d runs did not stop within %.0fs", len(pending), timeout_s)
+                # A cancelled run still makes its last writes (its journal says it was paused):
+                # let them land, briefly, so the store is never closed under a query in flight
+                # (its driver's thread would answer a loop that has already closed).
+                await asyncio.wait(pending, timeout=LAST_WRITES_S)
