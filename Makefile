@@ -41,7 +41,8 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 4 --dist worksteal --cov --cov-report=term:skip-covered --cov-fail-under=80
+	$(BIN)/pytest -n 4 --dist worksteal --durations=10 --cov --cov-report=term:skip-covered \
+		--cov-fail-under=80
 
 # lint, types and the tests side by side: the tests mostly wait on sockets and timers, which
 # leaves room on two cores for ruff and mypy (output is kept together per target).

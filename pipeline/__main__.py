@@ -85,7 +85,7 @@ def display_mode(args: argparse.Namespace, stderr_is_terminal: bool) -> Mode:
 
 
 @contextlib.asynccontextmanager
-async def demo_model() -> AsyncIterator[tuple[str, str]]:
+async def demo_model(speed: float = 1.0) -> AsyncIterator[tuple[str, str]]:
     """The offline demo model on loopback: (api key, base URL) for the Anthropic client."""
     try:
         # The one import of sandbox/ in pipeline/, on purpose and lazily: the demo model
@@ -95,7 +95,7 @@ async def demo_model() -> AsyncIterator[tuple[str, str]]:
         from sandbox.fakes.demo import offline_demo  # noqa: TID251 - `--demo` only
     except ImportError:
         raise DemoUnavailable(NO_DEMO) from None
-    async with offline_demo() as endpoint:
+    async with offline_demo(speed=speed) as endpoint:
         yield endpoint
 
 
@@ -109,7 +109,7 @@ async def _run(args: argparse.Namespace, settings: PipelineSettings, api_key: st
     async with contextlib.AsyncExitStack() as stack:
         base_url = settings.anthropic_base_url
         if args.demo:
-            api_key, base_url = await stack.enter_async_context(demo_model())
+            api_key, base_url = await stack.enter_async_context(demo_model(settings.demo_speed))
             if mode != "quiet":
                 say(err, DEMO_BANNER, "yellow")
         client = make_client(api_key, base_url, config.call_timeout_s)

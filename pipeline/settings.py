@@ -29,6 +29,10 @@ class PipelineSettings(PipelineConfig, BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "anthropic_base_url")
     )
 
+    # The offline demo's pace (`--demo`): 1 is as a real run feels; less is faster (the CLI's
+    # own tests use 0.2). Not a pipeline knob: the demo model's, so not in PipelineConfig.
+    demo_speed: float = Field(default=1.0, gt=0, le=10)
+
     @field_validator("anthropic_api_key", "anthropic_base_url")
     @classmethod
     def _empty_is_unset(cls, value: SecretStr | str | None) -> SecretStr | str | None:

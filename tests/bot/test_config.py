@@ -73,7 +73,7 @@ def setting_names() -> set[str]:
 
 def test_the_pipeline_settings_declare_no_pipeline_knob_of_their_own() -> None:
     own = set(PipelineSettings.model_fields) - set(PipelineConfig.model_fields)
-    assert own == {"anthropic_api_key", "anthropic_base_url"}
+    assert own == {"anthropic_api_key", "anthropic_base_url", "demo_speed"}
     for name, field in PipelineConfig.model_fields.items():
         inherited = PipelineSettings.model_fields[name]
         assert inherited.default == field.default, name
