@@ -24,7 +24,7 @@ from bot.render.text import (
 from pipeline import Plan, RunResult, SubtaskOutcome, Usage
 from pipeline.view import RunView, SubtaskState, SubtaskView
 from sandbox.fakes.slack_limits import block_errors
-from tests.bot.test_text_properties import UNTRUSTED
+from tests.bot.render.test_text_properties import UNTRUSTED
 
 FAST = settings(
     deadline=timedelta(seconds=3),

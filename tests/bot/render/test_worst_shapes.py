@@ -30,8 +30,8 @@ from bot.render.text import (
 )
 from bot.thread.answer_stream import finished_part
 from pipeline.view import RunView
-from tests.bot.test_message_properties import a_plan, a_result, assert_acceptable
-from tests.bot.test_text_properties import FRAGMENTS, assert_safe_mrkdwn, reassembles
+from tests.bot.render.test_message_properties import a_plan, a_result, assert_acceptable
+from tests.bot.render.test_text_properties import FRAGMENTS, assert_safe_mrkdwn, reassembles
 
 # No deadline: these examples are long on purpose, and time is the benchmark's to show.
 LONG = settings(

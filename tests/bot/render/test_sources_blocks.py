@@ -12,8 +12,8 @@ from bot.render import messages as blocks
 from bot.render.plan import status_line
 from pipeline import RunResult, Source, SubtaskOutcome, Usage
 from pipeline.view import SubtaskView
-from tests.bot.test_message_properties import FAST, a_plan, assert_acceptable
-from tests.bot.test_text_properties import UNTRUSTED
+from tests.bot.render.test_message_properties import FAST, a_plan, assert_acceptable
+from tests.bot.render.test_text_properties import UNTRUSTED
 
 _HOSTS = st.from_regex(r"[a-z][a-z0-9]{0,20}\.example", fullmatch=True)
 _SOURCES = st.lists(

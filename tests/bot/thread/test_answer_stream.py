@@ -8,7 +8,7 @@ from hypothesis import strategies as st
 from bot.render import messages as blocks
 from bot.thread.answer_stream import cut_point, finished_part
 from pipeline.markdown import fence_after
-from tests.bot.test_message_properties import FAST
+from tests.bot.render.test_message_properties import FAST
 
 _LINES = st.lists(
     st.one_of(
