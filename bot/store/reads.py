@@ -106,6 +106,9 @@ def _summary_query() -> Select[Any]:
         runs.c.parent_run_id,
         runs.c.created_at,
         runs.c.finished_at,
+        runs.c.work_s,
+        runs.c.estimate_usd,
+        runs.c.estimate_s,
     )
 
 

@@ -112,6 +112,12 @@ class StoredRun:
     owner: str | None
     lease_until: datetime | None
     fencing_token: int | None
+    # Seconds worked so far (a resumed run's deadline continues from it), its effort ("":
+    # the default) and the estimate its plan showed (None: none was made).
+    work_s: float = 0.0
+    effort: str = ""
+    estimate_usd: float | None = None
+    estimate_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -129,6 +135,9 @@ class RunSummary:
     parent_run_id: str | None
     created_at: datetime
     finished_at: datetime | None
+    work_s: float = 0.0  # seconds it worked (its actual time, beside estimate_s)
+    estimate_usd: float | None = None  # what its plan estimated (None: no estimate)
+    estimate_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -145,6 +145,10 @@ def run_of(m: RowMapping, subtasks: Sequence[StoredSubtask], answer_ts: Sequence
         owner=m["owner"],
         lease_until=m["lease_until"],
         fencing_token=m["fencing_token"],
+        work_s=m["work_s"] or 0.0,
+        effort=m["effort"] or "",
+        estimate_usd=m["estimate_usd"],
+        estimate_s=m["estimate_s"],
     )
 
 
@@ -162,4 +166,7 @@ def summary_of(m: RowMapping) -> RunSummary:
         parent_run_id=m["parent_run_id"],
         created_at=m["created_at"],
         finished_at=m["finished_at"],
+        work_s=m["work_s"] or 0.0,
+        estimate_usd=m["estimate_usd"],
+        estimate_s=m["estimate_s"],
     )

@@ -113,6 +113,13 @@ runs = Table(
     Column("owner", String(128)),
     Column("lease_until", UTCDateTime),
     Column("fencing_token", BigInteger),
+    # Seconds the run has worked (called Claude): its deadline continues from it after a
+    # restart or takeover. Its effort (quick, deep; NULL: default) and the estimate its
+    # plan showed (history sets it beside the actual cost and time).
+    Column("work_s", Float, nullable=False, server_default="0"),
+    Column("effort", String(8)),
+    Column("estimate_usd", Float),
+    Column("estimate_s", Float),
     Index(None, "status"),
     Index(None, "channel", "created_at"),
     Index(None, "requester", "created_at"),

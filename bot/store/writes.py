@@ -255,6 +255,28 @@ class RunWrites(StoreCore):
             )
         return result.rowcount
 
+    async def save_work(self, run_id: str, work_s: float, *, fence: Fence | None = None) -> None:
+        """The seconds the run has worked so far (its deadline goes on from them)."""
+        await self._update_run(run_id, fence=fence, work_s=max(0.0, work_s))
+
+    async def save_effort(
+        self,
+        run_id: str,
+        effort: str,
+        estimate_usd: float | None,
+        estimate_s: float | None,
+        *,
+        fence: Fence | None = None,
+    ) -> None:
+        """The run's effort and the estimate its plan showed."""
+        await self._update_run(
+            run_id,
+            fence=fence,
+            effort=effort or None,
+            estimate_usd=estimate_usd,
+            estimate_s=estimate_s,
+        )
+
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
         async with self._write(fence) as db:
