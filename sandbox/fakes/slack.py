@@ -57,6 +57,7 @@ from sandbox.fakes.slack_limits import (
     blocks_text_length,
     undocumented,
 )
+from sandbox.fakes.slack_oauth import OAuthApp
 from sandbox.fakes.slack_streams import (
     AgentSession,
     SessionCause,
@@ -196,6 +197,7 @@ class RecordedCall:
     at: float
     status: int
     response: dict[str, Any]
+    token: str = ""  # the token it was made with (Bearer or a `token` argument)
 
 
 ChangeKind = Literal[
@@ -286,6 +288,9 @@ class FakeSlack:
         self.bot_token_refused = ""
         # Answers apps.connections.open for the app-level token (`slack_socket.FakeSocketMode`).
         self.connections_open: Callable[[str], dict[str, Any]] | None = None
+        # The app installed by OAuth: more workspaces, each with its own bot token
+        # (`sandbox.fakes.slack_oauth`); `bot_token` stays the single-workspace install.
+        self.oauth = OAuthApp()
         self._clock_ts = time.time()
         self._subscribers: set[asyncio.Queue[StateChange]] = set()
         self._runner: web.AppRunner | None = None
@@ -586,8 +591,11 @@ class FakeSlack:
         fault = self._fault_for(method, args)
         if fault is not None and fault.delay_s:
             await asyncio.sleep(fault.delay_s)
-        status, body, headers = self._handle(method, args, request.headers.get("Authorization", ""))
-        self.calls.append(RecordedCall(method, args, time.monotonic(), status, body))
+        authorization = request.headers.get("Authorization", "")
+        status, body, headers = self._handle(method, args, authorization)
+        token = authorization.removeprefix("Bearer ") if authorization.startswith("Bearer ") else ""
+        token = token or str(args.get("token", ""))
+        self.calls.append(RecordedCall(method, args, time.monotonic(), status, body, token))
         if status == RESET:
             if request.transport is not None:
                 request.transport.abort()
@@ -597,13 +605,20 @@ class FakeSlack:
     def _handle(
         self, method: str, args: dict[str, Any], auth: str
     ) -> tuple[int, dict[str, Any], dict[str, str]]:
+        if method == "oauth.v2.access":  # the app's credentials, not a token
+            return 200, self.oauth.access(args, auth, self.now()), {}
         token = auth.removeprefix("Bearer ") or str(args.get("token", ""))
         if not token:
             return 200, {"ok": False, "error": "not_authed"}, {}
         if method == "apps.connections.open" and self.connections_open is not None:
             return 200, self.connections_open(token), {}
-        if token != self.bot_token:
+        installed = self.oauth.team_of(token)
+        if token != self.bot_token and installed is None:
             return 200, {"ok": False, "error": "invalid_auth"}, {}
+        if installed is not None and installed.revoked:
+            return 200, {"ok": False, "error": "token_revoked"}, {}
+        if installed is not None and method == "auth.test":
+            return 200, installed.auth_test(), {}
         if self.bot_token_refused:
             return 200, {"ok": False, "error": self.bot_token_refused}, {}
         refusal = missing_scope(self._scopes_needed(method, args), self.scopes)
