@@ -21,6 +21,17 @@ from typing import Any, Literal
 
 from aiohttp import web
 
+from sandbox.fakes.slack_canvases import (
+    CANVAS_MARKDOWN_LIMIT,
+    Canvas,
+    UploadedFile,
+    canvases_access_set,
+    canvases_create,
+    canvases_edit,
+    complete_upload,
+    get_upload_url,
+    receive_upload,
+)
 from sandbox.fakes.slack_directory import (
     APP_SCOPES,
     METHOD_SCOPES,
@@ -96,14 +107,16 @@ class Message:
     # A streamed message shows its stream (plan, tasks, text) above its blocks, until an edit
     # (chat.update) replaces what it shows; `FakeSlack.streams` keeps the record either way.
     stream: Stream | None = None
+    files: list[dict[str, Any]] = field(default_factory=list)  # files shared with it
 
     def visible_text(self) -> str:
         """The text a person reads: the blocks' text, else the fallback text."""
         if self.stream is not None:
             return "\n".join([self.stream.display(), *(_block_text(b) for b in self.blocks)])
+        names = [f"[file: {f.get('name', '')}]" for f in self.files]
         if not self.blocks:
-            return self.text
-        return "\n".join(_block_text(b) for b in self.blocks)
+            return "\n".join([self.text, *names]) if names else self.text
+        return "\n".join([*(_block_text(b) for b in self.blocks), *names])
 
     def to_api(self) -> dict[str, Any]:
         """Slack's message shape."""
@@ -118,6 +131,8 @@ class Message:
             out["thread_ts"] = self.thread_ts
         if self.subtype:
             out["subtype"] = self.subtype
+        if self.files:
+            out["files"] = self.files
         return out
 
 
@@ -295,6 +310,14 @@ class FakeSlack:
         self._subscribers: set[asyncio.Queue[StateChange]] = set()
         self._runner: web.AppRunner | None = None
         self.url = ""
+        # Canvases and uploaded files (`sandbox/fakes/slack_canvases.py`). `free_team`: a free
+        # workspace, which refuses canvases not tabbed in a channel; `canvases_disabled`: an
+        # admin turned canvases off (`canvas_disabled_user_team`).
+        self.canvases: dict[str, Canvas] = {}
+        self.files: dict[str, UploadedFile] = {}
+        self.free_team = False
+        self.canvases_disabled = False
+        self.canvas_markdown_limit = CANVAS_MARKDOWN_LIMIT
 
     @property
     def api_url(self) -> str:
@@ -329,6 +352,7 @@ class FakeSlack:
         app = web.Application()
         app.router.add_route("*", "/api/{method}", self._dispatch)
         app.router.add_post("/response/{token}", self._response_url)
+        app.router.add_post("/upload/{file_id}", self._upload)
         self._runner = web.AppRunner(app, access_log=None, shutdown_timeout=0.5)
         await self._runner.setup()
         await web.TCPSite(self._runner, self._host, self._port).start()
@@ -469,6 +493,30 @@ class FakeSlack:
         self.replies_max = 15
         self.strict_rate_limits = True
         self.limiter.rates["conversations.replies"] = Rate(1 / 60, 1)
+
+    # --- canvases and files, for tests and the sandbox ---------------------------------
+
+    def canvas_link(self, canvas_id: str) -> str:
+        """A canvas's address in the workspace (Slack's shape: /docs/<team>/<canvas id>)."""
+        return f"{WORKSPACE_URL}docs/{TEAM}/{canvas_id}"
+
+    def share_files(
+        self, channel: str, thread_ts: str | None, comment: str, files: list[UploadedFile]
+    ) -> Message:
+        """Files shared by the app: a message of the bot's carrying them (in the thread)."""
+        message = Message(
+            self._next_ts(),
+            channel,
+            comment,
+            bot_id=BOT_ID,
+            thread_ts=thread_ts,
+            files=[f.to_api() for f in files],
+        )
+        self._store(message)
+        return message
+
+    async def _upload(self, request: web.Request) -> web.Response:
+        return await receive_upload(self, request)
 
     # --- agent sessions, for tests ------------------------------------------------------
 
@@ -1218,4 +1266,9 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "assistant.threads.setSuggestedPrompts": FakeSlack._set_suggested_prompts,
     "assistant.threads.setTitle": FakeSlack._set_title,
     "agents.sessions.setStatus": FakeSlack._agents_session_status,
+    "canvases.create": canvases_create,
+    "canvases.edit": canvases_edit,
+    "canvases.access.set": canvases_access_set,
+    "files.getUploadURLExternal": get_upload_url,
+    "files.completeUploadExternal": complete_upload,
 }

@@ -9,6 +9,8 @@ import binascii
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
+from sandbox.fakes.slack_canvases import CANVAS_SCOPES
+
 BOT_USER = "UBOT"  # the app's bot user (sandbox/fakes/slack.py names it too)
 
 # The bot scopes manifest.yml asks for: what the app's token holds unless a test grants others
@@ -26,6 +28,8 @@ APP_SCOPES = frozenset(
         "groups:read",
         "mpim:read",
         "users:read",
+        "canvases:write",
+        "files:write",
     }
 )
 
@@ -53,6 +57,7 @@ METHOD_SCOPES: dict[str, str] = {
     "assistant.threads.setSuggestedPrompts": "assistant:write",
     "assistant.threads.setTitle": "assistant:write",
     "users.info": "users:read",
+    **CANVAS_SCOPES,
 }
 # users.conversations: "Must be an integer with a max value of 999"; 100 when not given.
 CONVERSATIONS_LIMIT, CONVERSATIONS_DEFAULT = 999, 100

@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from sandbox.fakes.slack_canvases import CANVAS_ERRORS, CANVAS_TIERS
+
 TEXT_LIMIT = 4000  # chat.update documents msg_too_long past 4,000 characters of `text`
 POST_TEXT_LIMIT = 40_000  # chat.postMessage: "no more than 40,000 characters or risk truncation"
 # Slack refuses a whole message whose blocks carry too much text (`msg_blocks_too_long`), below
@@ -274,6 +276,7 @@ METHOD_ERRORS: dict[str, frozenset[str]] = {
             method_not_supported_for_channel_type""",
         "conversations.info": "channel_not_found invalid_arguments",
         "users.info": "user_not_found user_not_visible",
+        **CANVAS_ERRORS,  # canvases and file uploads (sandbox/fakes/slack_canvases.py)
     }.items()
 }
 # A 5xx carries no documented method error; these are the bodies Slack's servers send with one.
@@ -317,6 +320,10 @@ class Rate:
     burst: float
 
 
+# Slack's tiers: Tier 2 20+/min, Tier 3 50+/min, Tier 4 100+/min (per method, app, workspace).
+TIER_RATES: dict[int, Rate] = {2: Rate(20 / 60, 5), 3: Rate(50 / 60, 12), 4: Rate(100 / 60, 12)}
+
+
 # What the strict fake allows. Slack: chat.postMessage ~1/s per channel with short bursts;
 # Tier 3 = 50+/min; Tier 4 = 100+/min (per app per workspace).
 STRICT_RATES: dict[str, Rate] = {
@@ -339,6 +346,8 @@ STRICT_RATES: dict[str, Rate] = {
     "users.conversations": Rate(50 / 60, 12),  # Tier 3
     "conversations.info": Rate(50 / 60, 12),  # Tier 3
     "users.info": Rate(100 / 60, 12),  # Tier 4
+    # Canvases: create Tier 2, edit and access.set Tier 3; file uploads Tier 4.
+    **{method: TIER_RATES[tier] for method, tier in CANVAS_TIERS.items()},
 }
 PER_CHANNEL = {"chat.postMessage"}
 
