@@ -109,6 +109,8 @@ def _summary_query() -> Select[Any]:
         runs.c.work_s,
         runs.c.estimate_usd,
         runs.c.estimate_s,
+        runs.c.basis_usd,
+        runs.c.basis_s,
     )
 
 

@@ -118,6 +118,8 @@ class StoredRun:
     effort: str = ""
     estimate_usd: float | None = None
     estimate_s: float | None = None
+    # The run's OpenTelemetry trace id, 32 hex digits (None: stored before traces were).
+    trace_id: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,6 +140,8 @@ class RunSummary:
     work_s: float = 0.0  # seconds it worked (its actual time, beside estimate_s)
     estimate_usd: float | None = None  # what its plan estimated (None: no estimate)
     estimate_s: float | None = None
+    basis_usd: float | None = None  # the estimate before history corrected it
+    basis_s: float | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -149,6 +149,8 @@ def run_of(m: RowMapping, subtasks: Sequence[StoredSubtask], answer_ts: Sequence
         effort=m["effort"] or "",
         estimate_usd=m["estimate_usd"],
         estimate_s=m["estimate_s"],
+        basis_usd=m["basis_usd"],
+        basis_s=m["basis_s"],
     )
 
 
@@ -169,4 +171,6 @@ def summary_of(m: RowMapping) -> RunSummary:
         work_s=m["work_s"] or 0.0,
         estimate_usd=m["estimate_usd"],
         estimate_s=m["estimate_s"],
+        basis_usd=m["basis_usd"],
+        basis_s=m["basis_s"],
     )

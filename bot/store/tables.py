@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from sqlalchemy import (
     JSON,
     BigInteger,
+    Boolean,
     Column,
     Date,
     DateTime,
@@ -120,6 +121,12 @@ runs = Table(
     Column("effort", String(8)),
     Column("estimate_usd", Float),
     Column("estimate_s", Float),
+    # The estimate from the plan and prices alone: history corrects the next estimates by
+    # how far the actuals were from it (pipeline/estimate.py).
+    Column("basis_usd", Float),
+    Column("basis_s", Float),
+    # The run's OpenTelemetry trace (32 hex digits): a resumed or taken-over attempt joins it.
+    Column("trace_id", String(32)),
     Index(None, "status"),
     Index(None, "channel", "created_at"),
     Index(None, "requester", "created_at"),
@@ -167,6 +174,16 @@ output_posts = Table(
     Column("ts", String(_TS)),
     Column("claimed_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("run_id", "subtask_id"),
+)
+
+# The canvas that holds a run's long answer (`ORCHESTRA_CANVAS_MIN_CHARS`): a Retry, a Re-run
+# or a resume finds it here and edits it rather than make another.
+run_canvases = Table(
+    "run_canvases",
+    metadata,
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), primary_key=True),
+    Column("canvas_id", String(_ID), nullable=False),
+    Column("saved_at", UTCDateTime, nullable=False),
 )
 
 # Slack delivery keys (event ids, triggers) inside Slack's retry window: bounded by time.
@@ -220,4 +237,41 @@ budget_locks = Table(
     Column("scope", String(16), nullable=False),  # "user" or "channel"
     Column("subject", String(_ID), nullable=False),
     PrimaryKeyConstraint("scope", "subject"),
+)
+
+# One row per installation by OAuth (SLACK_CLIENT_ID mode): a workspace, or a whole
+# Enterprise Grid org for an org-wide install (team_id ""). enterprise_id is "" outside
+# Grid: "" rather than NULL, so the pair is a primary key on every backend. Tokens are
+# sealed (bot/store/sealing.py): the database never holds one in plain text.
+installations = Table(
+    "installations",
+    metadata,
+    Column("enterprise_id", String(_ID), nullable=False),
+    Column("team_id", String(_ID), nullable=False),
+    Column("is_enterprise_install", Boolean, nullable=False),
+    Column("app_id", String(_ID)),
+    Column("enterprise_name", String(255)),
+    Column("enterprise_url", String(255)),
+    Column("team_name", String(255)),
+    Column("bot_id", String(_ID)),
+    Column("bot_user_id", String(_ID)),
+    Column("bot_scopes", Text),
+    Column("bot_token", Text, nullable=False),  # sealed
+    Column("bot_refresh_token", Text),  # sealed (token rotation, if the app turns it on)
+    Column("bot_token_expires_at", BigInteger),  # epoch seconds
+    Column("installer_id", String(_ID)),
+    Column("user_token", Text),  # sealed; the app asks for no user scopes, so usually NULL
+    Column("user_scopes", Text),
+    Column("installed_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("enterprise_id", "team_id"),
+)
+
+# OAuth states issued by GET /slack/install, each consumed once by the redirect: shared by
+# replicas (the redirect may reach another one), gone after they expire.
+oauth_states = Table(
+    "oauth_states",
+    metadata,
+    Column("state", String(64), primary_key=True),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Index(None, "expires_at"),
 )

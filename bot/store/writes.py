@@ -265,16 +265,20 @@ class RunWrites(StoreCore):
         effort: str,
         estimate_usd: float | None,
         estimate_s: float | None,
+        basis: tuple[float | None, float | None] = (None, None),
         *,
         fence: Fence | None = None,
     ) -> None:
-        """The run's effort and the estimate its plan showed."""
+        """The run's effort and the estimate its plan showed (`basis`: that estimate
+        before history corrected it, US$ and seconds)."""
         await self._update_run(
             run_id,
             fence=fence,
             effort=effort or None,
             estimate_usd=estimate_usd,
             estimate_s=estimate_s,
+            basis_usd=basis[0],
+            basis_s=basis[1],
         )
 
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
