@@ -145,6 +145,7 @@ def run_of(m: RowMapping, subtasks: Sequence[StoredSubtask], answer_ts: Sequence
         owner=m["owner"],
         lease_until=m["lease_until"],
         fencing_token=m["fencing_token"],
+        trace_id=m["trace_id"],
         work_s=m["work_s"] or 0.0,
         effort=m["effort"] or "",
         estimate_usd=m["estimate_usd"],

@@ -44,6 +44,7 @@ class RunWrites(StoreCore):
         status: Literal["queued", "running"] = "queued",
         owner: str | None = None,
         lease_s: float | None = None,
+        trace_id: str | None = None,
     ) -> str:
         """Store a new run and return its id (`run_id`, or a new one when None).
 
@@ -67,6 +68,7 @@ class RunWrites(StoreCore):
                     delivery_key=delivery_key,
                     thread_ts=thread_ts,
                     parent_run_id=parent_run_id,
+                    trace_id=trace_id,
                     status=status,
                     created_at=now,
                     started_at=now if status == "running" else None,
@@ -280,6 +282,12 @@ class RunWrites(StoreCore):
             basis_usd=basis[0],
             basis_s=basis[1],
         )
+
+    async def save_trace_id(
+        self, run_id: str, trace_id: str, *, fence: Fence | None = None
+    ) -> None:
+        """The run's trace id (a run stored before traces were gets one when it resumes)."""
+        await self._update_run(run_id, fence=fence, trace_id=trace_id)
 
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
