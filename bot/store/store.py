@@ -8,11 +8,13 @@ from collections.abc import Callable
 from typing import Self
 
 from bot.store.engine import create_store_engine
+from bot.store.installations import SealedInstallations, StoredOAuthStates
 from bot.store.leases import RunLeases
 from bot.store.migrate import SchemaChange, upgrade
 from bot.store.outputs import OutputPosts
 from bot.store.reads import RunReads
 from bot.store.retention import Retention
+from bot.store.sealing import Sealer
 from bot.store.spend import SpendLedger
 from bot.store.url import async_url
 from bot.store.writes import RunWrites
@@ -60,6 +62,18 @@ class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPos
         store = cls(engine, clock)
         store.schema = schema
         return store
+
+    def installations(self, sealer: Sealer) -> SealedInstallations:
+        """The OAuth installations in this database, tokens sealed with `sealer`."""
+        part = SealedInstallations(self._engine, self._clock, sealer)
+        part._write_lock = self._write_lock  # one SQLite writer at a time, whoever writes
+        return part
+
+    def oauth_states(self) -> StoredOAuthStates:
+        """The OAuth states of installs in progress, in this database."""
+        part = StoredOAuthStates(self._engine, self._clock)
+        part._write_lock = self._write_lock
+        return part
 
     async def close(self) -> None:
         """Close every connection; the store is unusable afterwards."""
