@@ -42,6 +42,7 @@ from pipeline.models import (
 )
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.sources import sources_markdown, with_sources
+from pipeline.steering import Steer, Steering, no_steering
 from pipeline.summary import footer_parts, searches_text
 from pipeline.usage import cost_of
 
@@ -82,6 +83,8 @@ __all__ = [
     "RunResult",
     "RunStarted",
     "Source",
+    "Steer",
+    "Steering",
     "SubTask",
     "SubtaskFailed",
     "SubtaskFinished",
@@ -96,6 +99,7 @@ __all__ = [
     "footer_parts",
     "goal_problem",
     "new_run_id",
+    "no_steering",
     "number_sources",
     "run_pipeline",
     "searches_text",

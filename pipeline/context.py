@@ -6,7 +6,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
 from pipeline import words
@@ -16,6 +16,7 @@ from pipeline.errors import BudgetExceeded, LLMError, LLMErrorKind
 from pipeline.events import CallRetrying, EventSink, PipelineEvent, deliver
 from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback, Usage, joined
 from pipeline.retry import Sleep, retry_policy
+from pipeline.steering import Steer, Steering, no_steering
 from pipeline.usage import RunUsage
 
 logger = logging.getLogger(__name__)
@@ -56,6 +57,7 @@ class RunContext:
     clock: Callable[[], float] = time.monotonic
     sleep: Sleep = asyncio.sleep
     budget: Budget = NO_BUDGET
+    steering: Steering = no_steering
     usage: RunUsage = field(init=False)
     budgets: RunBudgets = field(init=False)
     started: float = field(init=False)
@@ -68,6 +70,15 @@ class RunContext:
     def now(self) -> float:
         """Seconds since the run started."""
         return self.clock() - self.started
+
+    async def steers(self) -> Sequence[Steer]:
+        """The run's steers so far, oldest first; () if its source fails (a steer is advice:
+        a store that cannot be read must not fail the run, which goes on without it)."""
+        try:
+            return tuple(await self.steering())
+        except Exception:
+            logger.exception("could not read the run's steers [run_id=%s]", self.run_id)
+            return ()
 
     async def emit(self, event: PipelineEvent) -> None:
         """Deliver an event to the run's sink (a failing sink never fails the run)."""

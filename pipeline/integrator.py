@@ -65,7 +65,12 @@ async def integrate(
         role="integrator",
         model=ctx.config.integrator_model,
         system=prompts.INTEGRATOR_SYSTEM,
-        messages=(Message("user", prompts.integrator_user(goal, results, failures, sources)),),
+        messages=(
+            Message(
+                "user",
+                prompts.integrator_user(goal, results, failures, sources, await ctx.steers()),
+            ),
+        ),
         max_tokens=ctx.config.integrator_max_tokens,
         label="integrate",
     )

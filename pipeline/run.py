@@ -28,6 +28,7 @@ from pipeline.models import Checkpoint, Plan, RunResult, RunStatus, SubtaskOutco
 from pipeline.planner import make_plan
 from pipeline.retry import Sleep
 from pipeline.scheduler import run_subtasks
+from pipeline.steering import Steering, no_steering
 
 logger = logging.getLogger(__name__)
 
@@ -70,6 +71,7 @@ async def run_pipeline(
     sleep: Sleep = asyncio.sleep,
     checkpoint: Checkpoint | None = None,
     budget: Budget = NO_BUDGET,
+    steering: Steering = no_steering,
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
 
@@ -86,13 +88,17 @@ async def run_pipeline(
             retry failed subtasks): planning is skipped and finished subtasks are reused.
         budget: a dollar budget beside the config's own (a person's day, say): every call
             reserves its worst case from it first and settles to its real cost after.
+        steering: where the run reads what people added while it goes (issue 22.2): each
+            subagent call and the integrator read it as they start.
 
     Returns:
         The run record. Failures are in it (status "failed", `error` a user-readable
         sentence), not raised. Cancelling the calling task cancels in-flight calls,
         emits RunCancelled and re-raises CancelledError.
     """
-    ctx = RunContext(run_id or new_run_id(), llm, config, sink, clock, sleep, budget)
+    ctx = RunContext(
+        run_id or new_run_id(), llm, config, sink, clock, sleep, budget, steering=steering
+    )
     outcomes: dict[str, SubtaskOutcome] = {}
     plan: Plan | None = None
     answer = answer_cut = ""

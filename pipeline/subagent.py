@@ -75,6 +75,7 @@ def web_tools_for(task: SubTask, config: PipelineConfig) -> WebTools | None:
         allowed_domains=config.web_allowed_domains,
         blocked_domains=config.web_blocked_domains,
         max_content_tokens=config.web_fetch_max_content_tokens,
+        fetch=config.web_fetch,
     )
 
 
@@ -89,7 +90,11 @@ async def run_subagent(
             stopped its web research, at once: a re-ask would not fit either).
     """
     max_tokens = ctx.config.subagent_max_tokens
-    turns: tuple[Message, ...] = (Message("user", prompts.subagent_user(task, dependencies)),)
+    # The steers given so far: a steer that comes later reaches the subtasks that start later.
+    steers = await ctx.steers()
+    turns: tuple[Message, ...] = (
+        Message("user", prompts.subagent_user(task, dependencies, steers)),
+    )
 
     def request(messages: tuple[Message, ...], web: WebTools | None) -> LLMRequest:
         return LLMRequest(
