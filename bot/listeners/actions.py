@@ -14,12 +14,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
 
-from bot.coordination import Claim, RedisDown
+from bot.coordination import RedisDown
 from bot.deps import Deps
 from bot.render import messages as blocks
 from bot.render import notes
 from bot.runs.full_output import Output, live_output, post_once, stored_output
-from bot.runs.resume import rerun, retry
+from bot.runs.resume import Press, rerun, retry
 from bot.store import StoredRun
 
 logger = logging.getLogger(__name__)
@@ -27,11 +27,6 @@ logger = logging.getLogger(__name__)
 # Stored runs that some replica is running or holding in its queue. ("paused" runs wait for
 # a restart to resume them: no replica has them yet.)
 LIVE_STATUSES = frozenset({"queued", "running"})
-# A press of Retry or Re-run holds its message this long: a double-click is two clicks to
-# Slack (two payloads, two trigger ids, tens of milliseconds apart), and the second must not
-# start a second run. Past it, the store's unfinished runs started from the run decide
-# (`bot.runs.resume`): no second one while the first is going.
-PRESS_HOLD_S = 10.0
 
 
 @dataclass(frozen=True)
@@ -113,18 +108,6 @@ def register(app: AsyncApp, deps: Deps) -> None:
             return None
         return place
 
-    async def first_press(click: Click) -> bool:
-        """Whether this is the one press that may start a run from this message (Retry or
-        Re-run) within `PRESS_HOLD_S`, on any replica; if not, the presser is told."""
-        key = f"again:{click.channel}:{click.message_ts}"
-        claim = await deps.runs.coordination.claims.claim([key], PRESS_HOLD_S)
-        if claim is Claim.UNDECIDED:
-            await tell(click, notes.NOT_CHECKED)
-        elif not claim:
-            logger.info("second press of a button on %s ignored", key)
-            await tell(click, notes.PRESSED_ALREADY)
-        return bool(claim)
-
     @app.action(blocks.CANCEL_ACTION)
     async def cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
@@ -197,11 +180,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if stored is None or not failed:
             await tell(click, f"{sub_id} has not failed, so there is nothing to retry.")
             return
-        if not await first_press(click):
-            return
-        problem = await retry(deps, stored, sub_id, click.user)
-        if problem:
-            await tell(click, problem)
+        await retry(deps, stored, sub_id, Press(click.user, click.channel, click.message_ts))
 
     @app.action(blocks.RERUN_ACTION)
     async def rerun_run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -217,8 +196,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
         if stored is None:
             await tell(click, notes.UNKNOWN_RUN)
             return
-        if not await first_press(click):
-            return
-        problem = await rerun(deps, stored, click.user)
-        if problem:
-            await tell(click, problem)
+        await rerun(deps, stored, Press(click.user, click.channel, click.message_ts))

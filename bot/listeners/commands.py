@@ -10,18 +10,12 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
-from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem
 from bot.listeners.keywords import history_message, keyword
 from bot.render import notes
-from bot.runs.launch import (
-    ResearchRequest,
-    launch,
-    over_limit,
-    over_limit_everywhere,
-    refused_by_budget,
-)
+from bot.runs.intake import Ask, accept, over_limit
+from bot.runs.launch import ResearchRequest, launch
 from bot.slack.requester import Requester
 
 logger = logging.getLogger(__name__)
@@ -59,27 +53,22 @@ def register(app: AsyncApp, deps: Deps) -> None:
         requester = Requester(
             deps.io, channel=channel, user=user, respond=respond, clock=deps.clock
         )
-        claim = await deps.runs.claim(key) if key else Claim.WON
-        if not claim:
-            deps.runs.admission.release(run_id)
-            if claim is Claim.UNDECIDED:
-                await requester.tell(notes.NOT_CHECKED)
-            return
-        if not await deps.runs.admission.confirm(run_id):  # the person's runs on any replica
-            await requester.tell(await over_limit_everywhere(deps, user))
-            return
-        if await refused_by_budget(deps, run_id, requester):
-            return
-        request = ResearchRequest(
-            user=user,
-            channel=channel,
-            goal=goal,
-            source="command",
-            thread_ts=None,
-            delivery_key=key,
-        )
-        await launch(deps, request, requester, run_id=run_id)
-        logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
+
+        async def start(run_id: str) -> None:
+            request = ResearchRequest(
+                user=user,
+                channel=channel,
+                goal=goal,
+                source="command",
+                thread_ts=None,
+                delivery_key=key,
+            )
+            await launch(deps, request, requester, run_id=run_id)
+            logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
+
+        # Judged and counted above, before the ack; the intake does the rest in its order.
+        keys = [key] if key else []
+        await accept(deps, Ask(requester, start, keys=keys, admitted=run_id))
 
 
 async def _history(deps: Deps, respond: AsyncRespond, channel: str, user: str) -> None:

@@ -1,6 +1,7 @@
 """A message that asks for research (a mention in a channel, a DM in the messages tab), from
-delivery to launched run: deduped, judged, admitted, budgeted, then started in its thread
-with the thread's earlier messages as context."""
+delivery to launched run through the one intake (`bot.runs.intake`: claimed, judged, admitted,
+confirmed, budgeted), then started in its thread with the thread's earlier messages as
+context."""
 
 from __future__ import annotations
 
@@ -9,12 +10,11 @@ from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
-from bot.coordination.dedupe import Claim
 from bot.deps import Deps
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.listeners.keywords import answer, keyword
-from bot.render import notes
-from bot.runs.launch import ResearchRequest, launch, over_limit_everywhere, refused_by_budget
+from bot.runs.intake import SAID, Ask, Verdict, accept
+from bot.runs.launch import ResearchRequest, launch
 from bot.slack.requester import Requester
 from bot.store import RunSource
 
@@ -66,41 +66,28 @@ async def from_message(
         reply_in=thread_ts,
         clock=deps.clock,
     )
-    claim = await deps.runs.claim(*keys)
-    if claim is Claim.UNDECIDED:
-        await requester.tell(notes.NOT_CHECKED)  # rather than risk a second run
-        return None
-    if not claim:
-        logger.info("ignoring repeated delivery of %s", keys)
-        return None
     goal = clean_text(strip_bot_mention(str(event.get("text", "")), context.bot_user_id))
-    word = keyword(goal)
-    if word is not None:  # "help" or "history": about Orchestra, not research
-        await answer(deps, requester, word, dm=source == "dm")
-        return None
-    problem = goal_problem(goal, deps.config, deps.settings.command)
-    if empty_hint and not goal.strip():
-        problem = empty_hint
-    if problem is None and not deps.runs.accepting:
-        problem = notes.BUSY
-    if problem is not None:
-        await requester.tell(problem)
-        return None
-    run_id = deps.runs.admit(user)
-    if run_id is None or not await deps.runs.admission.confirm(run_id):
-        await requester.tell(await over_limit_everywhere(deps, user))
-        return None
-    if await refused_by_budget(deps, run_id, requester):
-        return None
-    request = ResearchRequest(
-        user=user,
-        channel=channel,
-        goal=goal,
-        source=source,
-        thread_ts=thread_ts,
-        context_before_ts=ts if in_thread else None,
-        delivery_key=keys[-1],
-    )
-    await launch(deps, request, requester, run_id=run_id)
-    logger.info("run started from a %s [run_id=%s]", source, run_id)
-    return run_id
+
+    async def judge() -> Verdict:
+        word = keyword(goal)
+        if word is not None:  # "help" or "history": about Orchestra, not research
+            await answer(deps, requester, word, dm=source == "dm")
+            return SAID
+        if empty_hint and not goal.strip():
+            return empty_hint
+        return goal_problem(goal, deps.config, deps.settings.command)
+
+    async def start(run_id: str) -> None:
+        request = ResearchRequest(
+            user=user,
+            channel=channel,
+            goal=goal,
+            source=source,
+            thread_ts=thread_ts,
+            context_before_ts=ts if in_thread else None,
+            delivery_key=keys[-1],
+        )
+        await launch(deps, request, requester, run_id=run_id)
+        logger.info("run started from a %s [run_id=%s]", source, run_id)
+
+    return await accept(deps, Ask(requester, start, keys=keys, judge=judge))

@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import sys
 from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
@@ -72,13 +73,15 @@ class Admission:
         self._owner[run_id] = user
         return True
 
-    async def confirm(self, run_id: str) -> bool:
+    async def confirm(self, run_id: str, *, always: bool = False) -> bool:
         """After the ack: count the run where every replica counts its person's runs; False
-        (and the run forgotten) when the person is at the cap there."""
+        (and the run forgotten) when the person is at the cap there. `always`: a run
+        accepted before (resumed) counts whatever the cap, as in `register`."""
         user = self._owner.get(run_id)
         if user is None:
             return False
-        if await self._persons.join(user, run_id, self.max_per_user):
+        cap = sys.maxsize if always else self.max_per_user
+        if await self._persons.join(user, run_id, cap):
             return True
         self._owner.pop(run_id, None)
         return False

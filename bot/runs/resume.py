@@ -3,21 +3,15 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from pydantic import ValidationError
 
 from bot.deps import Deps
 from bot.render import notes
 from bot.render.history import goal_link
-from bot.runs.launch import (
-    ResearchRequest,
-    execute,
-    launch,
-    new_run,
-    over_limit_everywhere,
-    refused_by_budget,
-)
+from bot.runs.intake import SAID, Ask, Judge, Verdict, accept
+from bot.runs.launch import ResearchRequest, execute, launch, new_run
 from bot.runs.ownership import STORE_DOWN, Tenure
 from bot.slack.requester import Requester
 from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
@@ -146,13 +140,15 @@ async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | Non
 async def resume(
     deps: Deps, stored: StoredRun, tenure: Tenure | None = None, *, why: str = notes.RESTART
 ) -> None:
-    """Resume one stored run where it left off; done subtasks are not called again.
-    (`tenure`: this replica's hold on it, when replicas share runs.)"""
+    """Resume one stored run where it left off, through the intake a new run takes; done
+    subtasks are not called again. (`tenure`: this replica's hold on it, when replicas
+    share runs.)"""
     requester = requester_of(deps, stored)
-    deps.runs.admit(stored.requester, run_id=stored.run_id, resumed=True)
-    if not stored.goal:
+
+    async def judge() -> Verdict:
+        if stored.goal:
+            return None
         # Retention removed its text: there is nothing left to run.
-        deps.runs.admission.release(stored.run_id)
         await requester.tell(notes.cannot_resume("its goal is no longer stored."))
         await deps.store.finish_run(
             stored.run_id,
@@ -164,7 +160,17 @@ async def resume(
         )
         if tenure is not None:
             await deps.runs.ownership.release(tenure)
-        return
+        return SAID
+
+    async def start(run_id: str) -> None:
+        _start_again(deps, stored, requester, tenure, why)
+
+    await accept(deps, Ask(requester, start, judge=judge, resumed=stored.run_id))
+
+
+def _start_again(
+    deps: Deps, stored: StoredRun, requester: Requester, tenure: Tenure | None, why: str
+) -> None:
     checkpoint = checkpoint_of(stored)
     total = len(checkpoint.plan.subtasks) if checkpoint else 0
     note = notes.resumed(len(checkpoint.done) if checkpoint else 0, total, why=why)
@@ -195,57 +201,103 @@ async def resume(
     deps.runs.start(run, work, tenure)
 
 
-async def retry(
-    deps: Deps, parent: StoredRun, subtask_id: str, by: str
-) -> str | notes.Private | None:
+async def retry(deps: Deps, parent: StoredRun, subtask_id: str, press: Press) -> None:
     """Run a failed subtask (and the dependents it held back) again, reusing the rest;
-    a new integrated answer follows in the same thread. A sentence if it cannot."""
+    a new integrated answer follows in the same thread. The presser is told if it cannot."""
     checkpoint = checkpoint_of(parent)
-    if checkpoint is None or not parent.thread_ts:
-        return "That run's plan is no longer stored, so it cannot be retried; try Re-run."
-    again = [t.id for t in checkpoint.plan.subtasks if t.id not in checkpoint.done]
-    note = notes.retrying(again or [subtask_id], by)
+
+    async def judge() -> Verdict:
+        if checkpoint is None or not parent.thread_ts:
+            return "That run's plan is no longer stored, so it cannot be retried; try Re-run."
+        return None
+
+    subtasks = checkpoint.plan.subtasks if checkpoint is not None else []
+    again = [t.id for t in subtasks if checkpoint is not None and t.id not in checkpoint.done]
+    note = notes.retrying(again or [subtask_id], press.user)
+
     # A new run: what the reused subtasks cost stays the first run's (its footer and history
     # line counted their searches again).
-    return await _again(deps, parent, by, note, replace(checkpoint, borrowed=True))
+    borrowed = replace(checkpoint, borrowed=True) if checkpoint is not None else None
+    await _again(deps, parent, press, judge, note, borrowed)
 
 
-async def rerun(deps: Deps, parent: StoredRun, by: str) -> str | notes.Private | None:
-    """The whole run again, from the start, in the same thread. A sentence if it cannot."""
-    if not parent.goal or not parent.thread_ts:
-        return "That run's goal is no longer stored, so it cannot be run again."
-    return await _again(deps, parent, by, notes.rerunning(by), None)
+async def rerun(deps: Deps, parent: StoredRun, press: Press) -> None:
+    """The whole run again, from the start, in the same thread. The presser is told if it
+    cannot."""
+
+    async def judge() -> Verdict:
+        if not parent.goal or not parent.thread_ts:
+            return "That run's goal is no longer stored, so it cannot be run again."
+        return None
+
+    await _again(deps, parent, press, judge, notes.rerunning(press.user), None)
+
+
+@dataclass(frozen=True)
+class Press:
+    """A press of Retry or Re-run: by whom, on which message."""
+
+    user: str
+    channel: str
+    message_ts: str
+
+
+# A press of Retry or Re-run holds its message this long: a double-click is two clicks to
+# Slack (two payloads, two trigger ids, tens of milliseconds apart), and the second must not
+# start a second run. Past it, the store's unfinished runs started from the run decide
+# (`_again`): no second one while the first is going.
+PRESS_HOLD_S = 10.0
 
 
 async def _again(
-    deps: Deps, parent: StoredRun, by: str, note: str, checkpoint: Checkpoint | None
-) -> str | notes.Private | None:
-    """A new run of `parent`'s goal in its thread, for `by` (who is held to their limits).
+    deps: Deps,
+    parent: StoredRun,
+    press: Press,
+    judge_parent: Judge,
+    note: str,
+    checkpoint: Checkpoint | None,
+) -> None:
+    """A new run of `parent`'s goal in its thread, for the presser, through the intake (so
+    held to their limits and budgets on every replica, as a new request is).
 
     Not while a run started from `parent` earlier is still going: a second Retry or Re-run
     would pay for the same work twice (the store knows such runs on every replica)."""
-    try:
-        going = await deps.store.unfinished_children(parent.run_id)
-    except STORE_DOWN:
-        logger.warning("run store: could not look for runs started from [run_id=%s]", parent.run_id)
-        going = []
-    if going:
-        child = going[0]
-        link = goal_link(deps.workspace.url, child.goal, child.channel, child.thread_ts)
-        return notes.started_again_going(link)
-    run_id = deps.runs.admit(by)
-    if run_id is None or not await deps.runs.admission.confirm(run_id):
-        return await over_limit_everywhere(deps, by)
-    requester = requester_of(deps, parent, by)
-    if await refused_by_budget(deps, run_id, requester):
+    requester = requester_of(deps, parent, press.user)
+
+    async def judge() -> Verdict:
+        problem = await judge_parent()
+        if problem is not None:
+            return problem
+        try:
+            going = await deps.store.unfinished_children(parent.run_id)
+        except STORE_DOWN:
+            logger.warning(
+                "run store: could not look for runs started from [run_id=%s]", parent.run_id
+            )
+            going = []
+        if going:
+            child = going[0]
+            link = goal_link(deps.workspace.url, child.goal, child.channel, child.thread_ts)
+            return notes.started_again_going(link)
         return None
-    request = ResearchRequest(
-        user=by,
-        channel=parent.channel,
-        goal=parent.goal,
-        source="button",
-        thread_ts=parent.thread_ts,
-        parent_run_id=parent.run_id,
+
+    async def start(run_id: str) -> None:
+        request = ResearchRequest(
+            user=press.user,
+            channel=parent.channel,
+            goal=parent.goal,
+            source="button",
+            thread_ts=parent.thread_ts,
+            parent_run_id=parent.run_id,
+        )
+        await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
+
+    ask = Ask(
+        requester,
+        start,
+        keys=[f"again:{press.channel}:{press.message_ts}"],  # on any replica
+        hold_s=PRESS_HOLD_S,
+        repeat=notes.PRESSED_ALREADY,
+        judge=judge,
     )
-    await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
-    return None
+    await accept(deps, ask)

@@ -9,9 +9,9 @@ import asyncio
 
 import pytest
 
-from bot.listeners import actions
 from bot.render import notes
 from bot.render.messages import RERUN_ACTION, RETRY_ACTION
+from bot.runs import resume
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World
@@ -65,7 +65,7 @@ async def test_a_rerun_while_the_one_it_started_is_going_says_so_and_starts_noth
     fake_claude: FakeAnthropic,
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    monkeypatch.setattr(actions, "PRESS_HOLD_S", 0.2)  # the press's hold ends early
+    monkeypatch.setattr(resume, "PRESS_HOLD_S", 0.2)  # the press's hold ends early
     run_id, root = await _finished_run(world, fake_slack, fake_claude)
     plan = fake_slack.thread("C1", root)[1]
     fake_claude.respond("subagent", lambda c: Reply(text="slow", latency=30))
