@@ -136,6 +136,15 @@ class PipelineConfig(BaseModel):
     web_fetch_max_content_tokens: int = Field(default=10_000, ge=100, le=200_000)
     web_allowed_domains: Annotated[tuple[str, ...], NoDecode] = ()
     web_blocked_domains: Annotated[tuple[str, ...], NoDecode] = ()
+    # Web fetch beside web search (off: search only; `--quick` turns it off for its run).
+    web_fetch: bool = True
+    # A run's working time (seconds calling Claude, planning included; not time queued or
+    # awaiting approval, and continued after a restart): at it, running subagents stop,
+    # unstarted ones do not start, and the integrator answers from what is done.
+    run_deadline_s: float = Field(default=600.0, gt=0, le=86_400)
+    # One subtask's longest time (all its attempts); past it, it fails like any failed
+    # subtask. None: the run's deadline.
+    subagent_timeout_s: float | None = Field(default=None, gt=0, le=86_400)
 
     @field_validator("web_allowed_domains", "web_blocked_domains", mode="before")
     @classmethod

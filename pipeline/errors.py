@@ -50,6 +50,10 @@ class AllSubtasksFailed(PipelineError):
     """No subtask succeeded, so there is nothing to integrate."""
 
 
+class DeadlineReached(PipelineError):
+    """The run's deadline came before anything was done: there is nothing to integrate."""
+
+
 class InvalidGoal(PipelineError):
     """The goal is empty or over the configured size."""
 

@@ -7,6 +7,7 @@ from dataclasses import dataclass, field
 from typing import Protocol
 
 from pipeline.config import Role
+from pipeline.estimate import Estimate
 from pipeline.llm import Source, Usage
 from pipeline.models import Plan, RunResult
 
@@ -31,6 +32,7 @@ class PlanReady(Event):
     plan: Plan
     usage: Usage = field(default_factory=Usage)  # what planning cost (none when resumed)
     resumed: bool = False  # the plan came from a checkpoint, not from a call
+    estimate: Estimate | None = None  # what the rest of the run will cost and take
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
@@ -76,6 +78,15 @@ class SubtaskSkipped(Event):
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class SubtaskCut(Event):
+    """The run's deadline stopped this subtask while it ran, or before it could start
+    (`words.CUT_AT_DEADLINE`); Continue runs it later."""
+
+    subtask_id: str
+    was_running: bool
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class IntegrationStarted(Event):
     succeeded: tuple[str, ...]
     failed: tuple[str, ...]
@@ -112,6 +123,7 @@ PipelineEvent = (
     | SubtaskFinished
     | SubtaskFailed
     | SubtaskSkipped
+    | SubtaskCut
     | IntegrationStarted
     | IntegrationDelta
     | RunFinished

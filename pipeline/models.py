@@ -144,6 +144,7 @@ class RunResult:
     error_kind: str = ""
     search_cost_usd: float | None = 0.0  # the web searches' part of cost_usd
     answer_cut: str = ""  # why the answer is not whole (words.answer_cut), "" when it is
+    cut: tuple[str, ...] = ()  # subtasks cut at the deadline (Continue runs them)
 
     @property
     def failed_subtasks(self) -> list[str]:

@@ -6,12 +6,15 @@ import asyncio
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 
+from pipeline import words
 from pipeline.budget import NO_BUDGET, Budget
 from pipeline.config import PipelineConfig
 from pipeline.context import RunContext
-from pipeline.errors import PipelineError
+from pipeline.deadline import WorkClock
+from pipeline.errors import DeadlineReached, PipelineError
+from pipeline.estimate import Past, estimate
 from pipeline.events import (
     EventSink,
     PlanReady,
@@ -71,6 +74,8 @@ async def run_pipeline(
     sleep: Sleep = asyncio.sleep,
     checkpoint: Checkpoint | None = None,
     budget: Budget = NO_BUDGET,
+    worked_s: float = 0.0,
+    history: Sequence[Past] = (),
     steering: Steering = no_steering,
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
@@ -88,6 +93,9 @@ async def run_pipeline(
             retry failed subtasks): planning is skipped and finished subtasks are reused.
         budget: a dollar budget beside the config's own (a person's day, say): every call
             reserves its worst case from it first and settles to its real cost after.
+        worked_s: working time earlier attempts at this run spent: the deadline
+            (`config.run_deadline_s`) goes on from it.
+        history: similar earlier runs, newest first, which correct the plan's estimate.
         steering: where the run reads what people added while it goes (issue 22.2): each
             subagent call and the integrator read it as they start.
 
@@ -102,6 +110,9 @@ async def run_pipeline(
     outcomes: dict[str, SubtaskOutcome] = {}
     plan: Plan | None = None
     answer = answer_cut = ""
+    # The deadline counts from here: the run is calling Claude (not queued any more).
+    work = WorkClock(config.run_deadline_s, clock, spent_s=worked_s)
+    cut: tuple[str, ...] = ()
 
     def result(status: RunStatus, error: str = "", kind: str = "") -> RunResult:
         final = dict(outcomes)
@@ -122,13 +133,18 @@ async def run_pipeline(
             error_kind=kind,
             search_cost_usd=ctx.usage.search_cost_usd,
             answer_cut=answer_cut,
+            cut=cut,
         )
 
     await ctx.emit(RunStarted(run_id=ctx.run_id, at=0.0, goal=goal))
     try:
         goal = clean_goal(goal, config)
         if checkpoint is None:
-            plan = await make_plan(ctx, goal, _newest(context, config.max_context_chars))
+            try:
+                async with asyncio.timeout(work.remaining()):
+                    plan = await make_plan(ctx, goal, _newest(context, config.max_context_chars))
+            except TimeoutError:
+                raise DeadlineReached(words.deadline_before_plan(config.run_deadline_s)) from None
             planning = ctx.usage.by_role.get("orchestrator", Usage())
         else:
             plan, planning = checkpoint.plan, Usage()
@@ -140,9 +156,13 @@ async def run_pipeline(
                 plan=plan,
                 usage=planning,
                 resumed=checkpoint is not None,
+                estimate=estimate(plan, config, planning, history, done=set(outcomes)),
             )
         )
-        await run_subtasks(ctx, plan, outcomes)
+        cut = await run_subtasks(ctx, plan, outcomes, work.remaining())
+        if cut and not any(o.status == "done" for o in outcomes.values()):
+            # No integrator call: there is nothing to answer from.
+            raise DeadlineReached(words.deadline_nothing_done(config.run_deadline_s))
         answer, answer_cut = await integrate(ctx, goal, plan, outcomes)
     except asyncio.CancelledError:
         cancelled = result("cancelled", "The run was cancelled.", "cancelled")

@@ -5,6 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Literal, assert_never
 
+from pipeline.estimate import Estimate
 from pipeline.events import (
     CallRetrying,
     IntegrationDelta,
@@ -15,6 +16,7 @@ from pipeline.events import (
     RunFailed,
     RunFinished,
     RunStarted,
+    SubtaskCut,
     SubtaskFailed,
     SubtaskFinished,
     SubtaskSkipped,
@@ -23,6 +25,7 @@ from pipeline.events import (
 from pipeline.llm import Source, Usage
 from pipeline.models import Plan, RunResult
 from pipeline.summary import web_note
+from pipeline.words import CUT_AT_DEADLINE
 
 SubtaskState = Literal["pending", "running", "retrying", "done", "failed", "skipped", "cancelled"]
 Phase = Literal["planning", "running", "integrating", "finished", "failed", "cancelled"]
@@ -69,6 +72,7 @@ class RunView:
     answer: str = ""
     result: RunResult | None = None
     at: float = 0.0
+    estimate: Estimate | None = None  # the plan's estimate of what is left (cost, time)
 
     @property
     def finished(self) -> bool:
@@ -81,8 +85,8 @@ class RunView:
         match event:
             case RunStarted(goal=goal):
                 self.goal = goal
-            case PlanReady(plan=plan):
-                self.plan = plan
+            case PlanReady(plan=plan, estimate=estimate):
+                self.plan, self.estimate = plan, estimate
                 self.phase = "running"
                 self.notice = ""
                 self.subtasks = {t.id: SubtaskView(t.id, t.role) for t in plan.subtasks}
@@ -110,7 +114,16 @@ class RunView:
                 sub = self.subtasks[sid]
                 sub.state = "skipped"
                 sub.detail = f"needs {', '.join(skipped.failed_dependencies)}, which failed"
-            case SubtaskStarted() | SubtaskFinished() | SubtaskFailed() | SubtaskSkipped():
+            case SubtaskCut(subtask_id=sid) if sid in self.subtasks:
+                sub = self.subtasks[sid]
+                sub.state, sub.detail = "cancelled", CUT_AT_DEADLINE
+            case (
+                SubtaskStarted()
+                | SubtaskFinished()
+                | SubtaskFailed()
+                | SubtaskSkipped()
+                | SubtaskCut()
+            ):
                 pass
             case IntegrationStarted():
                 self.phase, self.notice = "integrating", ""

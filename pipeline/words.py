@@ -46,3 +46,26 @@ def output_cut(reason: str) -> str:
 def answer_cut(reason: str) -> str:
     """The note under an answer the integrator could not finish."""
     return f"This answer was cut short: {reason}, so it may end mid-way."
+
+
+# A subtask the run's deadline stopped (running) or kept from starting: "at the deadline" is
+# the words every display and the integrator's note of what failed show.
+CUT_AT_DEADLINE = "cut at the deadline"
+
+
+def deadline_nothing_done(deadline_s: float) -> str:
+    """A run whose deadline came before any subtask was done (no answer is written)."""
+    return (
+        f"Nothing was done by the deadline ({deadline_s:g} s of working time), so there "
+        "is no answer. Continue runs the subtasks cut at the deadline."
+    )
+
+
+def deadline_before_plan(deadline_s: float) -> str:
+    """A run whose deadline came while it was still planning."""
+    return f"The deadline ({deadline_s:g} s of working time) came before a plan was ready."
+
+
+def subagent_timed_out(timeout_s: float) -> str:
+    """A subtask that ran past ORCHESTRA_SUBAGENT_TIMEOUT_S."""
+    return f"It did not finish within its time limit of {timeout_s:g} s."
