@@ -27,6 +27,7 @@ from bot.runs.admission import Admission
 from bot.runs.lifecycle import keeping_runs
 from bot.runs.registry import RunRegistry
 from bot.serving.app import create_app
+from bot.serving.observability import log_formatter, telemetry_config, with_telemetry
 from bot.serving.server import serve_http, serve_socket_mode, stop_on_signals, until_stopped
 from bot.serving.startup import (
     EXIT_CONFIG,
@@ -41,6 +42,7 @@ from bot.slack.client import make_slack_client
 from bot.slack.io import SlackIO
 from bot.slack.pacing import Pacer
 from bot.store import RunStore
+from bot.telemetry import start_telemetry
 from pipeline import config_words
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.settings import env_name, settings_problem
@@ -125,6 +127,7 @@ async def open_coordination(settings: Settings, store: DeliveryLedger) -> Coordi
 async def _serve(settings: Settings) -> None:
     # Signals first: a stop during the start-up checks must end the process promptly too.
     stop = stop_on_signals()
+    telemetry = start_telemetry(telemetry_config(settings))
     check = check_bot_token(_secret(settings.slack_bot_token), settings.slack_api_url)
     workspace = await until_stopped(stop, check)
     if workspace is None:
@@ -140,6 +143,7 @@ async def _serve(settings: Settings) -> None:
     try:
         coordination = await open_coordination(settings, store)
         deps = build_deps(settings, store, workspace, coordination)
+        deps = with_telemetry(deps, telemetry)
         # Everything built so far lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise scan ~300k start-up objects and pause the
         # event loop (and every ack) for 100-250 ms (bench/PROFILE_NOTES.md).
@@ -157,6 +161,8 @@ async def _serve(settings: Settings) -> None:
         if coordination is not None:
             await coordination.close()
         await store.close()
+        # Last: the runs paused above have ended their spans; a SIGTERM loses none of them.
+        await asyncio.to_thread(telemetry.shutdown)
         if store_lock is not None:
             store_lock.release()
 
@@ -200,7 +206,7 @@ def main() -> int:
     if isinstance(loaded, str):
         print(loaded, file=sys.stderr)
         return EXIT_CONFIG
-    configure_logging(loaded.log_level)
+    configure_logging(loaded.log_level, log_formatter(loaded))
     warn_of_deprecated_models(loaded)
     try:
         asyncio.run(_serve(loaded))

@@ -70,6 +70,20 @@ class Settings(PipelineSettings):
     user_daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     channel_daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     log_level: str = "INFO"
+    # One JSON object per log line (with the run id and trace ids) instead of text.
+    log_format: Literal["text", "json"] = "text"
+    # OpenTelemetry's standard variables (the SDK reads the other OTEL_* knobs itself).
+    # Unset endpoint: nothing is exported.
+    otel_exporter_otlp_endpoint: str | None = Field(
+        default=None, validation_alias=_env("OTEL_EXPORTER_OTLP_ENDPOINT")
+    )
+    otel_service_name: str = Field(default="orchestra", validation_alias=_env("OTEL_SERVICE_NAME"))
+    # Prompts, goals, context and answers in spans: off unless set to true.
+    otel_instrumentation_genai_capture_message_content: bool = Field(
+        default=False, validation_alias=_env("OTEL_INSTRUMENTATION_GENAI_CAPTURE_MESSAGE_CONTENT")
+    )
+    # Serve the metrics for Prometheus to scrape at /metrics (HTTP mode's server).
+    prometheus_metrics: bool = False
 
     @field_validator("command")
     @classmethod
@@ -93,6 +107,15 @@ class Settings(PipelineSettings):
         if not value.get_secret_value().startswith(("redis://", "rediss://", "unix://")):
             # Never echo the value: it may hold a password.
             raise ValueError("must start with redis://, rediss:// or unix://")
+        return value
+
+    @field_validator("otel_exporter_otlp_endpoint")
+    @classmethod
+    def _otlp_url(cls, value: str | None) -> str | None:
+        if not value:
+            return None  # set but empty: as unset
+        if not value.startswith(("http://", "https://")):
+            raise ValueError("must be an http:// or https:// URL (OTLP over HTTP)")
         return value
 
     @field_validator("slack_api_url")

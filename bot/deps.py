@@ -13,6 +13,7 @@ from bot.runs.visibility import Visibility
 from bot.slack.auth import SlackAuth
 from bot.slack.io import SlackIO
 from bot.store import RunStore
+from bot.telemetry import Telemetry, telemetry_off
 from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
 from pipeline import LLM, PipelineConfig
 
@@ -42,6 +43,8 @@ class Deps:
     stream_keepalive_s: float = KEEPALIVE_S
     # How often a DM run's status line is re-sent while it shows (Slack drops it after 2 min).
     status_refresh_s: float = STATUS_REFRESH_S
+    # Traces and metrics (bot.telemetry); off unless OTEL_EXPORTER_OTLP_ENDPOINT or /metrics.
+    telemetry: Telemetry = field(default_factory=telemetry_off)
 
     @cached_property
     def config(self) -> PipelineConfig:

@@ -56,10 +56,11 @@ class SafeFormatter(logging.Formatter):
         return "\n".join([text, *(_continuation(d) for d in details)])
 
 
-def configure_logging(level: str) -> None:
-    """Root logging for `python -m bot`: one escaped line per record, on stderr."""
+def configure_logging(level: str, formatter: logging.Formatter | None = None) -> None:
+    """Root logging for `python -m bot`: one escaped line per record, on stderr
+    (`formatter`: another way to write a record, e.g. JSON, as safe as this one)."""
     handler = logging.StreamHandler()
-    handler.setFormatter(SafeFormatter(FORMAT))
+    handler.setFormatter(formatter or SafeFormatter(FORMAT))
     logging.basicConfig(level=level.upper(), handlers=[handler])
     # Alembic narrates every start at INFO ("Context impl SQLiteImpl."): noise an operator
     # cannot act on. The store logs a real schema upgrade itself.

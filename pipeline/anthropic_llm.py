@@ -47,9 +47,17 @@ _KIND_BY_STATUS: Mapping[int, LLMErrorKind] = {
 
 
 def make_client(api_key: str, base_url: str | None, timeout_s: float) -> anthropic.AsyncAnthropic:
-    """An SDK client with its own retries off: our tenacity policy is the one retry owner."""
+    """An SDK client with its own retries off: our tenacity policy is the one retry owner.
+
+    Its own OpenTelemetry span (`anthropic.messages.create`, anthropic/_tracing.py, 2.x) is
+    off too, whatever ANTHROPIC_OPEN_TELEMETRY* say: the app's chat span (bot.telemetry.genai)
+    is the one span per call, with the usage and finish reasons the SDK's lacks."""
     return anthropic.AsyncAnthropic(
-        api_key=api_key, base_url=base_url, max_retries=0, timeout=timeout_s
+        api_key=api_key,
+        base_url=base_url,
+        max_retries=0,
+        timeout=timeout_s,
+        open_telemetry={"traces": False, "propagation": False},
     )
 
 

@@ -16,6 +16,7 @@ from pipeline.errors import BudgetExceeded, LLMError, LLMErrorKind
 from pipeline.events import CallRetrying, EventSink, PipelineEvent, deliver
 from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback, Usage, joined
 from pipeline.retry import Sleep, retry_policy
+from pipeline.tracing import NO_TRACING, Tracing
 from pipeline.steering import Steer, Steering, no_steering
 from pipeline.usage import RunUsage
 
@@ -61,6 +62,7 @@ class RunContext:
     usage: RunUsage = field(init=False)
     budgets: RunBudgets = field(init=False)
     started: float = field(init=False)
+    tracing: Tracing = field(default=NO_TRACING, kw_only=True)  # where its stages are traced
 
     def __post_init__(self) -> None:
         self.usage = RunUsage(self.config)
@@ -133,6 +135,10 @@ class RunContext:
                 attempt,
                 wait_s,
                 self.run_id,
+            )
+            self.tracing.note(
+                "retry",
+                {"attempt": attempt, "error.type": error.kind, "wait_s": round(wait_s, 3)},
             )
             await self.emit(
                 CallRetrying(

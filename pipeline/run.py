@@ -31,6 +31,7 @@ from pipeline.models import Checkpoint, Plan, RunResult, RunStatus, SubtaskOutco
 from pipeline.planner import make_plan
 from pipeline.retry import Sleep
 from pipeline.scheduler import run_subtasks
+from pipeline.tracing import NO_TRACING, Tracing
 from pipeline.steering import Steering, no_steering
 
 logger = logging.getLogger(__name__)
@@ -74,6 +75,7 @@ async def run_pipeline(
     sleep: Sleep = asyncio.sleep,
     checkpoint: Checkpoint | None = None,
     budget: Budget = NO_BUDGET,
+    tracing: Tracing = NO_TRACING,
     worked_s: float = 0.0,
     history: Sequence[Past] = (),
     steering: Steering = no_steering,
@@ -93,6 +95,7 @@ async def run_pipeline(
             retry failed subtasks): planning is skipped and finished subtasks are reused.
         budget: a dollar budget beside the config's own (a person's day, say): every call
             reserves its worst case from it first and settles to its real cost after.
+        tracing: where the run's stages (plan, subagents, integrator) are traced.
         worked_s: working time earlier attempts at this run spent: the deadline
             (`config.run_deadline_s`) goes on from it.
         history: similar earlier runs, newest first, which correct the plan's estimate.
@@ -107,6 +110,7 @@ async def run_pipeline(
     ctx = RunContext(
         run_id or new_run_id(), llm, config, sink, clock, sleep, budget, steering=steering
     )
+    ctx.tracing = tracing
     outcomes: dict[str, SubtaskOutcome] = {}
     plan: Plan | None = None
     answer = answer_cut = ""
@@ -142,7 +146,8 @@ async def run_pipeline(
         if checkpoint is None:
             try:
                 async with asyncio.timeout(work.remaining()):
-                    plan = await make_plan(ctx, goal, _newest(context, config.max_context_chars))
+                    with tracing.stage("plan"):
+                plan = await make_plan(ctx, goal, _newest(context, config.max_context_chars))
             except TimeoutError:
                 raise DeadlineReached(words.deadline_before_plan(config.run_deadline_s)) from None
             planning = ctx.usage.by_role.get("orchestrator", Usage())
@@ -163,7 +168,8 @@ async def run_pipeline(
         if cut and not any(o.status == "done" for o in outcomes.values()):
             # No integrator call: there is nothing to answer from.
             raise DeadlineReached(words.deadline_nothing_done(config.run_deadline_s))
-        answer, answer_cut = await integrate(ctx, goal, plan, outcomes)
+        with tracing.stage("integrator"):
+            answer, answer_cut = await integrate(ctx, goal, plan, outcomes)
     except asyncio.CancelledError:
         cancelled = result("cancelled", "The run was cancelled.", "cancelled")
         await ctx.emit(RunCancelled(run_id=ctx.run_id, at=ctx.now(), result=cancelled))

@@ -131,6 +131,7 @@ async def _execute(
     limit = subtask_limit(ctx.config.run_deadline_s, ctx.config.subagent_timeout_s)
     try:
         async with asyncio.timeout(limit):
+            with ctx.tracing.stage("subagent", task.id):
             done = await run_subagent(ctx, task, dependencies)
     except TimeoutError:
         exc = LLMError(words.subagent_timed_out(limit), kind="timeout", retryable=False)

@@ -196,5 +196,7 @@ async def budget_refusal(
     least = least_run_usd(settings)
     for standing in standings:
         if standing.left_usd <= 0 or standing.left_usd < least:
+            if isinstance(deps_or_store, Deps):
+                deps_or_store.telemetry.meters.budget_refusals.add(1)
             return refusal_sentence(standing)
     return None

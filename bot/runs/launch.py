@@ -16,9 +16,11 @@ from bot.render.history import goal_link
 from bot.runs.budgets import budget_refusal, run_budget
 from bot.runs.charges import LedgerFigures
 from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.runs.tracing import traced
 from bot.slack.agent_io import NativeIO
 from bot.slack.requester import Requester
 from bot.store import UNFINISHED_STATUSES, RunSource, RunSummary
+from bot.telemetry import new_trace_id, queued, tracing_of
 from bot.thread.channel import SlackRun
 from bot.thread.dm import NativeRun
 from bot.thread.owner import RunOwner
@@ -189,6 +191,7 @@ async def launch(
     start it as a tracked task; returns its run id."""
     ownership = deps.runs.ownership
     tenure = await ownership.begin(run_id)
+    trace_id = new_trace_id()  # stored: a resumed attempt joins the same trace
     try:
         await deps.store.create_run(
             run_id=run_id,
@@ -203,6 +206,7 @@ async def launch(
             status="queued",  # until it has a slot (admission control)
             owner=ownership.replica if ownership.shared else None,
             lease_s=ownership.lease_s,
+            trace_id=trace_id,
         )
     except Exception:
         # Without its row the run cannot be resumed after a crash, but it still runs now
@@ -218,7 +222,9 @@ async def launch(
         checkpoint=checkpoint,
         note=note,
     )
-    deps.runs.start(run, work, tenure)
+    workspace = deps.workspace.team_id
+    traced_work = traced(deps, run, work, workspace=workspace, trace_id=trace_id, resumed=False)
+    deps.runs.start(run, traced_work, tenure)
     return run_id
 
 
@@ -244,7 +250,8 @@ async def execute(
             if context_before_ts is not None and run.thread_ts is not None:
                 context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
                 await run.context(context)
-            await turn()
+            with queued(deps.telemetry):
+                await turn()
             await run.starting()
             await run_pipeline(
                 run.goal,
@@ -255,6 +262,7 @@ async def execute(
                 run_id=run.run_id,
                 checkpoint=checkpoint,
                 budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
+                tracing=tracing_of(deps.telemetry),
             )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the

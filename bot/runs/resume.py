@@ -13,6 +13,7 @@ from bot.render.history import goal_link
 from bot.runs.intake import SAID, Ask, Judge, Verdict, accept
 from bot.runs.launch import ResearchRequest, execute, launch, new_run
 from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.runs.tracing import traced
 from bot.slack.requester import Requester
 from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
 from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
@@ -132,6 +133,7 @@ async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | Non
         # A run paused for a restart said so in its thread: it goes on after that restart.
         await resume(deps, stored, tenure, why=notes.RESTART if stored.status == "paused" else why)
         taken += 1
+        deps.telemetry.meters.takeovers.add(1)
     if taken:
         logger.info("took over %d runs", taken)
     return taken
@@ -198,7 +200,16 @@ def _start_again(
         # Without a thread the run never became visible: it simply starts now.
         note=note if stored.thread_ts else None,
     )
-    deps.runs.start(run, work, tenure)
+    traced_work = traced(
+        deps,
+        run,
+        work,
+        workspace=stored.workspace,
+        trace_id=stored.trace_id,
+        resumed=True,
+        fence=tenure.fence if tenure is not None else None,
+    )
+    deps.runs.start(run, traced_work, tenure)
 
 
 async def retry(deps: Deps, parent: StoredRun, subtask_id: str, press: Press) -> None:

@@ -12,6 +12,7 @@ from bot.deps import Deps
 from bot.listeners import register
 from bot.log_safety import bolt_logger
 from bot.serving import health
+from bot.serving.observability import add_metrics_route
 from bot.serving.verify import MAX_BODY_BYTES, Refusal, RequestVerifier
 
 logger = logging.getLogger(__name__)
@@ -70,4 +71,5 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
 
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get("/healthz", healthz)
+    add_metrics_route(web_app, deps.telemetry)
     return web_app
