@@ -20,7 +20,7 @@ from bot.render import messages as blocks
 from bot.render import notes
 from bot.runs.full_output import Output, live_output, post_once, stored_output
 from bot.runs.resume import Press, rerun, retry
-from bot.store import StoredRun
+from bot.store import StoredRun, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ async def _place(deps: Deps, run_id: str) -> RunPlace | None:
         return RunPlace(live.requester_id, live.channel, live.plan_ts, None)
     try:
         stored = await deps.store.get_run(run_id) if run_id else None
-    except Exception:
+    except StoreError:
         logger.exception("run store: could not read run %s", run_id)
         return None
     if stored is None:
@@ -82,7 +82,7 @@ async def _stored(deps: Deps, place: RunPlace, run_id: str) -> StoredRun | None:
         return place.stored
     try:
         return await deps.store.get_run(run_id)
-    except Exception:
+    except StoreError:
         logger.exception("run store: could not read run %s", run_id)
         return None
 

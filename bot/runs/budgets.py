@@ -15,17 +15,15 @@ import logging
 import math
 from datetime import datetime, timedelta
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.config import Settings
 from bot.deps import Deps
-from bot.store import RunStore
+from bot.store import RunStore, StoreDown
 from bot.store.spend import BudgetStanding
 from pipeline import BudgetExceeded, PipelineConfig, Reservation, usd_text
 
 logger = logging.getLogger(__name__)
 
-STORE_DOWN = (
+BUDGETS_UNCHECKED = (
     "the daily budgets could not be checked (the run store did not answer), "
     "so no Claude call is made"
 )
@@ -86,7 +84,7 @@ class _Held:
     async def settle(self, actual_usd: float) -> None:
         try:
             await self._store.settle_spend(self._hold_id, actual_usd)
-        except (SQLAlchemyError, OSError):
+        except StoreDown:
             # The hold stays and, once expired, is charged in full: never under-counted.
             logger.exception("could not settle a budget hold [run_id=%s]", self._run_id)
 
@@ -105,7 +103,7 @@ class _Recorded:
             await budget.store.record_spend(
                 user=budget.user, channel=budget.channel, usd=actual_usd, run_id=budget.run_id
             )
-        except (SQLAlchemyError, OSError):
+        except StoreDown:
             logger.exception("could not record spend [run_id=%s]", budget.run_id)
 
 
@@ -146,10 +144,12 @@ class DailyBudget:
                 hold_s=self._hold_s,
                 run_id=self.run_id,
             )
-        except (SQLAlchemyError, OSError):
+        except StoreDown:
             # A budget that cannot be checked is not spent on: the run stops, saying so.
             logger.exception("could not reserve against daily budgets [run_id=%s]", self.run_id)
-            raise BudgetExceeded(f"This run stopped: {STORE_DOWN}.", why=STORE_DOWN) from None
+            raise BudgetExceeded(
+                f"This run stopped: {BUDGETS_UNCHECKED}.", why=BUDGETS_UNCHECKED
+            ) from None
         if isinstance(outcome, BudgetStanding):
             logger.info(
                 "daily %s budget refused $%.4f [run_id=%s]", outcome.scope, usd, self.run_id
@@ -190,9 +190,9 @@ async def budget_refusal(
             user_limit=settings.user_daily_budget_usd,
             channel_limit=settings.channel_daily_budget_usd,
         )
-    except (SQLAlchemyError, OSError):
+    except StoreDown:
         logger.exception("could not read daily budgets")
-        return f"Not started: {STORE_DOWN}. Try again in a moment."
+        return f"Not started: {BUDGETS_UNCHECKED}. Try again in a moment."
     least = least_run_usd(settings)
     for standing in standings:
         if standing.left_usd <= 0 or standing.left_usd < least:

@@ -10,8 +10,7 @@ from __future__ import annotations
 import logging
 from dataclasses import replace
 
-from bot.runs.ownership import STORE_DOWN
-from bot.store import RunStore
+from bot.store import RunStore, StoreError
 from bot.thread.owner import RunOwner
 from pipeline import PipelineEvent, RunCancelled, RunFailed, RunFinished, RunResult
 
@@ -25,7 +24,7 @@ async def charged(store: RunStore, result: RunResult) -> RunResult:
         return result
     try:
         cost = await store.run_cost(result.run_id)
-    except STORE_DOWN:
+    except StoreError:
         logger.warning("run store: could not read the run's cost [run_id=%s]", result.run_id)
         return result
     return result if cost is None else replace(result, cost_usd=cost)
@@ -45,7 +44,7 @@ class LedgerFigures:
             ):
                 try:
                     event = replace(event, result=await charged(self._store, result))
-                except Exception:
+                except StoreError:
                     # The end must reach its owner whatever the figure: it ends the run.
                     logger.exception("could not read the run's cost [run_id=%s]", result.run_id)
         await self._owner(event)

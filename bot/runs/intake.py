@@ -22,10 +22,9 @@ from bot.deps import Deps
 from bot.render import notes
 from bot.render.history import goal_link
 from bot.runs.budgets import budget_refusal
-from bot.runs.ownership import STORE_DOWN
 from bot.runs.registry import DELIVERY_TTL_S
 from bot.slack.requester import Requester
-from bot.store import UNFINISHED_STATUSES, RunSummary
+from bot.store import UNFINISHED_STATUSES, RunSummary, StoreDown
 
 logger = logging.getLogger(__name__)
 
@@ -133,7 +132,7 @@ async def over_limit_everywhere(deps: Deps, user: str) -> notes.Private:
             workspace=deps.workspace.team_id,
             limit=max(20, 4 * deps.runs.admission.max_per_user),
         )
-    except STORE_DOWN:
+    except StoreDown:
         logger.warning("run store unreachable: the limit reply lists this replica's runs")
         stored = []
     return over_limit(deps, user, stored)

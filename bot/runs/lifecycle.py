@@ -10,7 +10,7 @@ from collections.abc import AsyncIterator, Awaitable, Callable
 
 from bot.deps import Deps
 from bot.runs.resume import resume_unfinished, take_over
-from bot.store import RunStore
+from bot.store import RunStore, StoreError
 
 logger = logging.getLogger(__name__)
 
@@ -32,7 +32,7 @@ async def purge_forever(
             counts = await store.purge(retention_days)
             if counts.runs:
                 logger.info("retention: removed the texts of %d old runs", counts.runs)
-        except Exception:
+        except StoreError:
             logger.exception("run store: retention pass failed; trying again later")
         await sleep(every_s)
 

@@ -27,16 +27,13 @@ import time
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.coordination import Coordination, Lease, RedisDown
-from bot.store import Fence, RunStore
+from bot.store import Fence, RunStore, StoreDown
 
 logger = logging.getLogger(__name__)
 
-# What a store call raises when the database cannot be reached or refuses (drivers raise
-# OSError subclasses, timeouts included; SQLAlchemy wraps the rest).
-STORE_DOWN = (SQLAlchemyError, OSError)
+# The old name of `StoreDown`, kept while modules other issues are editing still say it.
+STORE_DOWN = StoreDown
 
 
 def lease_name(run_id: str) -> str:
@@ -155,7 +152,7 @@ class Ownership:
             return None
         try:
             fence = await self._store.take_run(run_id, self.replica, self.lease_s)
-        except STORE_DOWN:
+        except StoreDown:
             logger.exception("run store: could not take a run over [run_id=%s]", run_id)
             fence = None
         if fence is None:  # its row says another replica still holds it, or it ended
@@ -227,7 +224,7 @@ class Ownership:
             return None
         try:
             return await self._store.renew_run_lease(tenure.fence, self.lease_s)
-        except STORE_DOWN:
+        except StoreDown:
             # Tried again within seconds, for every live run: not a warning each time.
             logger.debug("run store: could not renew a run's lease [run_id=%s]", tenure.run_id)
             return None
@@ -243,7 +240,7 @@ class Ownership:
         if tenure.fence is not None:
             try:
                 await self._store.release_run(tenure.fence)
-            except STORE_DOWN:
+            except StoreDown:
                 logger.warning("run store: could not release a run [run_id=%s]", tenure.run_id)
 
     async def _give_up_lease(self, lease: Lease) -> None:

@@ -12,10 +12,9 @@ from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Protocol
 
-from sqlalchemy.exc import SQLAlchemyError
-
 from bot.coordination import RedisDown, RedisLink
 from bot.slack.auth import SlackAuth
+from bot.store import StoreDown
 
 CHECK_TIMEOUT_S = 2.0
 # /healthz needs no signature: anyone who can reach it could otherwise make every request a
@@ -90,9 +89,10 @@ async def check(probes: Mapping[str, Probe], timeout_s: float = CHECK_TIMEOUT_S)
             return f"no answer within {timeout_s:g} s"
         except Down as down:
             return str(down)
-        except (RedisDown, SQLAlchemyError, OSError) as exc:
+        except (RedisDown, StoreDown, OSError) as exc:
             # The type only: a driver's message can carry a host name or a user.
-            cause = exc.__cause__ if isinstance(exc, RedisDown) and exc.__cause__ else exc
+            wrapped = isinstance(exc, RedisDown | StoreDown)
+            cause = exc.__cause__ if wrapped and exc.__cause__ else exc
             return f"unreachable ({type(cause).__name__})"
         return "ok"
 

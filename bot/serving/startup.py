@@ -16,10 +16,9 @@ import aiohttp
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
-from sqlalchemy.exc import SQLAlchemyError
 
 from bot.deps import Workspace
-from bot.store import DatabaseURLError, RunStore
+from bot.store import DatabaseURLError, RunStore, StoreDown
 from bot.store.file_lock import StoreFileLock, lock_path
 
 logger = logging.getLogger(__name__)
@@ -146,9 +145,10 @@ async def open_store(url: str) -> RunStore:
         return await RunStore.open(url)
     except DatabaseURLError as exc:
         raise StartupError(f"ORCHESTRA_DATABASE_URL: {exc}", EXIT_CONFIG) from None
-    except (SQLAlchemyError, OSError) as exc:
+    except (StoreDown, OSError) as exc:
+        cause = exc.__cause__ if isinstance(exc, StoreDown) and exc.__cause__ else exc
         raise StartupError(
-            f"Could not open the run store (ORCHESTRA_DATABASE_URL): {type(exc).__name__}; "
+            f"Could not open the run store (ORCHESTRA_DATABASE_URL): {type(cause).__name__}; "
             "check that the database is reachable, then start again.",
             EXIT_UNREACHABLE,
         ) from None

@@ -4,7 +4,7 @@
 from SQLAlchemy leaves this package.
 """
 
-from bot.store.core import Fence, Fenced, StoreError, UnknownRun, UnknownSubtask
+from bot.store.core import Fence, Fenced, StoreDown, StoreError, UnknownRun, UnknownSubtask
 from bot.store.migrate import SchemaChange
 from bot.store.records import (
     FINISHED_STATUSES,
@@ -47,6 +47,7 @@ __all__ = [
     "RunSummary",
     "SchemaChange",
     "Source",
+    "StoreDown",
     "StoreError",
     "StoredRun",
     "StoredSubtask",

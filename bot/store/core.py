@@ -11,6 +11,7 @@ from datetime import UTC, datetime
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.tables import runs
@@ -18,6 +19,13 @@ from bot.store.tables import runs
 
 class StoreError(Exception):
     """Base of the run store's own errors."""
+
+
+class StoreDown(StoreError):
+    """The database did not answer or refused the statement (connection refused or lost, a
+    timeout, a failed transaction): what went wrong is the database's, not the caller's. The
+    store's helpers raise it for every driver and SQLAlchemy error, so no caller outside
+    `bot.store` needs to know SQLAlchemy (as `RedisDown` stands for every Redis error)."""
 
 
 class UnknownRun(StoreError, LookupError):
@@ -67,7 +75,7 @@ class StoreCore:
         Under a `fence`, the transaction first locks the run's row and checks that it still
         names the fence's owner and token (`Fenced` if not): a takeover's UPDATE of that row
         waits for this transaction, so the check and the write are one step."""
-        async with self._write_lock, self._engine.begin() as connection:
+        async with database_errors(), self._write_lock, self._engine.begin() as connection:
             if fence is not None:
                 held = await connection.execute(
                     select(runs.c.run_id)
@@ -85,7 +93,7 @@ class StoreCore:
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
         """A connection for reads (one consistent snapshot per statement at least)."""
-        async with self._engine.connect() as connection:
+        async with database_errors(), self._engine.connect() as connection:
             yield connection
 
     def _upsert(self, table: Table) -> postgresql.Insert | sqlite.Insert:
@@ -93,3 +101,13 @@ class StoreCore:
         if self._engine.dialect.name == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+
+@contextlib.asynccontextmanager
+async def database_errors() -> AsyncIterator[None]:
+    """Every error of the database or its driver, as `StoreDown`. (Drivers raise OSError
+    subclasses, timeouts included; SQLAlchemy wraps the rest.)"""
+    try:
+        yield
+    except (SQLAlchemyError, OSError) as exc:
+        raise StoreDown(f"the run store did not answer ({type(exc).__name__})") from exc

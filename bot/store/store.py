@@ -7,6 +7,7 @@ import time
 from collections.abc import Callable
 from typing import Self
 
+from bot.store.core import database_errors
 from bot.store.engine import create_store_engine
 from bot.store.installations import SealedInstallations, StoredOAuthStates
 from bot.store.leases import RunLeases
@@ -46,13 +47,12 @@ class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPos
 
         Raises:
             DatabaseURLError: the URL names no database the store supports.
-            sqlalchemy.exc.SQLAlchemyError: the database cannot be reached or migrated
-                (OSError subclasses too, from the drivers).
+            StoreDown: the database cannot be reached or migrated.
         """
         sa_url = async_url(url)
         engine = create_store_engine(sa_url)
         try:
-            async with engine.begin() as connection:
+            async with database_errors(), engine.begin() as connection:
                 schema = await connection.run_sync(upgrade)
         except BaseException:
             await engine.dispose()

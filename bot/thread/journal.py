@@ -5,17 +5,21 @@ from __future__ import annotations
 import logging
 from collections.abc import Awaitable
 
-from bot.store import EndReason, Fence, Fenced, FinishedStatus, RunStore, StoredUsage
+from bot.store import EndReason, Fence, Fenced, FinishedStatus, RunStore, StoredUsage, StoreError
 from pipeline import (
     PipelineEvent,
     PlanReady,
+    RunFailed,
+    RunFinished,
     RunResult,
+    SubtaskCut,
     SubtaskFailed,
     SubtaskFinished,
     SubtaskSkipped,
     SubtaskStarted,
     Usage,
 )
+from pipeline.words import CUT_AT_DEADLINE
 
 logger = logging.getLogger(__name__)
 
@@ -65,6 +69,9 @@ class Journal:
         # A resumed run's plan and done subtasks are stored already; a Retry is a new run
         # that starts from another run's checkpoint, so it stores them as its own.
         self._resumed = plan_stored
+        # Working time earlier attempts spent (a resumed run's deadline goes on from it):
+        # each event's `at` adds to it (issue 22.1).
+        self.worked_s = 0.0
 
     async def _write(self, what: str, write: Awaitable[object]) -> None:
         try:
@@ -76,7 +83,7 @@ class Journal:
                 what,
                 self.run_id,
             )
-        except Exception:
+        except StoreError:
             # Durability is lost for this change, the run itself goes on.
             logger.exception("run store: could not save %s [run_id=%s]", what, self.run_id)
 
@@ -111,6 +118,11 @@ class Journal:
                 await self._write(
                     sid, store.save_subtask(run_id, sid, "failed", error=reason, fence=fence)
                 )
+            case SubtaskCut(subtask_id=sid):
+                write = store.save_subtask(
+                    run_id, sid, "cancelled", error=CUT_AT_DEADLINE, fence=fence
+                )
+                await self._write(sid, write)
             case SubtaskSkipped(subtask_id=sid, failed_dependencies=deps):
                 why = f"needs {', '.join(deps)}, which failed"
                 await self._write(
@@ -118,6 +130,27 @@ class Journal:
                 )
             case _:
                 pass
+        await self._work(event)
+
+    async def _work(self, event: PipelineEvent) -> None:
+        """The working time so far, and the plan's estimate when it comes (issue 22)."""
+        if isinstance(event, PlanReady) and event.estimate is not None:
+            found = event.estimate
+            write = self._store.save_effort(
+                self.run_id,
+                "",
+                found.usd,
+                found.seconds,
+                (found.basis_usd, found.basis_s),
+                fence=self._fence,
+            )
+            await self._write("estimate", write)
+        if isinstance(
+            event,
+            PlanReady | SubtaskFinished | SubtaskFailed | SubtaskCut | RunFinished | RunFailed,
+        ):
+            write = self._store.save_work(self.run_id, self.worked_s + event.at, fence=self._fence)
+            await self._write("working time", write)
 
     async def running(self) -> None:
         """The run is executing (again)."""

@@ -19,7 +19,7 @@ import pytest
 from bot.coordination import Lease, RedisDown, RedisLink, redis_coordination
 from bot.coordination.leases import RedisLeases
 from bot.runs.ownership import Ownership, Tenure, lease_name
-from bot.store import Fence, RunStore
+from bot.store import Fence, RunStore, StoreDown
 from tests.coordination.conftest import LinkFactory
 
 LEASE_S = 0.6
@@ -35,7 +35,7 @@ class FlakyStore(RunStore):
     async def renew_run_lease(self, fence: Fence, lease_s: float) -> bool:
         await asyncio.sleep(self.slow_s)
         if self.down:
-            raise OSError("database unreachable")
+            raise StoreDown("the run store did not answer (OSError)")
         return await super().renew_run_lease(fence, lease_s)
 
 

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.store import RunStore
+from bot.store import RunStore, StoreDown
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic
@@ -51,7 +51,7 @@ async def test_a_store_failing_mid_run_does_not_stop_the_answer(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
     async def unreachable(*args: object, **kwargs: object) -> None:
-        raise OSError("database unreachable")
+        raise StoreDown("the run store did not answer (OSError)")
 
     monkeypatch.setattr(store, "save_subtask", unreachable)
     client = make_client(fake_claude.api_key, fake_claude.base_url, 5)

@@ -10,7 +10,7 @@ import pytest
 
 from bot.config import Settings
 from bot.runs.budgets import DailyBudget, budget_refusal, resets_in, stopped_sentence
-from bot.store import RunStore
+from bot.store import RunStore, StoreDown
 from bot.store.spend import BudgetStanding
 from pipeline import BudgetExceeded
 
@@ -29,7 +29,7 @@ def budget(store: RunStore, user_limit: float | None = 1.0) -> DailyBudget:
 
 
 async def unreachable(*args: object, **kwargs: object) -> None:
-    raise OSError("database unreachable")
+    raise StoreDown("the run store did not answer (OSError)")  # as the store raises it
 
 
 @pytest.mark.parametrize(

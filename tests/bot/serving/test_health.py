@@ -7,6 +7,7 @@ import asyncio
 from sqlalchemy.exc import OperationalError
 
 from bot.serving import health
+from bot.store import StoreDown
 
 
 class Store:
@@ -31,7 +32,9 @@ async def test_a_fine_store_is_ok_and_redis_is_checked_only_when_configured() ->
 
 
 async def test_a_failing_store_is_named_by_the_kind_of_failure_only() -> None:
-    error = OperationalError("SELECT", {}, OSError("password authentication failed for bob"))
+    cause = OperationalError("SELECT", {}, OSError("password authentication failed for bob"))
+    error = StoreDown("the run store did not answer")  # as the store raises it
+    error.__cause__ = cause
     state = await health.check(health.probes(Store(error), None))
     assert state.failing == ["database"]
     assert state.checks["database"] == "unreachable (OperationalError)"
