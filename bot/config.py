@@ -45,6 +45,9 @@ class Settings(PipelineSettings):
     host: str = Field(default="127.0.0.1", validation_alias=_env("HOST"))
     command: str = "/research"
     cancel_by: Literal["requester", "anyone"] = "requester"
+    # Who may steer a live run by mentioning the app in its thread (issue 22.2): anyone (a
+    # team tool; the note names who steered) or its requester. Never widens cancel_by.
+    steer_by: Literal["anyone", "requester"] = "anyone"
     update_interval_s: float = Field(default=1.0, ge=0.05, le=60)
     thread_context_messages: int = Field(default=20, ge=0, le=200)
     shutdown_timeout_s: float = Field(default=10.0, gt=0, le=600)

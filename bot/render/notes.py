@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Literal
 
+from bot.render.text import mrkdwn_line
+
 PAUSED = (
     ":double_vertical_bar: Paused for a restart; I will resume where I left off "
     "(nothing already done is lost)."
@@ -266,3 +268,20 @@ class Stop:
             return PAUSED
         who = f" by <@{self.by}>" if self.by else ""
         return f":black_square_for_stop: Cancelled{who}."
+
+
+# Steering a live run from its thread (issue 22.2).
+STEER_EMPTY = "Mention me with what the run should take into account, and I will steer it."
+STEER_NOT_SAVED = (
+    "I could not save that steer just now (the run store did not answer), so the run did "
+    "not get it; please try again."
+)
+
+
+def steering_noted(user: str, text: str) -> str:
+    """The thread note that a steer was taken: who steered, and what they asked for."""
+    said = mrkdwn_line(text, 300)
+    return (
+        f":compass: Steering noted from <@{user}>: \u201c{said}\u201d. The subtasks that start "
+        "from now and the answer will take it into account; finished ones are kept."
+    )

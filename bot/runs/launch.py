@@ -16,6 +16,7 @@ from bot.render.history import goal_link
 from bot.runs.budgets import budget_refusal, run_budget
 from bot.runs.charges import LedgerFigures
 from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.runs.steering import StoredSteering
 from bot.runs.tracing import traced
 from bot.slack.agent_io import NativeIO
 from bot.slack.requester import Requester
@@ -263,6 +264,7 @@ async def execute(
                 checkpoint=checkpoint,
                 budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
                 tracing=tracing_of(deps.telemetry),
+                steering=StoredSteering(deps.store, run.run_id),  # kept by the store
             )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the

@@ -17,13 +17,14 @@ from bot.store.reads import RunReads
 from bot.store.retention import Retention
 from bot.store.sealing import Sealer
 from bot.store.spend import SpendLedger
+from bot.store.steering import RunSteers
 from bot.store.url import async_url
 from bot.store.writes import RunWrites
 
 logger = logging.getLogger(__name__)
 
 
-class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPosts):
+class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPosts, RunSteers):
     """Runs, their subtasks, Slack delivery keys, full outputs posted on demand and the spend
     ledger, in SQL.
 

@@ -275,3 +275,17 @@ oauth_states = Table(
     Column("expires_at", UTCDateTime, nullable=False),
     Index(None, "expires_at"),
 )
+
+# Steers (issue 22.2): what people added to a live run from its thread, oldest first. The
+# store is how a steer taken in by one replica reaches the replica running the run (it reads
+# them as each subagent call starts), and how a resumed run keeps them.
+steers = Table(
+    "steers",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("by", String(_ID), nullable=False),
+    Column("text", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Index(None, "run_id", "id"),
+)
