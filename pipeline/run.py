@@ -147,7 +147,9 @@ async def run_pipeline(
             try:
                 async with asyncio.timeout(work.remaining()):
                     with tracing.stage("plan"):
-                plan = await make_plan(ctx, goal, _newest(context, config.max_context_chars))
+                        plan = await make_plan(
+                            ctx, goal, _newest(context, config.max_context_chars)
+                        )
             except TimeoutError:
                 raise DeadlineReached(words.deadline_before_plan(config.run_deadline_s)) from None
             planning = ctx.usage.by_role.get("orchestrator", Usage())

@@ -130,9 +130,9 @@ async def _execute(
     dependencies = [(tasks[d], outcomes[d].output) for d in task.depends_on]
     limit = subtask_limit(ctx.config.run_deadline_s, ctx.config.subagent_timeout_s)
     try:
-        async with asyncio.timeout(limit):
-            with ctx.tracing.stage("subagent", task.id):
-            done = await run_subagent(ctx, task, dependencies)
+        with ctx.tracing.stage("subagent", task.id):
+            async with asyncio.timeout(limit):
+                done = await run_subagent(ctx, task, dependencies)
     except TimeoutError:
         exc = LLMError(words.subagent_timed_out(limit), kind="timeout", retryable=False)
         return await _failed(ctx, task, started, exc)
