@@ -11,16 +11,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
-from bot.render import notes
-from bot.render.history import goal_link
-from bot.runs.budgets import budget_refusal, run_budget
+from bot.runs.budgets import run_budget
 from bot.runs.charges import LedgerFigures
-from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.runs.ownership import Tenure
 from bot.runs.steering import StoredSteering
 from bot.runs.tracing import traced
 from bot.slack.agent_io import NativeIO
 from bot.slack.requester import Requester
-from bot.store import UNFINISHED_STATUSES, RunSource, RunSummary
+from bot.store import RunSource, StoreError
 from bot.telemetry import new_trace_id, queued, tracing_of
 from bot.thread.channel import SlackRun
 from bot.thread.dm import NativeRun
@@ -77,53 +75,6 @@ async def _thread_context(
         logger.warning("could not read thread context: %s", exc.response.get("error"))
         return None
     return format_context(messages, before_ts, deps.config.max_context_chars)
-
-
-def over_limit(deps: Deps, user: str, stored: Sequence[RunSummary] = ()) -> notes.Private:
-    """The refusal of a request past the per-person limit, for that person alone.
-
-    It names every run of theirs going now, each once: a link to its thread, or counted as
-    still starting, so the number it says is the list it shows. `stored`: the person's runs
-    as the store has them (those on other replicas too). All are the person's own, which they
-    may see wherever the reply is shown; the words for a public fallback name none."""
-    items: dict[str, str] = {}
-    url = deps.workspace.url
-    for run_id in deps.runs.admission.runs_of(user):
-        run = deps.runs.get(run_id)  # None: admitted, not started yet
-        items[run_id] = goal_link(url, run.goal, run.channel, run.thread_ts) if run else ""
-    for summary in stored:
-        if summary.requester == user and summary.status in UNFINISHED_STATUSES:
-            link = goal_link(url, summary.goal, summary.channel, summary.thread_ts)
-            items[summary.run_id] = items.get(summary.run_id) or link
-    links = [link for link in items.values() if link]
-    limit = deps.runs.admission.max_per_user
-    text = notes.over_limit(limit, links, starting=len(items) - len(links))
-    return notes.Private(text, instead=notes.over_limit_public(limit))
-
-
-async def over_limit_everywhere(deps: Deps, user: str) -> notes.Private:
-    """`over_limit` with the person's runs on every replica (read from the store)."""
-    try:
-        stored = await deps.store.recent_runs(
-            requester=user,
-            workspace=deps.workspace.team_id,
-            limit=max(20, 4 * deps.runs.admission.max_per_user),
-        )
-    except STORE_DOWN:
-        logger.warning("run store unreachable: the limit reply lists this replica's runs")
-        stored = []
-    return over_limit(deps, user, stored)
-
-
-async def refused_by_budget(deps: Deps, run_id: str, requester: Requester) -> bool:
-    """True (and the requester told privately, the run's slot given back) when a daily
-    budget is already spent, so the run must not start."""
-    refusal = await budget_refusal(deps, deps.settings, requester.user, requester.channel)
-    if refusal is None:
-        return False
-    deps.runs.admission.release(run_id)
-    await requester.tell(refusal)
-    return True
 
 
 def new_run(
@@ -209,7 +160,7 @@ async def launch(
             lease_s=ownership.lease_s,
             trace_id=trace_id,
         )
-    except Exception:
+    except StoreError:
         # Without its row the run cannot be resumed after a crash, but it still runs now
         # (held by its Redis lease alone: no replica can take over a run it cannot read).
         logger.exception("run store: could not store a new run [run_id=%s]", run_id)
