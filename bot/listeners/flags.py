@@ -15,11 +15,16 @@ import re
 from dataclasses import dataclass, replace
 from typing import Any
 
+from bot.render import notes
+from pipeline.effort import Effort
+
 # switch word (lower case, without its dashes) -> (Flags field, value). A later switch for
 # the same field wins ("--review --no-review" is no review).
 SWITCHES: dict[str, tuple[str, Any]] = {
     "review": ("review", True),
     "no-review": ("review", False),
+    "quick": ("effort", "quick"),
+    "deep": ("effort", "deep"),
 }
 
 # One leading word: "--word", or a dash Slack's autoformat made of "--" (an em or en dash).
@@ -31,6 +36,7 @@ class Flags:
     """What the request's leading switches asked for (None: not said, the default holds)."""
 
     review: bool | None = None
+    effort: Effort | None = None  # None: the default effort (`pipeline.effort`)
 
 
 def parse_flags(text: str) -> tuple[Flags, str]:
@@ -45,3 +51,27 @@ def parse_flags(text: str) -> tuple[Flags, str]:
         flags = replace(flags, **{field: value})
         rest = rest[match.end() :]
     return flags, rest.lstrip() if rest is not text else text
+
+
+# A leading "--word" typed with two hyphens: a switch, known or not (a dash Slack made is
+# left to the goal when unknown: it may be the goal's own punctuation).
+_TYPED = re.compile(r"\s*--([A-Za-z][A-Za-z-]*)(?=\s|$)")
+
+
+def flag_problem(text: str) -> str | None:
+    """Why the leading switches of `text` cannot be followed (a sentence for the sender),
+    or None: an unknown switch typed with two hyphens, or two efforts at once."""
+    rest, efforts = text, set()
+    while (match := _TYPED.match(rest)) is not None or (match := _LEADING.match(rest)):
+        word = match.group(1).lower()
+        known = SWITCHES.get(word)
+        if known is None:
+            if match.re is _TYPED:
+                return notes.unknown_switch(word, sorted(SWITCHES))
+            break
+        if known[0] == "effort":
+            efforts.add(word)
+        rest = rest[match.end() :]
+    if len(efforts) > 1:
+        return notes.TWO_EFFORTS
+    return None

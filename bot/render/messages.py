@@ -14,6 +14,7 @@ from slack_sdk.models.blocks import Block, MarkdownBlock
 from bot.render.kit import SlackMessage, block_text_chars, context, message, section
 from bot.render.plan import (
     CANCEL_ACTION,
+    CONTINUE_ACTION,
     OUTPUT_ACTION,
     PREVIEW_CHARS,
     RERUN_ACTION,
@@ -36,9 +37,11 @@ from bot.render.text import (
     truncate,
 )
 from pipeline import RunResult, Source, footer_parts
+from pipeline.words import CUT_AT_DEADLINE
 
 __all__ = [
     "CANCEL_ACTION",
+    "CONTINUE_ACTION",
     "OUTPUT_ACTION",
     "PREVIEW_CHARS",
     "RERUN_ACTION",
@@ -81,11 +84,16 @@ def failed_note(result: RunResult) -> str:
         return ""
     tasks = result.plan.by_id()
     names = [
-        f"{mrkdwn_line(tasks[i].role, 80)} ({result.outcomes[i].status})"
+        f"{mrkdwn_line(tasks[i].role, 80)} ({_missing(result, i)})"
         for i in result.failed_subtasks
         if i in tasks
     ]
     return truncate(":warning: Not included: " + "; ".join(names), FAILED_NOTE_CHARS)
+
+
+def _missing(result: RunResult, subtask_id: str) -> str:
+    """Why a subtask is not in the answer: its status, or "cut at the deadline"."""
+    return CUT_AT_DEADLINE if subtask_id in result.cut else result.outcomes[subtask_id].status
 
 
 def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMessage]:

@@ -285,3 +285,24 @@ def steering_noted(user: str, text: str) -> str:
         f":compass: Steering noted from <@{user}>: \u201c{said}\u201d. The subtasks that start "
         "from now and the answer will take it into account; finished ones are kept."
     )
+
+
+# Effort and the deadline (issue 22.1, 22.4).
+TWO_EFFORTS = "Choose one effort: `--quick` or `--deep`, not both."
+
+
+def unknown_switch(word: str, known: list[str]) -> str:
+    """A leading `--word` that is no switch Orchestra knows."""
+    switches = ", ".join(f"`--{k}`" for k in known)
+    return f"`--{word[:40]}` is not a switch I know. The switches are {switches}, before the goal."
+
+
+def continuing(subtasks: list[str], by: str) -> str:
+    """A Continue: the subtasks cut at the deadline (and their dependents) run now."""
+    return (
+        f"{who(by)} asked to continue: {', '.join(subtasks)} run now with a fresh deadline; "
+        "the done subtasks are reused."
+    )
+
+
+NOTHING_CUT = "No subtask of that run was cut at the deadline, so there is nothing to continue."

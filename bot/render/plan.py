@@ -22,12 +22,15 @@ from bot.render.text import (
     plain_preview,
     truncate,
 )
+from pipeline.estimate import estimate_text
 from pipeline.view import RunView, SubtaskState, SubtaskView
+from pipeline.words import CUT_AT_DEADLINE
 
 CANCEL_ACTION = "orchestra_cancel"
 OUTPUT_ACTION = "orchestra_output"
 RETRY_ACTION = "orchestra_retry"  # a failed subtask, again, with the dependents it held back
 RERUN_ACTION = "orchestra_rerun"  # the whole run again, from the start
+CONTINUE_ACTION = "orchestra_continue"  # the subtasks cut at the deadline, and their dependents
 PREVIEW_CHARS = 280
 _MAX_BUTTONS = 25  # Slack's limit per actions block: Cancel and 24 outputs
 
@@ -95,7 +98,8 @@ def status_line(sub: SubtaskView, detail: int = 160) -> str:
         case "failed" | "skipped":
             return f"{sub.state}: {reason(detail)}" if detail and sub.detail else sub.state
         case "cancelled":
-            return "cancelled"
+            # Always said, at any density: the thread must say why a subtask is missing.
+            return CUT_AT_DEADLINE if sub.detail == CUT_AT_DEADLINE else "cancelled"
 
 
 def subtask_block(sub: SubtaskView, density: Density = DENSITIES[0]) -> Block:
@@ -150,6 +154,9 @@ def plan_at_density(
     else:
         head = f":clipboard: *Plan:* {mrkdwn_line(view.plan.goal, density.goal)}"
     top: list[Block] = [section(head)]
+    if view.estimate is not None and view.plan is not None:
+        # Before subagents start (issue 22.4): what the rest of the run will cost and take.
+        top.append(context(estimate_text(view.estimate)))
     bottom: list[Block] = []
     phase = escape(queued) if waiting else _phase_line(view, cancel_note)
     if phase:
@@ -201,6 +208,10 @@ def _buttons(view: RunView, over: bool) -> list[ButtonElement]:
             ButtonElement(text="Cancel", action_id=CANCEL_ACTION, value=view.run_id, style="danger")
         )
     elif over:
+        if any(sub.detail == CUT_AT_DEADLINE for sub in view.subtasks.values()):
+            buttons.append(
+                ButtonElement(text="Continue", action_id=CONTINUE_ACTION, value=view.run_id)
+            )
         buttons.append(ButtonElement(text="Re-run", action_id=RERUN_ACTION, value=view.run_id))
         buttons += [
             ButtonElement(

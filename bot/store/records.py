@@ -118,6 +118,8 @@ class StoredRun:
     effort: str = ""
     estimate_usd: float | None = None
     estimate_s: float | None = None
+    basis_usd: float | None = None  # the estimate before history corrected it
+    basis_s: float | None = None
     # The run's OpenTelemetry trace id, 32 hex digits (None: stored before traces were).
     trace_id: str | None = None
 

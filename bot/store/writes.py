@@ -273,14 +273,15 @@ class RunWrites(StoreCore):
     ) -> None:
         """The run's effort and the estimate its plan showed (`basis`: that estimate
         before history corrected it, US$ and seconds)."""
+        values: dict[str, Any] = {"effort": effort} if effort else {}  # "": leave it
         await self._update_run(
             run_id,
             fence=fence,
-            effort=effort or None,
             estimate_usd=estimate_usd,
             estimate_s=estimate_s,
             basis_usd=basis[0],
             basis_s=basis[1],
+            **values,
         )
 
     async def save_trace_id(

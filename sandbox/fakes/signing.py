@@ -22,20 +22,12 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
 
 
 def slash_command(
-    *,
-    command: str,
-    text: str,
-    user: str,
-    channel: str,
-    response_url: str = "",
-    team: str = TEAM,
-    enterprise: str = "",
+    *, command: str, text: str, user: str, channel: str, response_url: str = ""
 ) -> tuple[str, str]:
-    """A slash command's form body and content type (`team`, `enterprise`: where it was
-    typed, for an app installed in many workspaces)."""
+    """A slash command's form body and content type."""
     form = {
         "token": "legacy-verification-token",
-        "team_id": team,
+        "team_id": TEAM,
         "team_domain": "orchestra-sandbox",
         "channel_id": channel,
         "channel_name": "research",
@@ -47,8 +39,6 @@ def slash_command(
         "response_url": response_url or "http://127.0.0.1:9/response",
         "trigger_id": f"trig.{uuid.uuid4().hex}",
     }
-    if enterprise:
-        form["enterprise_id"] = enterprise
     return urlencode(form), "application/x-www-form-urlencoded"
 
 
@@ -78,29 +68,19 @@ def mention_event(
 
 
 def event_callback(
-    event: dict[str, Any],
-    *,
-    event_id: str | None = None,
-    bot_user: str = "UBOT",
-    team: str = TEAM,
-    enterprise: str = "",
+    event: dict[str, Any], *, event_id: str | None = None, bot_user: str = "UBOT"
 ) -> tuple[str, str]:
-    """The Events API envelope Slack wraps every event in, as JSON (`team`, `enterprise`:
-    the workspace it comes from)."""
-    authorization: dict[str, Any] = {"team_id": team, "user_id": bot_user, "is_bot": True}
-    body: dict[str, Any] = {
+    """The Events API envelope Slack wraps every event in, as JSON."""
+    body = {
         "token": "legacy-verification-token",
-        "team_id": team,
+        "team_id": TEAM,
         "api_app_id": APP,
         "event": event,
         "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(time.time()),
-        "authorizations": [authorization],
+        "authorizations": [{"team_id": TEAM, "user_id": bot_user, "is_bot": True}],
     }
-    if enterprise:
-        body["enterprise_id"] = authorization["enterprise_id"] = enterprise
-        authorization["is_enterprise_install"] = False
     return json.dumps(body), "application/json"
 
 
@@ -181,10 +161,8 @@ def block_action(
     message_ts: str,
     thread_ts: str | None = None,
     response_url: str = "",
-    trigger_id: str = "",
 ) -> tuple[str, str]:
-    """A button click's interactivity payload, form-encoded as Slack sends it (`trigger_id`:
-    one the fake Slack issued, `FakeSlack.issue_trigger`, for a click that opens a modal)."""
+    """A button click's interactivity payload, form-encoded as Slack sends it."""
     message: dict[str, Any] = {"ts": message_ts, "type": "message"}
     if thread_ts:
         message["thread_ts"] = thread_ts
@@ -195,7 +173,7 @@ def block_action(
         "api_app_id": APP,
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-        "trigger_id": trigger_id or f"trig.{uuid.uuid4().hex}",
+        "trigger_id": f"trig.{uuid.uuid4().hex}",
         "channel": {"id": channel, "name": "research"},
         "message": message,
         "response_url": response_url or "http://127.0.0.1:9/response",

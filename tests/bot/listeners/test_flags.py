@@ -43,8 +43,13 @@ def test_switches_are_read_and_the_goal_after_them_kept_whole(
     switches: list[str], goal: str
 ) -> None:
     flags, rest = parse_flags(" ".join([*switches, goal]))
-    expected = SWITCHES[switches[-1].removeprefix("--")][1] if switches else None
-    assert flags.review is expected
+    # Per field, the last switch for it wins (review, and effort from issue 22.4).
+    expected: dict[str, object] = {}
+    for word in switches:
+        field, value = SWITCHES[word.removeprefix("--")]
+        expected[field] = value
+    assert flags.review is expected.get("review")
+    assert flags.effort == expected.get("effort")
     assert rest == (goal.lstrip() if switches else goal)
 
 
@@ -53,3 +58,25 @@ def test_any_text_parses_to_a_tail_of_itself(text: str) -> None:
     flags, rest = parse_flags(text)
     assert isinstance(flags, Flags)
     assert text.endswith(rest)
+
+
+def test_effort_switches() -> None:
+    assert parse_flags("--quick x") == (Flags(effort="quick"), "x")
+    assert parse_flags("--deep --review x") == (Flags(review=True, effort="deep"), "x")
+
+
+def test_bad_switches_get_a_clear_sentence() -> None:
+    from bot.listeners.flags import flag_problem
+
+    assert flag_problem("--quick --deep compare") is not None
+    assert "--qiuck" in (flag_problem("--qiuck compare") or "")
+    assert flag_problem("--quick compare --deep") is None
+    assert flag_problem("compare --nonsense") is None
+
+
+@given(st.text(max_size=300))
+def test_any_text_is_judged_without_error(text: str) -> None:
+    from bot.listeners.flags import flag_problem
+
+    problem = flag_problem(text)
+    assert problem is None or isinstance(problem, str)
