@@ -19,8 +19,9 @@ from bot.deps import Deps
 from bot.render import messages as blocks
 from bot.render import notes
 from bot.runs.full_output import Output, live_output, post_once, stored_output
-from bot.runs.resume import Press, rerun, retry
+from bot.runs.resume import Press, continue_cut, rerun, retry
 from bot.store import StoredRun, StoreError
+from pipeline.words import CUT_AT_DEADLINE
 
 logger = logging.getLogger(__name__)
 
@@ -181,6 +182,25 @@ def register(app: AsyncApp, deps: Deps) -> None:
             await tell(click, f"{sub_id} has not failed, so there is nothing to retry.")
             return
         await retry(deps, stored, sub_id, Press(click.user, click.channel, click.message_ts))
+
+    @app.action(blocks.CONTINUE_ACTION)
+    async def continue_run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
+        await ack()
+        click = Click.of(body, action)
+        if deps.runs.is_live(click.value):
+            await tell(click, notes.NOT_FINISHED)
+            return
+        place = await checked(click, click.value, "continue")
+        stored = await _stored(deps, place, click.value) if place else None
+        if place is None:
+            return
+        cut = stored is not None and any(
+            s.state == "cancelled" and s.error == CUT_AT_DEADLINE for s in stored.subtasks
+        )
+        if stored is None or not cut:
+            await tell(click, notes.NOTHING_CUT)
+            return
+        await continue_cut(deps, stored, Press(click.user, click.channel, click.message_ts))
 
     @app.action(blocks.RERUN_ACTION)
     async def rerun_run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:

@@ -242,6 +242,23 @@ async def rerun(deps: Deps, parent: StoredRun, press: Press) -> None:
         return None
 
     await _again(deps, parent, press, judge, notes.rerunning(press.user), None)
+async def continue_cut(deps: Deps, parent: StoredRun, press: Press) -> None:
+    """Continue (issue 22.1): the subtasks cut at the deadline and their dependents run in
+    a new run with a fresh deadline, the done ones reused (as Retry does), and an updated
+    answer follows in the same thread."""
+    checkpoint = checkpoint_of(parent)
+
+    async def judge() -> Verdict:
+        if checkpoint is None or not parent.thread_ts:
+            return "That run's plan is no longer stored, so it cannot be continued; try Re-run."
+        return None
+
+    subtasks = checkpoint.plan.subtasks if checkpoint is not None else []
+    again = [t.id for t in subtasks if checkpoint is not None and t.id not in checkpoint.done]
+    borrowed = replace(checkpoint, borrowed=True) if checkpoint is not None else None
+    await _again(deps, parent, press, judge, notes.continuing(again, press.user), borrowed)
+
+
 
 
 @dataclass(frozen=True)
