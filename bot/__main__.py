@@ -5,10 +5,13 @@ from __future__ import annotations
 import asyncio
 import gc
 import logging
+import os
 import sys
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from pydantic import SecretStr, ValidationError
+from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.config import Settings
 from bot.coordination import (
@@ -37,11 +40,14 @@ from bot.serving.startup import (
     open_store,
     sole_user_of_store,
 )
+from bot.serving.tenants import Workspaces
 from bot.slack.auth import SlackAuth, TokenWatch
 from bot.slack.client import make_slack_client
 from bot.slack.io import SlackIO
 from bot.slack.pacing import Pacer
+from bot.slack.tenancy import Tenant, TenantClient
 from bot.store import RunStore
+from bot.store.sealing import Sealer, keys_problem
 from bot.telemetry import start_telemetry
 from pipeline import config_words
 from pipeline.anthropic_llm import AnthropicLLM, make_client
@@ -59,15 +65,21 @@ def build_deps(
     store: RunStore,
     workspace: Workspace,
     coordination: Coordination | None = None,
+    tenants: Callable[[str], Awaitable[Tenant | None]] | None = None,
+    slack: AsyncWebClient | None = None,
 ) -> Deps:
-    """Every dependency, built once (main has checked the required secrets are set)."""
+    """Every dependency, built once (main has checked the required secrets are set).
+    Many workspaces (OAuth): `tenants` finds a workspace's installation, and `slack` (a
+    `TenantClient`) calls with the token of the workspace being served."""
     claude = make_client(
         _secret(settings.anthropic_api_key),
         settings.anthropic_base_url,
         settings.call_timeout_s,
     )
     slack_auth = SlackAuth()
-    slack = make_slack_client(
+    # Many workspaces: no one token to watch (a workspace that revokes its own is told by
+    # app_uninstalled or tokens_revoked, and the others are still served).
+    slack = slack or make_slack_client(
         _secret(settings.slack_bot_token), settings.slack_api_url, watch=TokenWatch(slack_auth)
     )
     # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
@@ -92,6 +104,7 @@ def build_deps(
         ),
         workspace=workspace,
         slack_auth=slack_auth,
+        tenants=tenants,
     )
 
 
@@ -128,8 +141,10 @@ async def _serve(settings: Settings) -> None:
     # Signals first: a stop during the start-up checks must end the process promptly too.
     stop = stop_on_signals()
     telemetry = start_telemetry(telemetry_config(settings))
-    check = check_bot_token(_secret(settings.slack_bot_token), settings.slack_api_url)
-    workspace = await until_stopped(stop, check)
+    workspace: Workspace | None = Workspace()  # many workspaces: each request brings its own
+    if not settings.multi_workspace:
+        check = check_bot_token(_secret(settings.slack_bot_token), settings.slack_api_url)
+        workspace = await until_stopped(stop, check)
     if workspace is None:
         return
     store_lock = None
@@ -142,7 +157,20 @@ async def _serve(settings: Settings) -> None:
     coordination: Coordination | None = None
     try:
         coordination = await open_coordination(settings, store)
-        deps = build_deps(settings, store, workspace, coordination)
+        workspaces: Workspaces | None = None
+        if settings.multi_workspace:
+            # One client for every call: revoking a workspace's token reaches them all.
+            client = TenantClient(base_url=settings.slack_api_url)
+            installations = store.installations(Sealer(_secret(settings.encryption_key)))
+            workspaces = Workspaces(installations, store.oauth_states(), client)
+        deps = build_deps(
+            settings,
+            store,
+            workspace,
+            coordination,
+            tenants=workspaces.tenant_of if workspaces is not None else None,
+            slack=workspaces.client if workspaces is not None else None,
+        )
         deps = with_telemetry(deps, telemetry)
         # Everything built so far lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise scan ~300k start-up objects and pause the
@@ -151,7 +179,10 @@ async def _serve(settings: Settings) -> None:
         secret = _secret(settings.slack_signing_secret)
         # Every replica listens for Cancels: the run's owner is whoever has it live.
         async with keeping_runs(deps), coordination.cancels.listening(deps.runs.cancel):
-            if settings.slack_app_token is not None:
+            if workspaces is not None:
+                app = create_app(deps, signing_secret=secret, workspaces=workspaces)
+                await serve_http(app, deps, stop)
+            elif settings.slack_app_token is not None:
                 app = create_app(deps, signing_secret=secret, socket_mode=True)
                 token = settings.slack_app_token.get_secret_value()
                 await serve_socket_mode(app, deps, token, stop)
@@ -176,6 +207,10 @@ def load_settings() -> Settings | str:
     missing = settings.missing_for_slack()
     if missing:
         return config_words.missing(missing)
+    if settings.multi_workspace and settings.encryption_key is not None:
+        problem = keys_problem(settings.encryption_key.get_secret_value())
+        if problem is not None:
+            return f"Invalid configuration: ORCHESTRA_ENCRYPTION_KEY {problem}."
     if settings.log_level.upper() not in logging.getLevelNamesMapping():
         return config_words.LOG_LEVEL
     return settings
@@ -199,6 +234,20 @@ def warn_of_deprecated_models(settings: Settings) -> None:
         )
 
 
+def warn_of_mode(settings: Settings) -> None:
+    """One line when the configuration asks for two modes: the one that wins, and why."""
+    if settings.oauth_requested and not settings.multi_workspace:
+        logger.warning(
+            "SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are ignored: SLACK_BOT_TOKEN is set, so "
+            "the app serves that one workspace (unset SLACK_BOT_TOKEN to install by OAuth)"
+        )
+    if settings.multi_workspace and settings.slack_app_token is not None:
+        logger.warning(
+            "SLACK_APP_TOKEN is ignored: installed by OAuth the app serves HTTP (/slack/events, "
+            "/slack/install, /slack/oauth_redirect); Socket Mode is for one workspace"
+        )
+
+
 def main() -> int:
     """Start the Slack app; exit code 2 on bad configuration or a refused token, 1 when
     Slack cannot be reached at start."""
@@ -208,6 +257,12 @@ def main() -> int:
         return EXIT_CONFIG
     configure_logging(loaded.log_level, log_formatter(loaded))
     warn_of_deprecated_models(loaded)
+    warn_of_mode(loaded)
+    # Bolt turns to OAuth on its own when it finds these two in the environment, keeping
+    # installations in plain-text files under $HOME (and dropping SLACK_BOT_TOKEN): the
+    # settings hold them now, and `bot.serving.tenants` builds the OAuth flow when wanted.
+    for name in ("SLACK_CLIENT_ID", "SLACK_CLIENT_SECRET"):
+        os.environ.pop(name, None)
     try:
         asyncio.run(_serve(loaded))
     except StartupError as exc:

@@ -39,6 +39,20 @@ class Settings(PipelineSettings):
     slack_api_url: str = Field(
         default="https://slack.com/api/", validation_alias=_env("SLACK_API_URL")
     )
+    # Many workspaces (OAuth install): the app's credentials (Basic Information > App
+    # Credentials). Both set and no SLACK_BOT_TOKEN: multi-workspace mode over HTTP.
+    slack_client_id: str | None = Field(default=None, validation_alias=_env("SLACK_CLIENT_ID"))
+    slack_client_secret: SecretStr | None = Field(
+        default=None, validation_alias=_env("SLACK_CLIENT_SECRET")
+    )
+    # The Redirect URL registered with Slack (…/slack/oauth_redirect); needed only when the
+    # app registers several, as Slack then requires it on both OAuth steps.
+    slack_redirect_uri: str | None = Field(
+        default=None, validation_alias=_env("SLACK_REDIRECT_URI")
+    )
+    # Fernet keys sealing installations' tokens at rest, comma-separated: the first seals,
+    # every one opens (rotation). Required in multi-workspace mode.
+    encryption_key: SecretStr | None = None
     port: int = Field(
         default=3000, ge=0, le=65535, validation_alias=_env("PORT")
     )  # 0: any free port
@@ -95,7 +109,13 @@ class Settings(PipelineSettings):
             raise ValueError("must look like /research")
         return value
 
-    @field_validator("slack_bot_token", "slack_signing_secret", "slack_app_token")
+    @field_validator(
+        "slack_bot_token",
+        "slack_signing_secret",
+        "slack_app_token",
+        "slack_client_secret",
+        "encryption_key",
+    )
     @classmethod
     def _empty_token_is_unset(cls, value: SecretStr | None) -> SecretStr | None:
         # `SLACK_APP_TOKEN=` as .env.example writes it: unset, not an empty token (which
@@ -140,8 +160,26 @@ class Settings(PipelineSettings):
     def missing_for_slack(self) -> list[str]:
         """Names of variables the Slack app cannot start without."""
         needed = {
+    @property
+    def oauth_requested(self) -> bool:
+        """SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are both set."""
+        return bool(self.slack_client_id) and _present(self.slack_client_secret)
+
+    @property
+    def multi_workspace(self) -> bool:
+        """Installed by OAuth in many workspaces: the app's credentials set and no bot token
+        (with SLACK_BOT_TOKEN set the app stays single-workspace, `bot.__main__` warns)."""
+        return self.oauth_requested and not _present(self.slack_bot_token)
+
             "SLACK_BOT_TOKEN": self.slack_bot_token,
             "ANTHROPIC_API_KEY": self.anthropic_api_key,
+        if self.multi_workspace:  # OAuth mode serves HTTP: signed requests only
+            wanted = {
+                "ANTHROPIC_API_KEY": self.anthropic_api_key,
+                "SLACK_SIGNING_SECRET": self.slack_signing_secret,
+                "ORCHESTRA_ENCRYPTION_KEY": self.encryption_key,
+            }
+            return [name for name, value in wanted.items() if not _present(value)]
         }
         if self.slack_app_token is None:  # HTTP mode verifies every request's signature
             needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
@@ -162,6 +200,8 @@ class Settings(PipelineSettings):
         if not given["SLACK_BOT_TOKEN"]:
             return present, ["SLACK_BOT_TOKEN"]
         if not (given["SLACK_APP_TOKEN"] or given["SLACK_SIGNING_SECRET"]):
+        if self.multi_workspace and given["SLACK_SIGNING_SECRET"]:
+            return None  # installed by OAuth: the workspaces' tokens are in the database
             return present, ["SLACK_APP_TOKEN (Socket Mode)", "SLACK_SIGNING_SECRET (HTTP mode)"]
         return None
 

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from functools import cached_property
 
 from bot.config import Settings
 from bot.runs.registry import RunRegistry
 from bot.runs.visibility import Visibility
+from bot.slack import tenancy
 from bot.slack.auth import SlackAuth
 from bot.slack.io import SlackIO
 from bot.store import RunStore
@@ -45,6 +46,37 @@ class Deps:
     status_refresh_s: float = STATUS_REFRESH_S
     # Traces and metrics (bot.telemetry); off unless OTEL_EXPORTER_OTLP_ENDPOINT or /metrics.
     telemetry: Telemetry = field(default_factory=telemetry_off)
+    # Multi-workspace mode (OAuth): a workspace's installation by team id, for runs started
+    # outside a request (resumed, taken over). None: single-workspace, one token serves all.
+    tenants: Callable[[str], Awaitable[tenancy.Tenant | None]] | None = None
+
+    @property
+    def team(self) -> Workspace:
+        """The workspace being served: this request's or run's in multi-workspace mode
+        (`bot.slack.tenancy`), else the one the bot token belongs to."""
+        tenant = tenancy.current()
+        if tenant is None:
+            return self.workspace
+        return Workspace(tenant.team_id, tenant.url)
+
+    async def enter_workspace(self, team_id: str) -> bool:
+        """Serve a run of `team_id` from here on (a resume, a takeover); False in
+        multi-workspace mode when that workspace no longer has an installation."""
+        if self.tenants is None:
+            return True
+        tenant = await self.tenants(team_id)
+        if tenant is None:
+            return False
+        tenancy.enter(tenant)
+        return True
+
+    async def workspace_gone(self, team_id: str) -> None:
+        """Its installation is gone: stop this process's live runs of that workspace (they
+        end as cancelled; nothing more reaches Slack with its token)."""
+        for run in self.runs.live:
+            stored = await self.store.get_run(run.run_id)
+            if stored is not None and stored.workspace == team_id:
+                self.runs.cancel(run.run_id, "")
 
     @cached_property
     def config(self) -> PipelineConfig:

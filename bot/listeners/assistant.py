@@ -49,7 +49,7 @@ async def the_dm_opened(event: dict[str, Any]) -> bool:
 
 def register(app: AsyncApp, deps: Deps) -> None:
     """Listen for DMs, the DM being opened, the native stop button and feedback."""
-    native = NativeIO(deps.io, deps.workspace.team_id)
+    native = NativeIO(deps.io, deps.team.team_id)
 
     @app.event("message", matchers=[from_a_person_in_a_dm])
     async def direct_message(

@@ -50,7 +50,7 @@ TEAM_WINDOW = 5 * HISTORY_SIZE
 
 
 async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
-    store, workspace = deps.store, deps.workspace.team_id
+    store, workspace = deps.store, deps.team.team_id
     mine = await store.recent_runs(requester=user, limit=HISTORY_SIZE, workspace=workspace)
     latest = await store.recent_runs(limit=TEAM_WINDOW, workspace=workspace)
     team = await deps.visibility.visible(user, latest)
@@ -59,7 +59,7 @@ async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
         mine,
         team.runs[:HISTORY_SIZE],
         spend,
-        deps.workspace.url,
+        deps.team.url,
         deps.settings.command,
         complete=team.complete,
     )

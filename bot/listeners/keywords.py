@@ -32,7 +32,7 @@ async def history_message(
     command's private reply); a sentence when they cannot be read."""
     try:
         runs = await deps.store.recent_runs(
-            channel=channel, limit=HISTORY_SIZE, workspace=deps.workspace.team_id
+            channel=channel, limit=HISTORY_SIZE, workspace=deps.team.team_id
         )
     except STORE_DOWN:
         logger.exception("run store: could not read history")
@@ -40,7 +40,7 @@ async def history_message(
     # The reply is the person's alone: the runs listed are those they may see, whoever
     # else is in the conversation.
     shown = await deps.visibility.visible(user, runs)
-    return history_blocks(shown.runs, channel, deps.workspace.url, complete=shown.complete)
+    return history_blocks(shown.runs, channel, deps.team.url, complete=shown.complete)
 
 
 async def answer(deps: Deps, requester: Requester, word: Keyword, *, dm: bool) -> None:
@@ -55,7 +55,7 @@ async def answer(deps: Deps, requester: Requester, word: Keyword, *, dm: bool) -
             channel=None if dm else channel,
             requester=user if dm else None,
             limit=HISTORY_SIZE,
-            workspace=deps.workspace.team_id,
+            workspace=deps.team.team_id,
         )
     except STORE_DOWN:
         logger.exception("run store: could not read history")
@@ -65,7 +65,7 @@ async def answer(deps: Deps, requester: Requester, word: Keyword, *, dm: bool) -
     text = history_text(
         shown.runs,
         notes.HISTORY_MINE if dm else notes.history_here(channel),
-        deps.workspace.url,
+        deps.team.url,
         empty=notes.HISTORY_MINE_EMPTY if dm else notes.HISTORY_EMPTY,
         complete=shown.complete,
     )

@@ -104,7 +104,7 @@ async def post_once(
     if not claim.won:
         if claim.ts is None:
             return notes.OUTPUT_POSTING
-        link = message_link(deps.workspace.url, output.channel, claim.ts, output.thread_ts)
+        link = message_link(deps.team.url, output.channel, claim.ts, output.thread_ts)
         return notes.output_posted(link)
     requester = Requester(
         deps.io,

@@ -110,7 +110,7 @@ def over_limit(deps: Deps, user: str, stored: Sequence[RunSummary] = ()) -> note
     as the store has them (those on other replicas too). All are the person's own, which they
     may see wherever the reply is shown; the words for a public fallback name none."""
     items: dict[str, str] = {}
-    url = deps.workspace.url
+    url = deps.team.url
     for run_id in deps.runs.admission.runs_of(user):
         run = deps.runs.get(run_id)  # None: admitted, not started yet
         items[run_id] = goal_link(url, run.goal, run.channel, run.thread_ts) if run else ""
@@ -129,7 +129,7 @@ async def over_limit_everywhere(deps: Deps, user: str) -> notes.Private:
     try:
         stored = await deps.store.recent_runs(
             requester=user,
-            workspace=deps.workspace.team_id,
+            workspace=deps.team.team_id,
             limit=max(20, 4 * deps.runs.admission.max_per_user),
         )
     except StoreDown:

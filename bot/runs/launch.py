@@ -107,7 +107,7 @@ def new_run(
             goal=goal,
             requester=requester,
             io=io,
-            native=NativeIO(io, deps.workspace.team_id),
+            native=NativeIO(io, deps.team.team_id),
             store=deps.store,
             interval_s=deps.settings.update_interval_s,
             keepalive_s=deps.stream_keepalive_s,
@@ -147,7 +147,7 @@ async def launch(
     try:
         await deps.store.create_run(
             run_id=run_id,
-            workspace=deps.workspace.team_id,
+            workspace=deps.team.team_id,
             requester=request.user,
             channel=request.channel,
             source=request.source,

@@ -146,6 +146,15 @@ async def resume(
     subtasks are not called again. (`tenure`: this replica's hold on it, when replicas
     share runs.)"""
     requester = requester_of(deps, stored)
+    if not await deps.enter_workspace(stored.workspace):  # many workspaces: its own token
+        logger.info(
+            "not resuming a run of workspace %s, which no longer has an installation [run_id=%s]",
+            stored.workspace,
+            stored.run_id,
+        )
+        if tenure is not None:
+            await deps.runs.ownership.release(tenure)
+        return
 
     async def judge() -> Verdict:
         if stored.goal:
@@ -305,7 +314,7 @@ async def _again(
             going = []
         if going:
             child = going[0]
-            link = goal_link(deps.workspace.url, child.goal, child.channel, child.thread_ts)
+            link = goal_link(deps.team.url, child.goal, child.channel, child.thread_ts)
             return notes.started_again_going(link)
         return None
 

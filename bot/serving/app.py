@@ -7,12 +7,19 @@ import logging
 from aiohttp import web
 from slack_bolt.adapter.aiohttp import to_aiohttp_response
 from slack_bolt.async_app import AsyncApp
+from slack_bolt.request.async_request import AsyncBoltRequest
 
 from bot.deps import Deps
 from bot.listeners import register
 from bot.log_safety import bolt_logger
 from bot.serving import health
 from bot.serving.observability import add_metrics_route
+from bot.serving.tenants import (
+    InstalledAuthorize,
+    Workspaces,
+    oauth_flow,
+    register_installation_events,
+)
 from bot.serving.verify import MAX_BODY_BYTES, Refusal, RequestVerifier
 
 logger = logging.getLogger(__name__)
@@ -20,8 +27,31 @@ logger = logging.getLogger(__name__)
 EVENTS_PATH = "/slack/events"
 
 
-def create_app(deps: Deps, *, signing_secret: str, socket_mode: bool = False) -> AsyncApp:
-    """The Bolt app with every listener registered."""
+def create_app(
+    deps: Deps,
+    *,
+    signing_secret: str,
+    socket_mode: bool = False,
+    workspaces: Workspaces | None = None,
+) -> AsyncApp:
+    """The Bolt app with every listener registered; with `workspaces`, installed by OAuth
+    in many workspaces (`bot.serving.tenants`), each request served with its own token."""
+    if workspaces is not None:
+        app = AsyncApp(
+            client=deps.io.client,
+            signing_secret=signing_secret,
+            logger=bolt_logger(),
+            request_verification_enabled=True,  # OAuth mode is HTTP mode
+            process_before_response=False,
+            before_authorize=workspaces.before_authorize,
+            # An AsyncAuthorize may answer None (no installation); Bolt's hint omits it.
+            authorize=InstalledAuthorize(workspaces),  # type: ignore[arg-type]
+            installation_store=workspaces.installations,
+            oauth_flow=oauth_flow(deps.settings, workspaces),
+        )
+        register_installation_events(app, workspaces, deps.workspace_gone)
+        register(app, deps)
+        return app
     app = AsyncApp(
         client=deps.io.client,
         signing_secret=signing_secret,
@@ -69,7 +99,28 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
             body["failing"] = failing
         return web.json_response(body, status=503 if failing else 200)
 
+    flow = app.oauth_flow
+    if flow is not None:  # OAuth mode: "Add to Slack" and Slack's redirect back
+
+        async def install(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_installation(_get(request)))
+
+        async def oauth_redirect(request: web.Request) -> web.Response:
+            return await to_aiohttp_response(await flow.handle_callback(_get(request)))
+
+        web_app.router.add_get(flow.install_path, install)
+        web_app.router.add_get(flow.redirect_uri_path, oauth_redirect)
     web_app.router.add_post(EVENTS_PATH, slack_events)
     web_app.router.add_get("/healthz", healthz)
     add_metrics_route(web_app, deps.telemetry)
     return web_app
+
+
+def _get(request: web.Request) -> AsyncBoltRequest:
+    """A GET request (install, OAuth redirect) as Bolt's OAuth flow reads it: query and
+    headers (the state cookie); no body, no signature (Slack does not sign these)."""
+    return AsyncBoltRequest(
+        body="",
+        query=request.query_string,
+        headers={name.lower(): [value] for name, value in request.headers.items()},
+    )

@@ -12,6 +12,8 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.tenancy import TenantClient
+
 
 class RatelimitedBodyRetryHandler(AsyncRateLimitErrorRetryHandler):
     """Also waits out `{"ok": false, "error": "ratelimited"}` answered without a 429 status.
@@ -58,13 +60,19 @@ class IdempotentConnectionRetryHandler(AsyncConnectionErrorRetryHandler):
 
 
 def make_slack_client(
-    token: str, api_url: str, *, watch: AsyncRetryHandler | None = None
+    token: str,
+    api_url: str,
+    *,
+    watch: AsyncRetryHandler | None = None,
+    tenanted: bool = False,
 ) -> AsyncWebClient:
     """A Web API client that waits out 429s (Retry-After), retries 5xx a few times, and
     retries connection errors only where repeating cannot post twice. `watch`, first, sees
-    every answer and never retries (`bot.slack.auth.TokenWatch`)."""
-    return AsyncWebClient(
-        token=token,
+    every answer and never retries (`bot.slack.auth.TokenWatch`). `tenanted`: many
+    workspaces, each call made with the token of the one being served (`TenantClient`)."""
+    kind = TenantClient if tenanted else AsyncWebClient
+    return kind(
+        token=token or None,
         base_url=api_url,
         retry_handlers=[
             *([watch] if watch is not None else []),

@@ -207,6 +207,18 @@ class SealedInstallations(StoreCore, AsyncInstallationStore):
         )
         return found.to_bot() if found is not None else None
 
+    async def find_team(self, team_id: str) -> Bot | None:
+        """The bot of a workspace's own installation, whatever its org (a resumed run knows
+        only its team); None if it has none (or only its org installed the app)."""
+        async with self._read() as connection:
+            result = await connection.execute(
+                select(installations.c.enterprise_id).where(installations.c.team_id == team_id)
+            )
+            enterprise_id = result.scalar_one_or_none()
+        if enterprise_id is None or not team_id:
+            return None
+        return await self.async_find_bot(enterprise_id=enterprise_id or None, team_id=team_id)
+
     async def async_delete_bot(self, *, enterprise_id: str | None, team_id: str | None) -> None:
         """Forget the workspace's tokens (`tokens_revoked`, `app_uninstalled`)."""
         await self._delete(enterprise_id, team_id)

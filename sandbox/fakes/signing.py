@@ -22,12 +22,20 @@ def sign(secret: str, body: str, timestamp: int | None = None) -> dict[str, str]
 
 
 def slash_command(
-    *, command: str, text: str, user: str, channel: str, response_url: str = ""
+    *,
+    command: str,
+    text: str,
+    user: str,
+    channel: str,
+    response_url: str = "",
+    team: str = TEAM,
+    enterprise: str = "",
 ) -> tuple[str, str]:
-    """A slash command's form body and content type."""
+    """A slash command's form body and content type (`team`, `enterprise`: where it was
+    typed, for an app installed in many workspaces)."""
     form = {
         "token": "legacy-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "team_domain": "orchestra-sandbox",
         "channel_id": channel,
         "channel_name": "research",
@@ -39,6 +47,8 @@ def slash_command(
         "response_url": response_url or "http://127.0.0.1:9/response",
         "trigger_id": f"trig.{uuid.uuid4().hex}",
     }
+    if enterprise:
+        form["enterprise_id"] = enterprise
     return urlencode(form), "application/x-www-form-urlencoded"
 
 
@@ -68,19 +78,29 @@ def mention_event(
 
 
 def event_callback(
-    event: dict[str, Any], *, event_id: str | None = None, bot_user: str = "UBOT"
+    event: dict[str, Any],
+    *,
+    event_id: str | None = None,
+    bot_user: str = "UBOT",
+    team: str = TEAM,
+    enterprise: str = "",
 ) -> tuple[str, str]:
-    """The Events API envelope Slack wraps every event in, as JSON."""
-    body = {
+    """The Events API envelope Slack wraps every event in, as JSON (`team`, `enterprise`:
+    the workspace it comes from)."""
+    authorization: dict[str, Any] = {"team_id": team, "user_id": bot_user, "is_bot": True}
+    body: dict[str, Any] = {
         "token": "legacy-verification-token",
-        "team_id": TEAM,
+        "team_id": team,
         "api_app_id": APP,
         "event": event,
         "type": "event_callback",
         "event_id": event_id or f"Ev{uuid.uuid4().hex[:10].upper()}",
         "event_time": int(time.time()),
-        "authorizations": [{"team_id": TEAM, "user_id": bot_user, "is_bot": True}],
+        "authorizations": [authorization],
     }
+    if enterprise:
+        body["enterprise_id"] = authorization["enterprise_id"] = enterprise
+        authorization["is_enterprise_install"] = False
     return json.dumps(body), "application/json"
 
 
