@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select, update
 from bot.store.core import StoreCore
 from bot.store.deliveries import DeliveryDedupe
 from bot.store.records import FINISHED_STATUSES, PurgeCounts
-from bot.store.tables import deliveries, runs, subtasks
+from bot.store.tables import deliveries, runs, steers, subtasks
 
 
 class Retention(DeliveryDedupe, StoreCore):
@@ -51,6 +51,10 @@ class Retention(DeliveryDedupe, StoreCore):
                 update(subtasks)
                 .where(subtasks.c.run_id.in_(select(runs.c.run_id).where(old)))
                 .values(role="", output=None, sources=None, error=None, updated_at=now)
+            )
+            # Steers are what people wrote, like the goal: they go with the run's texts.
+            await db.execute(
+                steers.delete().where(steers.c.run_id.in_(select(runs.c.run_id).where(old)))
             )
             stripped_runs = await db.execute(
                 update(runs)

@@ -15,6 +15,7 @@ from bot.store.migrate import SchemaChange, upgrade
 from bot.store.outputs import OutputPosts
 from bot.store.reads import RunReads
 from bot.store.retention import Retention
+from bot.store.reviews import RunReviews
 from bot.store.sealing import Sealer
 from bot.store.spend import SpendLedger
 from bot.store.steering import RunSteers
@@ -24,7 +25,9 @@ from bot.store.writes import RunWrites
 logger = logging.getLogger(__name__)
 
 
-class RunStore(RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPosts, RunSteers):
+class RunStore(
+    RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPosts, RunSteers, RunReviews
+):
     """Runs, their subtasks, Slack delivery keys, full outputs posted on demand and the spend
     ledger, in SQL.
 

@@ -289,3 +289,18 @@ steers = Table(
     Column("created_at", UTCDateTime, nullable=False),
     Index(None, "run_id", "id"),
 )
+
+# A plan waiting for its requester's approval (issue 22.3), one row per reviewed run: the
+# store is how an Approve or an edit taken in by one replica reaches the replica holding the
+# run, and how a restart keeps the plan waiting, with its expiry.
+reviews = Table(
+    "reviews",
+    metadata,
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("state", String(16), nullable=False),  # awaiting | approved | expired
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("decided_by", String(_ID), nullable=True),
+    Column("edited", Boolean, nullable=False, server_default="0"),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("run_id"),
+)
