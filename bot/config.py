@@ -62,6 +62,11 @@ class Settings(PipelineSettings):
     # Who may steer a live run by mentioning the app in its thread (issue 22.2): anyone (a
     # team tool; the note names who steered) or its requester. Never widens cancel_by.
     steer_by: Literal["anyone", "requester"] = "anyone"
+    # Plan review (issue 22.3): hold every plan for its requester's Approve (always), or only
+    # when a request says --review or --deep (never); --no-review skips it either way. An
+    # unapproved plan expires after review_timeout_s (it holds no slot and no budget).
+    plan_review: Literal["never", "always"] = "never"
+    review_timeout_s: float = Field(default=3600.0, gt=0, le=7 * 24 * 3600)
     update_interval_s: float = Field(default=1.0, ge=0.05, le=60)
     thread_context_messages: int = Field(default=20, ge=0, le=200)
     shutdown_timeout_s: float = Field(default=10.0, gt=0, le=600)
@@ -157,9 +162,6 @@ class Settings(PipelineSettings):
             )
         return self
 
-    def missing_for_slack(self) -> list[str]:
-        """Names of variables the Slack app cannot start without."""
-        needed = {
     @property
     def oauth_requested(self) -> bool:
         """SLACK_CLIENT_ID and SLACK_CLIENT_SECRET are both set."""
@@ -171,8 +173,8 @@ class Settings(PipelineSettings):
         (with SLACK_BOT_TOKEN set the app stays single-workspace, `bot.__main__` warns)."""
         return self.oauth_requested and not _present(self.slack_bot_token)
 
-            "SLACK_BOT_TOKEN": self.slack_bot_token,
-            "ANTHROPIC_API_KEY": self.anthropic_api_key,
+    def missing_for_slack(self) -> list[str]:
+        """Names of variables the Slack app cannot start without."""
         if self.multi_workspace:  # OAuth mode serves HTTP: signed requests only
             wanted = {
                 "ANTHROPIC_API_KEY": self.anthropic_api_key,
@@ -180,6 +182,9 @@ class Settings(PipelineSettings):
                 "ORCHESTRA_ENCRYPTION_KEY": self.encryption_key,
             }
             return [name for name, value in wanted.items() if not _present(value)]
+        needed = {
+            "SLACK_BOT_TOKEN": self.slack_bot_token,
+            "ANTHROPIC_API_KEY": self.anthropic_api_key,
         }
         if self.slack_app_token is None:  # HTTP mode verifies every request's signature
             needed["SLACK_SIGNING_SECRET"] = self.slack_signing_secret
@@ -197,11 +202,11 @@ class Settings(PipelineSettings):
         present = [name for name, value in given.items() if value]
         if not present:
             return None
+        if self.multi_workspace and given["SLACK_SIGNING_SECRET"]:
+            return None  # installed by OAuth: the workspaces' tokens are in the database
         if not given["SLACK_BOT_TOKEN"]:
             return present, ["SLACK_BOT_TOKEN"]
         if not (given["SLACK_APP_TOKEN"] or given["SLACK_SIGNING_SECRET"]):
-        if self.multi_workspace and given["SLACK_SIGNING_SECRET"]:
-            return None  # installed by OAuth: the workspaces' tokens are in the database
             return present, ["SLACK_APP_TOKEN (Socket Mode)", "SLACK_SIGNING_SECRET (HTTP mode)"]
         return None
 

@@ -82,9 +82,7 @@ async def redirect(http: aiohttp.ClientSession, url: str, **query: str) -> int:
     """Slack sends the browser back to /slack/oauth_redirect (with its cookie, if any)."""
     cookie = BROWSER.get(id(http))
     headers = {"Cookie": cookie} if cookie else {}
-    async with http.get(
-        f"{url}/slack/oauth_redirect", params=query, headers=headers
-    ) as response:
+    async with http.get(f"{url}/slack/oauth_redirect", params=query, headers=headers) as response:
         await response.read()
         return response.status
 
