@@ -97,6 +97,7 @@ async def resume_unfinished(deps: Deps) -> int:
         return 0
     for run in unfinished:
         await resume(deps, run)
+        deps.telemetry.meters.takeovers.add(1)  # one process: a restart takes its runs over
     if unfinished:
         logger.info("resumed %d runs", len(unfinished))
     return len(unfinished)

@@ -11,6 +11,7 @@ from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.slack.observed import observe_calls
 from bot.telemetry import Telemetry, TelemetryConfig, TracedLLM
 from bot.telemetry.logs import JsonFormatter
 
@@ -28,10 +29,13 @@ def telemetry_config(settings: Settings) -> TelemetryConfig:
 
 
 def with_telemetry(deps: Deps, telemetry: Telemetry) -> Deps:
-    """`deps` reporting to `telemetry`: Claude calls wrapped in their spans when it is on
-    (when it is off, nothing is wrapped: no cost)."""
+    """`deps` reporting to `telemetry`: Claude and Slack calls wrapped in their spans and
+    counted when it is on (when it is off, nothing is wrapped: no cost)."""
     if not telemetry.on:
         return dataclasses.replace(deps, telemetry=telemetry)
+    # The one client every Slack call goes through (Bolt's per-request clients copy its
+    # retry handlers, so listeners' calls are counted too).
+    observe_calls(deps.io.client, telemetry)
     llm = TracedLLM(deps.llm, telemetry, deps.config)
     return dataclasses.replace(deps, llm=llm, telemetry=telemetry)
 

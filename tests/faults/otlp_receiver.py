@@ -68,6 +68,14 @@ class Receiver:
         """The runs' root spans."""
         return [s for s in self.spans if s.name == "invoke_agent orchestra"]
 
+    def total(self, metric: str, **labels: str) -> float:
+        """The sum of a counter's points whose attributes include `labels` (one export)."""
+        return sum(
+            float(point.as_int or point.as_double)
+            for point in self.metrics.get(metric, [])
+            if labels.items() <= {a.key: value_of(a.value) for a in point.attributes}.items()
+        )
+
     def traces(self) -> dict[str, list[ReceivedSpan]]:
         by: dict[str, list[ReceivedSpan]] = {}
         for span in self.spans:

@@ -159,10 +159,16 @@ async def test_each_run_is_one_trace_with_every_claude_call_a_chat_span_and_sigt
         "orchestra.runs",
         "orchestra.run.duration",
         "orchestra.queue.wait",
+        "orchestra.queue.length",
+        "orchestra.runs.live",
         "orchestra.cost",
+        "orchestra.slack.calls",
     ):
         assert receiver.metrics.get(name), name
     assert sum(p.as_int for p in receiver.metrics["orchestra.runs"]) == 2
+    # Both runs are over: nobody waits, nothing is live (up-down counters back at zero).
+    assert receiver.total("orchestra.queue.length") == 0
+    assert receiver.total("orchestra.runs.live") == 0
 
 
 async def test_content_is_exported_only_when_asked(
@@ -204,3 +210,57 @@ async def test_a_run_resumed_after_sigkill_joins_its_trace(
     assert root.trace_id == trace_id
     assert root.attributes["orchestra.run.resumed"] is True
     assert {s.trace_id for s in receiver.spans} == {trace_id}
+    assert receiver.total("orchestra.takeovers") == 1  # the restart took the run over
+
+
+async def test_slack_calls_are_client_spans_in_the_run_trace_and_429s_are_counted_by_method(
+    bots: Callable[..., Bot], fake_slack: FakeSlack, fake_claude: FakeAnthropic, receiver: Receiver
+) -> None:
+    fake_slack.fail("chat.postMessage", status=429, error="ratelimited", retry_after=1, times=1)
+    bot = bots()
+    await bot.start()
+    await bot.mention(fake_slack, "C1", "Ev1")
+    await until(ended(fake_claude, 1))
+    await until(lambda: len(receiver.roots()) == 1)
+    code, _ = await bot.stop()
+    assert code == 0
+
+    (root,) = receiver.roots()
+    slack = receiver.named("slack ")
+    assert slack, "no Slack call span"
+    assert {s.trace_id for s in receiver.spans} == {root.trace_id}  # all in the run's trace
+    for span in slack:
+        method = span.name.removeprefix("slack ")
+        assert span.attributes["slack.method"] == method
+        assert span.attributes["server.address"] == "127.0.0.1"
+        assert span.attributes["http.response.status_code"] == 200
+        assert span.attributes["slack.ok"] is True
+    posts = [s for s in slack if s.attributes["slack.method"] == "chat.postMessage"]
+    assert sum("slack.rate_limited" in s.events for s in posts) == 1  # waited out, one span
+
+    # Every request Slack answered, 429s included (but the start-up check's auth.test, made
+    # on its own client before the app's is built).
+    answered = fake_slack.counts_by_method()
+    answered.pop("auth.test", None)
+    assert answered
+    for method, count in answered.items():
+        assert receiver.total("orchestra.slack.calls", **{"slack.method": method}) == count
+    assert receiver.total("orchestra.slack.rate_limited", **{"slack.method": "chat.postMessage"})
+    assert receiver.total("orchestra.slack.rate_limited") == 1
+
+    everything = b"".join(receiver.bodies)
+    assert GOAL.encode() not in everything  # a call's arguments never leave
+    assert fake_slack.bot_token.encode() not in everything
+
+
+async def test_a_budget_refusal_is_counted(
+    bots: Callable[..., Bot], fake_slack: FakeSlack, fake_claude: FakeAnthropic, receiver: Receiver
+) -> None:
+    bot = bots(ORCHESTRA_USER_DAILY_BUDGET_USD="0.000001")  # less than any first call
+    await bot.start()
+    await bot.mention(fake_slack, "C1", "Ev1")
+    await until(lambda: bool(fake_slack.visible_ephemeral("U1")))
+    await bot.stop()
+    assert not fake_claude.calls
+    assert receiver.total("orchestra.budget.refusals") == 1
+    assert not receiver.roots()  # no run, no trace
