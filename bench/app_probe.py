@@ -195,6 +195,15 @@ class NullStore(RunStore):
     async def add_answer_ts(self, *_: Any, **__: Any) -> None:
         """Skipped."""
 
+    async def save_work(self, *_: Any, **__: Any) -> None:
+        """Skipped (the run's working time, for its deadline across a resume)."""
+
+    async def save_effort(self, *_: Any, **__: Any) -> None:
+        """Skipped (the run's effort and estimate)."""
+
+    async def save_trace_id(self, *_: Any, **__: Any) -> None:
+        """Skipped."""
+
     async def finish_run(self, *_: Any, **__: Any) -> None:
         """Skipped."""
 

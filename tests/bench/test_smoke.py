@@ -62,6 +62,7 @@ def _check_budget(values: dict[str, float]) -> None:
 def _check_cost(values: dict[str, float]) -> None:
     assert values["cpu.app"] > 0
     assert values["cpu.app_without_store"] > 0
+    assert values["cpu.store_ratio"] == values["cpu.app"] / values["cpu.app_without_store"]
     assert values["cpu.pipeline_only"] > 0
     assert abs(values["memory.per_run"]) < 50 * 1024 * 1024
     # A run writes its claim, its row, its plan and every subtask's start and end at least.
@@ -85,6 +86,7 @@ def _check_replicas(values: dict[str, float]) -> None:
         return
     assert values["replicas.ack_p99_1"] > 0
     assert values["replicas.ack_p99_3"] > 0
+    assert values["replicas.ack_p99_ratio"] > 0
     assert values["replicas.per_minute_1"] > 0
     assert values["replicas.per_minute_3"] > 0
     lease_s = suite.SMOKE.takeover_lease_s
