@@ -91,6 +91,9 @@ class Settings(PipelineSettings):
     # and for one channel across people; every Claude call reserves its worst case first.
     user_daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
     channel_daily_budget_usd: float | None = Field(default=None, gt=0, le=1_000_000)
+    # Reports: an answer longer than this many characters goes to a Slack canvas linked from
+    # the thread (messages where canvases are refused); 0: never.
+    canvas_min_chars: int = Field(default=3000, ge=0, le=1_000_000)
     log_level: str = "INFO"
     # One JSON object per log line (with the run id and trace ids) instead of text.
     log_format: Literal["text", "json"] = "text"

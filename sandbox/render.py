@@ -41,6 +41,7 @@ _EMOJI = {
     "brain": "🧠",
     "clipboard": "📋",
     "stopwatch": "⏱️",
+    "page_facing_up": "📄",
     "warning": "⚠️",
     "mag": "🔍",
     "thread": "🧵",

@@ -306,3 +306,32 @@ def continuing(subtasks: list[str], by: str) -> str:
 
 
 NOTHING_CUT = "No subtask of that run was cut at the deadline, so there is nothing to continue."
+
+
+# --- reports: the answer as a canvas, Download (.md) ------------------------------------------
+# The thread's answer message once the answer outgrew it (ORCHESTRA_CANVAS_MIN_CHARS).
+CANVAS_COMING = "_The answer continues in a canvas; its link follows here when it is written…_"
+# How the canvas came to hold this answer: made for it, an earlier run's (Retry, Re-run,
+# Continue) updated, or a new one because the earlier one could not be updated.
+CanvasHow = Literal["new", "updated", "replaced"]
+
+
+def canvas_link(link: str, label: str, how: CanvasHow) -> str:
+    """Where the whole answer is (`label`: the canvas's title, safe for a link's label)."""
+    where = f"<{link}|{label}>"
+    match how:
+        case "updated":
+            return f":page_facing_up: The whole answer is in the canvas {where} (updated)."
+        case "replaced":
+            return (
+                f":page_facing_up: The whole answer is in a new canvas {where} "
+                "(the earlier one could not be updated)."
+            )
+        case _:
+            return f":page_facing_up: The whole answer is in the canvas {where}."
+
+
+DOWNLOAD_LABEL = "Download (.md)"
+DOWNLOAD_COMMENT = "The report, with its sources, as a Markdown file."
+DOWNLOAD_GONE = "That run's answer is no longer available (its text was removed after a while)."
+DOWNLOAD_FAILED = "Slack would not take the file just now; please try Download again in a minute."

@@ -14,6 +14,7 @@ from bot.deps import Deps
 from bot.runs.budgets import run_budget
 from bot.runs.charges import LedgerFigures
 from bot.runs.ownership import Tenure
+from bot.runs.reports import answer_canvas
 from bot.runs.steering import StoredSteering
 from bot.runs.tracing import traced
 from bot.slack.agent_io import NativeIO
@@ -88,6 +89,7 @@ def new_run(
     tenure: Tenure | None = None,
     cut_off: Sequence[str] = (),
     look_in_thread: bool = False,
+    parent_run_id: str | None = None,
 ) -> RunOwner:
     """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
     streams natively (`NativeRun`), any other run has a plan message in a channel thread
@@ -127,6 +129,15 @@ def new_run(
         fence=fence,
         cut_off=cut_off,
         look_in_thread=look_in_thread,
+        canvas=answer_canvas(
+            deps,
+            io,
+            run_id=run_id,
+            goal=goal,
+            requester=requester,
+            fence=fence,
+            parent_run_id=parent_run_id,
+        ),
     )
 
 
@@ -165,7 +176,15 @@ async def launch(
         # (held by its Redis lease alone: no replica can take over a run it cannot read).
         logger.exception("run store: could not store a new run [run_id=%s]", run_id)
         tenure.fence = None
-    run = new_run(deps, run_id, request.goal, requester, request.source, tenure=tenure)
+    run = new_run(
+        deps,
+        run_id,
+        request.goal,
+        requester,
+        request.source,
+        tenure=tenure,
+        parent_run_id=request.parent_run_id,
+    )
     work = execute(
         deps,
         run,

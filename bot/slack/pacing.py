@@ -270,6 +270,13 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "assistant.threads.setTitle": Limit(per_second=90 / 60, burst=10),
     # agents.sessions.setStatus: Tier 3 (its reference page).
     "agents.sessions.setStatus": Limit(per_second=45 / 60, burst=10),
+    # Reports (their reference pages): canvases.create Tier 2 (20+/min), canvases.edit and
+    # canvases.access.set Tier 3, files.getUploadURLExternal and .completeUploadExternal Tier 4.
+    "canvases.create": Limit(per_second=18 / 60, burst=4),
+    "canvases.edit": Limit(per_second=45 / 60, burst=10),
+    "canvases.access.set": Limit(per_second=45 / 60, burst=10),
+    "files.getUploadURLExternal": Limit(per_second=90 / 60, burst=10),
+    "files.completeUploadExternal": Limit(per_second=90 / 60, burst=10),
 }
 PER_CHANNEL = frozenset({"chat.postMessage"})
 

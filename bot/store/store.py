@@ -8,6 +8,7 @@ from collections.abc import Callable
 from typing import Self
 
 from bot.store.core import database_errors
+from bot.store.canvases import RunCanvases
 from bot.store.engine import create_store_engine
 from bot.store.installations import SealedInstallations, StoredOAuthStates
 from bot.store.leases import RunLeases
@@ -26,7 +27,15 @@ logger = logging.getLogger(__name__)
 
 
 class RunStore(
-    RunWrites, RunReads, RunLeases, Retention, SpendLedger, OutputPosts, RunSteers, RunReviews
+    RunWrites,
+    RunReads,
+    RunLeases,
+    Retention,
+    SpendLedger,
+    OutputPosts,
+    RunSteers,
+    RunReviews,
+    RunCanvases,
 ):
     """Runs, their subtasks, Slack delivery keys, full outputs posted on demand and the spend
     ledger, in SQL.

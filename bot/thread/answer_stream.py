@@ -18,10 +18,12 @@ from dataclasses import replace
 from slack_sdk.errors import SlackApiError
 
 from bot.render import messages as blocks
+from bot.render import report
 from bot.render.split import line_guard
 from bot.slack.io import CONTENT_REFUSED, SlackIO
 from bot.slack.pacing import Priority
 from bot.slack.poster import ThreadPoster
+from bot.thread.canvas import AnswerCanvas
 from pipeline import RunResult
 from pipeline.markdown import fence_after
 
@@ -86,8 +88,13 @@ class AnswerStream:
         *,
         interval_s: float,
         journal: Journal,
+        canvas: AnswerCanvas | None = None,
     ) -> None:
         self._io = io
+        # Past its `min_chars` the answer goes to a canvas: the message stops growing at its
+        # opening and, at the end, links the canvas (messages as before if it is refused).
+        self._canvas = canvas
+        self._canvas_shown = False  # the message says the answer continues in a canvas
         self._poster = poster
         self._interval_s = interval_s
         self._journal = journal
@@ -140,8 +147,14 @@ class AnswerStream:
             await asyncio.sleep(self._interval_s)
 
     async def _show(self) -> None:
-        if self._plain:
-            return  # plain text cannot grow in place within limits: the final edit shows it
+        if self._plain or self._canvas_shown:
+            # Plain text cannot grow in place within limits, and an answer bound for a canvas
+            # stops growing here: the final edit shows either.
+            return
+        if self._canvas is not None and not self.finished_ts and self._canvas.wanted(self._text):
+            await self._put_message(report.canvas_pending_message(self._text), writing=True)
+            self._canvas_shown = True
+            return
         if not self._text.startswith(self._done_text):
             return  # a retry started the answer over: the final edit sorts it out
         while (
@@ -160,7 +173,10 @@ class AnswerStream:
 
     async def _put(self, chunk: str, *, writing: bool) -> str:
         """Show `chunk` in the growing part's message (posted when there is none yet)."""
-        message = blocks.answer_part_message(chunk, writing=writing)
+        return await self._put_message(blocks.answer_part_message(chunk, writing=writing), writing)
+
+    async def _put_message(self, message: blocks.SlackMessage, writing: bool) -> str:
+        """Show `message` in the growing part's message (posted when there is none yet)."""
         if self.live_ts is None:
             posted = await self._poster.post_or_report(message, "the answer")
             if not posted:
@@ -211,6 +227,10 @@ class AnswerStream:
         await self._stop()
         if self._unpostable:
             return None
+        if self._canvas is not None and not self.finished_ts and self._canvas.wanted(result.answer):
+            in_canvas = await self._finish_in_canvas(self._canvas, result)
+            if in_canvas is not None:
+                return in_canvas
         answer = result.answer
         if not answer.startswith(self._done_text):
             # A retried call wrote another answer after parts of the first were finished:
@@ -239,6 +259,31 @@ class AnswerStream:
             await self._journal(posted)
             shown += posted
         return shown
+
+    def wants_canvas(self, result: RunResult) -> bool:
+        """Whether this answer goes to a canvas (even if none of it was streamed)."""
+        return self._canvas is not None and self._canvas.wanted(result.answer)
+
+    async def _finish_in_canvas(self, canvas: AnswerCanvas, result: RunResult) -> list[str] | None:
+        """The answer in a canvas, the thread's one answer message its opening and link;
+        None (nothing changed) when the canvas was refused: then it goes as messages."""
+        shown = await canvas.publish(result)
+        if shown is None:
+            return None
+        message = report.canvas_answer_message(result, shown.link, shown.title, shown.how)
+        if self.live_ts is not None:
+            try:
+                await self._io.update(
+                    self._poster.channel, self.live_ts, message, priority=Priority.URGENT
+                )
+                return [self.live_ts]
+            except SlackApiError as exc:
+                logger.warning("answer's canvas edit failed: %s", exc.response.get("error"))
+        posted = await self._poster.post_or_report(message, "the answer")
+        if posted is None:
+            return None
+        await self._journal(posted)
+        return posted
 
     async def replace(self, message: blocks.SlackMessage) -> bool:
         """The answer will not come (the run failed): the growing part becomes `message`,

@@ -22,6 +22,7 @@ from bot.slack.poster import ThreadPoster
 from bot.slack.requester import Requester
 from bot.store import Fence, FinishedStatus, RunStore
 from bot.thread.answer_stream import AnswerStream
+from bot.thread.canvas import AnswerCanvas
 from bot.thread.journal import Journal
 from bot.thread.leftovers import left_in_thread
 from bot.thread.plan_editor import PlanEditor
@@ -65,8 +66,10 @@ class SlackRun:
         fence: Fence | None = None,
         cut_off: Sequence[str] = (),
         look_in_thread: bool = False,
+        canvas: AnswerCanvas | None = None,
     ) -> None:
         self.run_id = run_id
+        self._canvas = canvas  # where a long answer goes (None: messages only)
         # Answer messages an interrupted attempt left half written: marked so on `open`.
         self._cut_off = tuple(cut_off)
         # The attempt was killed, not paused: it may have posted what it could not record.
@@ -157,7 +160,11 @@ class SlackRun:
             self._io, self.requester, run_id=self.run_id, channel=self.channel, thread_ts=thread_ts
         )
         self._answer = AnswerStream(
-            self._io, self._poster, interval_s=self._interval_s, journal=self._journal.answer_parts
+            self._io,
+            self._poster,
+            interval_s=self._interval_s,
+            journal=self._journal.answer_parts,
+            canvas=self._canvas,
         )
         self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
         await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
@@ -229,7 +236,9 @@ class SlackRun:
         return await self._poster.post_or_report(message, what)
 
     async def _post_answer(self, result: RunResult) -> None:
-        if self._answer is not None and self._answer.started:
+        if self._answer is not None and (
+            self._answer.started or self._answer.wants_canvas(result)
+        ):
             await self._answer.finish(result)  # its messages are journaled as they go
         else:
             await self._post_whole_answer(result)

@@ -11,7 +11,7 @@ from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack, Message
-from sandbox.world import World, running_world
+from sandbox.world import World, running_world, world_settings
 
 
 @pytest.fixture
@@ -39,6 +39,19 @@ async def world(
 ) -> AsyncIterator[World]:
     client = make_client(fake_claude.api_key, fake_claude.base_url, 5)
     async with running_world(fake_slack, AnthropicLLM(client), config) as world:
+        yield world
+    await client.close()
+
+
+@pytest.fixture
+async def messages_world(
+    fake_slack: FakeSlack, fake_claude: FakeAnthropic, config: PipelineConfig
+) -> AsyncIterator[World]:
+    """The world with canvases off (ORCHESTRA_CANVAS_MIN_CHARS=0): every answer as messages,
+    for tests of the messages themselves (canvases: tests/e2e/test_canvas_report.py)."""
+    client = make_client(fake_claude.api_key, fake_claude.base_url, 5)
+    settings = world_settings(fake_slack, canvas_min_chars=0)
+    async with running_world(fake_slack, AnthropicLLM(client), config, settings) as world:
         yield world
     await client.close()
 

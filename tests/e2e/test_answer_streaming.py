@@ -21,6 +21,12 @@ pytestmark = pytest.mark.e2e
 
 
 @pytest.fixture
+def world(messages_world: World) -> World:
+    """Answers as messages, not a canvas: these tests are about the messages."""
+    return messages_world
+
+
+@pytest.fixture
 def config() -> PipelineConfig:
     # A long streamed answer must not hit the call timeout on a busy machine (a retry is
     # tested on its own).

@@ -16,6 +16,12 @@ from tests.e2e.conftest import eventually, thread_text
 pytestmark = pytest.mark.e2e
 
 
+@pytest.fixture
+def world(messages_world: World) -> World:
+    """Answers as messages, not a canvas: these tests are about the messages."""
+    return messages_world
+
+
 def root_of(slack: FakeSlack, channel: str = "C1") -> str:
     return slack.channel_messages(channel)[0].ts
 

@@ -22,6 +22,13 @@ from tests.e2e.conftest import eventually, thread_text
 
 pytestmark = pytest.mark.e2e
 
+
+@pytest.fixture
+def world(messages_world: World) -> World:
+    """Answers as messages, not a canvas: these tests are about the messages."""
+    return messages_world
+
+
 EVIL_ANSWER = (
     "Done. [Open the report](https://evil.example/x) and "
     "<https://evil.example/login|re-authenticate with Slack SSO>, then tell <!group> and "

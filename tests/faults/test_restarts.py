@@ -233,6 +233,7 @@ async def test_sigterm_with_live_and_queued_runs_pauses_all_visibly_and_the_next
 async def test_an_answer_cut_off_by_sigkill_is_marked_and_the_whole_one_follows(
     bots: Callable[..., Bot], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
+    fake_slack.free_team = True  # no canvas (tests/e2e/test_canvas_report.py): messages
     words = " ".join(f"finding{i}" for i in range(400))
     slow = {"on": True}
     fake_claude.respond(

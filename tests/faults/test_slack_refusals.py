@@ -36,6 +36,7 @@ async def test_an_answer_over_slacks_whole_message_limit_still_lands_in_full(
 ) -> None:
     # One markdown block under its own 12,000 limit, but with the footer over the ~11.3k of
     # block text Slack takes in one message (msg_blocks_too_long).
+    fake_slack.free_team = True  # no canvas (tests/e2e/test_canvas_report.py): messages
     answer = "\n\n".join(f"Finding {i}: " + "detail " * 160 + f"END{i}" for i in range(10))
     assert 11_000 < len(answer) < 12_000
     fake_claude.respond("integrator", lambda c: Reply(text=answer))
