@@ -43,6 +43,7 @@ from pipeline.models import (
 )
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.sources import sources_markdown, with_sources
+from pipeline.review import Review, ReviewExpired
 from pipeline.steering import Steer, Steering, no_steering
 from pipeline.summary import footer_parts, searches_text
 from pipeline.usage import cost_of
@@ -85,6 +86,8 @@ __all__ = [
     "RunStarted",
     "Source",
     "Steer",
+    "Review",
+    "ReviewExpired",
     "Steering",
     "SubTask",
     "SubtaskCut",

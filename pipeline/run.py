@@ -30,6 +30,7 @@ from pipeline.llm import LLM, Usage
 from pipeline.models import Checkpoint, Plan, RunResult, RunStatus, SubtaskOutcome
 from pipeline.planner import make_plan
 from pipeline.retry import Sleep
+from pipeline.review import Review
 from pipeline.scheduler import run_subtasks
 from pipeline.tracing import NO_TRACING, Tracing
 from pipeline.steering import Steering, no_steering
@@ -63,6 +64,38 @@ def _restore(ctx: RunContext, checkpoint: Checkpoint, outcomes: dict[str, Subtas
             ctx.usage.add(role, ctx.config.model_for(role), usage)
 
 
+async def _reviewed(
+    ctx: RunContext,
+    review: Review,
+    plan: Plan,
+    work: WorkClock,
+    outcomes: dict[str, SubtaskOutcome],
+    resumed: bool,
+) -> Plan:
+    """The plan as the review approved it; an edited plan is shown again (PlanReady), and
+    outcomes of subtasks it no longer has are dropped."""
+    waited = ctx.clock()
+    approved = await review(plan)
+    work.exclude(ctx.clock() - waited)  # waiting for a person is not working time
+    if approved == plan:
+        return plan
+    kept = approved.by_id()
+    for sid in [sid for sid in outcomes if sid not in kept]:
+        del outcomes[sid]
+    config = ctx.config
+    await ctx.emit(
+        PlanReady(
+            run_id=ctx.run_id,
+            at=ctx.now(),
+            plan=approved,
+            usage=Usage(),
+            resumed=resumed,
+            estimate=estimate(approved, config, Usage(), (), done=set(outcomes)),
+        )
+    )
+    return approved
+
+
 async def run_pipeline(
     goal: str,
     *,
@@ -79,6 +112,7 @@ async def run_pipeline(
     worked_s: float = 0.0,
     history: Sequence[Past] = (),
     steering: Steering = no_steering,
+    review: Review | None = None,
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
 
@@ -101,6 +135,8 @@ async def run_pipeline(
         history: similar earlier runs, newest first, which correct the plan's estimate.
         steering: where the run reads what people added while it goes (issue 22.2): each
             subagent call and the integrator read it as they start.
+        review: a person's approval of the plan before any subagent call (issue 22.3): it
+            returns the plan to run (edited, perhaps); its wait is not working time.
 
     Returns:
         The run record. Failures are in it (status "failed", `error` a user-readable
@@ -166,6 +202,8 @@ async def run_pipeline(
                 estimate=estimate(plan, config, planning, history, done=set(outcomes)),
             )
         )
+        if review is not None:
+            plan = await _reviewed(ctx, review, plan, work, outcomes, checkpoint is not None)
         cut = await run_subtasks(ctx, plan, outcomes, work.remaining())
         if cut and not any(o.status == "done" for o in outcomes.values()):
             # No integrator call: there is nothing to answer from.

@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import actions, assistant, commands, events
+from bot.listeners import actions, assistant, commands, events, review
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -11,4 +11,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
     commands.register(app, deps)
     events.register(app, deps)
     actions.register(app, deps)
+    review.register(app, deps)
     assistant.register(app, deps)

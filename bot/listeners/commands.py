@@ -6,16 +6,19 @@
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.deps import Deps
+from bot.listeners.flags import asked_review, parse_flags
 from bot.listeners.goal import clean_text, goal_problem
 from bot.listeners.keywords import history_message, keyword
 from bot.render import notes
 from bot.runs.intake import Ask, accept, over_limit
 from bot.runs.launch import ResearchRequest, launch
+from bot.runs.review import review_wanted
 from bot.slack.requester import Requester
 
 logger = logging.getLogger(__name__)
@@ -55,14 +58,17 @@ def register(app: AsyncApp, deps: Deps) -> None:
         )
 
         async def start(run_id: str) -> None:
+            flags, bare = parse_flags(goal)
+            asked = asked_review(flags)
             request = ResearchRequest(
                 user=user,
                 channel=channel,
-                goal=goal,
+                goal=bare or goal,
                 source="command",
                 thread_ts=None,
                 delivery_key=key,
             )
+            request = replace(request, review=review_wanted(deps.settings, asked))
             await launch(deps, request, requester, run_id=run_id)
             logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
 

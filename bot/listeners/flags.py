@@ -75,3 +75,11 @@ def flag_problem(text: str) -> str | None:
     if len(efforts) > 1:
         return notes.TWO_EFFORTS
     return None
+
+
+def asked_review(flags: Flags) -> bool | None:
+    """What the request said about plan review: --review / --no-review, else --deep asks for
+    it (issue 22.4: review on by default), else nothing (ORCHESTRA_PLAN_REVIEW decides)."""
+    if flags.review is not None:
+        return flags.review
+    return True if flags.effort == "deep" else None

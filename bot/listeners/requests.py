@@ -6,15 +6,18 @@ context."""
 from __future__ import annotations
 
 import logging
+from dataclasses import replace
 from typing import Any
 
 from slack_bolt.async_app import AsyncBoltContext
 
 from bot.deps import Deps
+from bot.listeners.flags import asked_review, parse_flags
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.listeners.keywords import answer, keyword
 from bot.runs.intake import SAID, Ask, Verdict, accept
 from bot.runs.launch import ResearchRequest, launch
+from bot.runs.review import review_wanted
 from bot.runs.steering import steer
 from bot.slack.requester import Requester
 from bot.store import RunSource
@@ -81,15 +84,18 @@ async def from_message(
         return goal_problem(goal, deps.config, deps.settings.command)
 
     async def start(run_id: str) -> None:
+        flags, bare = parse_flags(goal)
+        asked = asked_review(flags)
         request = ResearchRequest(
             user=user,
             channel=channel,
-            goal=goal,
+            goal=bare or goal,
             source=source,
             thread_ts=thread_ts,
             context_before_ts=ts if in_thread else None,
             delivery_key=keys[-1],
         )
+        request = replace(request, review=review_wanted(deps.settings, asked))
         await launch(deps, request, requester, run_id=run_id)
         logger.info("run started from a %s [run_id=%s]", source, run_id)
 

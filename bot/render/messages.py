@@ -13,13 +13,16 @@ from slack_sdk.models.blocks import Block, MarkdownBlock
 
 from bot.render.kit import SlackMessage, block_text_chars, context, message, section
 from bot.render.plan import (
+    APPROVE_ACTION,
     CANCEL_ACTION,
     CONTINUE_ACTION,
+    EDIT_ACTION,
     OUTPUT_ACTION,
     PREVIEW_CHARS,
     RERUN_ACTION,
     RETRY_ACTION,
     plan_message,
+    review_message,
     status_line,
     subtask_block,
 )
@@ -40,8 +43,10 @@ from pipeline import RunResult, Source, footer_parts
 from pipeline.words import CUT_AT_DEADLINE
 
 __all__ = [
+    "APPROVE_ACTION",
     "CANCEL_ACTION",
     "CONTINUE_ACTION",
+    "EDIT_ACTION",
     "OUTPUT_ACTION",
     "PREVIEW_CHARS",
     "RERUN_ACTION",
@@ -60,6 +65,7 @@ __all__ = [
     "plain_messages",
     "plan_message",
     "request_message",
+    "review_message",
     "status_line",
     "subtask_block",
 ]

@@ -335,3 +335,36 @@ DOWNLOAD_LABEL = "Download (.md)"
 DOWNLOAD_COMMENT = "The report, with its sources, as a Markdown file."
 DOWNLOAD_GONE = "That run's answer is no longer available (its text was removed after a while)."
 DOWNLOAD_FAILED = "Slack would not take the file just now; please try Download again in a minute."
+
+
+# Plan review (issue 22.3).
+def review_waiting(requester: str, expires_at: float) -> str:
+    """The plan message's line while the plan waits for its requester's approval."""
+    stamp = int(expires_at)
+    return (
+        f":eyes: Waiting for <@{requester}> to approve this plan (or Edit it) before any"
+        f" subagent runs; it expires <!date^{stamp}^{{date_short_pretty}} at {{time}}|at"
+        f" {stamp} (Unix time)> if not approved."
+    )
+
+
+def review_expired(timeout_s: float) -> str:
+    """The plan's end when nobody approved it in time."""
+    return (
+        f"This plan expired: nobody approved it within {_duration(timeout_s)}, so nothing was"
+        " run. Ask again to get a new plan."
+    )
+
+
+def _duration(seconds: float) -> str:
+    if seconds >= 3600 and seconds % 3600 == 0:
+        hours = int(seconds // 3600)
+        return f"{hours} hour{'s' if hours != 1 else ''}"
+    if seconds >= 60:
+        return f"{round(seconds / 60)} minutes"
+    return f"{round(seconds)} seconds"
+
+
+REVIEW_NOT_WAITING = "That plan is not waiting for approval any more."
+REVIEW_EDIT_EXPIRED = "That plan expired or was approved before your changes arrived."
+REVIEW_DECIDED = "The plan was approved: it runs now."

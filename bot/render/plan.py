@@ -31,6 +31,8 @@ OUTPUT_ACTION = "orchestra_output"
 RETRY_ACTION = "orchestra_retry"  # a failed subtask, again, with the dependents it held back
 RERUN_ACTION = "orchestra_rerun"  # the whole run again, from the start
 CONTINUE_ACTION = "orchestra_continue"  # the subtasks cut at the deadline, and their dependents
+APPROVE_ACTION = "orchestra_approve"  # a plan under review: run it (issue 22.3)
+EDIT_ACTION = "orchestra_edit"  # a plan under review: change it in a modal, then run it
 PREVIEW_CHARS = 280
 _MAX_BUTTONS = 25  # Slack's limit per actions block: Cancel and 24 outputs
 
@@ -127,22 +129,29 @@ def plan_message(
     compact: bool = False,
     over: bool = True,
     queued: str = "",
+    review: str = "",
 ) -> SlackMessage:
     """The plan message: goal, one live entry per subtask, Cancel while live; once the run is
     `over` (not merely paused for a restart), Retry for failed subtasks and Re-run. While the
-    run waits for a slot, `queued` says where it stands.
+    run waits for a slot, `queued` says where it stands; while its plan waits for approval,
+    `review` says so and Approve, Edit and Cancel are offered.
 
     Rendered at the richest density that fits one message; `compact=True` forces the most
     compact one (for when Slack refused an edit anyway: the final state must land)."""
     for density in DENSITIES[:-1] if not compact else ():
-        rendered = plan_at_density(view, density, cancel_note, over, queued)
+        rendered = plan_at_density(view, density, cancel_note, over, queued, review)
         if fits(rendered):
             return rendered
-    return plan_at_density(view, DENSITIES[-1], cancel_note, over, queued)
+    return plan_at_density(view, DENSITIES[-1], cancel_note, over, queued, review)
 
 
 def plan_at_density(
-    view: RunView, density: Density, cancel_note: str = "", over: bool = True, queued: str = ""
+    view: RunView,
+    density: Density,
+    cancel_note: str = "",
+    over: bool = True,
+    queued: str = "",
+    review: str = "",
 ) -> SlackMessage:
     """The plan message at one density, whether or not it fits."""
     goal = mrkdwn_line(view.goal, density.goal)
@@ -158,10 +167,13 @@ def plan_at_density(
         # Before subagents start (issue 22.4): what the rest of the run will cost and take.
         top.append(context(estimate_text(view.estimate)))
     bottom: list[Block] = []
+    reviewing = bool(review) and not view.finished
     phase = escape(queued) if waiting else _phase_line(view, cancel_note)
+    if reviewing:
+        phase = review  # already mrkdwn (names a person, a date)
     if phase:
         bottom.append(context(phase))
-    buttons = _buttons(view, over)
+    buttons = _review_buttons(view.run_id) if reviewing else _buttons(view, over)
     if buttons:
         bottom.append(ActionsBlock(block_id=plan_block_id(view.run_id), elements=buttons))
     subs = list(view.subtasks.values())
@@ -199,6 +211,26 @@ def _entry_lines(subs: list[SubtaskView], density: Density, room: int) -> list[B
         else:
             groups.append(line)
     return [section(group) for group in groups]
+
+
+def review_message(run_id: str, note: str) -> SlackMessage:
+    """A plan waiting for approval where no plan message carries buttons (a DM's native
+    stream shows the plan): the note, with Approve, Edit and Cancel."""
+    return message(
+        "This plan waits for approval.",
+        [
+            section(note),
+            ActionsBlock(block_id=f"review:{run_id}", elements=_review_buttons(run_id)),
+        ],
+    )
+
+
+def _review_buttons(run_id: str) -> list[ButtonElement]:
+    return [
+        ButtonElement(text="Approve", action_id=APPROVE_ACTION, value=run_id, style="primary"),
+        ButtonElement(text="Edit", action_id=EDIT_ACTION, value=run_id),
+        ButtonElement(text="Cancel", action_id=CANCEL_ACTION, value=run_id, style="danger"),
+    ]
 
 
 def _buttons(view: RunView, over: bool) -> list[ButtonElement]:

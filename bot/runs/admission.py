@@ -179,6 +179,52 @@ class Admission:
             task.add_done_callback(self._leaving.discard)
             task.add_done_callback(lambda _: self._wake())
 
+    async def step_out(self, run_id: str) -> None:
+        """The run waits for a person (its plan's approval, issue 22.3): its slot goes to the
+        next run until `step_in`."""
+        if run_id not in self._live:
+            return
+        self._live.discard(run_id)
+        if self._slots is None:
+            self._serve()
+            return
+        try:
+            await self._slots.give_back(run_id)
+        except RedisDown as down:
+            logger.warning("%s: a run waiting for approval could not give its slot back", down)
+        self._wake()
+
+    async def step_in(self, run_id: str, on_position: Position) -> None:
+        """Back from `step_out`: wait for a slot again, in the queue like any run."""
+        if run_id in self._live:
+            return
+        if self._slots is not None:
+            user = self._owner.get(run_id, "")
+            while True:
+                try:
+                    found = await self._slots.take(run_id, user, self.max_live)
+                except RedisDown:
+                    found = Take(started=self.live_count < self.max_live, ahead=0)
+                if found.started:
+                    self._live.add(run_id)
+                    return
+                on_position(found.ahead)
+                with contextlib.suppress(TimeoutError):
+                    async with asyncio.timeout(self._poll_s):
+                        await self._freed.wait()
+        if self.live_count < self.max_live and not self._waiting:
+            self._live.add(run_id)
+            return
+        waiter = _Waiter(run_id, self._owner.get(run_id, ""), on_position)
+        self._waiting.setdefault(waiter.user, deque()).append(waiter)
+        self._tell_positions()
+        try:
+            await asyncio.shield(waiter.ready)
+        except asyncio.CancelledError:
+            if not waiter.ready.done():
+                self._drop(waiter)
+            raise
+
     def _wake(self) -> None:
         self._freed.set()
         self._freed = asyncio.Event()

@@ -15,6 +15,7 @@ from bot.runs.budgets import run_budget
 from bot.runs.charges import LedgerFigures
 from bot.runs.ownership import Tenure
 from bot.runs.reports import answer_canvas
+from bot.runs.review import StoredReview
 from bot.runs.steering import StoredSteering
 from bot.runs.tracing import traced
 from bot.slack.agent_io import NativeIO
@@ -24,7 +25,7 @@ from bot.telemetry import new_trace_id, queued, tracing_of
 from bot.thread.channel import SlackRun
 from bot.thread.dm import NativeRun
 from bot.thread.owner import RunOwner
-from pipeline import Checkpoint, run_pipeline
+from pipeline import Checkpoint, Plan, run_pipeline
 
 logger = logging.getLogger(__name__)
 
@@ -41,6 +42,7 @@ class ResearchRequest:
     context_before_ts: str | None = None  # read the thread's messages before this one
     delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
     parent_run_id: str | None = None  # a Retry or Re-run of this run
+    review: bool = False  # its plan waits for the requester's approval (issue 22.3)
 
 
 def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: int) -> str | None:
@@ -192,11 +194,48 @@ async def launch(
         context_before_ts=request.context_before_ts,
         checkpoint=checkpoint,
         note=note,
+        review=request.review,
     )
     workspace = deps.workspace.team_id
     traced_work = traced(deps, run, work, workspace=workspace, trace_id=trace_id, resumed=False)
     deps.runs.start(run, traced_work, tenure)
     return run_id
+
+
+async def _review(deps: Deps, run: RunOwner, asked: bool) -> StoredReview | None:
+    """The run's plan review, when it was asked for or one is open in the store."""
+    if not asked:
+        try:
+            found = await deps.store.review_of(run.run_id)
+        except StoreError:
+            logger.warning("run store: could not read a plan review [run_id=%s]", run.run_id)
+            found = None
+        if found is None:
+            return None
+    admission = deps.runs.admission
+
+    async def read_plan() -> Plan | None:
+        stored = await deps.store.get_run(run.run_id)
+        if stored is None or not stored.plan:
+            return None
+        return Plan.model_validate(stored.plan, context={"min": 1, "max": 1000})
+
+    async def step_out() -> None:
+        await admission.step_out(run.run_id)
+
+    async def step_in() -> None:
+        await admission.step_in(run.run_id, run.waiting)
+
+    return StoredReview(
+        deps.store,
+        run.run_id,
+        run.requester_id,
+        deps.settings.review_timeout_s,
+        show=run.reviewing,
+        step_out=step_out,
+        step_in=step_in,
+        read_plan=read_plan,
+    )
 
 
 async def execute(
@@ -209,8 +248,10 @@ async def execute(
     context: str | None = None,
     checkpoint: Checkpoint | None = None,
     note: str | None = None,
+    review: bool = False,
 ) -> None:
-    """Open the run's thread, then run the pipeline with the run as its sink.
+    """Open the run's thread, then run the pipeline with the run as its sink (`review`: its
+    plan waits for approval first; a resumed run whose plan still waits waits again).
 
     The thread's earlier messages before `context_before_ts` become the orchestrator's
     context (or `context` as stored, for a resumed run)."""
@@ -235,6 +276,7 @@ async def execute(
                 budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
                 tracing=tracing_of(deps.telemetry),
                 steering=StoredSteering(deps.store, run.run_id),  # kept by the store
+                review=await _review(deps, run, review),
             )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the

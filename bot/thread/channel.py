@@ -82,6 +82,7 @@ class SlackRun:
         self.outputs_posted: set[str] = set()
         self.stop: Stop | None = None
         self.queued_ahead: int | None = None  # waiting for a slot: how many runs are ahead
+        self.review_note = ""  # its plan waits for approval: what the plan message says
         self.ended = False  # its thread (or its requester) has been told how it ended
         self._io = io
         self._journal = Journal(store, run_id, plan_stored=resumed, fence=fence)
@@ -108,8 +109,18 @@ class SlackRun:
         over = self.stop is None or self.stop.reason != "restart"
         queued = notes.queued(self.queued_ahead) if self.queued_ahead is not None else ""
         return blocks.plan_message(
-            self.view, cancel_note=note, compact=compact, over=over, queued=queued
+            self.view,
+            cancel_note=note,
+            compact=compact,
+            over=over,
+            queued=queued,
+            review=self.review_note,
         )
+
+    async def reviewing(self, note: str) -> None:
+        """Its plan waits for approval (`note` says until when), or no longer ("")."""
+        self.review_note = note
+        self._editor.touch()
 
     async def open(
         self, thread_ts: str | None, *, plan_ts: str | None = None, note: str | None = None

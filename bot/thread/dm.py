@@ -77,6 +77,7 @@ class NativeRun:
         self.queued_ahead: int | None = None
         self.ended = False
         self._io, self._native = io, native
+        self._review_ts: str | None = None  # the reply with Approve and Edit (issue 22.3)
         self._interval_s, self._keepalive_s = interval_s, keepalive_s
         self._status_refresh_s = status_refresh_s
         self._journal = Journal(store, run_id, plan_stored=resumed, fence=fence)
@@ -290,6 +291,26 @@ class NativeRun:
             self.queued_ahead = ahead
             if self._stream is not None:
                 self._stream.status(self._planning_status())
+
+    async def reviewing(self, note: str) -> None:
+        """Its plan waits for approval: a reply with Approve, Edit and Cancel (the stream has
+        no buttons of its own); once decided, that reply says so."""
+        if self.thread_ts is None:
+            return
+        try:
+            if note:
+                self._review_ts = await self._io.post(
+                    self.channel,
+                    blocks.review_message(self.run_id, note),
+                    self.thread_ts,
+                    priority=Priority.URGENT,
+                )
+            elif self._review_ts is not None:
+                await self._io.update(
+                    self.channel, self._review_ts, blocks.notice_message(notes.REVIEW_DECIDED)
+                )
+        except SlackApiError as exc:
+            logger.warning("could not show the plan review: %s", exc.response.get("error"))
 
     async def starting(self) -> None:
         """The run has its slot: it plans now."""

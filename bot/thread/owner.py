@@ -79,6 +79,10 @@ class RunOwner(Protocol):
         """The run has its slot."""
         ...
 
+    async def reviewing(self, note: str) -> None:
+        """Its plan waits for the requester's approval (`note` says so), or no longer ("")."""
+        ...
+
     def stopping(self, stop: Stop) -> None:
         """Why the run is about to be stopped (its task is cancelled next)."""
         ...

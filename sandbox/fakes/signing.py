@@ -181,8 +181,10 @@ def block_action(
     message_ts: str,
     thread_ts: str | None = None,
     response_url: str = "",
+    trigger_id: str = "",
 ) -> tuple[str, str]:
-    """A button click's interactivity payload, form-encoded as Slack sends it."""
+    """A button click's interactivity payload, form-encoded as Slack sends it (`trigger_id`:
+    one the fake Slack issued, `FakeSlack.issue_trigger`, for a click that opens a modal)."""
     message: dict[str, Any] = {"ts": message_ts, "type": "message"}
     if thread_ts:
         message["thread_ts"] = thread_ts
@@ -193,7 +195,7 @@ def block_action(
         "api_app_id": APP,
         "token": "legacy-verification-token",
         "container": {"type": "message", "message_ts": message_ts, "channel_id": channel},
-        "trigger_id": f"trig.{uuid.uuid4().hex}",
+        "trigger_id": trigger_id or f"trig.{uuid.uuid4().hex}",
         "channel": {"id": channel, "name": "research"},
         "message": message,
         "response_url": response_url or "http://127.0.0.1:9/response",

@@ -85,6 +85,7 @@ from sandbox.fakes.slack_streams import (
     prompts_problem,
     too_long,
 )
+from sandbox.fakes.slack_views import Views, issue_trigger, views_open
 
 BOT_USER, BOT_ID, TEAM = "UBOT", "B0BOT", "T0TEAM"
 BOT_NAME = "Orchestra"  # the bot user's display name
@@ -318,6 +319,8 @@ class FakeSlack:
         self.free_team = False
         self.canvases_disabled = False
         self.canvas_markdown_limit = CANVAS_MARKDOWN_LIMIT
+        # Trigger ids and modals (`sandbox/fakes/slack_views.py`).
+        self.views = Views()
 
     @property
     def api_url(self) -> str:
@@ -331,6 +334,11 @@ class FakeSlack:
         token = str(len(self._response_urls) + 1)
         self._response_urls[token] = ResponseUrl(self.now())
         return f"{self.url}/response/{token}"
+
+    def issue_trigger(self, user: str) -> str:
+        """A trigger id for a click of `user` (pass it in the click's payload): views.open
+        takes it once, within 3 s."""
+        return issue_trigger(self, user)
 
     def now(self) -> float:
         """The fake's clock (seconds), which `advance` moves forward."""
@@ -1271,4 +1279,5 @@ _METHODS: dict[str, Callable[[FakeSlack, dict[str, Any]], dict[str, Any]]] = {
     "canvases.access.set": canvases_access_set,
     "files.getUploadURLExternal": get_upload_url,
     "files.completeUploadExternal": complete_upload,
+    "views.open": views_open,
 }
