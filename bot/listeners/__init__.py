@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import actions, assistant, commands, events, review
+from bot.listeners import actions, assistant, commands, events, reports, review
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -12,4 +12,5 @@ def register(app: AsyncApp, deps: Deps) -> None:
     events.register(app, deps)
     actions.register(app, deps)
     review.register(app, deps)
+    reports.register(app, deps)
     assistant.register(app, deps)

@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import Block, MarkdownBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownBlock
 
 from bot.render import notes
 from bot.render.kit import SlackMessage, context, message, section
@@ -114,7 +114,14 @@ def canvas_answer_message(
     tail = [note for note in (cut_note(result), failed_note(result), footer(result)) if note]
     blocks: list[Block] = [MarkdownBlock(text=start), section(words)]
     blocks += [context(t) for t in tail]
+    blocks.append(download_actions(result.run_id))
     return message(f"{markdown_as_mrkdwn(start)[:2000]}\n\n{words}", blocks)
+
+
+def download_actions(run_id: str) -> ActionsBlock:
+    """The **Download (.md)** button under a finished run's answer."""
+    button = ButtonElement(text=notes.DOWNLOAD_LABEL, action_id=DOWNLOAD_ACTION, value=run_id)
+    return ActionsBlock(block_id=f"report:{run_id}", elements=[button])
 
 
 def report_file(goal: str, answer: str, sources: Sequence[Source], footer_line: str) -> str:

@@ -7,7 +7,7 @@ from __future__ import annotations
 import pytest
 
 from bot.render import notes
-from bot.render.report import OPENING_CHARS
+from bot.render.report import DOWNLOAD_ACTION, OPENING_CHARS
 from pipeline import PipelineConfig
 from sandbox.fakes.claude import Citation, FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack, Message
@@ -146,3 +146,34 @@ async def test_where_canvases_are_refused_the_whole_answer_goes_as_messages(
     assert all(f"option {i} " in shown for i in range(40))
     assert notes.CANVAS_COMING.strip("_") not in shown
     assert len(_answer_messages(fake_slack, root)) >= 3  # split as before
+
+
+async def test_download_posts_the_report_with_its_sources_in_the_thread(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    answer = long_answer(30_000)
+    root = await _answered(world, fake_slack, fake_claude, answer)
+    [message] = _answer_messages(fake_slack, root)
+    [button] = [
+        e
+        for b in message.blocks
+        if b.get("type") == "actions"
+        for e in b["elements"]
+        if e["action_id"] == DOWNLOAD_ACTION
+    ]
+    assert button["text"]["text"] == notes.DOWNLOAD_LABEL
+    await world.click(
+        DOWNLOAD_ACTION, button["value"], message_ts=message.ts, user="U7", thread_ts=root
+    )
+    await eventually(lambda: any(m.files for m in fake_slack.thread("C1", root)))
+    [shared] = [m for m in fake_slack.thread("C1", root) if m.files]
+    assert shared.files[0]["name"] == "compare-the-options.md"
+    uploaded = fake_slack.files[shared.files[0]["id"]].content or b""
+    text = uploaded.decode()
+    assert text.startswith("# compare the options")
+    assert "The end." in text
+    assert "tides.example" in text  # its Sources list
+    assert [c.method for c in fake_slack.calls if c.method.startswith("files.")] == [
+        "files.getUploadURLExternal",
+        "files.completeUploadExternal",
+    ]
