@@ -28,6 +28,7 @@ from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
 from pipeline import LLM, PipelineConfig
 from sandbox.fakes import signing
 from sandbox.fakes.slack import TEAM, WORKSPACE_URL, FakeSlack
+from sandbox.fakes.slack_views import submit_view
 
 SIGNING_SECRET = "sandbox-signing-secret"  # noqa: S105 - the local world's own secret
 
@@ -164,7 +165,8 @@ class World:
         user: str = "U1",
         channel: str = "C1",
     ) -> aiohttp.ClientResponse:
-        """Click a button on a message."""
+        """Click a button on a message (with a trigger id the fake Slack issued, as Slack
+        sends with every click: a click may open a modal)."""
         body, kind = signing.block_action(
             action_id=action_id,
             value=value,
@@ -173,8 +175,16 @@ class World:
             message_ts=message_ts,
             thread_ts=thread_ts,
             response_url=self.slack.response_url,
+            trigger_id=self.slack.issue_trigger(user),
         )
         return await self.post_signed(body, kind)
+
+    async def submit_view(self, view_id: str, values: dict[str, str]) -> dict[str, Any]:
+        """A person submits an open modal (`sandbox.fakes.slack_views.submit_view`): block id
+        -> text, the rest as pre-filled; the app's answer ({} when the modal closed)."""
+        return await submit_view(
+            self.slack, f"{self.app_url}/slack/events", self.secret, view_id, values
+        )
 
 
 def world_settings(slack: FakeSlack, **changes: Any) -> Settings:
