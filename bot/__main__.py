@@ -65,7 +65,7 @@ def build_deps(
     store: RunStore,
     workspace: Workspace,
     coordination: Coordination | None = None,
-    tenants: Callable[[str], Awaitable[Tenant | None]] | None = None,
+    tenants: Callable[[str, str], Awaitable[Tenant | None]] | None = None,
     slack: AsyncWebClient | None = None,
 ) -> Deps:
     """Every dependency, built once (main has checked the required secrets are set).
@@ -134,7 +134,7 @@ async def open_coordination(settings: Settings, store: DeliveryLedger) -> Coordi
             "ORCHESTRA_REDIS_URL is set but the run store is SQLite: replicas on other "
             "machines need a shared PostgreSQL ORCHESTRA_DATABASE_URL"
         )
-    return redis_coordination(link, store, replica=replica)
+    return redis_coordination(link, store, replica=replica, per_workspace=settings.multi_workspace)
 
 
 async def _serve(settings: Settings) -> None:

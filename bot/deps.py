@@ -25,6 +25,7 @@ class Workspace:
 
     team_id: str = ""
     url: str = ""  # e.g. https://acme.slack.com/, the base of thread links
+    enterprise_id: str = ""  # its Enterprise Grid org ("": none, or single-workspace mode)
 
 
 @dataclass(frozen=True)
@@ -48,7 +49,8 @@ class Deps:
     telemetry: Telemetry = field(default_factory=telemetry_off)
     # Multi-workspace mode (OAuth): a workspace's installation by team id, for runs started
     # outside a request (resumed, taken over). None: single-workspace, one token serves all.
-    tenants: Callable[[str], Awaitable[tenancy.Tenant | None]] | None = None
+    # (team id, enterprise id: an org-wide install is found by its org.)
+    tenants: Callable[[str, str], Awaitable[tenancy.Tenant | None]] | None = None
 
     @property
     def team(self) -> Workspace:
@@ -57,25 +59,31 @@ class Deps:
         tenant = tenancy.current()
         if tenant is None:
             return self.workspace
-        return Workspace(tenant.team_id, tenant.url)
+        return Workspace(tenant.team_id, tenant.url, tenant.enterprise_id)
 
-    async def enter_workspace(self, team_id: str) -> bool:
-        """Serve a run of `team_id` from here on (a resume, a takeover); False in
-        multi-workspace mode when that workspace no longer has an installation."""
+    async def enter_workspace(self, team_id: str, enterprise_id: str = "") -> bool:
+        """Serve a run of `team_id` (in org `enterprise_id`) from here on (a resume, a
+        takeover); False in multi-workspace mode when neither that workspace nor its org has
+        an installation any more."""
         if self.tenants is None:
             return True
-        tenant = await self.tenants(team_id)
+        tenant = await self.tenants(team_id, enterprise_id)
         if tenant is None:
             return False
         tenancy.enter(tenant)
         return True
 
-    async def workspace_gone(self, team_id: str) -> None:
-        """Its installation is gone: stop this process's live runs of that workspace (they
-        end as cancelled; nothing more reaches Slack with its token)."""
+    async def workspace_gone(self, enterprise_id: str, team_id: str) -> None:
+        """Its installation is gone: stop this process's live runs of that workspace, or
+        (team "": an org-wide install) of every workspace of the org (they end as cancelled;
+        nothing more reaches Slack with its token)."""
         for run in self.runs.live:
             stored = await self.store.get_run(run.run_id)
-            if stored is not None and stored.workspace == team_id:
+            if stored is None:
+                continue
+            if (team_id and stored.workspace == team_id) or (
+                not team_id and enterprise_id and stored.enterprise_id == enterprise_id
+            ):
                 self.runs.cancel(run.run_id, "")
 
     @cached_property

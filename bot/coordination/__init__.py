@@ -103,15 +103,21 @@ def redis_coordination(
     clock: Callable[[], float] = time.monotonic,
     *,
     replica: str | None = None,
+    per_workspace: bool = False,
 ) -> Coordination:
     """Replicas sharing `link`'s Redis (and the run store behind `ledger`).
 
     The run store is also where the live-run and per-person counts are rebuilt from when
     Redis loses them (`bot.coordination.counts`); a ledger that keeps no runs (a test's)
-    leaves them to start empty."""
+    leaves them to start empty. `per_workspace` (installed in many workspaces): each
+    workspace's counts are rebuilt under its own keys."""
     source = ledger if isinstance(ledger, CountSource) else None
     counts = RunCounts(
-        link, source, slot_held_s=SLOT_HELD_FOR_S, person_counted_s=PERSON_COUNTED_FOR_S
+        link,
+        source,
+        slot_held_s=SLOT_HELD_FOR_S,
+        person_counted_s=PERSON_COUNTED_FOR_S,
+        per_workspace=per_workspace,
     )
     return Coordination(
         claims=RedisClaims(link, ledger, clock),

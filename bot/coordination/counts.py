@@ -22,20 +22,21 @@ from bot.coordination.link import RedisLink
 
 logger = logging.getLogger(__name__)
 
-# KEYS[1]: the marker; KEYS[2]: the live slots (zset run -> expiry); KEYS[3..]: persons'
+# KEYS[1]: the marker; KEYS[2..]: the workspaces' live slots (zset run -> expiry) and persons'
 # sets (zset run -> when it stops counting). ARGV[1]: seconds a live slot holds; ARGV[2]:
-# seconds a person's set is kept; ARGV[3]: n, how many live runs; ARGV[4..3+n]: their ids;
-# then triples: the KEYS index of a person's set, a run id, seconds it still counts.
+# seconds a person's set is kept; ARGV[3]: n, how many live runs; ARGV[4..3+2n]: pairs, the
+# KEYS index of its workspace's live slots and a live run's id; then triples: the KEYS index
+# of a person's set, a run id, seconds it still counts.
 # 1: rebuilt; 0: the marker was back already (another replica rebuilt them).
 _REBUILD = """
 if redis.call('EXISTS', KEYS[1]) == 1 then return 0 end
 local clock = redis.call('TIME')
 local now = tonumber(clock[1]) + tonumber(clock[2]) / 1000000
 local hold, keep, n = tonumber(ARGV[1]), tonumber(ARGV[2]), tonumber(ARGV[3])
-for i = 4, 3 + n do
-  redis.call('ZADD', KEYS[2], 'NX', now + hold, ARGV[i])
+for i = 4, 2 + 2 * n, 2 do
+  redis.call('ZADD', KEYS[tonumber(ARGV[i])], 'NX', now + hold, ARGV[i + 1])
 end
-local i = 4 + n
+local i = 4 + 2 * n
 while i <= #ARGV do
   local key = KEYS[tonumber(ARGV[i])]
   redis.call('ZADD', key, 'NX', math.floor(now) + tonumber(ARGV[i + 2]), ARGV[i + 1])
@@ -66,6 +67,11 @@ class CountedRun(Protocol):
         """Seconds since it was created."""
         ...
 
+    @property
+    def workspace(self) -> str:
+        """The team id of its workspace."""
+        ...
+
 
 @runtime_checkable
 class CountSource(Protocol):
@@ -76,14 +82,23 @@ class CountSource(Protocol):
         ...
 
 
+def scoped(workspace: str, name: str) -> str:
+    """`name` (a person, a channel, a delivery) within `workspace`: Enterprise Grid gives a
+    person one user id in every workspace of the org, so a count or a budget keyed by the id
+    alone would be shared by workspaces that must not see one another's. "" (one workspace):
+    the name alone, as the keys have always been."""
+    return f"{workspace}/{name}" if workspace else name
+
+
 def marker_key(link: RedisLink) -> str:
     """The key whose presence says the counts are in Redis."""
     return link.key("counts", "kept")
 
 
-def live_key(link: RedisLink) -> str:
-    """The live slots: run id -> when its entry expires."""
-    return link.key("slots", "live")
+def live_key(link: RedisLink, workspace: str = "") -> str:
+    """The live slots of `workspace` ("": of the one workspace): run id -> when its entry
+    expires."""
+    return link.key("slots", workspace, "live") if workspace else link.key("slots", "live")
 
 
 def person_key(link: RedisLink, user: str) -> str:
@@ -102,9 +117,12 @@ class RunCounts:
         *,
         slot_held_s: int,
         person_counted_s: int,
+        per_workspace: bool = False,
     ) -> None:
         self._link = link
         self._source = source
+        # Many workspaces (OAuth): each has its own slots and persons (`bot.slack.tenancy`).
+        self._per_workspace = per_workspace
         self._slot_held_s = slot_held_s
         self._person_counted_s = person_counted_s
         self._rebuild = link.client.register_script(_REBUILD)
@@ -127,16 +145,27 @@ class RunCounts:
                     "Redis lost the live-run and per-person counts and the run store could "
                     "not be read to rebuild them: the caps count only runs started from now"
                 )
-        live = [run.run_id for run in found if run.holds_slot]
+
+        def where(run: CountedRun) -> str:
+            return run.workspace if self._per_workspace else ""
+
+        live = [run for run in found if run.holds_slot]
         counted = [run for run in found if run.age_s < self._person_counted_s]
-        persons = sorted({run.requester for run in counted})
-        keys = [self.marker, live_key(self._link), *(person_key(self._link, p) for p in persons)]
-        index = {person: 3 + n for n, person in enumerate(persons)}
+        keys = [self.marker]
+        index: dict[str, int] = {}  # key -> its KEYS index (1-based)
+        for key in [live_key(self._link, where(run)) for run in live] + [
+            person_key(self._link, scoped(where(run), run.requester)) for run in counted
+        ]:
+            if key not in index:
+                keys.append(key)
+                index[key] = len(keys)
         args: list[str | int] = [self._slot_held_s, self._person_counted_s + 60, len(live)]
-        args += live
+        for run in live:
+            args += [index[live_key(self._link, where(run))], run.run_id]
         for run in counted:
             left = max(1, int(self._person_counted_s - run.age_s))
-            args += [index[run.requester], run.run_id, left]
+            person = person_key(self._link, scoped(where(run), run.requester))
+            args += [index[person], run.run_id, left]
         rebuilt = await self._link.run(lambda _: self._rebuild(keys=keys, args=args))
         if not int(rebuilt):
             return
@@ -150,5 +179,5 @@ class RunCounts:
             "store: %d runs holding live slots, %d runs of %d persons",
             len(live),
             len(counted),
-            len(persons),
+            len({scoped(where(run), run.requester) for run in counted}),
         )

@@ -11,7 +11,10 @@ lease). A script reads the queue, decides who may start and records it in one at
 on Redis's clock.
 
 Entries expire unless their replica refreshes them, so a dead replica's runs free their
-slots; the replica that takes such a run over joins the queue again under the same id."""
+slots; the replica that takes such a run over joins the queue again under the same id.
+
+Installed in many workspaces, each workspace has its own slots and queue (its own keys,
+`workspace` below), so one workspace's runs never wait behind another's."""
 
 from __future__ import annotations
 
@@ -119,16 +122,17 @@ class Take:
 class SharedSlots(Protocol):
     """The workspace's live-run slots and queue."""
 
-    async def take(self, run_id: str, user: str, cap: int) -> Take:
-        """Take a slot if it is the run's turn, else join (or stay in) the queue."""
+    async def take(self, run_id: str, user: str, cap: int, *, workspace: str = "") -> Take:
+        """Take a slot of `workspace` if it is the run's turn, else join (or stay in) its
+        queue."""
         ...
 
-    async def give_back(self, run_id: str) -> None:
+    async def give_back(self, run_id: str, *, workspace: str = "") -> None:
         """The run ended or left the queue."""
         ...
 
-    async def refresh(self, run_ids: list[str]) -> None:
-        """This replica still holds these runs (live or waiting)."""
+    async def refresh(self, run_ids: list[str], *, workspace: str = "") -> None:
+        """This replica still holds these runs (live or waiting) of `workspace`."""
         ...
 
 
@@ -145,29 +149,34 @@ class RedisSlots:
         self._link = link
         self.held_for_s = held_for_s
         self._counts = counts or RunCounts(link, slot_held_s=held_for_s, person_counted_s=0)
-        self._keys = [
-            live_key(link),  # the one the counts rebuild
-            *(link.key("slots", part) for part in ("queue", "qexp", "owners", "served", "seq")),
-        ]
         self._take = link.client.register_script(_TAKE)
         self._refresh = link.client.register_script(_REFRESH)
 
-    async def take(self, run_id: str, user: str, cap: int) -> Take:
+    def _keys(self, workspace: str) -> list[str]:
+        """The workspace's keys, in _TAKE's order ("": the one workspace's, as always)."""
+        parts = ("queue", "qexp", "owners", "served", "seq")
+        where = (workspace,) if workspace else ()
+        return [
+            live_key(self._link, workspace),  # the one the counts rebuild
+            *(self._link.key("slots", *where, part) for part in parts),
+        ]
+
+    async def take(self, run_id: str, user: str, cap: int, *, workspace: str = "") -> Take:
         """See `SharedSlots.take`; raises `RedisDown` (the caller decides alone then)."""
-        ahead = await self._ask(run_id, user, cap, check=True)
+        ahead = await self._ask(run_id, user, cap, workspace, check=True)
         if ahead == _LOST:
             await self._counts.rebuild()
-            ahead = await self._ask(run_id, user, cap, check=False)
+            ahead = await self._ask(run_id, user, cap, workspace, check=False)
         return Take(started=True) if ahead < 0 else Take(started=False, ahead=ahead)
 
-    async def _ask(self, run_id: str, user: str, cap: int, *, check: bool) -> int:
-        keys = [*self._keys, self._counts.marker]
+    async def _ask(self, run_id: str, user: str, cap: int, workspace: str, *, check: bool) -> int:
+        keys = [*self._keys(workspace), self._counts.marker]
         args: list[str | int] = [run_id, user, cap, self.held_for_s, "1" if check else "0"]
         return int(await self._link.run(lambda _: self._take(keys=keys, args=args)))
 
-    async def give_back(self, run_id: str) -> None:
+    async def give_back(self, run_id: str, *, workspace: str = "") -> None:
         """See `SharedSlots.give_back`; an unreachable Redis lets the entry expire."""
-        live, queue, qexp, owners = self._keys[:4]
+        live, queue, qexp, owners = self._keys(workspace)[:4]
 
         async def remove(client: object) -> None:
             async with self._link.client.pipeline(transaction=True) as pipe:
@@ -182,9 +191,10 @@ class RedisSlots:
         except RedisDown as down:
             logger.warning("%s: a run's slot frees itself when its entry expires", down)
 
-    async def refresh(self, run_ids: list[str]) -> None:
+    async def refresh(self, run_ids: list[str], *, workspace: str = "") -> None:
         """See `SharedSlots.refresh`."""
+        keys = self._keys(workspace)[:4]
         if run_ids:
             await self._link.run(
-                lambda _: self._refresh(keys=self._keys[:4], args=[self.held_for_s, *run_ids])
+                lambda _: self._refresh(keys=keys, args=[self.held_for_s, *run_ids])
             )

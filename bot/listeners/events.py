@@ -12,6 +12,7 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from bot.deps import Deps
 from bot.listeners.requests import from_message
 from bot.render.history import HISTORY_SIZE, Spend, home_view
+from bot.slack.tenancy import workspace_key
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +55,10 @@ async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
     mine = await store.recent_runs(requester=user, limit=HISTORY_SIZE, workspace=workspace)
     latest = await store.recent_runs(limit=TEAM_WINDOW, workspace=workspace)
     team = await deps.visibility.visible(user, latest)
-    spend = Spend(await store.spend_today(), await store.spend_this_month())
+    here = workspace_key()  # the team's spend: this workspace's alone
+    spend = Spend(
+        await store.spend_today(workspace=here), await store.spend_this_month(workspace=here)
+    )
     return home_view(
         mine,
         team.runs[:HISTORY_SIZE],

@@ -2,7 +2,11 @@
 
 A process runs at most `max_live` runs at a time; the rest wait in a queue served round robin
 by person (one person's ten requests do not hold back everyone else's one), and each person
-may have at most `max_per_user` runs live or waiting."""
+may have at most `max_per_user` runs live or waiting.
+
+Installed in many workspaces, each workspace has its own `max_live` slots, its own queue and
+its own persons (`bot.slack.tenancy.workspace_key`, the workspace being served when the run
+was accepted): one workspace's runs never queue behind, or count against, another's."""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ from dataclasses import dataclass, field
 from bot.coordination.link import RedisDown
 from bot.coordination.persons import LocalPersonRuns, PersonRuns
 from bot.coordination.slots import SharedSlots, Take
+from bot.slack.tenancy import scoped, workspace_key
 
 logger = logging.getLogger(__name__)
 
@@ -27,8 +32,9 @@ Turn = Callable[[], Awaitable[None]]  # waits until the run holds a slot
 @dataclass(eq=False)
 class _Waiter:
     run_id: str
-    user: str
+    user: str  # the person within their workspace (`scoped`)
     on_position: Position
+    workspace: str = ""
     ready: asyncio.Future[None] = field(
         default_factory=lambda: asyncio.get_running_loop().create_future()
     )
@@ -58,6 +64,7 @@ class Admission:
         self._persons = persons or LocalPersonRuns()
         self._leaving: set[asyncio.Task[None]] = set()
         self._owner: dict[str, str] = {}  # run id -> user, for every run live or waiting
+        self._where: dict[str, str] = {}  # run id -> its workspace (`workspace_key`)
         self._live: set[str] = set()
         # Waiting runs by person, persons in the order they will be served next.
         self._waiting: OrderedDict[str, deque[_Waiter]] = OrderedDict()
@@ -71,6 +78,7 @@ class Admission:
         if not over_limit and len(self.runs_of(user)) >= self.max_per_user:
             return False
         self._owner[run_id] = user
+        self._where[run_id] = workspace_key()
         return True
 
     async def confirm(self, run_id: str, *, always: bool = False) -> bool:
@@ -81,14 +89,33 @@ class Admission:
         if user is None:
             return False
         cap = sys.maxsize if always else self.max_per_user
-        if await self._persons.join(user, run_id, cap):
+        if await self._persons.join(self._person(run_id), run_id, cap):
             return True
         self._owner.pop(run_id, None)
+        self._where.pop(run_id, None)
         return False
 
     def runs_of(self, user: str) -> list[str]:
-        """The person's runs, live or waiting."""
-        return [run_id for run_id, owner in self._owner.items() if owner == user]
+        """The person's runs, live or waiting, in the workspace being served."""
+        here = workspace_key()
+        return [
+            run_id
+            for run_id, owner in self._owner.items()
+            if owner == user and self._where.get(run_id, "") == here
+        ]
+
+    def _person(self, run_id: str) -> str:
+        """The run's person within its workspace: who the caps count."""
+        return scoped(self._where.get(run_id, ""), self._owner.get(run_id, ""))
+
+    def _live_in(self, workspace: str) -> int:
+        return sum(1 for run_id in self._live if self._where.get(run_id, "") == workspace)
+
+    def _has_room(self, workspace: str) -> bool:
+        return self._live_in(workspace) < self.max_live
+
+    def _waiting_in(self, workspace: str) -> bool:
+        return any(w.workspace == workspace for queue in self._waiting.values() for w in queue)
 
     @property
     def live_count(self) -> int:
@@ -112,13 +139,15 @@ class Admission:
             async with self._shared_slot(self._slots, run_id, on_position) as shared_turn:
                 yield shared_turn
             return
-        user = self._owner.setdefault(run_id, "")
+        self._owner.setdefault(run_id, "")
+        workspace = self._where.setdefault(run_id, workspace_key())
+        person = self._person(run_id)
         waiter: _Waiter | None = None
-        if self.live_count < self.max_live and not self._waiting:
+        if self._has_room(workspace) and not self._waiting_in(workspace):
             self._live.add(run_id)
         else:
-            waiter = _Waiter(run_id, user, on_position)
-            self._waiting.setdefault(user, deque()).append(waiter)
+            waiter = _Waiter(run_id, person, on_position, workspace)
+            self._waiting.setdefault(person, deque()).append(waiter)
             self._tell_positions()
 
         async def turn() -> None:
@@ -139,18 +168,20 @@ class Admission:
         self, slots: SharedSlots, run_id: str, on_position: Position
     ) -> AsyncIterator[Turn]:
         """`slot` when the workspace's replicas share the cap and the queue."""
-        user = self._owner.setdefault(run_id, "")
+        self._owner.setdefault(run_id, "")
+        workspace = self._where.setdefault(run_id, workspace_key())
+        user = self._person(run_id)
         self._shared.add(run_id)
         self._keep_refreshing(slots)
         told: list[int] = []
 
         async def ask() -> bool:
             try:
-                found = await slots.take(run_id, user, self.max_live)
+                found = await slots.take(run_id, user, self.max_live, workspace=workspace)
             except RedisDown as down:
                 # Alone until Redis answers: this process's own count decides.
                 logger.warning("%s: the live-run cap is counted by this replica", down)
-                found = Take(started=self.live_count < self.max_live, ahead=self.waiting_count)
+                found = Take(started=self._has_room(workspace), ahead=self.waiting_count)
             if found.started:
                 self._live.add(run_id)
                 return True
@@ -174,7 +205,9 @@ class Admission:
         finally:
             self._live.discard(run_id)
             self._shared.discard(run_id)
-            task = asyncio.create_task(slots.give_back(run_id), name=f"give-back:{run_id}")
+            task = asyncio.create_task(
+                slots.give_back(run_id, workspace=workspace), name=f"give-back:{run_id}"
+            )
             self._leaving.add(task)
             task.add_done_callback(self._leaving.discard)
             task.add_done_callback(lambda _: self._wake())
@@ -189,7 +222,7 @@ class Admission:
             self._serve()
             return
         try:
-            await self._slots.give_back(run_id)
+            await self._slots.give_back(run_id, workspace=self._where.get(run_id, ""))
         except RedisDown as down:
             logger.warning("%s: a run waiting for approval could not give its slot back", down)
         self._wake()
@@ -198,13 +231,15 @@ class Admission:
         """Back from `step_out`: wait for a slot again, in the queue like any run."""
         if run_id in self._live:
             return
+        workspace, person = self._where.get(run_id, ""), self._person(run_id)
         if self._slots is not None:
-            user = self._owner.get(run_id, "")
             while True:
                 try:
-                    found = await self._slots.take(run_id, user, self.max_live)
+                    found = await self._slots.take(
+                        run_id, person, self.max_live, workspace=workspace
+                    )
                 except RedisDown:
-                    found = Take(started=self.live_count < self.max_live, ahead=0)
+                    found = Take(started=self._has_room(workspace), ahead=0)
                 if found.started:
                     self._live.add(run_id)
                     return
@@ -212,10 +247,10 @@ class Admission:
                 with contextlib.suppress(TimeoutError):
                     async with asyncio.timeout(self._poll_s):
                         await self._freed.wait()
-        if self.live_count < self.max_live and not self._waiting:
+        if self._has_room(workspace) and not self._waiting_in(workspace):
             self._live.add(run_id)
             return
-        waiter = _Waiter(run_id, self._owner.get(run_id, ""), on_position)
+        waiter = _Waiter(run_id, person, on_position, workspace)
         self._waiting.setdefault(waiter.user, deque()).append(waiter)
         self._tell_positions()
         try:
@@ -238,8 +273,12 @@ class Admission:
             period = getattr(slots, "held_for_s", 30) / 3
             while self._shared:
                 await asyncio.sleep(period)
+                by_workspace: dict[str, list[str]] = {}
+                for run_id in sorted(self._shared):
+                    by_workspace.setdefault(self._where.get(run_id, ""), []).append(run_id)
                 try:
-                    await slots.refresh(sorted(self._shared))
+                    for workspace, run_ids in by_workspace.items():
+                        await slots.refresh(run_ids, workspace=workspace)
                 except RedisDown as down:
                     logger.warning("%s: could not refresh this replica's run slots", down)
 
@@ -248,9 +287,11 @@ class Admission:
     def release(self, run_id: str) -> None:
         """The run is over: it no longer counts for its person (here at once, and where the
         replicas count soon after)."""
+        person = self._person(run_id)
         user = self._owner.pop(run_id, None)
+        self._where.pop(run_id, None)
         if user is not None and not isinstance(self._persons, LocalPersonRuns):
-            task = asyncio.create_task(self._persons.leave(user, run_id), name=f"leave:{run_id}")
+            task = asyncio.create_task(self._persons.leave(person, run_id), name=f"leave:{run_id}")
             self._leaving.add(task)
             task.add_done_callback(self._leaving.discard)
 
@@ -264,10 +305,22 @@ class Admission:
         self._tell_positions()
 
     def _serve(self) -> None:
-        """Give free slots to waiting runs, one person at a time, in turn."""
+        """Give free slots to waiting runs, one person at a time, in turn (each workspace's
+        slots to its own persons only)."""
         moved = False
-        while self._waiting and self.live_count < self.max_live:
-            user, queue = next(iter(self._waiting.items()))
+        while True:
+            # The person served longest ago whose workspace has a free slot.
+            next_up = next(
+                (
+                    (user, queue)
+                    for user, queue in self._waiting.items()
+                    if self._has_room(queue[0].workspace)
+                ),
+                None,
+            )
+            if next_up is None:
+                break
+            user, queue = next_up
             waiter = queue.popleft()
             if queue:
                 self._waiting.move_to_end(user)  # the next person is served next
@@ -282,8 +335,10 @@ class Admission:
             self._tell_positions()
 
     def _tell_positions(self) -> None:
-        for ahead, waiter in enumerate(self._order()):
-            waiter.on_position(ahead)
+        ahead: dict[str, int] = {}  # by workspace: each has its own queue
+        for waiter in self._order():
+            waiter.on_position(ahead.get(waiter.workspace, 0))
+            ahead[waiter.workspace] = ahead.get(waiter.workspace, 0) + 1
 
     def _order(self) -> list[_Waiter]:
         """Waiting runs in the order they will start: round robin over persons."""

@@ -7,6 +7,9 @@ call's cost reaches the spend ledger this way, with or without limits, once.
 `budget_refusal` is the private sentence for a request that cannot even start.
 
 Days are UTC days: budgets reset at 00:00 UTC for everyone.
+
+Installed in many workspaces, a person's and a channel's day are kept within their workspace
+(`bot.slack.tenancy.scoped`): one workspace never pays for, or is refused by, another's runs.
 """
 
 from __future__ import annotations
@@ -17,6 +20,7 @@ from datetime import datetime, timedelta
 
 from bot.config import Settings
 from bot.deps import Deps
+from bot.slack.tenancy import scoped, workspace_key
 from bot.store import RunStore, StoreDown
 from bot.store.spend import BudgetStanding
 from pipeline import BudgetExceeded, PipelineConfig, Reservation, usd_text
@@ -163,10 +167,11 @@ class DailyBudget:
 def run_budget(deps: Deps, user: str, channel: str, run_id: str | None = None) -> DailyBudget:
     """The budget a run of `user` in `channel` passes to `run_pipeline(budget=...)`."""
     settings = deps.settings
+    workspace = workspace_key()  # the run's: it runs in its workspace's context
     return DailyBudget(
         deps.store,
-        user=user,
-        channel=channel,
+        user=scoped(workspace, user),
+        channel=scoped(workspace, channel),
         user_limit=settings.user_daily_budget_usd,
         channel_limit=settings.channel_daily_budget_usd,
         hold_s=hold_seconds(settings),
@@ -183,10 +188,11 @@ async def budget_refusal(
     if settings.user_daily_budget_usd is None and settings.channel_daily_budget_usd is None:
         return None
     store = deps_or_store.store if isinstance(deps_or_store, Deps) else deps_or_store
+    workspace = workspace_key()
     try:
         standings = await store.budget_standings(
-            user=user,
-            channel=channel,
+            user=scoped(workspace, user),
+            channel=scoped(workspace, channel),
             user_limit=settings.user_daily_budget_usd,
             channel_limit=settings.channel_daily_budget_usd,
         )

@@ -24,6 +24,7 @@ from bot.render.history import goal_link
 from bot.runs.budgets import budget_refusal
 from bot.runs.registry import DELIVERY_TTL_S
 from bot.slack.requester import Requester
+from bot.slack.tenancy import scoped, workspace_key
 from bot.store import UNFINISHED_STATUSES, RunSummary, StoreDown
 
 logger = logging.getLogger(__name__)
@@ -65,7 +66,9 @@ async def accept(deps: Deps, ask: Ask) -> str | None:
     why, or it was a repeat)."""
     user, tell = ask.requester.user, ask.requester.tell
     if ask.keys:
-        claim = await deps.runs.coordination.claims.claim(ask.keys, ask.hold_s)
+        # A delivery is one workspace's: its key is kept within it (`bot.slack.tenancy`).
+        keys = [scoped(workspace_key(), key) for key in ask.keys]
+        claim = await deps.runs.coordination.claims.claim(keys, ask.hold_s)
         if not claim:
             _give_back(deps, ask.admitted)
             if claim is Claim.UNDECIDED:

@@ -161,6 +161,7 @@ async def launch(
         await deps.store.create_run(
             run_id=run_id,
             workspace=deps.team.team_id,
+            enterprise_id=deps.team.enterprise_id,  # an org-wide install's token is the org's
             requester=request.user,
             channel=request.channel,
             source=request.source,
@@ -196,7 +197,7 @@ async def launch(
         note=note,
         review=request.review,
     )
-    workspace = deps.workspace.team_id
+    workspace = deps.team.team_id  # the run's own (many workspaces: this request's)
     traced_work = traced(deps, run, work, workspace=workspace, trace_id=trace_id, resumed=False)
     deps.runs.start(run, traced_work, tenure)
     return run_id

@@ -147,7 +147,8 @@ async def resume(
     subtasks are not called again. (`tenure`: this replica's hold on it, when replicas
     share runs.)"""
     requester = requester_of(deps, stored)
-    if not await deps.enter_workspace(stored.workspace):  # many workspaces: its own token
+    # Many workspaces: its own token (its org's, installed org-wide).
+    if not await deps.enter_workspace(stored.workspace, stored.enterprise_id):
         logger.info(
             "not resuming a run of workspace %s, which no longer has an installation [run_id=%s]",
             stored.workspace,

@@ -52,8 +52,9 @@ BOT_SCOPES = (
 # Events Slack sends about the installation itself: no token to authorize them with.
 INSTALLATION_EVENTS = frozenset({"app_uninstalled", "tokens_revoked"})
 
-# Called with the team id whose installation is gone: stops its live runs.
-Gone = Callable[[str], Awaitable[None]]
+# Called with the (enterprise id, team id) whose installation is gone (team "": an org-wide
+# install): stops its live runs.
+Gone = Callable[[str, str], Awaitable[None]]
 
 
 @dataclass
@@ -108,15 +109,20 @@ class Workspaces:
             self._urls[key] = str(answer.get("url") or "")
         return self._urls[key]
 
-    async def tenant_of(self, team_id: str) -> tenancy.Tenant | None:
+    async def tenant_of(self, team_id: str, enterprise_id: str = "") -> tenancy.Tenant | None:
         """A workspace's installation, for a run started outside a request (a resume, a
-        takeover); None when it has none."""
+        takeover): its own, else its org's org-wide one; None when it has neither."""
         bot = await self.installations.find_team(team_id)
+        key = WorkspaceKey(bot.enterprise_id or "" if bot else "", team_id)
+        if bot is None and enterprise_id:
+            bot = await self.installations.async_find_bot(
+                enterprise_id=enterprise_id, team_id=None, is_enterprise_install=True
+            )
+            key = WorkspaceKey(enterprise_id, "")
         if bot is None:
             return None
-        key = WorkspaceKey(bot.enterprise_id or "", team_id)
         url = await self.url_of(key, self.client, bot.bot_token)
-        return tenancy.Tenant(team_id, bot.enterprise_id or "", url, bot.bot_token)
+        return tenancy.Tenant(team_id, bot.enterprise_id or enterprise_id, url, bot.bot_token)
 
     def forget(self, key: WorkspaceKey) -> None:
         """Drop what is kept of a workspace whose installation is gone."""
@@ -217,7 +223,7 @@ def register_installation_events(app: AsyncApp, workspaces: Workspaces, gone: Go
             event_type(body),
             key.team_id or key.enterprise_id or "-",
         )
-        await gone(key.team_id)
+        await gone(key.enterprise_id, key.team_id)
 
     @app.event("app_uninstalled")
     async def uninstalled(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

@@ -24,6 +24,7 @@ from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
 from bot.coordination.buckets import Rate, RateBuckets, slack_scope
+from bot.slack import tenancy
 
 
 class Priority(enum.IntEnum):
@@ -286,7 +287,11 @@ class Pacer:
 
     With `shared` buckets (several replicas, Redis), the tokens of workspace `team` come
     from there, so that the replicas together stay under each limit; priorities and turns
-    stay per process (each orders its own waiting calls)."""
+    stay per process (each orders its own waiting calls).
+
+    Slack counts its limits per workspace (per app per workspace, its rate-limit docs), so
+    installed in many workspaces each workspace being served (`bot.slack.tenancy`) has
+    buckets of its own: one workspace's busy channel never slows another's calls."""
 
     def __init__(
         self,
@@ -302,7 +307,7 @@ class Pacer:
         self._sleep = sleep
         self._shared = shared
         self._team = team
-        self._buckets: dict[tuple[str, str], _Paced] = {}
+        self._buckets: dict[tuple[str, str, str], _Paced] = {}
 
     async def wait(
         self,
@@ -321,14 +326,14 @@ class Pacer:
         key = self._scope(method, channel)
         bucket = self._buckets.get(key)
         if bucket is None:
-            bucket = self._bucket(method, key[1], limit)
+            bucket = self._bucket(key[0], method, key[2], limit)
             self._buckets[key] = bucket
         return await bucket.acquire(priority, turn, coalesce)
 
-    def _bucket(self, method: str, channel: str, limit: Limit) -> _Paced:
+    def _bucket(self, team: str, method: str, channel: str, limit: Limit) -> _Paced:
         if self._shared is None:
             return TokenBucket(limit.per_second, limit.burst, self._clock, self._sleep)
-        scope = slack_scope(self._team, method, channel or None)
+        scope = slack_scope(team, method, channel or None)
         return SharedBucket(self._shared, scope, Rate(limit.per_second, limit.burst), self._sleep)
 
     def waiting(self, method: str, channel: str) -> int:
@@ -336,6 +341,6 @@ class Pacer:
         bucket = self._buckets.get(self._scope(method, channel))
         return 0 if bucket is None else bucket.waiting
 
-    @staticmethod
-    def _scope(method: str, channel: str) -> tuple[str, str]:
-        return (method, channel if method in PER_CHANNEL else "")
+    def _scope(self, method: str, channel: str) -> tuple[str, str, str]:
+        team = self._team or tenancy.workspace_key()
+        return (team, method, channel if method in PER_CHANNEL else "")

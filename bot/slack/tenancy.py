@@ -18,6 +18,10 @@ from dataclasses import dataclass, field
 
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.coordination.counts import scoped
+
+__all__ = ["Tenant", "TenantClient", "current", "enter", "scoped", "serving", "workspace_key"]
+
 
 @dataclass(frozen=True)
 class Tenant:
@@ -35,6 +39,16 @@ _serving: ContextVar[Tenant | None] = ContextVar("orchestra_tenant", default=Non
 def current() -> Tenant | None:
     """The workspace being served here (None: single-workspace mode, or outside requests)."""
     return _serving.get()
+
+
+def workspace_key() -> str:
+    """What counts and queues are kept under for the workspace being served: its team id
+    (an org-wide install's org id when a request names no team); "" in single-workspace
+    mode, where one workspace is all there is (and the keys stay as they always were)."""
+    tenant = _serving.get()
+    if tenant is None:
+        return ""
+    return tenant.team_id or tenant.enterprise_id
 
 
 def enter(tenant: Tenant) -> None:

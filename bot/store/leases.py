@@ -42,7 +42,12 @@ class RunLeases(StoreCore):
         under a lease that has not run out): what the replicas' counts in Redis hold."""
         now = self._now()
         query = select(
-            runs.c.run_id, runs.c.requester, runs.c.status, runs.c.lease_until, runs.c.created_at
+            runs.c.run_id,
+            runs.c.requester,
+            runs.c.status,
+            runs.c.lease_until,
+            runs.c.created_at,
+            runs.c.workspace,
         ).where(runs.c.status.in_(("queued", "running")))
         async with self._read() as db:
             rows = (await db.execute(query)).all()
@@ -54,6 +59,7 @@ class RunLeases(StoreCore):
                 and row.lease_until is not None
                 and row.lease_until > now,
                 age_s=max(0.0, (now - row.created_at).total_seconds()),
+                workspace=row.workspace,
             )
             for row in rows
         ]

@@ -122,6 +122,8 @@ class StoredRun:
     basis_s: float | None = None
     # The run's OpenTelemetry trace id, 32 hex digits (None: stored before traces were).
     trace_id: str | None = None
+    # The Enterprise Grid org of its workspace ("": none), for an org-wide install's token.
+    enterprise_id: str = ""
 
 
 @dataclass(frozen=True, slots=True)
@@ -155,6 +157,7 @@ class CountedRun:
     requester: str
     holds_slot: bool  # running, and a replica holds its lease: it takes a live slot
     age_s: float  # since it was created
+    workspace: str = ""  # its team id (many workspaces: each counts its own)
 
 
 @dataclass(frozen=True, slots=True)

@@ -146,6 +146,7 @@ def run_of(m: RowMapping, subtasks: Sequence[StoredSubtask], answer_ts: Sequence
         lease_until=m["lease_until"],
         fencing_token=m["fencing_token"],
         trace_id=m["trace_id"],
+        enterprise_id=m["enterprise_id"] or "",
         work_s=m["work_s"] or 0.0,
         effort=m["effort"] or "",
         estimate_usd=m["estimate_usd"],

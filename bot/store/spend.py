@@ -231,27 +231,43 @@ class SpendLedger(StoreCore):
         async with self._read() as db:
             return float((await db.execute(query)).scalar_one())
 
-    async def spend_today(self, *, user: str | None = None, channel: str | None = None) -> float:
+    async def spend_today(
+        self, *, user: str | None = None, channel: str | None = None, workspace: str = ""
+    ) -> float:
         """US$ spent today (UTC), by a person, in a channel, both, or (neither) in total.
 
         Settled spend only: calls in flight are in `held_today`."""
         today = self._today()
-        return await self.spend_between(today, today, user=user, channel=channel)
+        return await self.spend_between(
+            today, today, user=user, channel=channel, workspace=workspace
+        )
 
     async def spend_this_month(
-        self, *, user: str | None = None, channel: str | None = None
+        self, *, user: str | None = None, channel: str | None = None, workspace: str = ""
     ) -> float:
         """US$ spent since the first of this month (UTC), filtered as `spend_today`."""
         today = self._today()
-        return await self.spend_between(today.replace(day=1), today, user=user, channel=channel)
+        return await self.spend_between(
+            today.replace(day=1), today, user=user, channel=channel, workspace=workspace
+        )
 
     async def spend_between(
-        self, first: date, last: date, *, user: str | None = None, channel: str | None = None
+        self,
+        first: date,
+        last: date,
+        *,
+        user: str | None = None,
+        channel: str | None = None,
+        workspace: str = "",
     ) -> float:
-        """US$ spent from day `first` to day `last`, both included."""
+        """US$ spent from day `first` to day `last`, both included. `workspace` (installed
+        in many workspaces): only its spend, whose subjects are kept as `workspace/id`
+        (`bot.coordination.counts.scoped`); "": everything (one workspace)."""
         query = select(func.coalesce(func.sum(spend.c.usd), 0.0)).where(
             *_filters(first, last, user, channel)
         )
+        if workspace:
+            query = query.where(spend.c.user_id.startswith(f"{workspace}/", autoescape=True))
         async with self._read() as db:
             total = (await db.execute(query)).scalar_one()
         return float(total)

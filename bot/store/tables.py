@@ -127,6 +127,9 @@ runs = Table(
     Column("basis_s", Float),
     # The run's OpenTelemetry trace (32 hex digits): a resumed or taken-over attempt joins it.
     Column("trace_id", String(32)),
+    # The Enterprise Grid org of its workspace (NULL outside one): an org-wide install's
+    # token is the org's, found by it when the run resumes (migration 0011).
+    Column("enterprise_id", String(_ID)),
     Index(None, "status"),
     Index(None, "channel", "created_at"),
     Index(None, "requester", "created_at"),

@@ -45,6 +45,7 @@ class RunWrites(StoreCore):
         owner: str | None = None,
         lease_s: float | None = None,
         trace_id: str | None = None,
+        enterprise_id: str | None = None,
     ) -> str:
         """Store a new run and return its id (`run_id`, or a new one when None).
 
@@ -69,6 +70,7 @@ class RunWrites(StoreCore):
                     thread_ts=thread_ts,
                     parent_run_id=parent_run_id,
                     trace_id=trace_id,
+                    enterprise_id=enterprise_id or None,
                     status=status,
                     created_at=now,
                     started_at=now if status == "running" else None,
