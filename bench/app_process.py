@@ -17,6 +17,7 @@ import dataclasses
 import gc
 import json
 import logging
+import os
 import signal
 import sys
 from dataclasses import dataclass
@@ -28,11 +29,13 @@ from bot.coordination import Coordination, RedisLink, redis_coordination, replic
 from bot.deps import Workspace
 from bot.runs.lifecycle import keeping_runs
 from bot.serving.app import create_app
+from bot.serving.observability import telemetry_config, with_telemetry
 from bot.serving.server import http_server, stop_on_signals
 from bot.serving.startup import open_store
 from bot.slack.io import SlackIO
 from bot.slack.pacing import Pacer
 from bot.store import RunStore
+from bot.telemetry import start_telemetry
 
 
 @dataclass(frozen=True)
@@ -61,6 +64,10 @@ class AppOptions:
     redis_url: str = ""
     redis_prefix: str = "orchestra:"
     lease_s: float = 15.0
+    # Telemetry (OTEL_EXPORTER_OTLP_ENDPOINT): "" off; else exported there, spans every
+    # `otel_export_ms` / 5 and metrics every `otel_export_ms` (the SDK's own variables).
+    otlp_endpoint: str = ""
+    otel_export_ms: int = 1000
 
     def to_json(self) -> str:
         """The command-line form."""
@@ -90,6 +97,7 @@ def settings_for(options: AppOptions) -> Settings:
         database_url=options.database_url,
         redis_url=options.redis_url or None,
         lease_s=options.lease_s,
+        otel_exporter_otlp_endpoint=options.otlp_endpoint or None,
     )
     if options.runs_cap is None:
         return settings
@@ -121,6 +129,11 @@ async def serve(options: AppOptions) -> None:
     deps = build_deps(settings, store, Workspace(), coordination)
     if not options.pacing:
         deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))
+    if options.otlp_endpoint:  # read by the SDK's batch processor and metric reader
+        os.environ["OTEL_BSP_SCHEDULE_DELAY"] = str(options.otel_export_ms // 5)
+        os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = str(options.otel_export_ms)
+    telemetry = start_telemetry(telemetry_config(settings))
+    deps = with_telemetry(deps, telemetry)  # as `python -m bot` does: off costs nothing
     app = create_app(deps, signing_secret=options.signing_secret)
     gc.freeze()  # as `python -m bot` does once its dependencies are built
     stop = stop_on_signals()
@@ -136,6 +149,7 @@ async def serve(options: AppOptions) -> None:
         if coordination is not None:
             await coordination.close()
         await store.close()
+        telemetry.shutdown()
 
 
 def main() -> int:

@@ -94,12 +94,20 @@ class AppCpu:
     full_gcs: tuple[GcPause, ...]
 
 
-async def app_cpu(runs: int, batch: int, store: StoreMode, *, profile_path: str = "") -> AppCpu:
+async def app_cpu(
+    runs: int, batch: int, store: StoreMode, *, profile_path: str = "", otlp_endpoint: str = ""
+) -> AppCpu:
     """`runs` zero-latency runs in bursts of `batch`, Slack pacing off (pacing only ever
-    waits, and its waits would stretch the benchmark; benchmark 4 covers Slack's limits)."""
+    waits, and its waits would stretch the benchmark; benchmark 4 covers Slack's limits).
+    `otlp_endpoint`: the app exports its traces and metrics there (benchmark 11)."""
     case = independent("cpu", SUBTASKS, 0.0, plan_latency=0.0, integrator_latency=0.0)
     async with bench_world(
-        case, pacing=False, profile_path=profile_path, store=store, runs_cap=runs + batch
+        case,
+        pacing=False,
+        profile_path=profile_path,
+        store=store,
+        runs_cap=runs + batch,
+        otlp_endpoint=otlp_endpoint,
     ) as world:
         await world.warm_up()
         script(world.claude, case)

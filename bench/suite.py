@@ -16,6 +16,7 @@ from bench import (
     slack_budget,
     slack_priority,
     stream_latency,
+    telemetry_cost,
 )
 from bench.app_probe import GcPause
 from bench.plans import Case, chain_dag, independent
@@ -495,6 +496,50 @@ async def _rendering(sizes: Sizes, report: Report) -> None:
     )
 
 
+async def _telemetry(sizes: Sizes, report: Report) -> None:
+    cpu = await telemetry_cost.telemetry_cpu(sizes.cpu_runs, sizes.cpu_batch)
+    report.values.update(
+        {
+            "telemetry.cpu_off": cpu.off_s,
+            "telemetry.cpu_on": cpu.on_s,
+            "telemetry.cpu_ratio": cpu.ratio,
+            "telemetry.spans_per_run": cpu.spans_per_run,
+        }
+    )
+    # The target of issue 25: a ratio measured in one run (absolute CPU moves between days).
+    report.verdicts.append(
+        Verdict(
+            "11. CPU per run, telemetry exporting / off (same run)",
+            "≤ 1.1x",
+            f"{cpu.ratio:.2f}x ({_ms(cpu.on_s)} vs {_ms(cpu.off_s)} ms)",
+            cpu.ratio <= 1.1,
+        )
+    )
+    report.tables.append(
+        Table(
+            "11. Cost of telemetry to a run",
+            ("measure", "value"),
+            [
+                (
+                    f"CPU per run, app process, telemetry off ({cpu.runs} runs, zero LLM latency)",
+                    f"{_ms(cpu.off_s)} ms",
+                ),
+                (
+                    "CPU per run, traces and metrics exported over OTLP/HTTP (loopback), "
+                    "spans every 200 ms, metrics every 1 s",
+                    f"{_ms(cpu.on_s)} ms",
+                ),
+                ("Exporting / off", f"{cpu.ratio:.2f}x"),
+                (
+                    "Exported per run (warm-up included): spans, bytes",
+                    f"{cpu.spans_per_run:.0f}, {cpu.bytes_per_run / 1024:.1f} KiB",
+                ),
+                ("Kinds of span received", ", ".join(cpu.kinds)),
+            ],
+        )
+    )
+
+
 # Every benchmark by the name `--only` knows it, in the order they run.
 SECTIONS = {
     "critical": _critical,
@@ -506,6 +551,7 @@ SECTIONS = {
     "streaming": _streaming,
     "replicas": _replicas,
     "rendering": _rendering,
+    "telemetry": _telemetry,
 }
 
 

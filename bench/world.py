@@ -70,11 +70,13 @@ async def bench_world(
     profile_path: str = "",
     store: StoreMode = "disk",
     runs_cap: int | None = None,
+    otlp_endpoint: str = "",
 ) -> AsyncIterator[BenchWorld]:
     """Start the fakes and the app configured for `case` (its subtask count and cap).
 
     `runs_cap` raises the app's fair-share caps (runs live at once, runs per person) for
-    benchmarks that measure what runs cost, not how they queue; None keeps the defaults."""
+    benchmarks that measure what runs cost, not how they queue; None keeps the defaults.
+    `otlp_endpoint`: the app exports traces and metrics there ("": telemetry off)."""
     with tempfile.TemporaryDirectory(prefix="orchestra-bench-") as folder:
         async with (
             FakeAnthropic() as claude,
@@ -97,6 +99,7 @@ async def bench_world(
                 ),
                 null_store=store == "none",
                 runs_cap=runs_cap,
+                otlp_endpoint=otlp_endpoint,
             )
             connector = aiohttp.TCPConnector(limit=0)  # the load driver must not queue requests
             async with (

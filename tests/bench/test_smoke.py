@@ -100,6 +100,14 @@ def _check_rendering(values: dict[str, float]) -> None:
     assert values["render.worst_ratio"] > 0
 
 
+def _check_telemetry(values: dict[str, float]) -> None:
+    assert values["telemetry.cpu_off"] > 0
+    assert values["telemetry.cpu_on"] > 0
+    assert values["telemetry.cpu_ratio"] == values["telemetry.cpu_on"] / values["telemetry.cpu_off"]
+    # Each run exported its trace: a root, three stages and more, a span per Claude call.
+    assert values["telemetry.spans_per_run"] >= 1 + 3 + 3
+
+
 # Each benchmark by its `--only` name: the numbered tables it writes and its sanity checks.
 SECTION_CHECKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], None]]] = {
     "critical": (("1.", "2."), _check_critical),
@@ -111,6 +119,7 @@ SECTION_CHECKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], No
     "streaming": (("8.",), _check_streaming),
     "replicas": (("9.",), _check_replicas),
     "rendering": (("10.",), _check_rendering),
+    "telemetry": (("11.",), _check_telemetry),
 }
 
 
