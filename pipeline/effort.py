@@ -6,7 +6,7 @@ part of the pipeline reads its limits from one place."""
 
 from __future__ import annotations
 
-from typing import Literal, get_args
+from typing import Literal, TypeGuard, get_args
 
 from pipeline.config import PipelineConfig
 
@@ -23,7 +23,7 @@ DEEP_FACTOR = 2
 _MOST_TOKENS = 128_000  # the most any current model writes in one reply
 
 
-def is_effort(value: str | None) -> bool:
+def is_effort(value: str | None) -> TypeGuard[Effort]:
     """Whether `value` names an effort ("" and None are the default)."""
     return value in EFFORTS
 

@@ -15,7 +15,9 @@ from collections.abc import Sequence
 from typing import Any, Literal
 
 from slack_sdk.models.blocks import (
+    ActionsBlock,
     Block,
+    ButtonElement,
     ContextActionsBlock,
     FeedbackButtonObject,
     FeedbackButtonsElement,
@@ -24,9 +26,10 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, TaskUpdateChunk
 
 from bot.render import notes
+from bot.render.answer_actions import answer_actions
 from bot.render.kit import SlackMessage, context, fits, message, section
 from bot.render.links import labelled, link_host
-from bot.render.plan import DENSITIES, subtask_block
+from bot.render.plan import CONTINUE_ACTION, DENSITIES, plan_block_id, subtask_block
 from bot.render.text import (
     MESSAGE_BLOCKS_BUDGET,
     SESSION_TITLE_LIMIT,
@@ -38,7 +41,9 @@ from bot.render.text import (
     safe_markdown,
     truncate,
 )
+from pipeline.estimate import estimate_text
 from pipeline.view import RunView, SubtaskState, SubtaskView
+from pipeline.words import CUT_AT_DEADLINE
 
 TaskStatus = Literal["pending", "in_progress", "complete", "error"]
 
@@ -83,6 +88,8 @@ def task_details(sub: SubtaskView) -> str:
         case "failed" | "skipped":
             return f"{sub.state}: {inert_line(sub.detail, DETAILS_CHARS)}"
         case "cancelled":
+            if sub.detail == CUT_AT_DEADLINE:
+                return CUT_AT_DEADLINE  # said whatever else is cut: why it is missing
             return notes.TASK_STOPPED if sub.started_at is not None else notes.TASK_NOT_STARTED
 
 
@@ -140,7 +147,11 @@ def plan_title(view: RunView, stop_phase: str = "") -> str:
     """What the streamed plan is called now: the goal while it runs, then how it ended."""
     match view.phase:
         case "planning" | "running":
-            return truncate(notes.researching(inert_line(view.goal, TITLE_CHARS)), TITLE_CHARS)
+            # The estimate, before subagents start (issue 22.4): the stream has no other
+            # line above its tasks, and the goal is cut first to keep it whole.
+            figure = f" \u00b7 {estimate_text(view.estimate)}" if view.estimate else ""
+            room = TITLE_CHARS - len(figure)
+            return truncate(notes.researching(inert_line(view.goal, room)), room) + figure
         case "integrating":
             return notes.PLAN_WRITING
         case "finished":
@@ -194,11 +205,33 @@ def feedback_block(run_id: str) -> dict[str, Any]:
     ).to_dict()
 
 
-def closing_blocks(lines: Sequence[str], run_id: str | None) -> list[dict[str, Any]]:
-    """What a stream ends with: context lines (safe mrkdwn: notes, the footer) and, for an
-    answer (`run_id`), feedback buttons."""
+def closing_blocks(
+    lines: Sequence[str],
+    run_id: str | None,
+    continue_run: str | None = None,
+    follow_ups: Sequence[str] = (),
+) -> list[dict[str, Any]]:
+    """What a stream ends with: context lines (safe mrkdwn: notes, the footer), Continue for
+    a run with subtasks cut at the deadline (`continue_run`), and, for an answer (`run_id`),
+    Download (.md) with the suggested `follow_ups`, and feedback buttons."""
     blocks = [context(line).to_dict() for line in lines if line]
-    return blocks + ([feedback_block(run_id)] if run_id else [])
+    if continue_run:
+        blocks.append(continue_block(continue_run))
+    if run_id:
+        blocks += [answer_actions(run_id, follow_ups).to_dict(), feedback_block(run_id)]
+    return blocks
+
+
+def cut_at_deadline(view: RunView) -> bool:
+    """Whether the deadline cut any of the run's subtasks (then it can be continued)."""
+    return any(sub.detail == CUT_AT_DEADLINE for sub in view.subtasks.values())
+
+
+def continue_block(run_id: str) -> dict[str, Any]:
+    """The Continue button (issue 22.1): the stream's own message, like a plan message,
+    carries it, so a click is checked against the run's message as in a channel."""
+    button = ButtonElement(text="Continue", action_id=CONTINUE_ACTION, value=run_id)
+    return ActionsBlock(block_id=plan_block_id(run_id), elements=[button]).to_dict()
 
 
 def with_feedback(messages: list[SlackMessage], run_id: str) -> list[SlackMessage]:

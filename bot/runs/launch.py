@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -18,14 +19,16 @@ from bot.runs.reports import answer_canvas
 from bot.runs.review import StoredReview
 from bot.runs.steering import StoredSteering
 from bot.runs.tracing import traced
+from bot.runs.worktime import WorkTime, estimate_history
 from bot.slack.agent_io import NativeIO
 from bot.slack.requester import Requester
-from bot.store import RunSource, StoreError
+from bot.store import Fence, RunSource, StoreError
 from bot.telemetry import new_trace_id, queued, tracing_of
 from bot.thread.channel import SlackRun
 from bot.thread.dm import NativeRun
 from bot.thread.owner import RunOwner
 from pipeline import Checkpoint, Plan, run_pipeline
+from pipeline.effort import Effort, with_effort
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,7 @@ class ResearchRequest:
     context_before_ts: str | None = None  # read the thread's messages before this one
     delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
     parent_run_id: str | None = None  # a Retry or Re-run of this run
+    effort: Effort | None = None  # --quick or --deep (None: the default effort)
     review: bool = False  # its plan waits for the requester's approval (issue 22.3)
 
 
@@ -173,6 +177,7 @@ async def launch(
             owner=ownership.replica if ownership.shared else None,
             lease_s=ownership.lease_s,
             trace_id=trace_id,
+            effort=request.effort,
         )
     except StoreError:
         # Without its row the run cannot be resumed after a crash, but it still runs now
@@ -196,6 +201,8 @@ async def launch(
         checkpoint=checkpoint,
         note=note,
         review=request.review,
+        effort=request.effort,
+        fence=tenure.fence,
     )
     workspace = deps.team.team_id  # the run's own (many workspaces: this request's)
     traced_work = traced(deps, run, work, workspace=workspace, trace_id=trace_id, resumed=False)
@@ -250,12 +257,26 @@ async def execute(
     checkpoint: Checkpoint | None = None,
     note: str | None = None,
     review: bool = False,
+    effort: str | None = None,
+    worked_s: float = 0.0,
+    fence: Fence | None = None,
 ) -> None:
     """Open the run's thread, then run the pipeline with the run as its sink (`review`: its
     plan waits for approval first; a resumed run whose plan still waits waits again).
 
     The thread's earlier messages before `context_before_ts` become the orchestrator's
-    context (or `context` as stored, for a resumed run)."""
+    context (or `context` as stored, for a resumed run). It works at `effort` (issue 22.4),
+    its deadline going on from `worked_s`, the working time earlier attempts spent (22.1)."""
+    config = with_effort(deps.config, effort)
+    deadline_s = config.run_deadline_s
+    work = WorkTime(
+        deps.store,
+        run.run_id,
+        worked_s=worked_s,
+        deadline_s=deadline_s,
+        clock=time.monotonic,
+        fence=fence,
+    )
     try:
         async with deps.runs.admission.slot(run.run_id, run.waiting) as turn:
             if not await run.open(thread_ts, plan_ts=plan_ts, note=note):
@@ -266,10 +287,14 @@ async def execute(
             with queued(deps.telemetry):
                 await turn()
             await run.starting()
+            history = await estimate_history(deps.store, deps.team.team_id, effort)
+            work.start()
             await run_pipeline(
                 run.goal,
                 llm=deps.llm,
-                config=deps.config,
+                config=config,
+                worked_s=worked_s,
+                history=history,  # similar runs' estimates beside their actuals
                 sink=LedgerFigures(deps.store, run),  # its end shows the ledger's cost
                 context=context,
                 run_id=run.run_id,
@@ -285,4 +310,5 @@ async def execute(
         await run.interrupted()
         raise
     finally:
+        await work.stop()
         await run.close()

@@ -15,8 +15,9 @@ from bot.runs.launch import ResearchRequest, execute, launch, new_run
 from bot.runs.ownership import STORE_DOWN, Tenure
 from bot.runs.tracing import traced
 from bot.slack.requester import Requester
-from bot.store import UNFINISHED_STATUSES, StoredRun, StoredSubtask
+from bot.store import UNFINISHED_STATUSES, RunSource, StoredRun, StoredSubtask
 from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
+from pipeline.effort import is_effort
 
 logger = logging.getLogger(__name__)
 
@@ -210,6 +211,9 @@ def _start_again(
         checkpoint=checkpoint,
         # Without a thread the run never became visible: it simply starts now.
         note=note if stored.thread_ts else None,
+        effort=stored.effort,
+        worked_s=stored.work_s,  # its deadline goes on from the time already spent
+        fence=tenure.fence if tenure is not None else None,
     )
     traced_work = traced(
         deps,
@@ -253,6 +257,8 @@ async def rerun(deps: Deps, parent: StoredRun, press: Press) -> None:
         return None
 
     await _again(deps, parent, press, judge, notes.rerunning(press.user), None)
+
+
 async def continue_cut(deps: Deps, parent: StoredRun, press: Press) -> None:
     """Continue (issue 22.1): the subtasks cut at the deadline and their dependents run in
     a new run with a fresh deadline, the done ones reused (as Retry does), and an updated
@@ -267,9 +273,10 @@ async def continue_cut(deps: Deps, parent: StoredRun, press: Press) -> None:
     subtasks = checkpoint.plan.subtasks if checkpoint is not None else []
     again = [t.id for t in subtasks if checkpoint is not None and t.id not in checkpoint.done]
     borrowed = replace(checkpoint, borrowed=True) if checkpoint is not None else None
-    await _again(deps, parent, press, judge, notes.continuing(again, press.user), borrowed)
-
-
+    note = notes.continuing(again, press.user)
+    # In a DM the continued run streams natively in the DM's thread, as the first one did.
+    source: RunSource = "dm" if parent.source == "dm" else "button"
+    await _again(deps, parent, press, judge, note, borrowed, source)
 
 
 @dataclass(frozen=True)
@@ -295,6 +302,7 @@ async def _again(
     judge_parent: Judge,
     note: str,
     checkpoint: Checkpoint | None,
+    source: RunSource = "button",
 ) -> None:
     """A new run of `parent`'s goal in its thread, for the presser, through the intake (so
     held to their limits and budgets on every replica, as a new request is).
@@ -325,9 +333,10 @@ async def _again(
             user=press.user,
             channel=parent.channel,
             goal=parent.goal,
-            source="button",
+            source=source,
             thread_ts=parent.thread_ts,
             parent_run_id=parent.run_id,
+            effort=parent.effort if is_effort(parent.effort) else None,  # as the first run
         )
         await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
 

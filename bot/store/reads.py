@@ -67,6 +67,29 @@ class RunReads(StoreCore):
             rows = (await db.execute(query)).all()
         return [summary_of(row._mapping) for row in rows]
 
+    async def estimate_history(
+        self, workspace: str, effort: str | None, limit: int = 20
+    ) -> list[RunSummary]:
+        """The newest finished runs of `workspace` at `effort` (None: the default) whose plan
+        had an estimate and that answered: what corrects the next estimate (issue 22.4).
+        A run started from another (Retry, Continue) ran part of a plan: not comparable."""
+        at = runs.c.effort.is_(None) if not effort else runs.c.effort == effort
+        query = (
+            _summary_query()
+            .where(
+                runs.c.workspace == workspace,
+                at,
+                runs.c.status.in_(("succeeded", "partial")),
+                runs.c.basis_s.is_not(None),
+                runs.c.parent_run_id.is_(None),
+            )
+            .order_by(runs.c.finished_at.desc(), runs.c.run_id.desc())
+            .limit(limit)
+        )
+        async with self._read() as db:
+            rows = (await db.execute(query)).all()
+        return [summary_of(row._mapping) for row in rows]
+
     async def spend_since(
         self, since: datetime, requester: str | None = None, channel: str | None = None
     ) -> float:

@@ -46,6 +46,7 @@ class RunWrites(StoreCore):
         lease_s: float | None = None,
         trace_id: str | None = None,
         enterprise_id: str | None = None,
+        effort: str | None = None,
     ) -> str:
         """Store a new run and return its id (`run_id`, or a new one when None).
 
@@ -71,6 +72,7 @@ class RunWrites(StoreCore):
                     parent_run_id=parent_run_id,
                     trace_id=trace_id,
                     enterprise_id=enterprise_id or None,
+                    effort=effort or None,  # None: the default effort
                     status=status,
                     created_at=now,
                     started_at=now if status == "running" else None,

@@ -221,6 +221,7 @@ class NativeRun:
             closing=nb.closing_blocks(
                 [blocks.cut_note(result), blocks.failed_note(result), blocks.footer(result)],
                 run_id,
+                self._continuable(),
             ),
             continuation=continuation,
         )
@@ -237,12 +238,18 @@ class NativeRun:
             text=f":warning: {error}",
             append=True,
             closing=nb.closing_blocks(
-                [f"Run `{escape(self.run_id)}` · {blocks.footer(result)}"], None
+                [f"Run `{escape(self.run_id)}` · {blocks.footer(result)}"],
+                None,
+                self._continuable(),
             ),
             continuation=lambda _: [blocks.error_message(result)],
         )
         await stream.finish(ending)
         await self._journal.finished(result, "failed", **self._who())
+
+    def _continuable(self) -> str | None:
+        """This run, when the deadline cut subtasks Continue can run (issue 22.1)."""
+        return self.run_id if nb.cut_at_deadline(self.view) else None
 
     async def _cancelled(self, stream: NativeStream, result: RunResult) -> None:
         stop = self.stop or Stop("cancelled_by_user")

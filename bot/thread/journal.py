@@ -9,8 +9,6 @@ from bot.store import EndReason, Fence, Fenced, FinishedStatus, RunStore, Stored
 from pipeline import (
     PipelineEvent,
     PlanReady,
-    RunFailed,
-    RunFinished,
     RunResult,
     SubtaskCut,
     SubtaskFailed,
@@ -69,9 +67,6 @@ class Journal:
         # A resumed run's plan and done subtasks are stored already; a Retry is a new run
         # that starts from another run's checkpoint, so it stores them as its own.
         self._resumed = plan_stored
-        # Working time earlier attempts spent (a resumed run's deadline goes on from it):
-        # each event's `at` adds to it (issue 22.1).
-        self.worked_s = 0.0
 
     async def _write(self, what: str, write: Awaitable[object]) -> None:
         try:
@@ -133,7 +128,8 @@ class Journal:
         await self._work(event)
 
     async def _work(self, event: PipelineEvent) -> None:
-        """The working time so far, and the plan's estimate when it comes (issue 22)."""
+        """The plan's estimate when it comes (issue 22.4). (The working time is saved by
+        `bot.runs.worktime`, on a tick: a hung subagent sends no event.)"""
         if isinstance(event, PlanReady) and event.estimate is not None:
             found = event.estimate
             write = self._store.save_effort(
@@ -145,12 +141,6 @@ class Journal:
                 fence=self._fence,
             )
             await self._write("estimate", write)
-        if isinstance(
-            event,
-            PlanReady | SubtaskFinished | SubtaskFailed | SubtaskCut | RunFinished | RunFailed,
-        ):
-            write = self._store.save_work(self.run_id, self.worked_s + event.at, fence=self._fence)
-            await self._write("working time", write)
 
     async def running(self) -> None:
         """The run is executing (again)."""
