@@ -26,7 +26,6 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, TaskUpdateChunk
 
 from bot.render import notes
-from bot.render.answer_actions import answer_actions
 from bot.render.kit import SlackMessage, context, fits, message, section
 from bot.render.links import labelled, link_host
 from bot.render.plan import CONTINUE_ACTION, DENSITIES, plan_block_id, subtask_block
@@ -206,20 +205,15 @@ def feedback_block(run_id: str) -> dict[str, Any]:
 
 
 def closing_blocks(
-    lines: Sequence[str],
-    run_id: str | None,
-    continue_run: str | None = None,
-    follow_ups: Sequence[str] = (),
+    lines: Sequence[str], run_id: str | None, continue_run: str | None = None
 ) -> list[dict[str, Any]]:
     """What a stream ends with: context lines (safe mrkdwn: notes, the footer), Continue for
     a run with subtasks cut at the deadline (`continue_run`), and, for an answer (`run_id`),
-    Download (.md) with the suggested `follow_ups`, and feedback buttons."""
+    feedback buttons."""
     blocks = [context(line).to_dict() for line in lines if line]
     if continue_run:
         blocks.append(continue_block(continue_run))
-    if run_id:
-        blocks += [answer_actions(run_id, follow_ups).to_dict(), feedback_block(run_id)]
-    return blocks
+    return blocks + ([feedback_block(run_id)] if run_id else [])
 
 
 def cut_at_deadline(view: RunView) -> bool:
