@@ -39,9 +39,7 @@ class _Store:
 
 async def test_lost_counts_come_back_per_workspace(new_link: LinkFactory) -> None:
     link = new_link()
-    counts = RunCounts(
-        link, _Store(), slot_held_s=30, person_counted_s=3600, per_workspace=True
-    )
+    counts = RunCounts(link, _Store(), slot_held_s=30, person_counted_s=3600, per_workspace=True)
     slots = RedisSlots(link, counts=counts)
     persons = RedisPersonRuns(link, counts=counts)
     # Redis lost everything: the first ask rebuilds T1's and T2's slots and persons apart.

@@ -10,8 +10,9 @@ from pathlib import Path
 import aiohttp
 import pytest
 
+from pipeline.testing import simple_plan
 from sandbox.fakes import signing
-from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage, simple_plan
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage
 from sandbox.fakes.slack import FakeSlack
 from tests.faults.bot_process import finish, free_port, start_bot, wait_healthy
 from tests.faults.conftest import eventually

@@ -26,7 +26,11 @@ def test_one_person_has_a_cap_in_each_workspace() -> None:
 
 
 async def _hold(
-    admission: Admission, tenant: tenancy.Tenant, run_id: str, started: list[str], gate: asyncio.Event
+    admission: Admission,
+    tenant: tenancy.Tenant,
+    run_id: str,
+    started: list[str],
+    gate: asyncio.Event,
 ) -> None:
     with tenancy.serving(tenant):
         admission.register(run_id, "U1")
