@@ -49,8 +49,9 @@ class RunSteers(StoreCore):
             return [StoredSteer(row.by, row.text) for row in rows]
 
     async def live_run_in_thread(self, channel: str, thread_ts: str) -> ThreadRun | None:
-        """The newest run of the thread that is queued, running or waiting for approval
-        (on any replica), or None."""
+        """The newest run of the thread that is queued, running, waiting for approval or
+        paused for a restart (on any replica), or None: a paused run is resumed soon (by the
+        next start, or another replica's takeover) and takes its steers with it."""
         async with self._read() as db:
             row = (
                 await db.execute(
@@ -58,7 +59,7 @@ class RunSteers(StoreCore):
                     .where(
                         runs.c.channel == channel,
                         runs.c.thread_ts == thread_ts,
-                        runs.c.status.in_(("queued", "running")),
+                        runs.c.status.in_(("queued", "running", "paused")),
                     )
                     .order_by(runs.c.created_at.desc())
                     .limit(1)

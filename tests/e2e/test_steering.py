@@ -147,3 +147,27 @@ async def test_in_a_dm_a_message_in_the_runs_thread_steers_it(
     assert STEER in subagent_prompt(fake_claude, 2)
     assert STEER in str(fake_claude.calls_for("integrator")[0].body["messages"][0]["content"])
     assert len(fake_claude.calls_for("orchestrator")) == 1
+
+
+async def test_a_mention_in_the_thread_of_a_run_paused_for_a_restart_steers_it(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    # A run another process paused on SIGTERM (its lease given up; the next start or another
+    # replica resumes it): the store says "paused" and no process here holds it.
+    root = fake_slack.add_user_message("C1", "U1", "<@UBOT> compare message queues")
+    store = world.deps.store
+    run_id = await store.create_run(
+        workspace=world.deps.team.team_id,
+        requester="U1",
+        channel="C1",
+        source="mention",
+        goal="compare message queues",
+        thread_ts=root,
+        status="running",
+    )
+    assert await store.mark_paused([run_id]) == 1
+    await world.mention(f"<@UBOT> {STEER}", user="U2", thread_ts=root)
+    await eventually(lambda: "Steering noted" in thread_text(fake_slack.thread("C1", root)), 2)
+    assert [(s.by, s.text) for s in await store.steers(run_id)] == [("U2", STEER)]
+    assert fake_claude.calls_for("orchestrator") == []  # no new run
+    assert len(await store.recent_runs(channel="C1")) == 1
