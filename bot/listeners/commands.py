@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncAck, AsyncApp, AsyncRespond
 
 from bot.deps import Deps
-from bot.listeners.flags import asked_review, parse_flags
+from bot.listeners.flags import asked_review, flag_problem, parse_flags
 from bot.listeners.goal import clean_text, goal_problem
 from bot.listeners.keywords import history_message, keyword
 from bot.render import notes
@@ -39,7 +39,10 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 await ack()
                 await _history(deps, respond, channel, user)
                 return
-        problem = goal_problem(goal, deps.config, deps.settings.command)
+        # A switch it cannot follow (unknown, two efforts) is said before anything starts.
+        problem = flag_problem(goal) or goal_problem(
+            parse_flags(goal)[1], deps.config, deps.settings.command
+        )
         if problem is not None:
             await ack(text=problem)  # an ephemeral reply only the sender sees
             return
@@ -68,7 +71,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 thread_ts=None,
                 delivery_key=key,
             )
-            request = replace(request, review=review_wanted(deps.settings, asked))
+            review = review_wanted(deps.settings, asked)
+            request = replace(request, review=review, effort=flags.effort)
             await launch(deps, request, requester, run_id=run_id)
             logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
 

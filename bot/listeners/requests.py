@@ -12,7 +12,7 @@ from typing import Any
 from slack_bolt.async_app import AsyncBoltContext
 
 from bot.deps import Deps
-from bot.listeners.flags import asked_review, parse_flags
+from bot.listeners.flags import asked_review, flag_problem, parse_flags
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.listeners.keywords import answer, keyword
 from bot.runs.intake import SAID, Ask, Verdict, accept
@@ -81,7 +81,9 @@ async def from_message(
             return SAID  # the thread's run is going: this steers it (issue 22.2)
         if empty_hint and not goal.strip():
             return empty_hint
-        return goal_problem(goal, deps.config, deps.settings.command)
+        # A switch it cannot follow (unknown, two efforts): the sender is told, nothing starts.
+        problem = flag_problem(goal)
+        return problem or goal_problem(parse_flags(goal)[1], deps.config, deps.settings.command)
 
     async def start(run_id: str) -> None:
         flags, bare = parse_flags(goal)
@@ -95,7 +97,7 @@ async def from_message(
             context_before_ts=ts if in_thread else None,
             delivery_key=keys[-1],
         )
-        request = replace(request, review=review_wanted(deps.settings, asked))
+        request = replace(request, review=review_wanted(deps.settings, asked), effort=flags.effort)
         await launch(deps, request, requester, run_id=run_id)
         logger.info("run started from a %s [run_id=%s]", source, run_id)
 
