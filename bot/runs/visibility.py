@@ -22,6 +22,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.errors import CHANNEL_NOT_FOUND, USER_UNKNOWN
 from bot.slack.io import reaching
 
 logger = logging.getLogger(__name__)
@@ -147,7 +148,7 @@ class Visibility:
             async with reaching("conversations.info"):
                 response = await self._client.conversations_info(channel=channel)
         except SlackApiError as exc:
-            if exc.response.get("error") != "channel_not_found":
+            if exc.response.get("error") != CHANNEL_NOT_FOUND:
                 raise self._unchecked("conversations.info", exc) from exc
             kind: Kind | None = None
         else:
@@ -171,7 +172,7 @@ class Visibility:
             async with reaching("users.info"):
                 response = await self._client.users_info(user=user)
         except SlackApiError as exc:
-            if exc.response.get("error") not in ("user_not_found", "user_not_visible"):
+            if exc.response.get("error") not in USER_UNKNOWN:
                 raise self._unchecked("users.info", exc) from exc
             guest = True
         else:

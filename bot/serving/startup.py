@@ -18,6 +18,7 @@ from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.deps import Workspace
+from bot.slack.errors import TRANSIENT
 from bot.store import DatabaseURLError, RunStore, StoreDown
 from bot.store.file_lock import StoreFileLock, lock_path
 
@@ -33,9 +34,6 @@ CALL_TIMEOUT_S = 5  # seconds per call (slack_sdk takes an int)
 # Socket Mode's own connect loop retries forever; past this the start is reported failed.
 CONNECT_TIMEOUT_S = 30.0
 
-# Slack's answers that say "not now" rather than "not this token".
-_TRANSIENT = {"ratelimited", "rate_limited", "request_timeout", "service_unavailable"}
-_TRANSIENT |= {"fatal_error", "internal_error"}
 
 _WHERE = {
     "SLACK_BOT_TOKEN": "the Bot User OAuth Token (xoxb-…) from the app's OAuth & Permissions page",
@@ -120,7 +118,7 @@ def _refusal_or_problem(exc: SlackApiError, variable: str, api_url: str) -> str:
     status = int(exc.response.status_code)
     data = exc.response.data  # a str when the answer was not JSON
     error = _code(data.get("error") if isinstance(data, dict) else None)
-    if status >= 500 or status == 429 or error in _TRANSIENT:
+    if status >= 500 or status == 429 or error in TRANSIENT:
         return error or f"HTTP {status}"
     if status != 200 or not error:  # Slack says no with 200 and an error code: a wrong URL
         raise StartupError(

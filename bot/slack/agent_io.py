@@ -9,6 +9,7 @@ from typing import Any, Literal
 
 from slack_sdk.errors import SlackApiError
 
+from bot.slack.errors import NOT_AUTHORIZED, SESSIONS_UNAVAILABLE
 from bot.slack.io import SlackIO, reaching
 from bot.slack.pacing import Priority
 
@@ -16,10 +17,7 @@ logger = logging.getLogger(__name__)
 
 Chunks = list[dict[str, Any]]
 SessionStatus = Literal["processing", "active", "suspended", "closed"]
-# agents.sessions.setStatus where the workspace or the app has no agent sessions: the feature
-# is off (`feature_disabled`), the method is unknown there (`unknown_method`), or the bot may
-# not manage this conversation's session (`not_authorized`). The run goes on without one.
-SESSIONS_UNAVAILABLE = frozenset({"feature_disabled", "unknown_method", "not_authorized"})
+# Without an agent session (bot.slack.errors.SESSIONS_UNAVAILABLE) the run goes on without one.
 
 
 class NativeIO:
@@ -121,7 +119,7 @@ class NativeIO:
             error = str(exc.response.get("error"))
             if error in SESSIONS_UNAVAILABLE:
                 logger.info("no agent session here (%s) [%s/%s]", error, channel, thread_ts)
-                self._sessions_unavailable = error != "not_authorized"
+                self._sessions_unavailable = error != NOT_AUTHORIZED
             else:
                 logger.warning("could not set the agent session %s: %s", status, error)
             return False

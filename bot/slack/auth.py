@@ -17,12 +17,10 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.http_retry.state import RetryState
 
+from bot.slack.errors import TOKEN_REFUSED
+
 logger = logging.getLogger(__name__)
 
-# Slack's answers for a token it will never accept again (docs.slack.dev, every method's
-# errors): revoked, expired (rotation, which this app does not use), not valid at all, or
-# its workspace or user deactivated.
-TOKEN_REFUSED = frozenset({"token_revoked", "token_expired", "invalid_auth", "account_inactive"})
 
 # For the person who asked: the token is the app's, so only an admin can fix it.
 REFUSED_WORDS = (

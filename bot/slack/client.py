@@ -12,6 +12,7 @@ from slack_sdk.http_retry.request import HttpRequest
 from slack_sdk.http_retry.response import HttpResponse
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.slack.errors import RATE_LIMITED
 from bot.slack.tenancy import TenantClient
 
 
@@ -30,7 +31,7 @@ class RatelimitedBodyRetryHandler(AsyncRateLimitErrorRetryHandler):
         error: Exception | None = None,
     ) -> bool:
         body = response.body if response is not None else None
-        return isinstance(body, dict) and body.get("error") in ("ratelimited", "rate_limited")
+        return isinstance(body, dict) and body.get("error") in RATE_LIMITED
 
 
 # Methods that post: a dropped connection may hide a message Slack did post, and they take no

@@ -13,42 +13,19 @@ from slack_sdk.web.async_client import AsyncWebClient
 
 from bot.render.messages import SlackMessage, notice_message
 from bot.render.notes import Private
-from bot.slack.auth import REFUSED_WORDS, TOKEN_REFUSED
+from bot.slack.auth import REFUSED_WORDS
+from bot.slack.errors import (
+    ARCHIVED,
+    CONNECTION_ERROR,
+    NOT_A_MEMBER,
+    NOT_OWNER,
+    RESTRICTED,
+    TOKEN_REFUSED,
+)
 from bot.slack.pacing import Pacer, Priority
 from bot.slack.thread_window import NewestMessages
 
 logger = logging.getLogger(__name__)
-
-# Slack refused the message's content, not the channel: the same words as plain text (or a
-# smaller rendering) may still go through. Per the method reference pages: chat.postMessage
-# answers msg_blocks_too_long for too much block text, chat.update and chat.postEphemeral
-# msg_too_long; all three invalid_blocks and invalid_blocks_format. too_many_blocks and
-# markdown_text_conflict are content refusals too.
-CONTENT_REFUSED = frozenset(
-    {
-        "msg_too_long",
-        "msg_blocks_too_long",
-        "invalid_blocks",
-        "invalid_blocks_format",
-        "too_many_blocks",
-        "markdown_text_conflict",
-    }
-)
-# The bot cannot post in the channel: never invited (no chat:write.public), removed, or the
-# channel is private to others. chat.update says channel_not_found where posts say not_in_channel.
-NOT_A_MEMBER = frozenset({"not_in_channel", "channel_not_found"})
-# Archived: chat.postMessage/postEphemeral say is_archived, chat.update is_inactive.
-ARCHIVED = frozenset({"is_archived", "is_inactive"})
-# A workspace or channel setting forbids the post (read-only, thread-only, admins only...).
-RESTRICTED = frozenset(
-    {
-        "restricted_action",
-        "restricted_action_read_only_channel",
-        "restricted_action_thread_only_channel",
-        "restricted_action_non_threadable_channel",
-        "restricted_action_thread_locked",
-    }
-)
 
 
 def channel_refusal(error: object) -> str | None:
@@ -76,7 +53,7 @@ class SlackUnreachable(SlackApiError):
     def __init__(self, method: str, cause: BaseException) -> None:
         # slack_sdk's constructor is untyped; it only stores the message and the response.
         super().__init__(  # type: ignore[no-untyped-call]
-            f"{method}: {type(cause).__name__}", {"ok": False, "error": "connection_error"}
+            f"{method}: {type(cause).__name__}", {"ok": False, "error": CONNECTION_ERROR}
         )
 
 
@@ -87,7 +64,7 @@ class NotOwner(SlackApiError):
     def __init__(self, method: str) -> None:
         # slack_sdk's constructor is untyped; it only stores the message and the response.
         super().__init__(  # type: ignore[no-untyped-call]
-            f"{method}: this replica no longer owns the run", {"ok": False, "error": "not_owner"}
+            f"{method}: this replica no longer owns the run", {"ok": False, "error": NOT_OWNER}
         )
 
 

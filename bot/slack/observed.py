@@ -30,11 +30,9 @@ from slack_sdk.http_retry.state import RetryState
 from slack_sdk.web.async_client import AsyncWebClient
 from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
+from bot.slack.errors import RATE_LIMITED
 from bot.telemetry import Meters, Telemetry
 
-# Slack's error codes for a rate limit: with a 429, or (documented as method errors) in a
-# 200's body; `bot.slack.client.RatelimitedBodyRetryHandler` waits out both.
-RATE_LIMITED = frozenset({"ratelimited", "rate_limited"})
 # A request outside the Web API (a file's upload URL, unique per upload): one label for all.
 UPLOAD = "upload"
 METHOD = "slack.method"

@@ -7,7 +7,8 @@ import logging
 from slack_sdk.errors import SlackApiError
 
 from bot.render import messages as blocks
-from bot.slack.io import CONTENT_REFUSED, SlackIO, channel_refusal
+from bot.slack.errors import CONNECTION_ERROR, CONTENT_REFUSED
+from bot.slack.io import SlackIO, channel_refusal
 from bot.slack.pacing import Priority
 from bot.slack.requester import Requester
 
@@ -85,7 +86,7 @@ class ThreadPoster:
             return posted
         # The thread is unreachable (bot removed, channel archived, Slack down past retries):
         # the requester must still learn how the run ended.
-        if error == "connection_error":
+        if error == CONNECTION_ERROR:
             # The post may have landed before the connection dropped; it is not repeated.
             why = "Slack stopped answering, so it may be missing or incomplete. Ask again if so."
         else:

@@ -20,7 +20,8 @@ from slack_sdk.errors import SlackApiError
 from bot.render import messages as blocks
 from bot.render import report
 from bot.render.split import line_guard
-from bot.slack.io import CONTENT_REFUSED, SlackIO
+from bot.slack.errors import CONTENT_REFUSED
+from bot.slack.io import SlackIO
 from bot.slack.pacing import Priority
 from bot.slack.poster import ThreadPoster
 from bot.thread.canvas import AnswerCanvas

@@ -16,6 +16,7 @@ from bot.render import messages as blocks
 from bot.render import notes
 from bot.render.notes import Stop
 from bot.render.text import mrkdwn_line
+from bot.slack.errors import CONNECTION_ERROR
 from bot.slack.io import SlackIO, channel_refusal
 from bot.slack.pacing import Priority
 from bot.slack.poster import ThreadPoster
@@ -45,7 +46,7 @@ def post_failure(error: object) -> str:
     refusal = channel_refusal(error)
     if refusal is not None:
         return f"I can't post there, so the run did not start. {refusal}"
-    if error == "connection_error":
+    if error == CONNECTION_ERROR:
         return "I could not reach Slack, so the run did not start. Please try again."
     return "Slack would not accept my message, so the run did not start. Please try again."
 
@@ -247,9 +248,7 @@ class SlackRun:
         return await self._poster.post_or_report(message, what)
 
     async def _post_answer(self, result: RunResult) -> None:
-        if self._answer is not None and (
-            self._answer.started or self._answer.wants_canvas(result)
-        ):
+        if self._answer is not None and (self._answer.started or self._answer.wants_canvas(result)):
             await self._answer.finish(result)  # its messages are journaled as they go
         else:
             await self._post_whole_answer(result)

@@ -36,6 +36,7 @@ from bot.render import notes
 from bot.render.kit import SlackMessage
 from bot.render.stream_text import Cut, PlanUpdates, StreamedText
 from bot.slack.agent_io import Chunks, NativeIO
+from bot.slack.errors import CHUNKS_REFUSED, MSG_TOO_LONG, NOT_STREAMING, STOPPED_BY_USER
 from bot.slack.io import SlackIO, SlackUnreachable
 from bot.slack.pacing import Priority
 from bot.slack.poster import ThreadPoster
@@ -47,12 +48,9 @@ KEEPALIVE_S = 20.0  # well below the shortest idle expiry reported (about 30 s)
 # assistant.threads.setStatus: "A two minute timeout applies, which will cause the status to be
 # removed if no message has been sent" (its page, read 2026-12-05): re-sent well before.
 STATUS_REFRESH_S = 90.0
-# Refusals of a write's content (rather than of the stream or the channel): its plan chunks go
-# one at a time, one refused alone shortened once, then dropped (`PlanUpdates.refused`); text
-# refused alone is held back (the end carries it).
-CHUNKS_REFUSED = frozenset(
-    {"invalid_chunks", "invalid_arguments", "invalid_blocks", "msg_blocks_too_long"}
-)
+# On a refusal of a write's content (bot.slack.errors.CHUNKS_REFUSED) its plan chunks go one at
+# a time, one refused alone shortened once, then dropped (`PlanUpdates.refused`); text refused
+# alone is held back (the end carries it).
 # Messages read back to find a stream whose start's answer was lost (the newest are kept).
 READ_BACK = 100
 
@@ -359,14 +357,14 @@ class NativeStream:
         return "sent"
 
     def _refused(self, error: str) -> None:
-        if error == "message_not_in_streaming_state":
+        if error == NOT_STREAMING:
             # Slack ended the stream (idle, or too old): the same message is edited instead.
             logger.info("stream expired; editing it instead [%s/%s]", self.channel, self.ts)
             self.mode = "expired"
             self._wake.set()
-        elif error == "stopped_by_user":
+        elif error == STOPPED_BY_USER:
             self.mode = "stopped_by_user"  # the person pressed stop: the cancel follows
-        elif error == "msg_too_long":
+        elif error == MSG_TOO_LONG:
             self._text.held = True  # no more text; the rest goes below at the end
             self._wake.set()
         else:

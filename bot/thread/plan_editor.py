@@ -9,7 +9,8 @@ from collections.abc import Callable
 from slack_sdk.errors import SlackApiError
 
 from bot.render import messages as blocks
-from bot.slack.io import CONTENT_REFUSED, SlackIO
+from bot.slack.errors import CONTENT_REFUSED
+from bot.slack.io import SlackIO
 from bot.slack.pacing import Priority
 
 logger = logging.getLogger(__name__)
