@@ -1,6 +1,7 @@
 """Orchestra's pipeline: orchestrator -> parallel subagents -> integrator; knows no Slack."""
 
 from pipeline.budget import NO_BUDGET, Budget, Reservation, Unlimited, usd_text
+from pipeline.clarify import Clarification, Clarify, QuestionUnanswered
 from pipeline.config import DEFAULT_PRICES, ModelPrice, PipelineConfig, Role
 from pipeline.errors import (
     AllSubtasksFailed,
@@ -41,9 +42,9 @@ from pipeline.models import (
     SubtaskOutcome,
     number_sources,
 )
+from pipeline.review import Review, ReviewExpired
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.sources import sources_markdown, with_sources
-from pipeline.review import Review, ReviewExpired
 from pipeline.steering import Steer, Steering, no_steering
 from pipeline.summary import footer_parts, searches_text
 from pipeline.usage import cost_of
@@ -59,6 +60,8 @@ __all__ = [
     "BudgetExceeded",
     "CallRetrying",
     "Checkpoint",
+    "Clarification",
+    "Clarify",
     "EventSink",
     "IntegrationDelta",
     "IntegrationStarted",
@@ -76,8 +79,11 @@ __all__ = [
     "Plan",
     "PlanError",
     "PlanReady",
+    "QuestionUnanswered",
     "Refused",
     "Reservation",
+    "Review",
+    "ReviewExpired",
     "Role",
     "RunCancelled",
     "RunFailed",
@@ -86,8 +92,6 @@ __all__ = [
     "RunStarted",
     "Source",
     "Steer",
-    "Review",
-    "ReviewExpired",
     "Steering",
     "SubTask",
     "SubtaskCut",

@@ -10,10 +10,11 @@ from collections.abc import Callable, Sequence
 
 from pipeline import words
 from pipeline.budget import NO_BUDGET, Budget
+from pipeline.clarify import Clarification, Clarify, Question
 from pipeline.config import PipelineConfig
 from pipeline.context import RunContext
 from pipeline.deadline import WorkClock
-from pipeline.errors import DeadlineReached, PipelineError
+from pipeline.errors import DeadlineReached, PipelineError, PlanError
 from pipeline.estimate import Past, estimate
 from pipeline.events import (
     EventSink,
@@ -96,6 +97,48 @@ async def _reviewed(
     return approved
 
 
+async def _planned(
+    ctx: RunContext,
+    goal: str,
+    context: str | None,
+    work: WorkClock,
+    clarify: Clarify | None,
+) -> tuple[Plan, Usage]:
+    """The run's plan and what planning cost; with `clarify`, the orchestrator may first ask
+    one question (asked before a restart: its answer is used, not asked again). Each plan
+    call is inside the deadline; waiting for the person is not working time."""
+    config = ctx.config
+
+    async def plan_call(ask: bool, clarified: Clarification | None) -> Plan | Question:
+        try:
+            async with asyncio.timeout(work.remaining()):
+                with ctx.tracing.stage("plan"):
+                    return await make_plan(
+                        ctx,
+                        goal,
+                        _newest(context, config.max_context_chars),
+                        may_ask=ask,
+                        clarified=clarified,
+                    )
+        except TimeoutError:
+            raise DeadlineReached(words.deadline_before_plan(config.run_deadline_s)) from None
+
+    clarified: Clarification | None = None
+    if clarify is not None:
+        waited = ctx.clock()
+        clarified = await clarify.earlier()
+        work.exclude(ctx.clock() - waited)
+    found = await plan_call(clarify is not None and clarified is None, clarified)
+    if isinstance(found, Question) and clarify is not None:
+        waited = ctx.clock()
+        answer = await clarify.ask(found.text)
+        work.exclude(ctx.clock() - waited)
+        found = await plan_call(False, Clarification(found.text, answer))
+    if isinstance(found, Question):  # never: the question is offered once, to a run that asks
+        raise PlanError(words.ASKED_AGAIN)
+    return found, ctx.usage.by_role.get("orchestrator", Usage())
+
+
 async def run_pipeline(
     goal: str,
     *,
@@ -113,6 +156,7 @@ async def run_pipeline(
     history: Sequence[Past] = (),
     steering: Steering = no_steering,
     review: Review | None = None,
+    clarify: Clarify | None = None,
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
 
@@ -137,6 +181,8 @@ async def run_pipeline(
             subagent call and the integrator read it as they start.
         review: a person's approval of the plan before any subagent call (issue 22.3): it
             returns the plan to run (edited, perhaps); its wait is not working time.
+        clarify: where the orchestrator's one clarifying question goes, if it asks one
+            instead of planning (issue 22.3); without it, it is never offered the choice.
 
     Returns:
         The run record. Failures are in it (status "failed", `error` a user-readable
@@ -180,15 +226,7 @@ async def run_pipeline(
     try:
         goal = clean_goal(goal, config)
         if checkpoint is None:
-            try:
-                async with asyncio.timeout(work.remaining()):
-                    with tracing.stage("plan"):
-                        plan = await make_plan(
-                            ctx, goal, _newest(context, config.max_context_chars)
-                        )
-            except TimeoutError:
-                raise DeadlineReached(words.deadline_before_plan(config.run_deadline_s)) from None
-            planning = ctx.usage.by_role.get("orchestrator", Usage())
+            plan, planning = await _planned(ctx, goal, context, work, clarify)
         else:
             plan, planning = checkpoint.plan, Usage()
             _restore(ctx, checkpoint, outcomes)

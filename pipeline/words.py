@@ -13,6 +13,7 @@ CUT_STOP_REASONS = frozenset({"max_tokens", "model_context_window_exceeded", "pa
 REFUSED_SUBTASK = "Claude declined this subtask (it stopped with a refusal)."
 REFUSED_ANSWER = "Claude declined to write the answer (it stopped with a refusal)."
 REFUSED_PLAN = "Claude declined to plan this goal (it stopped with a refusal)."
+ASKED_AGAIN = "Claude asked another question instead of planning, so nothing was run."
 
 
 def cut_reason(stop_reason: str | None, max_tokens: int, continuations: int) -> str:
