@@ -66,14 +66,33 @@ def goal_link(workspace_url: str, goal: str, channel: str, thread_ts: str | None
 
 
 def run_line(run: RunSummary, workspace_url: str) -> str:
-    """One run as a line of mrkdwn: goal, who, status, cost, and a link to its thread."""
+    """One run as mrkdwn: goal, who, status, cost, a link to its thread, and its plan's
+    estimate beside what it cost and took."""
     goal = mrkdwn_line(run.goal, 150) if run.goal else "_(text removed by retention)_"
     cost = "cost unknown" if run.cost_usd is None else f"${run.cost_usd:.4f}"
     when = run.created_at.strftime("%Y-%m-%d %H:%M UTC")
     link = thread_link(workspace_url, run.channel, run.thread_ts)
     where = f"<{link}|thread>" if link else f"<#{run.channel}>"
-    return (
-        f"*{goal}*\n{notes.who(run.requester)} · {_STATUS[run.status]} · {cost} · {when} · {where}"
+    who = notes.who(run.requester)
+    line = f"*{goal}*\n{who} · {_STATUS[run.status]} · {cost} · {when} · {where}"
+    estimate = _estimate(run)
+    return f"{line}\n{estimate}" if estimate else line
+
+
+# A run's actual time is known once it ended; its cost too (as the line above shows it).
+_ENDED = frozenset({"succeeded", "partial", "failed", "cancelled"})
+
+
+def _estimate(run: RunSummary) -> str:
+    """The plan's estimate beside the actual cost and working time ('' without one)."""
+    if run.estimate_s is None:
+        return ""
+    ended = run.status in _ENDED
+    return notes.estimate_vs_actual(
+        run.estimate_usd,
+        run.estimate_s,
+        run.cost_usd if ended else None,
+        run.work_s if ended else None,
     )
 
 

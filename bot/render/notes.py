@@ -368,3 +368,21 @@ def _duration(seconds: float) -> str:
 REVIEW_NOT_WAITING = "That plan is not waiting for approval any more."
 REVIEW_EDIT_EXPIRED = "That plan expired or was approved before your changes arrived."
 REVIEW_DECIDED = "The plan was approved: it runs now."
+
+
+def estimate_vs_actual(
+    estimate_usd: float | None, estimate_s: float, took_usd: float | None, took_s: float | None
+) -> str:
+    """A history line's estimate beside what the run cost and took (issue 22.4);
+    `took_s` None: not finished yet."""
+    usd = "an unknown cost" if estimate_usd is None else f"${estimate_usd:.2f}"
+    said = f"estimated {usd} and {_took(estimate_s)}"
+    if took_s is None:
+        return said
+    cost = "an unknown cost" if took_usd is None else f"${took_usd:.2f}"
+    return f"{said}; took {cost} and {_took(took_s)}"
+
+
+def _took(seconds: float) -> str:
+    """A run's time as a history line says it: seconds up to 90, then minutes."""
+    return f"{round(seconds)} s" if seconds < 90 else f"{round(seconds / 60)} min"

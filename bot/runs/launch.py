@@ -295,7 +295,8 @@ async def execute(
                 config=config,
                 worked_s=worked_s,
                 history=history,  # similar runs' estimates beside their actuals
-                sink=LedgerFigures(deps.store, run),  # its end shows the ledger's cost
+                # Its end shows the ledger's cost, its working time saved first.
+                sink=work.around(LedgerFigures(deps.store, run)),
                 context=context,
                 run_id=run.run_id,
                 checkpoint=checkpoint,
