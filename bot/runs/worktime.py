@@ -16,6 +16,7 @@ import logging
 from collections.abc import Callable
 
 from bot.store import Fence, Fenced, RunStore, StoreError
+from pipeline import EventSink, PipelineEvent, RunCancelled, RunFailed, RunFinished
 from pipeline.estimate import HISTORY_MAX, Past
 
 logger = logging.getLogger(__name__)
@@ -84,6 +85,17 @@ class WorkTime:
             await self._ticker
         # Shielded: a run cancelled for a restart still records how long it worked.
         await asyncio.shield(self._save())
+
+    def around(self, sink: EventSink) -> EventSink:
+        """`sink`, with the working time saved as the run ends, before `sink` records the
+        end (a finished run's row is no longer this replica's to write)."""
+
+        async def record(event: PipelineEvent) -> None:
+            if isinstance(event, RunFinished | RunFailed | RunCancelled):
+                await self._save()
+            await sink(event)
+
+        return record
 
     def worked(self) -> float:
         """Working time so far, earlier attempts included."""

@@ -124,3 +124,25 @@ async def test_an_unknown_switch_is_told_privately_and_starts_nothing(
     assert "--deeep" in str(fake_slack.calls_to("chat.postEphemeral")[-1].args.get("text"))
     assert fake_claude.calls == []
     assert await world.deps.store.recent_runs() == []
+
+
+async def test_history_and_home_set_the_estimate_beside_the_actual(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    fake_slack.add_user("U1", "Ann")  # a member (history shows a guest less)
+    plans_as_big_as_allowed(fake_claude)
+    _, root = await world.mention("<@UBOT> --quick compare message queues")
+    await answered(world, fake_slack, fake_claude, root)
+    [run] = await world.deps.store.recent_runs(channel="C1")
+    assert run.estimate_s is not None
+    assert run.work_s > 0
+    await world.command("history", reply_to="hist")
+    await eventually(lambda: bool(fake_slack.responses_to.get("hist")))
+    reply = str(fake_slack.responses_to["hist"][0])
+    assert "estimated $" in reply
+    assert "; took $" in reply
+    await world.open_home()
+    await eventually(lambda: "U1" in fake_slack.home_views)
+    home = str(fake_slack.home_views["U1"]["blocks"])
+    assert "estimated $" in home
+    assert "; took $" in home

@@ -77,3 +77,16 @@ def test_any_goal_renders_within_a_section(goal: str) -> None:
     _, blocks = history_blocks([summary(goal=goal)], "C1", WORKSPACE)
     for block in blocks:
         assert len(block["text"]["text"]) <= 3000
+
+
+def test_a_run_line_sets_its_estimate_beside_what_it_cost_and_took() -> None:
+    line = run_line(
+        summary(cost_usd=0.0512, estimate_usd=0.04, estimate_s=75.0, work_s=52.4), WORKSPACE
+    )
+    assert "estimated $0.04 and 75 s; took $0.05 and 52 s" in line
+    running = run_line(
+        summary(status="running", estimate_usd=None, estimate_s=200.0, work_s=3.0), WORKSPACE
+    )
+    assert "estimated an unknown cost and 3 min" in running
+    assert "took" not in running  # not finished: nothing to compare yet
+    assert "estimated" not in run_line(summary(), WORKSPACE)  # no estimate was made
