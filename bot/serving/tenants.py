@@ -216,6 +216,9 @@ def register_installation_events(app: AsyncApp, workspaces: Workspaces, gone: Go
         await workspaces.installations.async_delete_all(
             enterprise_id=key.enterprise_id or None, team_id=key.team_id or None
         )
+        # Its live runs are told to stop first, then the token is never sent again: a run
+        # whose call is refused in between would otherwise end as failed, not cancelled.
+        await gone(key.enterprise_id, key.team_id)
         workspaces.client.revoke(key.enterprise_id, key.team_id)
         workspaces.forget(key)
         logger.info(
@@ -223,7 +226,6 @@ def register_installation_events(app: AsyncApp, workspaces: Workspaces, gone: Go
             event_type(body),
             key.team_id or key.enterprise_id or "-",
         )
-        await gone(key.enterprise_id, key.team_id)
 
     @app.event("app_uninstalled")
     async def uninstalled(ack: AsyncAck, body: dict[str, Any], context: AsyncBoltContext) -> None:

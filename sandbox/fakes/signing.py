@@ -30,9 +30,11 @@ def slash_command(
     response_url: str = "",
     team: str = TEAM,
     enterprise: str = "",
+    org_wide: bool = False,
 ) -> tuple[str, str]:
     """A slash command's form body and content type (`team`, `enterprise`: where it was
-    typed, for an app installed in many workspaces)."""
+    typed, for an app installed in many workspaces; `org_wide`: the app is installed for the
+    whole org, and Slack says `is_enterprise_install=true`)."""
     form = {
         "token": "legacy-verification-token",
         "team_id": team,
@@ -49,6 +51,7 @@ def slash_command(
     }
     if enterprise:
         form["enterprise_id"] = enterprise
+        form["is_enterprise_install"] = "true" if org_wide else "false"
     return urlencode(form), "application/x-www-form-urlencoded"
 
 
@@ -84,9 +87,10 @@ def event_callback(
     bot_user: str = "UBOT",
     team: str = TEAM,
     enterprise: str = "",
+    org_wide: bool = False,
 ) -> tuple[str, str]:
     """The Events API envelope Slack wraps every event in, as JSON (`team`, `enterprise`:
-    the workspace it comes from)."""
+    the workspace it comes from; `org_wide`: authorized by the org's org-wide install)."""
     authorization: dict[str, Any] = {"team_id": team, "user_id": bot_user, "is_bot": True}
     body: dict[str, Any] = {
         "token": "legacy-verification-token",
@@ -100,7 +104,7 @@ def event_callback(
     }
     if enterprise:
         body["enterprise_id"] = authorization["enterprise_id"] = enterprise
-        authorization["is_enterprise_install"] = False
+        authorization["is_enterprise_install"] = org_wide
     return json.dumps(body), "application/json"
 
 

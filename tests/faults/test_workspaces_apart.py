@@ -5,18 +5,20 @@ and daily budget counted apart."""
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
 import pytest
 
+from bot.store import RunStore
 from pipeline.testing import simple_plan
 from sandbox.fakes import signing
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage
 from sandbox.fakes.slack import FakeSlack
 from tests.faults.bot_process import finish, free_port, start_bot, wait_healthy
 from tests.faults.conftest import eventually
-from tests.faults.test_oauth_install import SECRET, begin_install, oauth_env, redirect
+from tests.faults.test_oauth_install import SECRET, begin_install, oauth_env, redirect, signed
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -144,3 +146,53 @@ async def test_one_workspace_spending_its_budget_never_refuses_another(
         bot.terminate()
         code, err = await finish(bot, 30)
     assert code == 0, err
+
+
+async def test_uninstalling_an_org_wide_install_stops_its_workspaces_live_runs(
+    fake_slack: FakeSlack, fake_claude: FakeAnthropic, tmp_path: Path
+) -> None:
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    (tmp_path / "home").mkdir()
+    fake_claude.respond_plan(simple_plan("Research the goal."), latency=3.0)
+    bot = await start_bot(oauth_env(fake_slack, fake_claude, tmp_path, port))
+    org = fake_slack.oauth.add_team("", enterprise_id="E1", org_wide=True)
+    try:
+        await wait_healthy(url)
+        async with aiohttp.ClientSession() as http:
+            state = await begin_install(http, url)
+            code = fake_slack.oauth.issue_code(org, "", fake_slack.now())
+            assert await redirect(http, url, code=code, state=state) == 200
+        # Typed in T5, a workspace of the org: served with the org's token.
+        body, kind = signing.slash_command(
+            command="/research",
+            text="in a workspace of the org",
+            user="U1",
+            channel="C51",
+            team="T5",
+            enterprise="E1",
+            org_wide=True,
+            response_url=fake_slack.response_url,
+        )
+        assert await signed(url, body, kind) == 200
+        await eventually(lambda: "in a workspace of the org" in shown(fake_slack, "C51"), 20)
+        await eventually(lambda: bool(fake_claude.calls_for("orchestrator")), 20)  # it is live
+        # The org uninstalls while the run plans: the run stops, nothing more is asked.
+        fake_slack.oauth.uninstall("E1")
+        body, kind = signing.event_callback(
+            {"type": "app_uninstalled"}, team="T5", enterprise="E1", org_wide=True
+        )
+        assert await signed(url, body, kind) == 200
+        await asyncio.sleep(5)  # the plan (3 s) would be done and its subagents asked by now
+        assert fake_claude.calls_for("subagent") == []
+    finally:
+        bot.terminate()
+        code_, err = await finish(bot, 30)
+    assert code_ == 0, err
+    assert org.token not in err
+    store = await RunStore.open(f"sqlite:///{tmp_path / 'db' / 'orchestra.db'}")
+    try:
+        (run,) = await store.recent_runs()
+    finally:
+        await store.close()
+    assert (run.workspace, run.status) == ("T5", "cancelled"), err  # stopped, not left to fail
