@@ -145,6 +145,8 @@ class RunResult:
     search_cost_usd: float | None = 0.0  # the web searches' part of cost_usd
     answer_cut: str = ""  # why the answer is not whole (words.answer_cut), "" when it is
     cut: tuple[str, ...] = ()  # subtasks cut at the deadline (Continue runs them)
+    # Up to three questions a reader may ask next (issue 23.3; () when none were asked for).
+    follow_ups: tuple[str, ...] = ()
 
     @property
     def failed_subtasks(self) -> list[str]:

@@ -47,6 +47,10 @@ _EMOJI = {
     "thread": "🧵",
     "scissors": "✂️",
     "large_yellow_circle": "🟡",
+    "compass": "🧭",
+    "alarm_clock": "⏰",
+    "speech_balloon": "💬",
+    "eyes": "👀",
 }
 # Only known codes match, so an unknown `:word:` never swallows the colon a known one needs.
 _EMOJI_CODE = re.compile(

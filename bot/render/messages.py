@@ -11,6 +11,7 @@ from typing import Any
 
 from slack_sdk.models.blocks import Block, MarkdownBlock
 
+from bot.render.answer_actions import answer_actions, answered
 from bot.render.kit import SlackMessage, block_text_chars, context, message, section
 from bot.render.plan import (
     APPROVE_ACTION,
@@ -110,18 +111,22 @@ def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMes
     Slack never refuses one for its size; the `text` fallback links only with visible hosts."""
     tail = [note for note in (cut_note(result), failed_note(result), footer(result)) if note]
     room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
+    # A finished answer ends with its buttons: Download (.md) and the follow-ups.
+    actions = [answer_actions(result.run_id, result.follow_ups)] if answered(result) else []
+    room -= block_text_chars([a.to_dict() for a in actions])
     answer = result.answer if text is None else text
     empty = text is None and not answer.strip()
     whole = "" if empty else safe_markdown_with_sources(answer, result.sources).strip()
     chunks = split_markdown(whole, min(MARKDOWN_BLOCK_LIMIT, room))
     if not chunks and text is not None:  # all of it is shown already: the notes alone
-        return [message(tail[-1], [context(t) for t in tail])]
+        return [message(tail[-1], [*(context(t) for t in tail), *actions])]
     chunks = chunks or ["_(The answer was empty.)_"]
     messages = []
     for index, chunk in enumerate(chunks, start=1):
         blocks: list[Block] = [MarkdownBlock(text=chunk)]
         if index == len(chunks):
             blocks += [context(t) for t in tail]
+            blocks += actions
         else:
             blocks.append(context(f"Part {index} of {len(chunks)}"))
         messages.append(message(markdown_as_mrkdwn(chunk), blocks))

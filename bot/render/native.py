@@ -26,6 +26,7 @@ from slack_sdk.models.blocks import (
 from slack_sdk.models.messages.chunk import MarkdownTextChunk, PlanUpdateChunk, TaskUpdateChunk
 
 from bot.render import notes
+from bot.render.answer_actions import answer_actions
 from bot.render.kit import SlackMessage, context, fits, message, section
 from bot.render.links import labelled, link_host
 from bot.render.plan import CONTINUE_ACTION, DENSITIES, plan_block_id, subtask_block
@@ -205,15 +206,20 @@ def feedback_block(run_id: str) -> dict[str, Any]:
 
 
 def closing_blocks(
-    lines: Sequence[str], run_id: str | None, continue_run: str | None = None
+    lines: Sequence[str],
+    run_id: str | None,
+    continue_run: str | None = None,
+    follow_ups: Sequence[str] = (),
 ) -> list[dict[str, Any]]:
     """What a stream ends with: context lines (safe mrkdwn: notes, the footer), Continue for
     a run with subtasks cut at the deadline (`continue_run`), and, for an answer (`run_id`),
-    feedback buttons."""
+    Download (.md) with the suggested `follow_ups`, and feedback buttons."""
     blocks = [context(line).to_dict() for line in lines if line]
     if continue_run:
         blocks.append(continue_block(continue_run))
-    return blocks + ([feedback_block(run_id)] if run_id else [])
+    if run_id:
+        blocks += [answer_actions(run_id, follow_ups).to_dict(), feedback_block(run_id)]
+    return blocks
 
 
 def cut_at_deadline(view: RunView) -> bool:

@@ -9,9 +9,11 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
-from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement, MarkdownBlock
+from slack_sdk.models.blocks import ActionsBlock, Block, MarkdownBlock
 
 from bot.render import notes
+from bot.render.answer_actions import DOWNLOAD_ACTION as DOWNLOAD_ACTION
+from bot.render.answer_actions import answer_actions
 from bot.render.kit import SlackMessage, context, message, section
 from bot.render.messages import WRITING_BLOCK_ID, cut_note, failed_note, footer
 from bot.render.text import (
@@ -30,7 +32,6 @@ OPENING_CHARS = SECTION_TEXT_LIMIT
 # canvases.create: "The markdown content is limited to 1 MiB (1,048,576 characters)".
 CANVAS_MARKDOWN_LIMIT = 1_048_576
 CANVAS_TITLE_CHARS = 120  # Slack documents no limit; a title is read in a tab and a link
-DOWNLOAD_ACTION = "download_md"
 FILE_NAME_CHARS = 60
 
 # A sentence ends at . ! ? or … (closing quotes, brackets and emphasis marks stay with it)
@@ -99,7 +100,7 @@ def canvas_pending_message(text: str) -> SlackMessage:
     return message(markdown_as_mrkdwn(start), blocks)
 
 
-def _link_label(title: str) -> str:
+def link_label(title: str) -> str:
     # A mrkdwn link's label ends at `|` or `>`: escaped, and no `|` in it.
     return escape(one_line(title, 80)).replace("|", "\u00a6")
 
@@ -110,18 +111,17 @@ def canvas_answer_message(
     """The answer's one thread message when a canvas holds it: the opening, the canvas's
     link (and whether it is new or updated), the notes and the footer."""
     start = safe_markdown(opening(result.answer))
-    words = notes.canvas_link(link, _link_label(title), how)
+    words = notes.canvas_link(link, link_label(title), how)
     tail = [note for note in (cut_note(result), failed_note(result), footer(result)) if note]
     blocks: list[Block] = [MarkdownBlock(text=start), section(words)]
     blocks += [context(t) for t in tail]
-    blocks.append(download_actions(result.run_id))
+    blocks.append(answer_actions(result.run_id, result.follow_ups))
     return message(f"{markdown_as_mrkdwn(start)[:2000]}\n\n{words}", blocks)
 
 
 def download_actions(run_id: str) -> ActionsBlock:
-    """The **Download (.md)** button under a finished run's answer."""
-    button = ButtonElement(text=notes.DOWNLOAD_LABEL, action_id=DOWNLOAD_ACTION, value=run_id)
-    return ActionsBlock(block_id=f"report:{run_id}", elements=[button])
+    """The **Download (.md)** button alone under a finished run's answer."""
+    return answer_actions(run_id)
 
 
 def report_file(goal: str, answer: str, sources: Sequence[Source], footer_line: str) -> str:

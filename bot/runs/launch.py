@@ -109,6 +109,15 @@ def new_run(
     if tenure is not None and deps.runs.ownership.shared:
         io = deps.io.for_run(tenure.writable)
     fence = tenure.fence if tenure is not None else None
+    canvas = answer_canvas(
+        deps,
+        io,
+        run_id=run_id,
+        goal=goal,
+        requester=requester,
+        fence=fence,
+        parent_run_id=parent_run_id,
+    )
     if source == "dm":
         return NativeRun(
             run_id=run_id,
@@ -123,6 +132,7 @@ def new_run(
             resumed=resumed,
             fence=fence,
             killed=look_in_thread,
+            canvas=canvas,
         )
     return SlackRun(
         run_id=run_id,
@@ -135,15 +145,7 @@ def new_run(
         fence=fence,
         cut_off=cut_off,
         look_in_thread=look_in_thread,
-        canvas=answer_canvas(
-            deps,
-            io,
-            run_id=run_id,
-            goal=goal,
-            requester=requester,
-            fence=fence,
-            parent_run_id=parent_run_id,
-        ),
+        canvas=canvas,
     )
 
 

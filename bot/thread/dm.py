@@ -17,7 +17,7 @@ from slack_sdk.errors import SlackApiError
 
 from bot.render import messages as blocks
 from bot.render import native as nb
-from bot.render import notes
+from bot.render import notes, report
 from bot.render.notes import Stop
 from bot.render.text import escape, mrkdwn_line, safe_markdown
 from bot.slack.agent_io import NativeIO
@@ -27,6 +27,7 @@ from bot.slack.poster import ThreadPoster
 from bot.slack.requester import Requester
 from bot.store import Fence, FinishedStatus, RunStore
 from bot.thread.answer_stream import stopped_answer
+from bot.thread.canvas import AnswerCanvas, CanvasShown
 from bot.thread.journal import Journal
 from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S, Ending, NativeStream
 from pipeline import (
@@ -66,8 +67,13 @@ class NativeRun:
         resumed: bool = False,
         fence: Fence | None = None,
         killed: bool = False,
+        canvas: AnswerCanvas | None = None,
     ) -> None:
         self.run_id = run_id
+        # Past its `min_chars` the answer goes to a canvas the person can read: the stream
+        # stops growing there and ends with the answer's opening and the canvas's link.
+        self._canvas = canvas
+        self._canvas_bound = False
         self.goal = goal
         self.requester = requester
         self.channel = requester.channel
@@ -187,7 +193,10 @@ class NativeRun:
             case CallRetrying(subtask_id=None, wait_s=wait) if self.view.plan is None:
                 stream.status(f"{notes.PLANNING_STATUS} (retrying in {wait:.0f}s)")
             case IntegrationDelta(text=text):
-                stream.grow(text)
+                if self._canvas is not None and self._canvas.wanted(text):
+                    self._canvas_bound = True  # streamed text cannot be taken back: it stops
+                if not self._canvas_bound:
+                    stream.grow(text)
             case RunFinished(result=result):
                 await self._finished(stream, result)
             case RunFailed(result=result):
@@ -210,6 +219,12 @@ class NativeRun:
         self._show_plan(stream)
         answer = result.answer.strip()
         run_id = self.run_id
+        if self._canvas is not None and self._canvas.wanted(answer):
+            shown = await self._canvas.publish(result)
+            if shown is not None:
+                await self._end_with_canvas(stream, result, shown)
+                return
+            # Refused: the whole answer as without canvases (the stream goes on from here).
 
         def continuation(rest: str) -> list[blocks.SlackMessage]:
             return nb.with_feedback(blocks.answer_messages(result, text=rest), run_id)
@@ -222,7 +237,32 @@ class NativeRun:
                 [blocks.cut_note(result), blocks.failed_note(result), blocks.footer(result)],
                 run_id,
                 self._continuable(),
+                result.follow_ups,
             ),
+            continuation=continuation,
+        )
+        await self._journal.answer_parts(await stream.finish(ending))
+        status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
+        await self._journal.finished(result, status, **self._who())
+
+    async def _end_with_canvas(
+        self, stream: NativeStream, result: RunResult, shown: CanvasShown
+    ) -> None:
+        """The stream ends as the answer's opening, the canvas's link and the footer."""
+        start = report.opening(result.answer)
+        link = notes.canvas_link(shown.link, report.link_label(shown.title), shown.how)
+        notes_ = [link, blocks.cut_note(result), blocks.failed_note(result), blocks.footer(result)]
+        run_id = self.run_id
+
+        def continuation(_rest: str) -> list[blocks.SlackMessage]:
+            message = report.canvas_answer_message(result, shown.link, shown.title, shown.how)
+            return nb.with_feedback([message], run_id)
+
+        ending = Ending(
+            title=nb.plan_title(self.view),
+            text=start,
+            cut_limit=len(start),
+            closing=nb.closing_blocks(notes_, run_id, self._continuable(), result.follow_ups),
             continuation=continuation,
         )
         await self._journal.answer_parts(await stream.finish(ending))

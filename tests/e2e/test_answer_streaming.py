@@ -102,7 +102,9 @@ async def test_the_answer_grows_from_the_first_token_and_ends_exact(
     assert len({c.response.get("ts") or c.args.get("ts") for c in calls}) == 1
     final = fake_slack.thread("C1", root)[-1]
     assert final.blocks[0]["text"] == answer
-    assert "subtasks done" in final.blocks[-1]["elements"][0]["text"]
+    # The footer last among its words; only the answer's buttons come after it.
+    assert "subtasks done" in final.blocks[-2]["elements"][0]["text"]
+    assert final.blocks[-1]["type"] == "actions"
     assert WRITING_NOTE not in str(final.blocks)
 
 
@@ -126,7 +128,7 @@ async def test_a_long_answer_continues_in_new_messages_and_full_parts_stay(
         b["text"] for ts in order for b in thread[ts].blocks if b["type"] == "markdown"
     )
     assert re.sub(r"\s+", " ", shown) == re.sub(r"\s+", " ", answer)
-    assert "subtasks done" in str(thread[order[-1]].blocks[-1])
+    assert "subtasks done" in str(thread[order[-1]].blocks[-2])
 
 
 async def test_a_retried_answer_after_finished_parts_still_ends_exact(

@@ -317,13 +317,13 @@ async def test_opening_the_dm_sets_its_prompts_within_three_seconds(
 
 
 async def test_a_long_answer_stops_the_stream_and_continues_in_messages(
-    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+    messages_world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
     paragraphs = [f"Paragraph {i}: " + "findings " * 120 + f"END{i}" for i in range(20)]
     answer = "\n\n".join(paragraphs)
     fake_claude.respond("integrator", lambda c: Reply(text=answer))
-    _, ts = await world.dm("a long report")
-    await run_over(world, fake_claude)
+    _, ts = await messages_world.dm("a long report")
+    await run_over(messages_world, fake_claude)
     stream = only_stream(fake_slack, ts)
     assert stream.state == "stopped"
     assert notes.ANSWER_CONTINUES in stream.text

@@ -124,7 +124,8 @@ def test_feedback_buttons_are_blocks_slack_takes_and_name_the_run() -> None:
     assert buttons["positive_button"]["value"] == "good:r-42"
     assert buttons["negative_button"]["value"] == "bad:r-42"
     closing = nb.closing_blocks(["note", "", "footer"], "r-42")
-    assert [b["type"] for b in closing] == ["context", "context", "context_actions"]
+    # An answer's end: Download (.md) (and any follow-ups), then the feedback buttons.
+    assert [b["type"] for b in closing] == ["context", "context", "actions", "context_actions"]
     assert nb.closing_blocks(["only a note"], None)[-1]["type"] == "context"
 
 
@@ -154,6 +155,7 @@ def test_the_fallback_shows_the_plan_and_the_answer_in_one_message_or_says_it_ca
         "section",
         "markdown",
         "context",
+        "actions",
         "context_actions",
     ]
     assert fallback.blocks[-1]["type"] == "context_actions"

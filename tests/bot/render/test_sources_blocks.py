@@ -61,8 +61,8 @@ def test_the_answer_ends_with_every_source_its_host_visible(
         label, dest = re.fullmatch(rf"{n}\. \[(.*)\]\((\S+)\)", line, re.DOTALL).groups()  # type: ignore[union-attr]
         assert label.endswith(f"({host})") or label == host or host in label
         assert urllib.parse.unquote(dest) == urllib.parse.unquote(source.url)
-    # The footer comes last, after the sources.
-    assert messages[-1].blocks[-1]["type"] == "context"
+    # The footer comes after the sources, and only the answer's buttons after it.
+    assert [b["type"] for b in messages[-1].blocks[-2:]] == ["context", "actions"]
 
 
 def test_an_answer_without_sources_has_no_sources_list() -> None:
