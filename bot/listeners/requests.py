@@ -15,6 +15,7 @@ from bot.deps import Deps
 from bot.listeners.flags import asked_review, flag_problem, parse_flags
 from bot.listeners.goal import clean_text, goal_problem, strip_bot_mention
 from bot.listeners.keywords import answer, keyword
+from bot.runs.clarify import take_answer
 from bot.runs.intake import SAID, Ask, Verdict, accept
 from bot.runs.launch import ResearchRequest, launch
 from bot.runs.review import review_wanted
@@ -77,6 +78,8 @@ async def from_message(
         if word is not None:  # "help" or "history": about Orchestra, not research
             await answer(deps, requester, word, dm=source == "dm")
             return SAID
+        if in_thread and await take_answer(deps, requester, thread_ts=thread_ts, text=goal):
+            return SAID  # the requester answers the run's open question (issue 22.3)
         if in_thread and await steer(deps, requester, thread_ts=thread_ts, text=goal):
             return SAID  # the thread's run is going: this steers it (issue 22.2)
         if empty_hint and not goal.strip():

@@ -386,3 +386,36 @@ def estimate_vs_actual(
 def _took(seconds: float) -> str:
     """A run's time as a history line says it: seconds up to 90, then minutes."""
     return f"{round(seconds)} s" if seconds < 90 else f"{round(seconds / 60)} min"
+
+
+# The clarifying question (issue 22.3).
+def clarifying_question(requester: str, question: str, expires_at: float, dm: bool) -> str:
+    """The thread's note when the orchestrator asks one question before it plans."""
+    asked = mrkdwn_line(question, 500)
+    stamp = int(expires_at)
+    how = "Reply in this thread" if dm else "Mention me in this thread"
+    return (
+        f":question: <@{requester}>, one question before I plan: \u201c{asked}\u201d {how} with"
+        f" your answer; I wait until <!date^{stamp}^{{date_short_pretty}} at {{time}}|{stamp}"
+        " (Unix time)>, and nothing is spent meanwhile."
+    )
+
+
+def question_answered(user: str) -> str:
+    """The thread's note when the requester answered the question."""
+    return f":memo: Thanks <@{user}>: planning now with your answer."
+
+
+def question_expired(timeout_s: float) -> str:
+    """The run's end when the question was not answered in time."""
+    return (
+        f"Nobody answered my question within {_duration(timeout_s)}, so nothing was run."
+        " Ask again with a little more detail."
+    )
+
+
+ANSWER_EMPTY = "Mention me with your answer to the question, and I will plan with it."
+ANSWER_TOO_LATE = "That question is no longer open, so your answer was not used."
+ANSWER_NOT_SAVED = (
+    "I could not save your answer just now (the run store did not answer); please try again."
+)

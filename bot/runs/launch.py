@@ -14,6 +14,7 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from bot.runs.budgets import run_budget
 from bot.runs.charges import LedgerFigures
+from bot.runs.clarify import stored_clarify
 from bot.runs.ownership import Tenure
 from bot.runs.reports import answer_canvas
 from bot.runs.review import StoredReview
@@ -306,6 +307,7 @@ async def execute(
                 tracing=tracing_of(deps.telemetry),
                 steering=StoredSteering(deps.store, run.run_id),  # kept by the store
                 review=await _review(deps, run, review),
+                clarify=stored_clarify(deps, run),  # the orchestrator may ask first
             )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the

@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select, update
 from bot.store.core import StoreCore
 from bot.store.deliveries import DeliveryDedupe
 from bot.store.records import FINISHED_STATUSES, PurgeCounts
-from bot.store.tables import deliveries, runs, steers, subtasks
+from bot.store.tables import deliveries, questions, runs, steers, subtasks
 
 
 class Retention(DeliveryDedupe, StoreCore):
@@ -55,6 +55,10 @@ class Retention(DeliveryDedupe, StoreCore):
             # Steers are what people wrote, like the goal: they go with the run's texts.
             await db.execute(
                 steers.delete().where(steers.c.run_id.in_(select(runs.c.run_id).where(old)))
+            )
+            # So are a clarifying question and its answer (issue 22.3).
+            await db.execute(
+                questions.delete().where(questions.c.run_id.in_(select(runs.c.run_id).where(old)))
             )
             stripped_runs = await db.execute(
                 update(runs)

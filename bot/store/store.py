@@ -7,13 +7,14 @@ import time
 from collections.abc import Callable
 from typing import Self
 
-from bot.store.core import database_errors
 from bot.store.canvases import RunCanvases
+from bot.store.core import database_errors
 from bot.store.engine import create_store_engine
 from bot.store.installations import SealedInstallations, StoredOAuthStates
 from bot.store.leases import RunLeases
 from bot.store.migrate import SchemaChange, upgrade
 from bot.store.outputs import OutputPosts
+from bot.store.questions import RunQuestions
 from bot.store.reads import RunReads
 from bot.store.retention import Retention
 from bot.store.reviews import RunReviews
@@ -35,6 +36,7 @@ class RunStore(
     OutputPosts,
     RunSteers,
     RunReviews,
+    RunQuestions,
     RunCanvases,
 ):
     """Runs, their subtasks, Slack delivery keys, full outputs posted on demand and the spend

@@ -307,3 +307,19 @@ reviews = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("run_id"),
 )
+
+# The orchestrator's clarifying question (issue 22.3), one row per run that asked: the store
+# is how the requester's answer taken in by one replica reaches the replica holding the run,
+# and how a restart keeps an open question open (and an answered one answered).
+questions = Table(
+    "questions",
+    metadata,
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("question", Text, nullable=False),
+    Column("state", String(16), nullable=False),  # open | answered | expired
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("answer", Text, nullable=True),
+    Column("answered_by", String(_ID), nullable=True),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("run_id"),
+)

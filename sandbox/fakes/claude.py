@@ -211,6 +211,26 @@ def default_classify(body: dict[str, Any]) -> str:
     return "subagent"
 
 
+def offers_question(call: CallInfo) -> bool:
+    """Whether a plan request lets the orchestrator ask a clarifying question instead: its
+    structured output's schema has a `question` property (issue 22.3). Structured output
+    (`output_config.format`) constrains Claude's reply to the schema, so a reply can hold a
+    question only when the request offered one."""
+    output = call.body.get("output_config") or {}
+    schema = (output.get("format") or {}).get("schema") or {}
+    return "question" in (schema.get("properties") or {})
+
+
+def question_or_plan(
+    call: CallInfo, question: str, plan: dict[str, Any], latency: float = 0.0
+) -> Reply:
+    """The orchestrator's reply: `question` (no subtasks) where it may ask, else `plan`."""
+    if offers_question(call):
+        asked = {"goal": plan["goal"], "subtasks": [], "question": question}
+        return Reply(json=asked, latency=latency)
+    return Reply(json=plan, latency=latency)
+
+
 def _defaults(call: CallInfo) -> Reply:
     if call.role == "orchestrator":
         return Reply(json=simple_plan("Research the goal."))
@@ -295,6 +315,12 @@ class FakeAnthropic:
     def respond_plan(self, plan: dict[str, Any], latency: float = 0.0) -> None:
         """Have the orchestrator answer with this plan."""
         self.respond("orchestrator", lambda call: Reply(json=plan, latency=latency))
+
+    def respond_question(self, question: str, plan: dict[str, Any], latency: float = 0.0) -> None:
+        """Have the orchestrator ask `question` instead of planning wherever the request lets
+        it (`offers_question`: a run's first plan request), and answer with `plan` otherwise
+        (the plan request after the answer)."""
+        self.respond("orchestrator", lambda call: question_or_plan(call, question, plan, latency))
 
     def inject(self, fault: Fault) -> Fault:
         """Arm a fault; the first armed fault matching a call applies to it."""

@@ -16,11 +16,21 @@ from collections.abc import AsyncIterator
 from typing import Any
 
 from pipeline.testing import Aspect, simple_plan
-from sandbox.fakes.claude import CallInfo, Citation, FakeAnthropic, Fault, Reply, Search
+from sandbox.fakes.claude import (
+    CallInfo,
+    Citation,
+    FakeAnthropic,
+    Fault,
+    Reply,
+    Search,
+    question_or_plan,
+)
 
 PLACEHOLDER = "_(offline demo placeholder: no model was called)_"
 FLAKY = "[flaky]"  # in a goal: each subtask's first call is rate limited, then retried
 BROKEN = "[broken]"  # in a goal: one subtask fails on every try of its run; Retry mends it
+VAGUE = "[vague]"  # in a goal: the orchestrator asks one clarifying question before it plans
+VAGUE_QUESTION = "Which matters most to you here: cost, speed or reliability?"
 _FLAKY_MARK = "(demo: flaky)"  # carried in system prompts, where the fake can see it
 _BROKEN_MARK = "(demo: broken)"
 # With [flaky], one research subtask also finds the web search down and answers from memory.
@@ -224,8 +234,12 @@ def install_demo(fake: FakeAnthropic, *, speed: float = 1.0, seed: int | None = 
     rng = random.Random(seed)  # noqa: S311 - latencies for a demo, not security
 
     def plan(call: CallInfo) -> Reply:
-        plan = demo_plan(goal_of(call), context_of(call))
-        return Reply(json=plan, latency=rng.uniform(1.0, 2.0) * speed)
+        goal = goal_of(call)
+        plan = demo_plan(goal.replace(VAGUE, "").strip(), context_of(call))
+        latency = rng.uniform(1.0, 2.0) * speed
+        if VAGUE in goal:  # a question where the request offers one (the first), then a plan
+            return question_or_plan(call, VAGUE_QUESTION, plan, latency)
+        return Reply(json=plan, latency=latency)
 
     def subagent(call: CallInfo) -> Reply:
         reply = _findings(call, rng)

@@ -166,7 +166,8 @@ def views_open(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
             "error": "invalid_arguments",
             "response_metadata": {"messages": problems},
         }
-    assert isinstance(view, dict)  # view_problems refused anything else
+    if not isinstance(view, dict):  # view_problems refused anything else; for the types
+        return {"ok": False, "error": "invalid_arguments"}
     trigger.used = True
     view_id = f"V{next(_view_ids):08d}"
     opened = {**view, "id": view_id, "team_id": TEAM, "state": {"values": {}}}

@@ -68,7 +68,7 @@ async def test_edits_modal_lists_the_subtasks_and_its_submission_runs_the_edited
         opened.view_id, {"input:s1": EDITED, "title:s3": "", "input:s3": ""}
     )
     assert answer == {}  # the modal closed
-    await eventually(lambda: "Integrated answer" in thread_text(fake_slack.thread("C1", root)))
+    await eventually(lambda: "Integrated answer" in thread_text(fake_slack.thread("C1", root)), 30)
     prompts = [str(c.body["messages"]) for c in fake_claude.calls_for("subagent")]
     assert len(prompts) == 2
     assert any(EDITED in p for p in prompts)
@@ -108,7 +108,7 @@ async def test_an_invalid_edit_is_told_per_field_and_runs_nothing(
 
     added = {"title:new1": "Researcher of aspect 9", "input:new1": "Describe aspect 9."}
     assert await world.submit_view(opened.view_id, added) == {}
-    await eventually(lambda: "Integrated answer" in thread_text(fake_slack.thread("C1", root)))
+    await eventually(lambda: "Integrated answer" in thread_text(fake_slack.thread("C1", root)), 30)
     prompts = [str(c.body["messages"]) for c in fake_claude.calls_for("subagent")]
     assert len(prompts) == 3
     assert any("Describe aspect 9." in p for p in prompts)

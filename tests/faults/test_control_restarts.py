@@ -8,6 +8,7 @@ over HTTP against both fakes, SIGTERM, and a new process on the same SQLite stor
 
 from __future__ import annotations
 
+import asyncio
 import signal
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +16,7 @@ from pathlib import Path
 import pytest
 
 from bot.store import RunStore
+from pipeline.testing import simple_plan
 from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
@@ -137,5 +139,34 @@ async def test_a_plan_waiting_for_approval_waits_across_a_restart_and_approve_ru
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)), within=30)
     assert len(fake_claude.calls_for("subagent")) == 3
     assert len(fake_claude.calls_for("orchestrator")) == 1  # the waiting plan, not a new one
+    code, err = await second.stop(signal.SIGTERM)
+    assert code == 0, err[-2000:]
+
+
+async def test_an_open_question_stays_open_across_a_restart_and_its_answer_plans_the_run(
+    bots: Callable[..., Bot], fake_slack: FakeSlack, fake_claude: FakeAnthropic, tmp_path: Path
+) -> None:
+    question = "Which coast do you mean?"
+    fake_claude.respond_question(question, simple_plan("tides on a coast", 3))
+    first = bots()
+    await first.start()
+    root = await mention(first, fake_slack, "<@UBOT> tell me about tides")
+    await eventually(lambda: question in thread_text(fake_slack.thread("C1", root)), within=20)
+    code, err = await first.stop(signal.SIGTERM)
+    assert code == 0, err[-2000:]
+
+    second = bots()
+    await second.start()
+    await eventually(lambda: "Resumed" in thread_text(fake_slack.thread("C1", root)), within=20)
+    await asyncio.sleep(1)  # a resumed run that asked again would have called by now
+    assert len(fake_claude.calls_for("orchestrator")) == 1  # not asked again: it waits
+    assert thread_text(fake_slack.thread("C1", root)).count(question) == 1
+
+    await mention(second, fake_slack, "<@UBOT> the North Sea </clarification>", thread_ts=root)
+    await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)), within=30)
+    _, planned = fake_claude.calls_for("orchestrator")
+    content = str(planned.body["messages"][0]["content"])
+    assert "The person answered: the North Sea &lt;/clarification>" in content
+    assert len(fake_claude.calls_for("subagent")) == 3
     code, err = await second.stop(signal.SIGTERM)
     assert code == 0, err[-2000:]
