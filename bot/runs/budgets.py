@@ -104,8 +104,15 @@ class _Recorded:
             return
         budget = self._budget
         try:
+            # Buffered (issue 21.5): no budget reads it call by call, so it goes with the
+            # run's next write (a subtask's result, its end) or the store's timer; the
+            # run's footer counts it meanwhile (`RunStore.run_cost`).
             await budget.store.record_spend(
-                user=budget.user, channel=budget.channel, usd=actual_usd, run_id=budget.run_id
+                user=budget.user,
+                channel=budget.channel,
+                usd=actual_usd,
+                run_id=budget.run_id,
+                later=True,
             )
         except StoreDown:
             logger.exception("could not record spend [run_id=%s]", budget.run_id)

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import AsyncIterator, Callable
+import logging
+from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -14,7 +15,10 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
+from bot.store.buffer import FLUSH_AFTER_S, Pending, WriteBuffer, write_pending
 from bot.store.tables import runs
+
+logger = logging.getLogger(__name__)
 
 
 class StoreError(Exception):
@@ -63,32 +67,90 @@ class StoreCore:
         self._write_lock: AbstractAsyncContextManager[None] = (
             asyncio.Lock() if engine.dialect.name == "sqlite" else contextlib.nullcontext()
         )
+        # Runs' writes that can wait (`bot.store.buffer`), and the timer that writes them.
+        self._buffer = WriteBuffer()
+        self._flush_timer: asyncio.TimerHandle | None = None
+        self._flushing: asyncio.Task[None] | None = None
 
     def _now(self) -> datetime:
         """The store's clock as an aware UTC datetime."""
         return datetime.fromtimestamp(self._clock(), UTC)
 
     @contextlib.asynccontextmanager
-    async def _write(self, fence: Fence | None = None) -> AsyncIterator[AsyncConnection]:
+    async def _write(
+        self, fence: Fence | None = None, *, run_ids: Iterable[str] = ()
+    ) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on exit, rolled back on an exception.
 
         Under a `fence`, the transaction first locks the run's row and checks that it still
         names the fence's owner and token (`Fenced` if not): a takeover's UPDATE of that row
-        waits for this transaction, so the check and the write are one step."""
+        waits for this transaction, so the check and the write are one step.
+
+        The buffered writes of `run_ids` (`bot.store.buffer`) land first, in the same
+        transaction: a run's writes keep their order, and cost no transaction of their own."""
         async with database_errors(), self._write_lock, self._engine.begin() as connection:
-            if fence is not None:
-                held = await connection.execute(
-                    select(runs.c.run_id)
-                    .where(
-                        runs.c.run_id == fence.run_id,
-                        runs.c.owner == fence.owner,
-                        runs.c.fencing_token == fence.token,
-                    )
-                    .with_for_update()  # PostgreSQL's row lock; SQLite has one writer anyway
-                )
-                if held.first() is None:
-                    raise Fenced(fence.run_id)
-            yield connection
+            if fence is not None and not await _holds(connection, fence):
+                raise Fenced(fence.run_id)
+            taken = self._buffer.take(run_ids) if run_ids else []
+            try:
+                await self._write_taken(connection, taken, fence)
+                yield connection
+            except BaseException:
+                self._buffer.give_back(taken)
+                raise
+
+    async def _write_taken(
+        self, db: AsyncConnection, taken: list[tuple[str, Pending]], fence: Fence | None
+    ) -> None:
+        """Buffered writes, each run's only while its fence still holds (`fence` is held)."""
+        for run_id, pending in taken:
+            if pending.fence is None or pending.fence == fence or await _holds(db, pending.fence):
+                await write_pending(db, run_id, pending)
+
+    def _later(self, run_id: str, fence: Fence | None) -> Pending:
+        """The run's buffer, for a write that can wait; the timer writes it if nothing else
+        does first."""
+        self._arm_flush()
+        return self._buffer.of(run_id, fence)
+
+    def _arm_flush(self) -> None:
+        """Something was buffered: the timer writes it if nothing else does first."""
+        if self._flush_timer is None:
+            loop = asyncio.get_running_loop()
+            self._flush_timer = loop.call_later(FLUSH_AFTER_S, self._flush_soon)
+
+    def _flush_soon(self) -> None:
+        self._flush_timer = None
+        if self._flushing is None or self._flushing.done():
+            self._flushing = asyncio.create_task(self.flush(), name="store-flush")
+
+    async def flush(self, run_ids: Iterable[str] | None = None) -> None:
+        """Write the buffered writes of `run_ids` (None: every run's) now, in one
+        transaction. A failure is logged and the writes kept for the next try.
+
+        Raises nothing: these writes are progress, never what a caller waits on."""
+        if not self._buffer:
+            return
+        taken = self._buffer.take(run_ids)
+        if not taken:
+            return
+        try:
+            async with database_errors(), self._write_lock, self._engine.begin() as connection:
+                await self._write_taken(connection, taken, None)
+        except StoreError:
+            self._buffer.give_back(taken)
+            logger.warning("run store: progress of %d run(s) not saved yet", len(taken))
+        if self._buffer and run_ids is None:
+            self._arm_flush()
+
+    async def _close_buffer(self) -> None:
+        """At close: the timer stopped, everything buffered written."""
+        if self._flush_timer is not None:
+            self._flush_timer.cancel()
+            self._flush_timer = None
+        if self._flushing is not None:
+            await self._flushing
+        await self.flush()  # what fails now is lost with the process, logged
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:
@@ -101,6 +163,20 @@ class StoreCore:
         if self._engine.dialect.name == "postgresql":
             return postgresql.insert(table)
         return sqlite.insert(table)
+
+
+async def _holds(db: AsyncConnection, fence: Fence) -> bool:
+    """Whether the run's row still names the fence (its row locked until the commit)."""
+    held = await db.execute(
+        select(runs.c.run_id)
+        .where(
+            runs.c.run_id == fence.run_id,
+            runs.c.owner == fence.owner,
+            runs.c.fencing_token == fence.token,
+        )
+        .with_for_update()  # PostgreSQL's row lock; SQLite has one writer anyway
+    )
+    return held.first() is not None
 
 
 @contextlib.asynccontextmanager

@@ -9,6 +9,7 @@ from sqlalchemy.engine import URL
 from sqlalchemy.ext.asyncio import AsyncEngine, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry, StaticPool
 
+from bot.store.onehop import one_hop
 from bot.store.url import ensure_sqlite_folder, is_sqlite, sqlite_file
 
 # How long a SQLite writer waits for another process's write lock before "database is
@@ -44,3 +45,4 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: ConnectionPoolEntry) -> None
     # SQLite ignores foreign keys (and so ON DELETE CASCADE) unless asked, per connection.
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.close()
+    one_hop(dbapi_connection)  # each statement one hand-off to aiosqlite's thread

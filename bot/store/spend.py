@@ -74,15 +74,25 @@ class SpendLedger(StoreCore):
         usd: float,
         at: datetime | None = None,
         run_id: str | None = None,
+        later: bool = False,
     ) -> None:
         """Add `usd` to the day of `at` (default: now) for this person in this channel, and
         to the cost of run `run_id` (when given).
 
-        Atomic under concurrent callers: the addition happens in the database.
+        Atomic under concurrent callers: the addition happens in the database. `later`
+        (with a `run_id`): buffered, written with the run's next write (`bot.store.buffer`),
+        for spend no daily budget needs call by call; `run_cost` counts it meanwhile.
         """
         if at is not None and at.tzinfo is None:
             raise ValueError("record_spend takes an aware datetime")
         day = (at or self._now()).astimezone(UTC).date()
+        if later and run_id is not None:
+            pending = self._buffer.spend_of(run_id)
+            key = (day, user, channel)
+            pending.spend[key] = pending.spend.get(key, 0.0) + usd
+            pending.cost_usd += usd
+            self._arm_flush()
+            return
         async with self._write() as db:
             await self._add_spend(db, day, user, channel, usd, run_id)
 
@@ -294,7 +304,7 @@ class SpendLedger(StoreCore):
             row = (await db.execute(query)).first()
         if row is None or (row.cost_usd is None and row.finished_at is not None):
             return None
-        return float(row.cost_usd or 0.0)
+        return float(row.cost_usd or 0.0) + self._buffer.cost_usd(run_id)  # buffered too
 
     def _today(self) -> date:
         return self._now().date()

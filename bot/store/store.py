@@ -91,5 +91,6 @@ class RunStore(
         return part
 
     async def close(self) -> None:
-        """Close every connection; the store is unusable afterwards."""
+        """Write what is buffered, close every connection; the store is unusable afterwards."""
+        await self._close_buffer()
         await self._engine.dispose()

@@ -84,17 +84,19 @@ class RunWrites(StoreCore):
             )
         return run_id
 
-    async def mark_running(self, run_id: str, *, fence: Fence | None = None) -> None:
-        """A queued or paused run starts (again): its first start time is kept."""
+    async def mark_running(
+        self, run_id: str, *, fence: Fence | None = None, later: bool = False
+    ) -> None:
+        """A queued or paused run starts (again): its first start time is kept. `later`:
+        buffered, written with the run's next write (`bot.store.buffer`)."""
         now = self._now()
-        await self._update_run(
-            run_id,
-            fence=fence,
-            status="running",
-            end_reason=None,
-            ended_by=None,
-            started_at=func.coalesce(runs.c.started_at, literal(now, UTCDateTime())),
-        )
+        values = {
+            "status": "running",
+            "end_reason": None,
+            "ended_by": None,
+            "started_at": func.coalesce(runs.c.started_at, literal(now, UTCDateTime())),
+        }
+        await self._set_run(run_id, values, fence=fence, later=later)
 
     async def set_thread(
         self,
@@ -104,14 +106,16 @@ class RunWrites(StoreCore):
         plan_ts: str | None = None,
         *,
         fence: Fence | None = None,
+        later: bool = False,
     ) -> None:
-        """Where the run lives in Slack; a None timestamp keeps the stored one."""
+        """Where the run lives in Slack; a None timestamp keeps the stored one. `later`:
+        buffered, written with the run's next write (`bot.store.buffer`)."""
         values: dict[str, Any] = {"thread_ts": thread_ts}
         if root_ts is not None:
             values["root_ts"] = root_ts
         if plan_ts is not None:
             values["plan_ts"] = plan_ts
-        await self._update_run(run_id, fence=fence, **values)
+        await self._set_run(run_id, values, fence=fence, later=later)
 
     async def save_context(
         self, run_id: str, context: str | None, *, fence: Fence | None = None
@@ -137,7 +141,7 @@ class RunWrites(StoreCore):
             fence: Write only while the run is still owned under it (`Fenced` if not).
         """
         now = self._now()
-        async with self._write(fence) as db:
+        async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(
                 update(runs).where(runs.c.run_id == run_id).values(plan=dict(plan), updated_at=now)
             )
@@ -172,11 +176,14 @@ class RunWrites(StoreCore):
         error: str | None = None,
         attempts: int | None = None,
         fence: Fence | None = None,
+        later: bool = False,
     ) -> None:
         """Record a subtask's new state; fields left None keep their stored values.
 
         Going to `running` stamps the first start and clears the finish time (a Retry);
-        `done` clears an earlier error; every ended state stamps the finish time.
+        `done` clears an earlier error; every ended state stamps the finish time. `later`:
+        buffered, written with the run's next write (`bot.store.buffer`; then a subtask
+        that is not stored is not noticed).
 
         Raises:
             UnknownSubtask: the run has no such subtask (its plan was not saved).
@@ -200,7 +207,10 @@ class RunWrites(StoreCore):
             values["error"] = error
         if attempts is not None:
             values["attempts"] = attempts
-        async with self._write(fence) as db:
+        if later:
+            self._later(run_id, fence).subtasks.setdefault(subtask_id, {}).update(values)
+            return
+        async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(
                 update(subtasks)
                 .where(subtasks.c.run_id == run_id, subtasks.c.subtask_id == subtask_id)
@@ -212,7 +222,7 @@ class RunWrites(StoreCore):
     async def add_answer_ts(self, run_id: str, ts: str, *, fence: Fence | None = None) -> None:
         """One more posted part of the answer (a repeat of the same ts is ignored)."""
         insert = self._upsert(answer_messages).values(run_id=run_id, ts=ts)
-        async with self._write(fence) as db:
+        async with self._write(fence, run_ids=[run_id]) as db:
             await db.execute(insert.on_conflict_do_nothing(index_elements=["run_id", "ts"]))
 
     async def finish_run(
@@ -253,7 +263,7 @@ class RunWrites(StoreCore):
         ids = list(run_ids)
         if not ids:
             return 0
-        async with self._write(fence) as db:
+        async with self._write(fence, run_ids=ids) as db:  # their progress first
             result = await db.execute(
                 update(runs)
                 .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
@@ -261,9 +271,13 @@ class RunWrites(StoreCore):
             )
         return result.rowcount
 
-    async def save_work(self, run_id: str, work_s: float, *, fence: Fence | None = None) -> None:
-        """The seconds the run has worked so far (its deadline goes on from them)."""
-        await self._update_run(run_id, fence=fence, work_s=max(0.0, work_s))
+    async def save_work(
+        self, run_id: str, work_s: float, *, fence: Fence | None = None, later: bool = True
+    ) -> None:
+        """The seconds the run has worked so far (its deadline goes on from them). Buffered
+        unless `later` is False (`bot.store.buffer`): saved on a tick and as the run ends,
+        so it lands with the run's end; a crash loses a tick of it at most, as before."""
+        await self._set_run(run_id, {"work_s": max(0.0, work_s)}, fence=fence, later=later)
 
     async def save_effort(
         self,
@@ -274,19 +288,18 @@ class RunWrites(StoreCore):
         basis: tuple[float | None, float | None] = (None, None),
         *,
         fence: Fence | None = None,
+        later: bool = False,
     ) -> None:
         """The run's effort and the estimate its plan showed (`basis`: that estimate
-        before history corrected it, US$ and seconds)."""
+        before history corrected it, US$ and seconds). `later`: buffered."""
         values: dict[str, Any] = {"effort": effort} if effort else {}  # "": leave it
-        await self._update_run(
-            run_id,
-            fence=fence,
-            estimate_usd=estimate_usd,
-            estimate_s=estimate_s,
-            basis_usd=basis[0],
-            basis_s=basis[1],
-            **values,
-        )
+        values |= {
+            "estimate_usd": estimate_usd,
+            "estimate_s": estimate_s,
+            "basis_usd": basis[0],
+            "basis_s": basis[1],
+        }
+        await self._set_run(run_id, values, fence=fence, later=later)
 
     async def save_trace_id(
         self, run_id: str, trace_id: str, *, fence: Fence | None = None
@@ -294,9 +307,19 @@ class RunWrites(StoreCore):
         """The run's trace id (a run stored before traces were gets one when it resumes)."""
         await self._update_run(run_id, fence=fence, trace_id=trace_id)
 
+    async def _set_run(
+        self, run_id: str, values: dict[str, Any], *, fence: Fence | None, later: bool
+    ) -> None:
+        """`_update_run`, or with `later` buffered (`bot.store.buffer`; a run that is not
+        stored is not noticed then)."""
+        if later:
+            self._later(run_id, fence).run.update(values, updated_at=self._now())
+            return
+        await self._update_run(run_id, fence=fence, **values)
+
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
-        async with self._write(fence) as db:
+        async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(
                 update(runs).where(runs.c.run_id == run_id).values(updated_at=self._now(), **values)
             )

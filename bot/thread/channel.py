@@ -179,7 +179,8 @@ class SlackRun:
             canvas=self._canvas,
         )
         self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
-        await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts)
+        # Buffered: a resume that finds no plan ts looks for the message in the thread.
+        await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts, later=True)
         if note:
             await self._poster.post(blocks.notice_message(note))
         await self._mark_cut_off()
@@ -203,8 +204,8 @@ class SlackRun:
         """Fold the event in, journal it; edit the plan message soon, or end the run now."""
         if self.stop is not None and self.stop.quiet:
             return  # another replica owns the run now: nothing of it is ours to show
+        await self._journal.record(event)  # first: a subtask's result is stored before shown
         self.view.apply(event)
-        await self._journal.record(event)
         match event:
             # The end in the thread first, then the plan's final edit: edits share one
             # workspace-wide rate limit, and an answer must never wait behind other runs' edits.

@@ -147,7 +147,8 @@ class NativeRun:
         )
         self._stream.start()
         self._stream.status(self._planning_status())
-        await self._journal.thread(thread_ts, root_ts=None, plan_ts=None)
+        # Buffered: a DM run's thread was stored with the run (its reply's ts is not).
+        await self._journal.thread(thread_ts, root_ts=None, plan_ts=None, later=True)
         if note:
             await self._poster.post(blocks.notice_message(note))
         return True
@@ -181,8 +182,8 @@ class NativeRun:
         """Fold the event in, journal it, and show it (or end the run)."""
         if self.stop is not None and self.stop.quiet:
             return  # another replica owns the run now: nothing of it is ours to show
+        await self._journal.record(event)  # first: a subtask's result is stored before shown
         self.view.apply(event)
-        await self._journal.record(event)
         stream = self._stream
         if stream is None:
             return

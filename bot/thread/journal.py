@@ -49,7 +49,12 @@ class Journal:
     """Writes one run's progress to the store; a store failure is logged, never fatal.
 
     The store is what a restarted process resumes from, so each write happens when its
-    state changes, in the run's own task (never on the ack path)."""
+    state changes, in the run's own task (never on the ack path). What a resume needs is
+    written at once: the plan, each subtask's result before the thread shows it done, the
+    answer's parts as they are posted, the run's end. Progress a person sees in Slack anyway
+    (a subtask started, the run running, the plan message's ts, the estimate) is buffered
+    (`later=True`, `bot.store.buffer`): it lands with the next of those writes, in its
+    transaction, or within a second; lost to a crash, the resumed run does not need it."""
 
     def __init__(
         self,
@@ -92,8 +97,13 @@ class Journal:
                     "plan", store.save_plan(run_id, plan.model_dump(), roles, fence=fence)
                 )
             case SubtaskStarted(subtask_id=sid):
-                await self._write(sid, store.save_subtask(run_id, sid, "running", fence=fence))
+                # Progress only: a subtask without a stored result is run again on resume.
+                write = store.save_subtask(run_id, sid, "running", fence=fence, later=True)
+                await self._write(sid, write)
             case SubtaskFinished(subtask_id=sid) as done if not (done.reused and self._resumed):
+                # Synchronous: the result is stored before the run's view shows it done
+                # (the surfaces record an event before they apply it), so a resume never
+                # runs it again.
                 usage = stored_usage(done.usage)
                 sources = [
                     {"url": s.url, "title": s.title, "cited_text": s.cited_text}
@@ -139,19 +149,24 @@ class Journal:
                 found.seconds,
                 (found.basis_usd, found.basis_s),
                 fence=self._fence,
+                later=True,  # shown in the plan message; history reads it from ended runs
             )
             await self._write("estimate", write)
 
     async def running(self) -> None:
-        """The run is executing (again)."""
-        await self._write("start", self._store.mark_running(self.run_id, fence=self._fence))
+        """The run is executing (again). Buffered: queued and running runs are both resumed."""
+        write = self._store.mark_running(self.run_id, fence=self._fence, later=True)
+        await self._write("start", write)
 
-    async def thread(self, thread_ts: str, *, root_ts: str | None, plan_ts: str | None) -> None:
-        """Where the run lives in Slack."""
-        await self._write(
-            "thread",
-            self._store.set_thread(self.run_id, thread_ts, root_ts, plan_ts, fence=self._fence),
+    async def thread(
+        self, thread_ts: str, *, root_ts: str | None, plan_ts: str | None, later: bool = False
+    ) -> None:
+        """Where the run lives in Slack (`later`: buffered, for a ts a resume can do
+        without)."""
+        write = self._store.set_thread(
+            self.run_id, thread_ts, root_ts, plan_ts, fence=self._fence, later=later
         )
+        await self._write("thread", write)
 
     async def context(self, context: str | None) -> None:
         """The thread context given to the orchestrator."""
