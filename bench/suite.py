@@ -10,6 +10,7 @@ from bench import (
     ack,
     cost,
     critical,
+    deadline,
     queue_cap,
     rendering,
     replicas,
@@ -54,6 +55,9 @@ class Sizes:
     render_small: int = 10_000  # characters of each worst shape, and ten times as many
     render_large: int = 100_000
     render_repeats: int = 5  # the best of these is each timing
+    deadline_s: float = 10.0  # ORCHESTRA_RUN_DEADLINE_S of the run with a hung subagent
+    deadline_latency: float = 0.5  # each call's latency there and in the estimate runs
+    estimate_runs: int = 10  # scripted runs one after another, each estimate against its actual
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -104,6 +108,9 @@ SMOKE = Sizes(
     render_small=200,
     render_large=2_000,
     render_repeats=1,
+    deadline_s=2.0,
+    deadline_latency=0.1,
+    estimate_runs=4,
     concurrent=True,
 )
 
@@ -540,6 +547,15 @@ async def _telemetry(sizes: Sizes, report: Report) -> None:
     )
 
 
+async def _deadline(sizes: Sizes, report: Report) -> None:
+    await deadline.section(
+        report,
+        deadline_s=sizes.deadline_s,
+        latency=sizes.deadline_latency,
+        estimate_runs=sizes.estimate_runs,
+    )
+
+
 # Every benchmark by the name `--only` knows it, in the order they run.
 SECTIONS = {
     "critical": _critical,
@@ -552,6 +568,7 @@ SECTIONS = {
     "replicas": _replicas,
     "rendering": _rendering,
     "telemetry": _telemetry,
+    "deadline": _deadline,
 }
 
 

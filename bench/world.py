@@ -39,6 +39,7 @@ class BenchWorld:
     slack: FakeSlack
     app: AppProcess
     http: aiohttp.ClientSession
+    database_url: str = ""  # the app's run store ("sqlite://": in memory, not readable)
 
     async def run_once(self, case: Case, channel: str, within: float = 60) -> float:
         """Script `case`, send one /research and wait for its answer; returns the wall time
@@ -106,4 +107,4 @@ async def bench_world(
                 app_process(options) as app,
                 aiohttp.ClientSession(connector=connector) as http,
             ):
-                yield BenchWorld(claude, slack, app, http)
+                yield BenchWorld(claude, slack, app, http, options.database_url)

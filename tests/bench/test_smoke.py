@@ -108,6 +108,16 @@ def _check_telemetry(values: dict[str, float]) -> None:
     assert values["telemetry.spans_per_run"] >= 1 + 3 + 3
 
 
+def _check_deadline(values: dict[str, float]) -> None:
+    # The answer came after the deadline (never before it: the subagent hung) and its
+    # integrator call; how close to it is `make bench`'s to say.
+    assert values["deadline.answer_s"] >= suite.SMOKE.deadline_s
+    assert 0 < values["deadline.integrator_s"] < values["deadline.answer_s"]
+    assert values["deadline.ratio"] >= 1.0
+    assert values["estimate.worst_usd_error"] >= 0
+    assert values["estimate.worst_time_error"] >= 0
+
+
 # Each benchmark by its `--only` name: the numbered tables it writes and its sanity checks.
 SECTION_CHECKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], None]]] = {
     "critical": (("1.", "2."), _check_critical),
@@ -120,6 +130,7 @@ SECTION_CHECKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], No
     "replicas": (("9.",), _check_replicas),
     "rendering": (("10.",), _check_rendering),
     "telemetry": (("11.",), _check_telemetry),
+    "deadline": (("12.",), _check_deadline),
 }
 
 
