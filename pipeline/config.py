@@ -145,6 +145,10 @@ class PipelineConfig(BaseModel):
     # One subtask's longest time (all its attempts); past it, it fails like any failed
     # subtask. None: the run's deadline.
     subagent_timeout_s: float | None = Field(default=None, gt=0, le=86_400)
+    # Suggested follow-up questions after an answer (issue 23.3): one short call to the
+    # subagent model, counted in the run's cost. 0: none (the library's default; the app and
+    # the CLI ask for 3, `pipeline.settings`).
+    follow_ups: int = Field(default=0, ge=0, le=3)
 
     @field_validator("web_allowed_domains", "web_blocked_domains", mode="before")
     @classmethod

@@ -25,6 +25,7 @@ from pipeline.events import (
     RunStarted,
     discard,
 )
+from pipeline.follow_ups import suggest_follow_ups
 from pipeline.goal import clean_goal
 from pipeline.integrator import integrate
 from pipeline.llm import LLM, Usage
@@ -33,8 +34,8 @@ from pipeline.planner import make_plan
 from pipeline.retry import Sleep
 from pipeline.review import Review
 from pipeline.scheduler import run_subtasks
-from pipeline.tracing import NO_TRACING, Tracing
 from pipeline.steering import Steering, no_steering
+from pipeline.tracing import NO_TRACING, Tracing
 
 logger = logging.getLogger(__name__)
 
@@ -139,6 +140,15 @@ async def _planned(
     return found, ctx.usage.by_role.get("orchestrator", Usage())
 
 
+async def _follow_ups(ctx: RunContext, goal: str, answer: str, work: WorkClock) -> tuple[str, ...]:
+    """Suggested follow-up questions, within what is left of the run's working time."""
+    try:
+        async with asyncio.timeout(work.remaining()):
+            return await suggest_follow_ups(ctx, goal, answer)
+    except TimeoutError:
+        return ()  # the answer is not held back past the deadline for them
+
+
 async def run_pipeline(
     goal: str,
     *,
@@ -199,6 +209,7 @@ async def run_pipeline(
     # The deadline counts from here: the run is calling Claude (not queued any more).
     work = WorkClock(config.run_deadline_s, clock, spent_s=worked_s)
     cut: tuple[str, ...] = ()
+    follow_ups: tuple[str, ...] = ()
 
     def result(status: RunStatus, error: str = "", kind: str = "") -> RunResult:
         final = dict(outcomes)
@@ -220,6 +231,7 @@ async def run_pipeline(
             search_cost_usd=ctx.usage.search_cost_usd,
             answer_cut=answer_cut,
             cut=cut,
+            follow_ups=follow_ups,
         )
 
     await ctx.emit(RunStarted(run_id=ctx.run_id, at=0.0, goal=goal))
@@ -248,6 +260,9 @@ async def run_pipeline(
             raise DeadlineReached(words.deadline_nothing_done(config.run_deadline_s))
         with tracing.stage("integrator"):
             answer, answer_cut = await integrate(ctx, goal, plan, outcomes)
+        if not cut and not answer_cut:
+            # (A run cut at its deadline has no time for them.)
+            follow_ups = await _follow_ups(ctx, goal, answer, work)
     except asyncio.CancelledError:
         cancelled = result("cancelled", "The run was cancelled.", "cancelled")
         await ctx.emit(RunCancelled(run_id=ctx.run_id, at=ctx.now(), result=cancelled))

@@ -29,6 +29,9 @@ class PipelineSettings(PipelineConfig, BaseSettings):
         default=None, validation_alias=AliasChoices("ANTHROPIC_BASE_URL", "anthropic_base_url")
     )
 
+    # The app and the CLI suggest follow-up questions unless ORCHESTRA_FOLLOW_UPS=0.
+    follow_ups: int = Field(default=3, ge=0, le=3)
+
     # The offline demo's pace (`--demo`): 1 is as a real run feels; less is faster (the CLI's
     # own tests use 0.2). Not a pipeline knob: the demo model's, so not in PipelineConfig.
     demo_speed: float = Field(default=1.0, gt=0, le=10)

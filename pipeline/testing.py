@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from pipeline.config import Role
+from pipeline.follow_ups import LABEL as FOLLOW_UPS_LABEL
 from pipeline.llm import LLMReply, LLMRequest, TextCallback, Usage
 
 Responder = Callable[[LLMRequest], "LLMReply | str | Awaitable[LLMReply | str]"]
@@ -153,6 +154,7 @@ class ScriptedLLM:
     plan: Mapping[str, Any] | None = None
     outputs: Mapping[str, str] = field(default_factory=dict)
     answer: str = "Integrated answer."
+    follow_ups: tuple[str, ...] = ("What next?",)
     latency: Mapping[str, float] = field(default_factory=dict)
     failures: dict[str, list[BaseException]] = field(default_factory=dict)
     chunk_chars: int = 40
@@ -176,6 +178,8 @@ class ScriptedLLM:
         queued = self.failures.get(request.label)
         if queued:
             raise queued.pop(0)
+        if request.label == FOLLOW_UPS_LABEL:
+            return json.dumps({"follow_up_questions": list(self.follow_ups)})
         match request.role:
             case "orchestrator":
                 goal = request.messages[0].content

@@ -4,6 +4,7 @@ to the thread (files.getUploadURLExternal, the bytes, files.completeUploadExtern
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from slack_bolt.async_app import AsyncAck, AsyncApp
@@ -11,7 +12,10 @@ from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
 from bot.render import notes
+from bot.render.answer_actions import FOLLOW_UP_ACTION, parse_follow_up
 from bot.render.report import DOWNLOAD_ACTION, report_file, report_filename
+from bot.runs.follow_up import follow_up
+from bot.runs.resume import Press
 from bot.slack.canvases import CanvasIO
 from bot.store import StoredRun, StoreError
 from pipeline import Source
@@ -31,7 +35,25 @@ def stored_sources(run: StoredRun) -> list[Source]:
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
-    """Listen for Download (.md)."""
+    """Listen for Download (.md) and the suggested follow-ups."""
+
+    @app.action(re.compile(rf"^{FOLLOW_UP_ACTION}:"))
+    async def follow_up_clicked(
+        ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]
+    ) -> None:
+        await ack()
+        user = str((body.get("user") or {}).get("id", ""))
+        channel = str((body.get("channel") or {}).get("id", ""))
+        message = body.get("message") or {}
+        thread = str(message.get("thread_ts") or message.get("ts") or "")
+        parsed = parse_follow_up(str(action.get("value", "")))
+        run = await _stored(deps, parsed[0]) if parsed else None
+        # The run must be this thread's: a button copied elsewhere asks about nothing here.
+        if parsed is None or run is None or run.channel != channel or run.thread_ts != thread:
+            await deps.io.tell(channel, user, notes.UNKNOWN_RUN, thread or None)
+            return
+        press = Press(user, channel, str(message.get("ts") or ""))
+        await follow_up(deps, run, parsed[1], stored_sources(run), press)
 
     @app.action(DOWNLOAD_ACTION)
     async def download(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
@@ -40,12 +62,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         channel = str((body.get("channel") or {}).get("id", ""))
         message = body.get("message") or {}
         thread = str(message.get("thread_ts") or message.get("ts") or "")
-        run_id = str(action.get("value", ""))
-        try:
-            run = await deps.store.get_run(run_id) if run_id else None
-        except StoreError:
-            logger.exception("run store: could not read run %s", run_id)
-            run = None
+        run = await _stored(deps, str(action.get("value", "")))
         if run is None or run.channel != channel or not run.thread_ts:
             await deps.io.tell(channel, user, notes.UNKNOWN_RUN, thread or None)
             return
@@ -66,3 +83,12 @@ def register(app: AsyncApp, deps: Deps) -> None:
         except SlackApiError as exc:
             logger.warning("report upload refused: %s", exc.response.get("error"))
             await deps.io.tell(channel, user, notes.DOWNLOAD_FAILED, run.thread_ts)
+
+
+async def _stored(deps: Deps, run_id: str) -> StoredRun | None:
+    """The run as stored (None: no such run, or the store could not say)."""
+    try:
+        return await deps.store.get_run(run_id) if run_id else None
+    except StoreError:
+        logger.exception("run store: could not read run %s", run_id)
+        return None

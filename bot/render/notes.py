@@ -220,6 +220,11 @@ def rerunning(by: str) -> str:
     return f":repeat: <@{by}> asked to run this again from the start."
 
 
+def following_up(by: str) -> str:
+    """The note that opens a suggested follow-up's run (issue 23.3)."""
+    return f":speech_balloon: <@{by}> asked a follow-up; the answer above is its context."
+
+
 # Where an answer stops when its run is cancelled while the answer is being written (markdown:
 # it ends the answer's text, above its footer).
 STOPPED_HERE = "_Stopped here: the run was cancelled while this answer was being written._"

@@ -44,6 +44,7 @@ class ResearchRequest:
     source: RunSource
     thread_ts: str | None  # None: post a root message in the channel and use its thread
     context_before_ts: str | None = None  # read the thread's messages before this one
+    context: str | None = None  # the orchestrator's context as given (a follow-up's answer)
     delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
     parent_run_id: str | None = None  # a Retry or Re-run of this run
     effort: Effort | None = None  # --quick or --deep (None: the default effort)
@@ -201,6 +202,7 @@ async def launch(
         run,
         thread_ts=request.thread_ts,
         context_before_ts=request.context_before_ts,
+        context=request.context,
         checkpoint=checkpoint,
         note=note,
         review=request.review,
@@ -287,6 +289,8 @@ async def execute(
             if context_before_ts is not None and run.thread_ts is not None:
                 context = await _thread_context(deps, run.channel, run.thread_ts, context_before_ts)
                 await run.context(context)
+            elif context is not None and plan_ts is None:
+                await run.context(context)  # a follow-up's: kept for a resume before its plan
             with queued(deps.telemetry):
                 await turn()
             await run.starting()

@@ -204,6 +204,11 @@ def default_classify(body: dict[str, Any]) -> str:
     is written); the orchestrator alone asks for structured output."""
     output_config = body.get("output_config") or {}
     tool_choice = body.get("tool_choice") or {}
+    schema = (output_config.get("format") or {}).get("schema") or {}
+    if "follow_up_questions" in (schema.get("properties") or {}):
+        # The suggested follow-ups (pipeline/follow_ups.py): structured output too, known
+        # by its schema's own property.
+        return "follow_ups"
     if output_config.get("format") or tool_choice.get("type") == "tool":
         return "orchestrator"
     if body.get("stream"):
@@ -231,9 +236,19 @@ def question_or_plan(
     return Reply(json=plan, latency=latency)
 
 
+# What the fake suggests after an answer (a list the schema takes; tests may script others).
+FOLLOW_UPS = (
+    "What are the main risks?",
+    "How does this compare with the alternatives?",
+    "What should we do first?",
+)
+
+
 def _defaults(call: CallInfo) -> Reply:
     if call.role == "orchestrator":
         return Reply(json=simple_plan("Research the goal."))
+    if call.role == "follow_ups":
+        return Reply(json={"follow_up_questions": list(FOLLOW_UPS)})
     if call.role == "integrator":
         return Reply(text="Integrated answer from the fake.")
     return Reply(text=f"Fake result for: {call.user_text[:60]}")
