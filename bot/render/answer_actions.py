@@ -10,15 +10,13 @@ from collections.abc import Sequence
 from slack_sdk.models.blocks import ActionsBlock, ButtonElement
 
 from bot.render import notes
-from bot.render.text import BUTTON_TEXT_LIMIT, one_line
+from bot.render.text import BUTTON_TEXT_LIMIT, BUTTON_VALUE_LIMIT, FOLLOW_UP_CHARS, one_line
 from pipeline import RunResult
 
 DOWNLOAD_ACTION = "download_md"
 # One action id per button position: Slack refuses two buttons of one block with the same id.
 FOLLOW_UP_ACTION = "orchestra_follow_up"
 MAX_FOLLOW_UPS = 3
-BUTTON_VALUE_LIMIT = 2000  # Block Kit: a button's value is at most 2,000 characters
-FOLLOW_UP_CHARS = 300  # a question longer than this is no quick follow-up (the model is told)
 # The question travels whole in the button's value (a click needs no store read to know it),
 # the label is its first line cut to fit (Block Kit's button sizes, bot.render.text).
 

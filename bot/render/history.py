@@ -18,6 +18,7 @@ from slack_sdk.models.views import View
 
 from bot.render import notes
 from bot.render.text import (
+    HOME_BLOCK_LIMIT,
     MESSAGE_TEXT_LIMIT,
     SECTION_TEXT_LIMIT,
     escape,
@@ -28,7 +29,6 @@ from bot.store import RunSummary
 from pipeline import usd_text
 
 HISTORY_SIZE = 10  # runs listed by `/research history`, and per list on the Home tab
-HOME_BLOCK_LIMIT = 100  # Slack's limit for a Home tab view
 
 _STATUS = {
     "queued": ":hourglass_flowing_sand: queued",
@@ -100,7 +100,9 @@ def _sections(
     runs: Sequence[RunSummary], workspace_url: str, empty: str, *, complete: bool = True
 ) -> list[Block]:
     blocks: list[Block] = [
-        SectionBlock(text=MarkdownTextObject(text=truncate(run_line(r, workspace_url), 3000)))
+        SectionBlock(
+            text=MarkdownTextObject(text=truncate(run_line(r, workspace_url), SECTION_TEXT_LIMIT))
+        )
         for r in runs
     ] or [SectionBlock(text=MarkdownTextObject(text=empty))]
     if not complete:

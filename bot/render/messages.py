@@ -19,7 +19,6 @@ from bot.render.plan import (
     CONTINUE_ACTION,
     EDIT_ACTION,
     OUTPUT_ACTION,
-    PREVIEW_CHARS,
     RERUN_ACTION,
     RETRY_ACTION,
     plan_message,
@@ -28,9 +27,12 @@ from bot.render.plan import (
     subtask_block,
 )
 from bot.render.text import (
+    FAILED_NOTE_CHARS,
     MARKDOWN_BLOCK_LIMIT,
     MESSAGE_BLOCKS_BUDGET,
+    PART_LABEL_CHARS,
     SECTION_TEXT_LIMIT,
+    STREAM_PART_CHARS,
     escape,
     markdown_as_mrkdwn,
     mrkdwn_line,
@@ -49,7 +51,6 @@ __all__ = [
     "CONTINUE_ACTION",
     "EDIT_ACTION",
     "OUTPUT_ACTION",
-    "PREVIEW_CHARS",
     "RERUN_ACTION",
     "RETRY_ACTION",
     "SlackMessage",
@@ -70,9 +71,6 @@ __all__ = [
     "status_line",
     "subtask_block",
 ]
-
-FAILED_NOTE_CHARS = 2000  # twenty failed roles read fine in this; the answer keeps the rest
-_PART_LABEL_CHARS = 40  # "Part 12 of 13", with room to spare
 
 
 def footer(result: RunResult) -> str:
@@ -110,7 +108,7 @@ def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMes
     Each message's blocks (a chunk plus its footer or part label) stay within the budget, so
     Slack never refuses one for its size; the `text` fallback links only with visible hosts."""
     tail = [note for note in (cut_note(result), failed_note(result), footer(result)) if note]
-    room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), _PART_LABEL_CHARS)
+    room = MESSAGE_BLOCKS_BUDGET - max(sum(len(t) for t in tail), PART_LABEL_CHARS)
     # A finished answer ends with its buttons: Download (.md) and the follow-ups.
     actions = [answer_actions(result.run_id, result.follow_ups)] if answered(result) else []
     room -= block_text_chars([a.to_dict() for a in actions])
@@ -133,8 +131,6 @@ def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMes
     return messages
 
 
-# Room for a growing part of the answer: a whole answer message's room less its footer.
-STREAM_PART_CHARS = MESSAGE_BLOCKS_BUDGET - 1_000
 WRITING_NOTE = "_Writing…_"
 # Marks an answer part still being written, so that a resumed run can find one that an
 # interrupted attempt posted but could not record (`bot.thread.leftovers`).

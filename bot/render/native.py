@@ -3,10 +3,8 @@ plan's title, one `task_update` chunk per subtask, the streamed answer's text, t
 stream ends with (notes, footer, feedback buttons) and the `chat.update` fallback for a
 stream that expired.
 
-Slack refuses a streamed message past roughly 10.6-11.3k characters of everything it shows
-(plan title, each task's title, details and output, the text; measured in the reports
-`sandbox/fakes/slack_limits.py` cites): `shown_size` counts it as Slack does, and
-`STREAM_BUDGET` keeps well below it, in UTF-8 bytes (at least the characters)."""
+Slack refuses a streamed message past roughly 10.6-11.3k characters of everything it shows:
+`shown_size` counts it as Slack does, and `bot.render.text.STREAM_BUDGET` keeps well below it."""
 
 from __future__ import annotations
 
@@ -33,7 +31,11 @@ from bot.render.plan import CONTINUE_ACTION, DENSITIES, plan_block_id, subtask_b
 from bot.render.text import (
     MESSAGE_BLOCKS_BUDGET,
     SESSION_TITLE_LIMIT,
-    STREAM_CHUNK_FIELD_LIMIT,
+    STREAM_DETAILS_CHARS,
+    STREAM_SHORT_CHARS,
+    STREAM_SOURCE_CHARS,
+    STREAM_TASK_TITLE_CHARS,
+    STREAM_TITLE_CHARS,
     inert_line,
     markdown_as_mrkdwn,
     mrkdwn_line,
@@ -47,14 +49,8 @@ from pipeline.words import CUT_AT_DEADLINE
 
 TaskStatus = Literal["pending", "in_progress", "complete", "error"]
 
-STREAM_BUDGET = 10_000
 FEEDBACK_ACTION = "orchestra_feedback"
-TITLE_CHARS = 150
-TASK_TITLE_CHARS = 120
-DETAILS_CHARS = STREAM_CHUNK_FIELD_LIMIT  # a task's whole `details`, its prefix included
-SHORT_CHARS = 60  # a chunk Slack refused is sent once more this short (`shortened`)
 TASK_SOURCES = 5  # links under a task; the answer's Sources list has them all
-SOURCE_TEXT_CHARS = 80
 
 # Slack's task_update statuses are four: pending, in_progress, complete, error (slack_sdk's
 # TaskUpdateChunk; @slack/types' `status`; docs.slack.dev, read 2026-12). A subtask stopped
@@ -79,14 +75,14 @@ def task_details(sub: SubtaskView) -> str:
         case "pending" | "running":
             return ""
         case "retrying":
-            why = inert_line(sub.detail, DETAILS_CHARS // 2)
+            why = inert_line(sub.detail, STREAM_DETAILS_CHARS // 2)
             return f"retrying in {sub.wait_s:.0f}s (attempt {sub.attempt} failed: {why})"
         case "done":
             when = "done earlier (reused)" if sub.reused else f"done in {sub.elapsed_s:.1f}s"
             tokens = f"{sub.usage.total:,} tokens"
             return " · ".join(part for part in (when, tokens, sub.web) if part)
         case "failed" | "skipped":
-            return f"{sub.state}: {inert_line(sub.detail, DETAILS_CHARS)}"
+            return f"{sub.state}: {inert_line(sub.detail, STREAM_DETAILS_CHARS)}"
         case "cancelled":
             if sub.detail == CUT_AT_DEADLINE:
                 return CUT_AT_DEADLINE  # said whatever else is cut: why it is missing
@@ -98,7 +94,7 @@ def _source(url: str, title: str) -> dict[str, Any] | None:
     if host is None:  # only http(s) links are shown; the rest are words in the answer
         return None
     # The title is cut, never the host: every link shows where it goes.
-    room = max(0, SOURCE_TEXT_CHARS - len(host) - 3)
+    room = max(0, STREAM_SOURCE_CHARS - len(host) - 3)
     text = inert_line(labelled(one_line(title, room) if room else "", host), 1000)
     return {"type": "url", "url": url, "text": text}
 
@@ -108,9 +104,9 @@ def task_chunk(sub: SubtaskView) -> dict[str, Any]:
     sources = [s for s in (_source(x.url, x.title) for x in sub.sources) if s][:TASK_SOURCES]
     chunk = TaskUpdateChunk(
         id=sub.id,
-        title=inert_line(sub.role, TASK_TITLE_CHARS) or sub.id,
+        title=inert_line(sub.role, STREAM_TASK_TITLE_CHARS) or sub.id,
         status=_TASK_STATUS[sub.state],
-        details=truncate(task_details(sub), DETAILS_CHARS) or None,
+        details=truncate(task_details(sub), STREAM_DETAILS_CHARS) or None,
         sources=sources or None,
     )
     return chunk.to_dict()
@@ -127,7 +123,7 @@ def shortened(chunk: dict[str, Any]) -> dict[str, Any]:
     short = {k: v for k, v in chunk.items() if k not in ("output", "sources")}
     for name in ("title", "details"):
         if isinstance(short.get(name), str):
-            short[name] = truncate(short[name], SHORT_CHARS) or "…"
+            short[name] = truncate(short[name], STREAM_SHORT_CHARS) or "…"
     return short
 
 
@@ -150,7 +146,7 @@ def plan_title(view: RunView, stop_phase: str = "") -> str:
             # The estimate, before subagents start (issue 22.4): the stream has no other
             # line above its tasks, and the goal is cut first to keep it whole.
             figure = f" \u00b7 {estimate_text(view.estimate)}" if view.estimate else ""
-            room = TITLE_CHARS - len(figure)
+            room = STREAM_TITLE_CHARS - len(figure)
             return truncate(notes.researching(inert_line(view.goal, room)), room) + figure
         case "integrating":
             return notes.PLAN_WRITING
@@ -250,11 +246,13 @@ def fallback_message(
     subtask) and `markdown` (already safe), then `closing`; None when it does not fit."""
     if len(markdown) > MESSAGE_BLOCKS_BUDGET:
         return None  # (a markdown block past 12,000 characters cannot even be built)
-    head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, TITLE_CHARS)}*")]
+    head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, STREAM_TITLE_CHARS)}*")]
     entries = [subtask_block(sub, DENSITIES[2]) for sub in view.subtasks.values()]
     body: list[Block] = [MarkdownBlock(text=markdown)] if markdown.strip() else []
     rendered = message(
-        markdown_as_mrkdwn(markdown) if markdown.strip() else mrkdwn_line(title, TITLE_CHARS),
+        markdown_as_mrkdwn(markdown)
+        if markdown.strip()
+        else mrkdwn_line(title, STREAM_TITLE_CHARS),
         head + entries + body,
     )
     whole = SlackMessage(rendered.text, [*rendered.blocks, *closing])
@@ -264,9 +262,9 @@ def fallback_message(
 def plan_only_message(view: RunView, title: str, note: str) -> SlackMessage:
     """The plan alone (title, entries at the most compact density) and a note: the fallback
     when the answer does not fit beside it."""
-    head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, TITLE_CHARS)}*")]
+    head: list[Block] = [section(f":clipboard: *{mrkdwn_line(title, STREAM_TITLE_CHARS)}*")]
     entries = [subtask_block(sub, DENSITIES[-1]) for sub in view.subtasks.values()]
-    rendered = message(mrkdwn_line(title, TITLE_CHARS), [*head, *entries, context(note)])
+    rendered = message(mrkdwn_line(title, STREAM_TITLE_CHARS), [*head, *entries, context(note)])
     if fits(rendered):
         return rendered
-    return message(mrkdwn_line(title, TITLE_CHARS), [*head, context(note)])
+    return message(mrkdwn_line(title, STREAM_TITLE_CHARS), [*head, context(note)])

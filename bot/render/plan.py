@@ -14,8 +14,10 @@ from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
 from bot.render.kit import SlackMessage, block_text_chars, context, fits, message, section
 from bot.render.text import (
+    ACTIONS_ELEMENTS_LIMIT,
     BUTTON_TEXT_LIMIT,
     MESSAGE_BLOCKS_BUDGET,
+    PREVIEW_CHARS,
     SECTION_TEXT_LIMIT,
     escape,
     mrkdwn_line,
@@ -33,8 +35,6 @@ RERUN_ACTION = "orchestra_rerun"  # the whole run again, from the start
 CONTINUE_ACTION = "orchestra_continue"  # the subtasks cut at the deadline, and their dependents
 APPROVE_ACTION = "orchestra_approve"  # a plan under review: run it (issue 22.3)
 EDIT_ACTION = "orchestra_edit"  # a plan under review: change it in a modal, then run it
-PREVIEW_CHARS = 280
-_MAX_BUTTONS = 25  # Slack's limit per actions block: Cancel and 24 outputs
 
 _STATUS_ICON = {
     "pending": ":hourglass_flowing_sand:",
@@ -263,7 +263,7 @@ def _buttons(view: RunView, over: bool) -> list[ButtonElement]:
         for sub in view.subtasks.values()
         if sub.state == "done"
     ]
-    return buttons[:_MAX_BUTTONS]
+    return buttons[:ACTIONS_ELEMENTS_LIMIT]
 
 
 def _phase_line(view: RunView, cancel_note: str) -> str:

@@ -17,7 +17,9 @@ from bot.render.answer_actions import answer_actions
 from bot.render.kit import SlackMessage, context, message, section
 from bot.render.messages import WRITING_BLOCK_ID, cut_note, failed_note, footer
 from bot.render.text import (
-    SECTION_TEXT_LIMIT,
+    CANVAS_TITLE_CHARS,
+    FILE_NAME_CHARS,
+    OPENING_CHARS,
     escape,
     markdown_as_mrkdwn,
     one_line,
@@ -26,13 +28,6 @@ from bot.render.text import (
 )
 from pipeline import RunResult, Source, sources_markdown
 from pipeline.markdown import fence_after
-
-# The answer's opening in the thread: at most a section's worth (the 3,000).
-OPENING_CHARS = SECTION_TEXT_LIMIT
-# canvases.create: "The markdown content is limited to 1 MiB (1,048,576 characters)".
-CANVAS_MARKDOWN_LIMIT = 1_048_576
-CANVAS_TITLE_CHARS = 120  # Slack documents no limit; a title is read in a tab and a link
-FILE_NAME_CHARS = 60
 
 # A sentence ends at . ! ? or … (closing quotes, brackets and emphasis marks stay with it)
 # followed by whitespace; a paragraph ends at a blank line.

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.render import native as nb
+from bot.render.text import STREAM_BUDGET
 from pipeline.markdown import Fence, fence_after
 
 CONTINUES_ROOM = 200  # room kept in a full stream for "The answer continues below."
@@ -58,7 +59,7 @@ class StreamedText:
 
     def fits(self, rendered: str, overhead: int, room: int = 0) -> bool:
         """Whether a message holding `rendered` stays within the budget, `room` to spare."""
-        return overhead + len(rendered.encode()) + room <= nb.STREAM_BUDGET
+        return overhead + len(rendered.encode()) + room <= STREAM_BUDGET
 
     def extends(self, rendered: str) -> bool:
         """Whether `rendered` starts with what is shown (so the difference may be added)."""
@@ -102,7 +103,7 @@ class StreamedText:
         renders up to the whole room, and trying them one by one from the last rendered it
         hundreds of times (1.9 s on a run of line breaks, whose last hundreds are too long)."""
         # Rendering never shortens text, so no cut past what the room left could fit.
-        room = nb.STREAM_BUDGET - overhead - len(self.shown.encode())
+        room = STREAM_BUDGET - overhead - len(self.shown.encode())
         limit = min(limit, self.shown_raw + max(0, room) + 1)
         for mark in marks:
             ends = []  # where the part would end, latest first

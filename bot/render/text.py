@@ -71,6 +71,58 @@ HEADER_TEXT_LIMIT = 150
 # block is within its own limit. Every message we build keeps the text of all its blocks
 # (sections, context, markdown, button labels) within this budget.
 MESSAGE_BLOCKS_BUDGET = 11_000
+# A message's own blocks: at most 25 elements in an actions block (Block Kit reference), so a
+# plan's buttons are Cancel and 24 outputs; a button's value at most 2,000 characters.
+ACTIONS_ELEMENTS_LIMIT = 25
+BUTTON_VALUE_LIMIT = 2000
+# A Home tab view holds at most 100 blocks.
+HOME_BLOCK_LIMIT = 100
+
+# Slack's native stream (the agent messages tab) refuses a streamed message past roughly
+# 10.6-11.3k characters of everything it shows (plan title, each task's title, details and
+# output, the text; measured in the reports `sandbox/fakes/slack_limits.py` cites):
+# `bot.render.native.shown_size` counts it as Slack does, and this keeps well below it, in
+# UTF-8 bytes (at least the characters).
+STREAM_BUDGET = 10_000
+STREAM_TITLE_CHARS = 150  # the stream's plan title
+STREAM_TASK_TITLE_CHARS = 120
+STREAM_DETAILS_CHARS = STREAM_CHUNK_FIELD_LIMIT  # a task's whole `details`, its prefix included
+STREAM_SHORT_CHARS = 60  # a chunk Slack refused is sent once more this short (`shortened`)
+STREAM_SOURCE_CHARS = 80  # one source link's text under a task
+
+# A channel answer growing in one message: a whole answer message's room less its footer.
+STREAM_PART_CHARS = MESSAGE_BLOCKS_BUDGET - 1_000
+# A finished part is cut from at most this much raw text: rendering adds to it (hosts beside
+# link labels, escapes), and it must still fit one message.
+STREAM_PART_RAW_CHARS = STREAM_PART_CHARS * 7 // 10
+# Longer than this, the growing text is cut without rendering all of it first: rendering it
+# whole for each part it gave was quadratic in a long answer. (Rendering may shorten text, so
+# such a text might still have fit one message: it is only cut sooner.)
+STREAM_WHOLE_RAW_CHARS = STREAM_PART_CHARS * 2
+
+# Canvases. canvases.create: "The markdown content is limited to 1 MiB (1,048,576 characters)".
+CANVAS_MARKDOWN_LIMIT = 1_048_576
+CANVAS_TITLE_CHARS = 120  # Slack documents no limit; a title is read in a tab and a link
+# The answer's opening left in the thread beside its canvas: at most a section's worth.
+OPENING_CHARS = SECTION_TEXT_LIMIT
+FILE_NAME_CHARS = 60  # a report's file name (files.getUploadURLExternal's filename)
+
+# Modals (views.open; Block Kit reference): a plain_text_input's max_length is at most 3,000,
+# an input block's label at most 2,000 characters, a view at most 100 blocks.
+INPUT_VALUE_LIMIT = 3000
+INPUT_LABEL_LIMIT = 2000
+MODAL_BLOCK_LIMIT = 100
+SUBTASK_TITLE_CHARS = 200  # a subtask's title is the plan's SubTask.role (max_length 200)
+
+# Our own sizes, chosen for reading: a plan line's preview of an output, the failed roles'
+# note, a part's label, follow-up questions.
+PREVIEW_CHARS = 280
+FAILED_NOTE_CHARS = 2000  # twenty failed roles read fine in this; the answer keeps the rest
+PART_LABEL_CHARS = 40  # "Part 12 of 13", with room to spare
+FOLLOW_UP_CHARS = 300  # a question longer than this is no quick follow-up (the model is told)
+
+# Web API pages: users.conversations "Must be an integer with a max value of 999".
+PAGE_LIMIT = 999
 
 
 def escape(text: str) -> str:

@@ -13,10 +13,14 @@ from collections.abc import Mapping
 
 from pydantic import ValidationError
 
+from bot.render.text import (
+    INPUT_LABEL_LIMIT,
+    INPUT_VALUE_LIMIT,
+    MODAL_BLOCK_LIMIT,
+    SUBTASK_TITLE_CHARS,
+)
 from pipeline import Plan, SubTask
 
-INPUT_LIMIT = 3000  # plain_text_input max_length (Slack's reference)
-TITLE_LIMIT = 200  # SubTask.role
 NEW_SYSTEM_PROMPT = (
     "You are a careful researcher. Do the task you are given thoroughly and say where"
     " each fact comes from."
@@ -63,9 +67,9 @@ def edited_plan(
         if len(text) < 3:
             errors[input_block(task.id)] = "Instructions need 3 characters (clear both to remove)."
             continue
-        if len(task.input) > INPUT_LIMIT and text == task.input[:INPUT_LIMIT].strip():
+        if len(task.input) > INPUT_VALUE_LIMIT and text == task.input[:INPUT_VALUE_LIMIT].strip():
             text = task.input  # shown cut, not edited: kept whole
-        kept.append(task.model_copy(update={"role": title[:TITLE_LIMIT], "input": text}))
+        kept.append(task.model_copy(update={"role": title[:SUBTASK_TITLE_CHARS], "input": text}))
     for sid in new_slots(plan, high):
         title = (values.get(title_block(sid)) or "").strip()
         text = (values.get(input_block(sid)) or "").strip()
@@ -78,7 +82,10 @@ def edited_plan(
         else:
             kept.append(
                 SubTask(
-                    id=sid, role=title[:TITLE_LIMIT], system_prompt=NEW_SYSTEM_PROMPT, input=text
+                    id=sid,
+                    role=title[:SUBTASK_TITLE_CHARS],
+                    system_prompt=NEW_SYSTEM_PROMPT,
+                    input=text,
                 )
             )
     if errors:
@@ -130,7 +137,7 @@ def _text_input(
         "type": "input",
         "block_id": block_id,
         "optional": True,
-        "label": {"type": "plain_text", "text": label[:2000]},
+        "label": {"type": "plain_text", "text": label[:INPUT_LABEL_LIMIT]},
         "element": element,
     }
 
@@ -152,17 +159,25 @@ def edit_modal(run_id: str, plan: Plan, max_subtasks: int) -> dict[str, object]:
     ]
     for task in plan.subtasks:
         blocks.append(
-            _text_input(title_block(task.id), f"{task.id}: title", task.role, TITLE_LIMIT, False)
+            _text_input(
+                title_block(task.id), f"{task.id}: title", task.role, SUBTASK_TITLE_CHARS, False
+            )
         )
         blocks.append(
             _text_input(
-                input_block(task.id), f"{task.id}: instructions", task.input, INPUT_LIMIT, True
+                input_block(task.id),
+                f"{task.id}: instructions",
+                task.input,
+                INPUT_VALUE_LIMIT,
+                True,
             )
         )
     for sid in new_slots(plan, max_subtasks):
-        blocks.append(_text_input(title_block(sid), "New subtask: title", "", TITLE_LIMIT, False))
         blocks.append(
-            _text_input(input_block(sid), "New subtask: instructions", "", INPUT_LIMIT, True)
+            _text_input(title_block(sid), "New subtask: title", "", SUBTASK_TITLE_CHARS, False)
+        )
+        blocks.append(
+            _text_input(input_block(sid), "New subtask: instructions", "", INPUT_VALUE_LIMIT, True)
         )
     return {
         "type": "modal",
@@ -171,7 +186,7 @@ def edit_modal(run_id: str, plan: Plan, max_subtasks: int) -> dict[str, object]:
         "title": {"type": "plain_text", "text": "Edit the plan"},
         "submit": {"type": "plain_text", "text": "Approve"},
         "close": {"type": "plain_text", "text": "Back"},
-        "blocks": blocks[:100],
+        "blocks": blocks[:MODAL_BLOCK_LIMIT],
     }
 
 

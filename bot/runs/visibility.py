@@ -22,6 +22,7 @@ from typing import Generic, Literal, Protocol, TypeVar
 from slack_sdk.errors import SlackApiError
 from slack_sdk.web.async_client import AsyncWebClient
 
+from bot.render.text import PAGE_LIMIT
 from bot.slack.errors import CHANNEL_NOT_FOUND, USER_UNKNOWN
 from bot.slack.io import reaching
 
@@ -30,7 +31,6 @@ logger = logging.getLogger(__name__)
 TTL_S = 60.0  # how long an answer about who is where is trusted
 MAX_ENTRIES = 5000  # answers kept at most (each a person's or a channel's)
 MAX_PAGES = 20  # of users.conversations, 999 conversations a page
-PAGE_LIMIT = 999  # users.conversations: "Must be an integer with a max value of 999"
 
 Kind = Literal["public", "private", "dm"]  # private: a private channel or a group DM
 # What users.conversations is asked for: a guest's public channels too, else only the rest.

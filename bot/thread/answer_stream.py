@@ -20,6 +20,7 @@ from slack_sdk.errors import SlackApiError
 from bot.render import messages as blocks
 from bot.render import report
 from bot.render.split import line_guard
+from bot.render.text import STREAM_PART_RAW_CHARS, STREAM_WHOLE_RAW_CHARS
 from bot.slack.errors import CONTENT_REFUSED
 from bot.slack.io import SlackIO
 from bot.slack.pacing import Priority
@@ -30,13 +31,6 @@ from pipeline.markdown import fence_after
 
 logger = logging.getLogger(__name__)
 
-# A finished part is cut from at most this much raw text: rendering adds to it (hosts beside
-# link labels, escapes), and it must still fit one message.
-_PART_RAW_CHARS = blocks.STREAM_PART_CHARS * 7 // 10
-# Longer than this, the growing text is cut without rendering all of it first: rendering it
-# whole for each part it gave was quadratic in a long answer. (Rendering may shorten text, so
-# such a text might still have fit one message: it is only cut sooner.)
-_WHOLE_RAW_CHARS = blocks.STREAM_PART_CHARS * 2
 _BREAKS = ("\n\n", "\n", " ")
 
 Journal = Callable[[list[str]], Awaitable[None]]
@@ -64,9 +58,9 @@ def finished_part(reopen: str, text: str) -> tuple[str, int, str] | None:
     A code block open at the cut is closed in the part and reopened after it, so both
     render on their own."""
     whole = reopen + text
-    if len(whole) <= _WHOLE_RAW_CHARS and len(blocks.answer_part_chunks(whole)) <= 1:
+    if len(whole) <= STREAM_WHOLE_RAW_CHARS and len(blocks.answer_part_chunks(whole)) <= 1:
         return None
-    limit = _PART_RAW_CHARS
+    limit = STREAM_PART_RAW_CHARS
     while True:
         cut = max(cut_point(whole, limit), len(reopen) + 1)
         part = whole[:cut]

@@ -11,7 +11,8 @@ from dataclasses import dataclass
 from slack_sdk.errors import SlackApiError
 
 from bot.render import notes
-from bot.render.report import CANVAS_MARKDOWN_LIMIT, canvas_markdown, canvas_title
+from bot.render.report import canvas_markdown, canvas_title
+from bot.render.text import CANVAS_MARKDOWN_LIMIT
 from bot.slack.canvases import CanvasIO
 from pipeline import RunResult
 

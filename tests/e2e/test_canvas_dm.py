@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import pytest
 
-from bot.render.report import OPENING_CHARS
+from bot.render.text import OPENING_CHARS
 from pipeline import PipelineConfig
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack

@@ -7,7 +7,8 @@ from __future__ import annotations
 import pytest
 
 from bot.render import notes
-from bot.render.report import DOWNLOAD_ACTION, OPENING_CHARS
+from bot.render.report import DOWNLOAD_ACTION
+from bot.render.text import OPENING_CHARS
 from pipeline import PipelineConfig
 from sandbox.fakes.claude import Citation, FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack, Message

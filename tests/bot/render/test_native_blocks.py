@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 from bot.render import native as nb
 from bot.render import notes
+from bot.render import text as text_sizes
 from bot.render.kit import SlackMessage, block_text_chars, message, section
 from bot.render.text import MESSAGE_BLOCKS_BUDGET
 from pipeline import Source, Usage
@@ -97,7 +98,7 @@ def test_the_plan_title_follows_the_run() -> None:
     assert nb.plan_title(view) == "Finished: 1 done"
     view.phase = "cancelled"
     assert nb.plan_title(view, "Paused for a restart.") == "Paused for a restart."
-    assert len(nb.plan_title(RunView("r", goal="x" * 5000))) <= nb.TITLE_CHARS
+    assert len(nb.plan_title(RunView("r", goal="x" * 5000))) <= text_sizes.STREAM_TITLE_CHARS
 
 
 def test_shown_size_counts_what_slack_counts_in_bytes() -> None:
@@ -189,7 +190,7 @@ def test_a_refused_chunk_is_shortened_to_its_title_status_and_short_details() ->
     short = nb.shortened(chunk)
     assert set(short) <= {"type", "id", "title", "status", "details"}
     assert (short["id"], short["status"]) == ("s1", "complete")
-    assert len(short["title"]) <= nb.SHORT_CHARS
+    assert len(short["title"]) <= text_sizes.STREAM_SHORT_CHARS
     assert nb.shortened(nb.plan_chunk("P" * 150))["title"].endswith("…")
 
 

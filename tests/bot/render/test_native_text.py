@@ -7,7 +7,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bot.render import native as nb
+from bot.render import text as text_sizes
 from bot.render.stream_text import SOFT_ROOM, PlanUpdates, StreamedText
 
 
@@ -53,8 +53,8 @@ def test_near_the_limit_it_grows_by_paragraphs_and_cuts_between_them() -> None:
     grow(text, answer)
     assert text.held
     assert text.shown.endswith("\n\n")  # it stopped between two paragraphs
-    assert len(text.shown.encode()) <= nb.STREAM_BUDGET
-    assert len(text.shown.encode()) > nb.STREAM_BUDGET - SOFT_ROOM - 1000
+    assert len(text.shown.encode()) <= text_sizes.STREAM_BUDGET
+    assert len(text.shown.encode()) > text_sizes.STREAM_BUDGET - SOFT_ROOM - 1000
     cut = text.cut(answer, len(answer), 0)
     assert cut is not None
     assert cut.at == text.shown_raw
@@ -71,7 +71,7 @@ def test_a_code_block_open_at_the_cut_is_closed_and_reopened() -> None:
     assert cut.fence is not None
     assert cut.part(answer).endswith("\n```")
     assert cut.rest(answer, len(answer)).startswith("```python\n")
-    assert len(cut.part(answer).encode()) <= nb.STREAM_BUDGET
+    assert len(cut.part(answer).encode()) <= text_sizes.STREAM_BUDGET
 
 
 def test_nothing_shown_and_no_break_that_fits_is_no_cut() -> None:
@@ -87,7 +87,7 @@ def test_what_is_shown_only_grows_and_always_fits(answer: str) -> None:
         if piece is not None:
             text.show(piece)
         assert text.shown.startswith(previous)
-        assert 9_000 + len(text.shown.encode()) <= nb.STREAM_BUDGET
+        assert 9_000 + len(text.shown.encode()) <= text_sizes.STREAM_BUDGET
         previous = text.shown
 
 
@@ -162,7 +162,7 @@ def test_a_refused_write_goes_one_chunk_at_a_time_and_the_bad_one_is_shortened_t
         else:
             done(True)
     assert [c.get("sources") for c in sent] == [[{"type": "url", "url": "x"}], None]
-    assert len(str(sent[1]["details"])) <= nb.SHORT_CHARS  # shortened once, then dropped
+    assert len(str(sent[1]["details"])) <= text_sizes.STREAM_SHORT_CHARS
     assert not plan.pending
     assert not plan.isolating
     assert plan.sent_title == "Researching"  # the title went alone, and was taken

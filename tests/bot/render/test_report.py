@@ -9,12 +9,12 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from bot.render.report import (
-    OPENING_CHARS,
     canvas_title,
     opening,
     report_file,
     report_filename,
 )
+from bot.render.text import OPENING_CHARS
 from pipeline import Source
 from pipeline.markdown import fence_after
 

@@ -18,6 +18,7 @@ from hypothesis import strategies as st
 from bot.render import links as slack_links
 from bot.render import messages as blocks
 from bot.render import native as nb
+from bot.render import text as text_sizes
 from bot.render.stream_text import StreamedText
 from bot.render.text import (
     MARKDOWN_BLOCK_LIMIT,
@@ -129,11 +130,11 @@ def test_worst_shapes_stream_within_the_limit(answer: str) -> None:
         piece = text.next_piece(answer[:end], 600)
         if piece is not None:
             text.show(piece)
-        assert 600 + len(text.shown.encode()) <= nb.STREAM_BUDGET
+        assert 600 + len(text.shown.encode()) <= text_sizes.STREAM_BUDGET
     cut = text.cut(answer, len(answer), 600)
     if cut is not None:
         assert cut.part(answer).startswith(text.shown)
-        assert 600 + len(cut.part(answer).encode()) <= nb.STREAM_BUDGET
+        assert 600 + len(cut.part(answer).encode()) <= text_sizes.STREAM_BUDGET
         assert (
             answer[: cut.at]
             + cut.rest(answer, len(answer)).removeprefix(cut.fence.reopen if cut.fence else "")
@@ -180,7 +181,7 @@ def test_a_cut_renders_its_candidates_by_halving_not_one_by_one(
     cut = StreamedText().cut(answer, len(answer), 600)
     assert cut is not None
     assert len(renders) <= 20
-    assert 600 + len(cut.part(answer).encode()) <= nb.STREAM_BUDGET
+    assert 600 + len(cut.part(answer).encode()) <= text_sizes.STREAM_BUDGET
 
 
 def _growing_parts(text: str) -> Iterator[str]:

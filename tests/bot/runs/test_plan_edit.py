@@ -10,9 +10,8 @@ from typing import Any
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from bot.render.text import INPUT_VALUE_LIMIT, SUBTASK_TITLE_CHARS
 from bot.runs.plan_edit import (
-    INPUT_LIMIT,
-    TITLE_LIMIT,
     edit_modal,
     edited_plan,
     input_block,
@@ -28,7 +27,7 @@ HIGH = 5
 def plan(aspects: int = 3, long_input: bool = False) -> Plan:
     raw = simple_plan("compare queues", aspects, depends={"s2": ["s1"], "s3": ["s2"]})
     if long_input:
-        raw["subtasks"][0]["input"] = "x" * (INPUT_LIMIT + 500)
+        raw["subtasks"][0]["input"] = "x" * (INPUT_VALUE_LIMIT + 500)
     return Plan.model_validate(raw, context={"min": 1, "max": 20})
 
 
@@ -79,7 +78,7 @@ def field_values(shown: Plan) -> st.SearchStrategy[dict[str, str | None]]:
         st.just(""),
         st.text(max_size=3),
         st.text(min_size=3, max_size=60),
-        st.text(min_size=INPUT_LIMIT - 2, max_size=INPUT_LIMIT, alphabet="ab </>&"),
+        st.text(min_size=INPUT_VALUE_LIMIT - 2, max_size=INPUT_VALUE_LIMIT, alphabet="ab </>&"),
     )
     return st.dictionaries(st.sampled_from(keys), text)
 
@@ -100,7 +99,7 @@ def test_any_submission_is_a_valid_plan_or_errors_on_modal_inputs(
     assert 2 <= len(found.subtasks) <= HIGH
     ids = {t.id for t in found.subtasks}
     for task in found.subtasks:
-        assert 3 <= len(task.role) <= TITLE_LIMIT
+        assert 3 <= len(task.role) <= SUBTASK_TITLE_CHARS
         assert len(task.input.strip()) >= 3
         assert set(task.depends_on) <= ids
     if long_input and "s1" in ids and input_block("s1") not in values:
