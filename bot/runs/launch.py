@@ -310,8 +310,9 @@ async def execute(
                 budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
                 tracing=tracing_of(deps.telemetry),
                 steering=StoredSteering(deps.store, run.run_id),  # kept by the store
-                review=await _review(deps, run, review),
-                clarify=stored_clarify(deps, run),  # the orchestrator may ask first
+                # Waits for a person are not working time, here as in the pipeline.
+                review=work.reviewed(await _review(deps, run, review)),
+                clarify=work.clarified(stored_clarify(deps, run)),  # it may ask first
             )
     except asyncio.CancelledError:
         # Cancelled (by a person, or a restart) before the pipeline could say so itself: the

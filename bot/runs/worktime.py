@@ -13,10 +13,20 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 from bot.store import Fence, Fenced, RunStore, StoreError
-from pipeline import EventSink, PipelineEvent, RunCancelled, RunFailed, RunFinished
+from pipeline import (
+    Clarification,
+    Clarify,
+    EventSink,
+    PipelineEvent,
+    Plan,
+    Review,
+    RunCancelled,
+    RunFailed,
+    RunFinished,
+)
 from pipeline.estimate import HISTORY_MAX, Past
 
 logger = logging.getLogger(__name__)
@@ -69,6 +79,7 @@ class WorkTime:
         self._store, self._run_id, self._fence = store, run_id, fence
         self._worked_s, self._deadline_s, self._clock = worked_s, deadline_s, clock
         self._started: float | None = None
+        self._waited_s = 0.0  # waits for a person (approval, an answer): not working time
         self._ticker: asyncio.Task[None] | None = None
 
     def start(self) -> None:
@@ -100,7 +111,31 @@ class WorkTime:
     def worked(self) -> float:
         """Working time so far, earlier attempts included."""
         started = self._started if self._started is not None else self._clock()
-        return self._worked_s + self._clock() - started
+        return self._worked_s + self._clock() - started - self._waited_s
+
+    def reviewed(self, review: Review | None) -> Review | None:
+        """`review`, its wait for a person not counted (as the pipeline's own clock does)."""
+        if review is None:
+            return None
+        decided = review
+
+        async def waited(plan: Plan) -> Plan:
+            with self._waiting():
+                return await decided(plan)
+
+        return waited
+
+    def clarified(self, clarify: Clarify) -> Clarify:
+        """`clarify`, its waits for an answer not counted."""
+        return _Clarified(clarify, self._waiting)
+
+    @contextlib.contextmanager
+    def _waiting(self) -> Iterator[None]:
+        began = self._clock()
+        try:
+            yield
+        finally:
+            self._waited_s += self._clock() - began
 
     async def _save(self) -> bool:
         try:
@@ -116,3 +151,20 @@ class WorkTime:
             await asyncio.sleep(tick_s(self._deadline_s))
             if not await self._save():
                 return
+
+
+class _Clarified:
+    """A `Clarify` whose waits for a person are not working time."""
+
+    def __init__(
+        self, inner: Clarify, waiting: Callable[[], contextlib.AbstractContextManager[None]]
+    ) -> None:
+        self._inner, self._waiting = inner, waiting
+
+    async def earlier(self) -> Clarification | None:
+        with self._waiting():
+            return await self._inner.earlier()
+
+    async def ask(self, question: str) -> str:
+        with self._waiting():
+            return await self._inner.ask(question)
