@@ -74,7 +74,10 @@ async def test_a_dm_is_answered_in_a_live_native_stream(page: Page, tmp_path: Pa
     await expect(chat.locator(".prompts")).to_have_count(0)  # gone once the person wrote
     await expect(page.locator("#status-line")).to_have_text(STATUS_LINE)
     reply = chat.locator(".msg.streamed")
-    await expect(reply.locator(".plan-title")).to_have_text("Researching: compare three databases")
+    # The title carries the plan's estimate after the goal (issue 22.4).
+    await expect(reply.locator(".plan-title")).to_have_text(
+        re.compile(r"^Researching: compare three databases \u00b7 Estimate: .+")
+    )
     await expect(page.locator("#status-line")).to_have_count(0)  # the plan shows instead
     await page.wait_for_function(HALF_WRITTEN)
     await screenshot(page, tmp_path, "sandbox-dm.png")
