@@ -51,6 +51,8 @@ _EMOJI = {
     "alarm_clock": "⏰",
     "speech_balloon": "💬",
     "eyes": "👀",
+    "memo": "📝",
+    "question": "❓",
 }
 # Only known codes match, so an unknown `:word:` never swallows the colon a known one needs.
 _EMOJI_CODE = re.compile(

@@ -205,7 +205,8 @@ def notice_message(text: str) -> SlackMessage:
     return message(text, [section(text)])
 
 
-def request_message(user_id: str, goal: str) -> SlackMessage:
-    """The root message in the channel: who asked for what."""
+def request_message(user_id: str, goal: str, outcome: str = "") -> SlackMessage:
+    """The root message in the channel: who asked for what, and (`outcome`, our own mrkdwn)
+    how the run ended."""
     text = f":mag: <@{escape(user_id)}> asked Orchestra to research: {mrkdwn_line(goal, 2500)}"
-    return message(text, [section(text), context("The run happens in this thread.")])
+    return message(text, [section(text), context(outcome or "The run happens in this thread.")])

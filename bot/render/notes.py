@@ -424,3 +424,39 @@ ANSWER_TOO_LATE = "That question is no longer open, so your answer was not used.
 ANSWER_NOT_SAVED = (
     "I could not save your answer just now (the run store did not answer); please try again."
 )
+
+
+# --- how a run ended, where the channel sees it (issue 23.4) -----------------------------
+# A /research run's root message (the app's own) and every plan message's header say it, so
+# a scan of the channel tells the story without opening threads.
+Outcome = Literal["answered", "partial", "cut", "failed", "cancelled"]
+OUTCOME_HEADS: dict[Outcome, str] = {
+    "answered": ":white_check_mark: *Answered:*",
+    "partial": ":white_check_mark: *Answered in part:*",
+    "cut": ":alarm_clock: *Cut at the deadline:*",
+    "failed": ":x: *Failed:*",
+    "cancelled": ":black_square_for_stop: *Cancelled:*",
+}
+
+
+def root_outcome(outcome: Outcome, canvas: str = "") -> str:
+    """The root message's last line once its run ended (`canvas`: a mrkdwn link to the
+    canvas holding the answer, if one does)."""
+    match outcome:
+        case "answered":
+            said = ":white_check_mark: Answered: the answer is in this thread."
+        case "partial":
+            said = (
+                ":white_check_mark: Answered in part (some subtasks failed): "
+                "the answer is in this thread."
+            )
+        case "cut":
+            said = (
+                ":alarm_clock: Cut at the deadline: the answer in this thread covers what was "
+                "done, and Continue runs the rest."
+            )
+        case "failed":
+            said = ":x: Failed: the thread says why."
+        case "cancelled":
+            said = ":black_square_for_stop: Cancelled before it finished."
+    return f"{said} The whole report is in the canvas {canvas}." if canvas else said

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 
 from slack_sdk.models.blocks import ActionsBlock, Block, ButtonElement
 
+from bot.render import notes
 from bot.render.kit import SlackMessage, block_text_chars, context, fits, message, section
 from bot.render.text import (
     ACTIONS_ELEMENTS_LIMIT,
@@ -161,7 +162,9 @@ def plan_at_density(
     elif view.plan is None:
         head = f":brain: *{'No plan.' if view.finished else 'Planning…'}* {goal}"
     else:
-        head = f":clipboard: *Plan:* {mrkdwn_line(view.plan.goal, density.goal)}"
+        ended = outcome_of(view) if over else None
+        label = notes.OUTCOME_HEADS[ended] if ended else ":clipboard: *Plan:*"
+        head = f"{label} {mrkdwn_line(view.plan.goal, density.goal)}"
     top: list[Block] = [section(head)]
     if view.estimate is not None and view.plan is not None:
         # Before subagents start (issue 22.4): what the rest of the run will cost and take.
@@ -289,3 +292,19 @@ def _finished_line(view: RunView) -> str:
     if counts["done"] == len(view.subtasks):
         return "Finished."
     return "Finished: " + ", ".join(f"{counts[s]} {s}" for s in _STATES if counts[s]) + "."
+
+
+def outcome_of(view: RunView) -> notes.Outcome | None:
+    """How the run ended, as the channel is told (None while it goes on)."""
+    match view.phase:
+        case "finished":
+            if any(sub.detail == CUT_AT_DEADLINE for sub in view.subtasks.values()):
+                return "cut"
+            whole = all(sub.state == "done" for sub in view.subtasks.values())
+            return "answered" if whole else "partial"
+        case "failed":
+            return "failed"
+        case "cancelled":
+            return "cancelled"
+        case _:
+            return None

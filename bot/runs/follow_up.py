@@ -66,6 +66,7 @@ async def follow_up(
             source=source,
             thread_ts=parent.thread_ts,
             context=context,
+            root_ts=parent.root_ts or (parent.thread_ts if parent.source == "command" else None),
         )
         logger.info("follow-up of %s asked by %s [run_id=%s]", parent.run_id, press.user, run_id)
         await launch(deps, request, requester, run_id=run_id, note=notes.following_up(press.user))

@@ -45,6 +45,7 @@ class ResearchRequest:
     thread_ts: str | None  # None: post a root message in the channel and use its thread
     context_before_ts: str | None = None  # read the thread's messages before this one
     context: str | None = None  # the orchestrator's context as given (a follow-up's answer)
+    root_ts: str | None = None  # the thread's root, when it is the app's request message
     delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
     parent_run_id: str | None = None  # a Retry or Re-run of this run
     effort: Effort | None = None  # --quick or --deep (None: the default effort)
@@ -98,6 +99,7 @@ def new_run(
     cut_off: Sequence[str] = (),
     look_in_thread: bool = False,
     parent_run_id: str | None = None,
+    root_ts: str | None = None,
 ) -> RunOwner:
     """The owner of a run in Slack, wired to the app's Slack client and store: a DM run
     streams natively (`NativeRun`), any other run has a plan message in a channel thread
@@ -148,6 +150,7 @@ def new_run(
         cut_off=cut_off,
         look_in_thread=look_in_thread,
         canvas=canvas,
+        root_ts=root_ts,
     )
 
 
@@ -196,6 +199,7 @@ async def launch(
         request.source,
         tenure=tenure,
         parent_run_id=request.parent_run_id,
+        root_ts=request.root_ts,
     )
     work = execute(
         deps,

@@ -201,6 +201,8 @@ def _start_again(
         # A clean pause (SIGTERM, a deploy) recorded everything it posted; a killed attempt
         # may not have.
         look_in_thread=stored.status != "paused",
+        parent_run_id=stored.parent_run_id,  # a resumed Re-run still finds its parent's canvas
+        root_ts=stored.root_ts or _shared_root(stored),
     )
     work = execute(
         deps,
@@ -336,6 +338,7 @@ async def _again(
             source=source,
             thread_ts=parent.thread_ts,
             parent_run_id=parent.run_id,
+            root_ts=parent.root_ts or _shared_root(parent),
             effort=parent.effort if is_effort(parent.effort) else None,  # as the first run
         )
         await launch(deps, request, requester, run_id=run_id, checkpoint=checkpoint, note=note)
@@ -349,3 +352,10 @@ async def _again(
         judge=judge,
     )
     await accept(deps, ask)
+
+
+def _shared_root(run: StoredRun) -> str | None:
+    """The root of a run's thread when it is the app's own request message: a /research
+    run's thread (its root is the thread); a run started by a button in such a thread does
+    not record it, so it is only known for the command's own run."""
+    return run.thread_ts if run.source == "command" else None

@@ -25,7 +25,7 @@ from bot.slack.errors import CONTENT_REFUSED
 from bot.slack.io import SlackIO
 from bot.slack.pacing import Priority
 from bot.slack.poster import ThreadPoster
-from bot.thread.canvas import AnswerCanvas
+from bot.thread.canvas import AnswerCanvas, CanvasShown
 from pipeline import RunResult
 from pipeline.markdown import fence_after
 
@@ -99,6 +99,7 @@ class AnswerStream:
         self._unpostable = False  # the thread refused the answer (the requester was told)
         self._plain = False  # Slack refused the answer's blocks: it goes on as plain text
         self.finished_ts: list[str] = []  # finished parts: never edited again
+        self.canvas_shown: CanvasShown | None = None  # the canvas that holds the answer
         self.live_ts: str | None = None  # the part still growing
         self._dirty = asyncio.Event()
         self._lock = asyncio.Lock()  # one change of the thread at a time, in order
@@ -265,6 +266,7 @@ class AnswerStream:
         shown = await canvas.publish(result)
         if shown is None:
             return None
+        self.canvas_shown = shown
         message = report.canvas_answer_message(result, shown.link, shown.title, shown.how)
         if self.live_ts is not None:
             try:

@@ -15,6 +15,8 @@ from slack_sdk.errors import SlackApiError
 from bot.render import messages as blocks
 from bot.render import notes
 from bot.render.notes import Stop
+from bot.render.plan import outcome_of
+from bot.render.report import link_label
 from bot.render.text import mrkdwn_line
 from bot.slack.errors import CONNECTION_ERROR
 from bot.slack.io import SlackIO, channel_refusal
@@ -68,8 +70,13 @@ class SlackRun:
         cut_off: Sequence[str] = (),
         look_in_thread: bool = False,
         canvas: AnswerCanvas | None = None,
+        root_ts: str | None = None,
     ) -> None:
         self.run_id = run_id
+        # The thread's root when it is the app's own request message (a /research run's, or
+        # the one a Re-run, Retry, Continue or follow-up shares): its last line says how the
+        # run ended (issue 23.4). A mention's root is the person's own: left alone.
+        self._root_ts = root_ts
         self._canvas = canvas  # where a long answer goes (None: messages only)
         # Answer messages an interrupted attempt left half written: marked so on `open`.
         self._cut_off = tuple(cut_off)
@@ -149,6 +156,7 @@ class SlackRun:
                 thread_ts = root_ts = await self._io.post(
                     self.channel, message, turn=self.requester_id
                 )
+                self._root_ts = root_ts
                 # Recorded at once, not with the plan below: a run resumed from here must
                 # find its thread, not post a second request message in the channel.
                 await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=None)
@@ -180,7 +188,8 @@ class SlackRun:
         )
         self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
         # Buffered: a resume that finds no plan ts looks for the message in the thread.
-        await self._journal.thread(thread_ts, root_ts=root_ts, plan_ts=plan_ts, later=True)
+        # (A shared root is recorded too: a Re-run of this run finds it.)
+        await self._journal.thread(thread_ts, root_ts=self._root_ts, plan_ts=plan_ts, later=True)
         if note:
             await self._poster.post(blocks.notice_message(note))
         await self._mark_cut_off()
@@ -214,6 +223,7 @@ class SlackRun:
                 await self._editor.stop()
                 await self._post_answer(result)
                 self._finish_plan()
+                await self._show_outcome()
             case RunFailed(result=result):
                 self.ended = True
                 await self._editor.stop()
@@ -222,6 +232,7 @@ class SlackRun:
                     await self._say(error, "its error message")
                 await self._journal.finished(result, "failed", **self._who())
                 self._finish_plan()
+                await self._show_outcome()
             case RunCancelled(result=result):
                 await self._cancelled(result)
             case IntegrationDelta(text=text):
@@ -238,6 +249,22 @@ class SlackRun:
             self._final_edit = asyncio.create_task(
                 self._editor.finish(), name=f"final-edit:{self.run_id}"
             )
+
+    async def _show_outcome(self) -> None:
+        """The root message's last line says how the run ended (its canvas linked)."""
+        outcome = outcome_of(self.view)
+        if self._root_ts is None or outcome is None:
+            return
+        shown = self._answer.canvas_shown if self._answer is not None else None
+        canvas = f"<{shown.link}|{link_label(shown.title)}>" if shown is not None else ""
+        message = blocks.request_message(
+            self.requester_id, self.goal, notes.root_outcome(outcome, canvas)
+        )
+        try:
+            await self._io.update(self.channel, self._root_ts, message, priority=Priority.NORMAL)
+        except SlackApiError as exc:
+            # Only a summary: the thread says it all.
+            logger.warning("could not show the outcome on the root: %s", exc.response.get("error"))
 
     def _who(self) -> dict[str, str]:
         return {"user": self.requester_id, "channel": self.channel}
@@ -282,6 +309,7 @@ class SlackRun:
         await self._say(blocks.notice_message(stop.note()), "that it was cancelled")
         await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
         self._finish_plan()
+        await self._show_outcome()
 
     def waiting(self, ahead: int) -> None:
         """The run waits for a slot with `ahead` runs before it (the plan message says so)."""
@@ -343,6 +371,7 @@ class SlackRun:
         else:
             await self.requester.tell(f"{note} (goal: {mrkdwn_line(self.goal, 200)})")
         await self._journal.cancelled_early(stop.by)
+        await self._show_outcome()
 
     async def post_output(
         self, sub_id: str, role: str, output: str, sources: Sequence[Source] = ()
