@@ -16,6 +16,7 @@ from bench import (
     replicas,
     slack_budget,
     slack_priority,
+    steering,
     stream_latency,
     telemetry_cost,
 )
@@ -58,6 +59,8 @@ class Sizes:
     deadline_s: float = 10.0  # ORCHESTRA_RUN_DEADLINE_S of the run with a hung subagent
     deadline_latency: float = 0.5  # each call's latency there and in the estimate runs
     estimate_runs: int = 10  # scripted runs one after another, each estimate against its actual
+    steer_runs: int = 100  # live runs, each steered once at the same moment (issue 22.2)
+    steer_latency: float = 3.0  # each subagent's latency: the runs are live while steered
     concurrent: bool = False  # run the benchmarks side by side (only where timings don't matter)
 
 
@@ -111,6 +114,8 @@ SMOKE = Sizes(
     deadline_s=2.0,
     deadline_latency=0.1,
     estimate_runs=4,
+    steer_runs=5,
+    steer_latency=1.0,
     concurrent=True,
 )
 
@@ -556,6 +561,10 @@ async def _deadline(sizes: Sizes, report: Report) -> None:
     )
 
 
+async def _steering(sizes: Sizes, report: Report) -> None:
+    await steering.section(report, runs=sizes.steer_runs, latency=sizes.steer_latency)
+
+
 # Every benchmark by the name `--only` knows it, in the order they run.
 SECTIONS = {
     "critical": _critical,
@@ -569,6 +578,7 @@ SECTIONS = {
     "rendering": _rendering,
     "telemetry": _telemetry,
     "deadline": _deadline,
+    "steering": _steering,
 }
 
 

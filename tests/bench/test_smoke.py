@@ -118,6 +118,12 @@ def _check_deadline(values: dict[str, float]) -> None:
     assert values["estimate.worst_time_error"] >= 0
 
 
+def _check_steering(values: dict[str, float]) -> None:
+    # Every run steered was noted, after its mention; how soon is `make bench`'s to say.
+    assert values["steering.noted"] == suite.SMOKE.steer_runs
+    assert 0 < values["steering.noted_p50"] <= values["steering.noted_p99"]
+
+
 # Each benchmark by its `--only` name: the numbered tables it writes and its sanity checks.
 SECTION_CHECKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], None]]] = {
     "critical": (("1.", "2."), _check_critical),
@@ -131,6 +137,7 @@ SECTION_CHECKS: dict[str, tuple[tuple[str, ...], Callable[[dict[str, float]], No
     "rendering": (("10.",), _check_rendering),
     "telemetry": (("11.",), _check_telemetry),
     "deadline": (("12.",), _check_deadline),
+    "steering": (("13.",), _check_steering),
 }
 
 
