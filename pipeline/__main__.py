@@ -1,7 +1,8 @@
 """`python -m pipeline "<goal>"`: one run in the terminal, live progress, then the answer.
 
 `--demo` runs it against the offline demo model (no API key, no network); `--json` prints
-the full run record instead of the answer."""
+the full run record instead of the answer; `--out report.md` also writes the report (the
+answer, its Sources list and the run's figures) to a Markdown file."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ import json
 import logging
 import sys
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 from pydantic import TypeAdapter, ValidationError
 from rich.console import Console
@@ -20,9 +22,11 @@ from rich.logging import RichHandler
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.llm import Source
 from pipeline.models import RunResult
+from pipeline.report import report_markdown
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.settings import PipelineSettings, settings_problem
 from pipeline.sources import with_sources
+from pipeline.summary import footer_parts
 from pipeline.terminal import (
     Mode,
     TerminalProgress,
@@ -65,6 +69,11 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         help="redraw the progress in place even when stderr is not a terminal",
     )
     parser.add_argument("--verbose", action="store_true", help="log the pipeline's steps")
+    parser.add_argument(
+        "--out",
+        metavar="REPORT.md",
+        help="also write the report (answer, sources, figures) to this Markdown file",
+    )
     return parser.parse_args(argv)
 
 
@@ -75,6 +84,18 @@ def record(result: RunResult) -> str:
     data["sources"] = TypeAdapter(tuple[Source, ...]).dump_python(result.sources, mode="json")
     data["searches"] = result.searches
     return json.dumps(data, indent=2, ensure_ascii=False)
+
+
+def write_report(path: str, result: RunResult) -> str:
+    """Write the run's report to `path`; "" when written, else why not (one line)."""
+    body = report_markdown(
+        result.goal, result.answer, result.sources, " · ".join(footer_parts(result))
+    )
+    try:
+        Path(path).write_text(body, encoding="utf-8")
+    except OSError as exc:
+        return f"Could not write the report to {path}: {exc.strerror or exc}"
+    return ""
 
 
 def display_mode(args: argparse.Namespace, stderr_is_terminal: bool) -> Mode:
@@ -119,6 +140,10 @@ async def _run(args: argparse.Namespace, settings: PipelineSettings, api_key: st
             result = await run_pipeline(
                 args.goal, llm=AnthropicLLM(client), config=config, sink=progress, run_id=run_id
             )
+    if args.out and result.status != "failed":
+        written = write_report(args.out, result)
+        if written:
+            say(err, written, "red")
     if args.json:
         print(record(result))
         return 0 if result.status in ("succeeded", "partial") else 1

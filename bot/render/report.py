@@ -26,8 +26,9 @@ from bot.render.text import (
     safe_markdown,
     safe_markdown_with_sources,
 )
-from pipeline import RunResult, Source, sources_markdown
+from pipeline import RunResult, Source
 from pipeline.markdown import fence_after
+from pipeline.report import report_markdown
 
 # A sentence ends at . ! ? or … (closing quotes, brackets and emphasis marks stay with it)
 # followed by whitespace; a paragraph ends at a blank line.
@@ -121,17 +122,8 @@ def download_actions(run_id: str) -> ActionsBlock:
 
 def report_file(goal: str, answer: str, sources: Sequence[Source], footer_line: str) -> str:
     """The Markdown file of Download (.md): the goal as its heading, the answer, its Sources
-    list and the run's figures. A file is not rendered by Slack: the text stays as written."""
-    parts = [f"# {one_line(goal, 300)}", answer.strip() or "_(No answer.)_"]
-    listed = sources_markdown(sources)
-    if listed:
-        fence = fence_after(parts[1])
-        if fence is not None:
-            parts[1] += fence.close
-        parts.append(listed)
-    if footer_line:
-        parts.append(f"---\n{footer_line}")
-    return "\n\n".join(parts) + "\n"
+    list and the run's figures (the CLI's `--out` writes the same file)."""
+    return report_markdown(goal, answer, sources, footer_line)
 
 
 def report_filename(goal: str) -> str:

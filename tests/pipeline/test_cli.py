@@ -13,6 +13,7 @@ import subprocess
 import sys
 import time
 from collections.abc import AsyncIterator
+from pathlib import Path
 
 import pytest
 
@@ -293,3 +294,23 @@ async def test_demo_without_the_sandbox_package_says_what_it_needs() -> None:
     _, err = await asyncio.wait_for(process.communicate(), DEMO_LIMIT_S)
     assert process.returncode == 2
     assert err.decode().strip() == NO_DEMO
+
+
+async def test_out_writes_the_report_with_its_sources_to_a_markdown_file(tmp_path: Path) -> None:
+    report = tmp_path / "report.md"
+    code, out, err = await run_cli("--demo", "--out", str(report), "compare two queues", env={})
+    assert code == 0, err
+    written = report.read_text(encoding="utf-8")
+    assert written.startswith("# compare two queues\n")
+    assert "Demo answer" in written
+    assert "**Sources**" in written  # the answer's numbered sources, as printed
+    assert "tokens in" in written  # and the run's figures
+    assert "Demo answer" in out  # the terminal still shows the answer
+
+
+async def test_out_to_a_place_it_cannot_write_says_so(tmp_path: Path) -> None:
+    code, _, err = await run_cli(
+        "--demo", "--out", str(tmp_path / "no" / "such" / "dir.md"), "a goal", env={}
+    )
+    assert "Could not write the report" in err
+    assert code == 0  # the run itself answered
