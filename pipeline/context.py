@@ -16,8 +16,8 @@ from pipeline.errors import BudgetExceeded, LLMError, LLMErrorKind
 from pipeline.events import CallRetrying, EventSink, PipelineEvent, deliver
 from pipeline.llm import LLM, LLMReply, LLMRequest, TextCallback, Usage, joined
 from pipeline.retry import Sleep, retry_policy
-from pipeline.tracing import NO_TRACING, Tracing
 from pipeline.steering import Steer, Steering, no_steering
+from pipeline.tracing import NO_TRACING, Tracing
 from pipeline.usage import RunUsage
 
 logger = logging.getLogger(__name__)
@@ -63,6 +63,8 @@ class RunContext:
     budgets: RunBudgets = field(init=False)
     started: float = field(init=False)
     tracing: Tracing = field(default=NO_TRACING, kw_only=True)  # where its stages are traced
+    # Standing instructions of where the run was asked (issue 24.4): "" for none.
+    instructions: str = field(default="", kw_only=True)
 
     def __post_init__(self) -> None:
         self.usage = RunUsage(self.config)

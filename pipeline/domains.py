@@ -70,3 +70,28 @@ def check_domains(entries: tuple[str, ...]) -> None:
         problem = domain_problem(entry)
         if problem is not None:
             raise ValueError(words.bad_domain(entry, problem))
+
+
+def _host_and_path(entry: str) -> tuple[str, str]:
+    host, _, path = entry.partition("/")
+    return host.lower(), path.rstrip("/")
+
+
+def covers(outer: str, inner: str) -> bool:
+    """Whether the domain entry `outer` covers all of `inner`: the same host or a parent of
+    it, and no path or a path that `inner`'s starts with (example.com covers
+    docs.example.com/a; example.com/blog covers example.com/blog/2024)."""
+    outer_host, outer_path = _host_and_path(outer)
+    inner_host, inner_path = _host_and_path(inner)
+    if inner_host != outer_host and not inner_host.endswith("." + outer_host):
+        return False
+    return not outer_path or inner_path == outer_path or inner_path.startswith(outer_path + "/")
+
+
+def narrowed_domains(allowed: tuple[str, ...], blocked: tuple[str, ...]) -> tuple[str, ...]:
+    """The allowed entries that no blocked entry touches (blocked wins). The API takes one
+    list per request, so an allowed domain with a blocked part inside it (example.com with
+    docs.example.com blocked) cannot be sent with a hole in it: it is dropped whole."""
+    return tuple(
+        entry for entry in allowed if not any(covers(b, entry) or covers(entry, b) for b in blocked)
+    )

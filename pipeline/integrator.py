@@ -68,7 +68,9 @@ async def integrate(
         messages=(
             Message(
                 "user",
-                prompts.integrator_user(goal, results, failures, sources, await ctx.steers()),
+                prompts.integrator_user(
+                    goal, results, failures, sources, await ctx.steers(), ctx.instructions
+                ),
             ),
         ),
         max_tokens=ctx.config.integrator_max_tokens,

@@ -97,7 +97,7 @@ async def make_plan(
     With `may_ask` the orchestrator may answer with one clarifying question instead (only
     on its first reply); `clarified`: a question asked before and its answer, for the plan."""
     config = ctx.config
-    user = prompts.orchestrator_user(goal, context, clarified)
+    user = prompts.orchestrator_user(goal, context, clarified, ctx.instructions)
     messages: tuple[Message, ...] = (Message("user", user),)
 
     def request(turns: tuple[Message, ...], ask: bool) -> LLMRequest:

@@ -167,6 +167,7 @@ async def run_pipeline(
     steering: Steering = no_steering,
     review: Review | None = None,
     clarify: Clarify | None = None,
+    instructions: str = "",
 ) -> RunResult:
     """Plan, run the subtasks in parallel, integrate; report progress to `sink`.
 
@@ -193,6 +194,9 @@ async def run_pipeline(
             returns the plan to run (edited, perhaps); its wait is not working time.
         clarify: where the orchestrator's one clarifying question goes, if it asks one
             instead of planning (issue 22.3); without it, it is never offered the choice.
+        instructions: standing instructions for every call of the run (a Slack channel's,
+            issue 24.4): untrusted text, given to the orchestrator, every subagent and the
+            integrator in a delimited section of its own.
 
     Returns:
         The run record. Failures are in it (status "failed", `error` a user-readable
@@ -203,6 +207,7 @@ async def run_pipeline(
         run_id or new_run_id(), llm, config, sink, clock, sleep, budget, steering=steering
     )
     ctx.tracing = tracing
+    ctx.instructions = instructions
     outcomes: dict[str, SubtaskOutcome] = {}
     plan: Plan | None = None
     answer = answer_cut = ""

@@ -93,7 +93,7 @@ async def run_subagent(
     # The steers given so far: a steer that comes later reaches the subtasks that start later.
     steers = await ctx.steers()
     turns: tuple[Message, ...] = (
-        Message("user", prompts.subagent_user(task, dependencies, steers)),
+        Message("user", prompts.subagent_user(task, dependencies, steers, ctx.instructions)),
     )
 
     def request(messages: tuple[Message, ...], web: WebTools | None) -> LLMRequest:

@@ -73,7 +73,12 @@ class World:
         """Type a slash command (`reply_to` tags its response_url, see FakeSlack)."""
         url = self.slack.response_url + (f"?to={reply_to}" if reply_to else "")
         body, kind = signing.slash_command(
-            command=command, text=text, user=user, channel=channel, response_url=url
+            command=command,
+            text=text,
+            user=user,
+            channel=channel,
+            response_url=url,
+            trigger_id=self.slack.issue_trigger(user),  # Slack sends one with every command
         )
         return await self.post_signed(body, kind)
 

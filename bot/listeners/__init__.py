@@ -3,7 +3,7 @@
 from slack_bolt.async_app import AsyncApp
 
 from bot.deps import Deps
-from bot.listeners import actions, assistant, commands, events, reports, review
+from bot.listeners import actions, assistant, commands, events, reports, review, settings
 
 
 def register(app: AsyncApp, deps: Deps) -> None:
@@ -14,3 +14,4 @@ def register(app: AsyncApp, deps: Deps) -> None:
     review.register(app, deps)
     reports.register(app, deps)
     assistant.register(app, deps)
+    settings.register(app, deps)

@@ -1,7 +1,8 @@
 """The slash command (`/research` by default): ack at once, run in the background.
 
-`/research history` answers privately with the channel's latest runs instead, and
-`/research help` with how to use Orchestra (`bot.listeners.keywords`)."""
+`/research history` answers privately with the channel's latest runs instead,
+`/research help` with how to use Orchestra (`bot.listeners.keywords`), and `/research
+settings` opens the channel's settings (`bot.listeners.settings`)."""
 
 from __future__ import annotations
 
@@ -15,10 +16,10 @@ from bot.deps import Deps
 from bot.listeners.flags import asked_review, flag_problem, parse_flags
 from bot.listeners.goal import clean_text, goal_problem
 from bot.listeners.keywords import history_message, keyword
+from bot.listeners.settings import open_settings, settings_scope
 from bot.render import notes
 from bot.runs.intake import Ask, accept, over_limit
 from bot.runs.launch import ResearchRequest, launch
-from bot.runs.review import review_wanted
 from bot.slack.requester import Requester
 
 logger = logging.getLogger(__name__)
@@ -31,6 +32,11 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def research(ack: AsyncAck, command: dict[str, Any], respond: AsyncRespond) -> None:
         goal = clean_text(str(command.get("text", "")))
         user, channel = str(command.get("user_id", "")), str(command.get("channel_id", ""))
+        scope = settings_scope(goal)
+        if scope is not None:
+            await ack()  # first: the modal waits on Slack and the store
+            await open_settings(deps, command, scope, respond)
+            return
         match keyword(goal):
             case "help":
                 await ack(text=notes.help_text(deps.settings.command))  # the sender's alone
@@ -71,8 +77,8 @@ def register(app: AsyncApp, deps: Deps) -> None:
                 thread_ts=None,
                 delivery_key=key,
             )
-            review = review_wanted(deps.settings, asked)
-            request = replace(request, review=review, effort=flags.effort)
+            # Not asked: the channel's settings decide, then ORCHESTRA_PLAN_REVIEW (at launch).
+            request = replace(request, review=asked, effort=flags.effort)
             await launch(deps, request, requester, run_id=run_id)
             logger.info("run started from %s [run_id=%s]", deps.settings.command, run_id)
 

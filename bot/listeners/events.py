@@ -12,6 +12,8 @@ from slack_bolt.async_app import AsyncApp, AsyncBoltContext
 from bot.deps import Deps
 from bot.listeners.requests import from_message
 from bot.render.history import HISTORY_SIZE, Spend, home_view
+from bot.render.text import HOME_BLOCK_LIMIT
+from bot.runs.scoped_settings import home_settings
 from bot.slack.tenancy import workspace_key
 
 logger = logging.getLogger(__name__)
@@ -59,7 +61,7 @@ async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
     spend = Spend(
         await store.spend_today(workspace=here), await store.spend_this_month(workspace=here)
     )
-    return home_view(
+    view = home_view(
         mine,
         team.runs[:HISTORY_SIZE],
         spend,
@@ -67,3 +69,8 @@ async def _home_view(deps: Deps, user: str) -> dict[str, Any]:
         deps.settings.command,
         complete=team.complete,
     )
+    # The settings (issue 24.4) before the closing note, within Slack's blocks per view.
+    blocks = view["blocks"]
+    settings = await home_settings(deps, user)
+    view["blocks"] = [*blocks[:-1], *settings, *blocks[-1:]][:HOME_BLOCK_LIMIT]
+    return view

@@ -1,4 +1,5 @@
-"""Words that ask about Orchestra rather than for research: `help` and `history`, typed
+"""Words that ask about Orchestra rather than for research: `help`, `history` and `settings`
+(its modal: `bot.listeners.settings`), typed
 after the slash command, in a mention or in a DM. Each is answered privately and starts
 nothing (the words were read as goals and started runs on "help" and "history")."""
 
@@ -15,8 +16,8 @@ from bot.slack.requester import Requester
 
 logger = logging.getLogger(__name__)
 
-Keyword = Literal["help", "history"]
-_KEYWORDS: tuple[Keyword, ...] = ("help", "history")
+Keyword = Literal["help", "history", "settings"]
+_KEYWORDS: tuple[Keyword, ...] = ("help", "history", "settings")
 
 
 def keyword(goal: str) -> Keyword | None:
@@ -48,6 +49,9 @@ async def answer(deps: Deps, requester: Requester, word: Keyword, *, dm: bool) -
     with the app) `history` lists the person's runs; elsewhere the conversation's."""
     if word == "help":
         await requester.tell(notes.help_text(deps.settings.command))
+        return
+    if word == "settings":  # a modal needs a command's trigger (issue 24.4)
+        await requester.tell(notes.SETTINGS_IN_COMMAND.format(command=deps.settings.command))
         return
     user, channel = requester.user, requester.channel
     try:

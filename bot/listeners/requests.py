@@ -18,7 +18,6 @@ from bot.listeners.keywords import answer, keyword
 from bot.runs.clarify import take_answer
 from bot.runs.intake import SAID, Ask, Verdict, accept
 from bot.runs.launch import ResearchRequest, launch
-from bot.runs.review import review_wanted
 from bot.runs.steering import steer
 from bot.slack.requester import Requester
 from bot.store import RunSource
@@ -100,7 +99,8 @@ async def from_message(
             context_before_ts=ts if in_thread else None,
             delivery_key=keys[-1],
         )
-        request = replace(request, review=review_wanted(deps.settings, asked), effort=flags.effort)
+        # Not asked: the channel's settings decide, then ORCHESTRA_PLAN_REVIEW (at launch).
+        request = replace(request, review=asked, effort=flags.effort)
         await launch(deps, request, requester, run_id=run_id)
         logger.info("run started from a %s [run_id=%s]", source, run_id)
 

@@ -167,6 +167,9 @@ def help_text(command: str) -> str:
         f"• `{command} history`, or mention me with `history`: the latest runs here, shown "
         "only to you (in a direct message: your own runs).\n"
         f"• `{command} help`, or `help`: this message.\n"
+        f"• `{command} settings`: this channel's standing instructions, web domains, daily"
+        " budget, plan review and default effort (workspace admins, or members where the"
+        f" workspace allows it); `{command} settings workspace`: the workspace's defaults.\n"
         "• While a run works its plan has Cancel; once it ends, Retry (a failed part) and "
         "Re-run."
     )
@@ -424,6 +427,40 @@ ANSWER_TOO_LATE = "That question is no longer open, so your answer was not used.
 ANSWER_NOT_SAVED = (
     "I could not save your answer just now (the run store did not answer); please try again."
 )
+
+
+# Settings per workspace and channel (issue 24.4).
+SETTINGS_ADMINS_ONLY = (
+    "Only workspace admins and owners can change this channel's Orchestra settings here"
+    " (an admin can let channel members do it, in the workspace defaults)."
+)
+SETTINGS_WORKSPACE_ADMINS_ONLY = (
+    "Only workspace admins and owners can change the workspace defaults."
+)
+SETTINGS_UNCHECKED = (
+    "I could not check who may change settings just now (Slack did not answer); try again"
+    " in a moment."
+)
+SETTINGS_UNREADABLE = (
+    "I could not read the settings just now (the run store did not answer); try again in a moment."
+)
+SETTINGS_NOT_OPENED = "I could not open the settings just now; type the command again."
+SETTINGS_IN_COMMAND = "Settings open in a form: type `{command} settings` in the channel."
+SETTINGS_UNCHANGED = "Nothing changed: the settings were already so."
+
+
+def settings_changed(user: str, workspace: bool, changed: list[str]) -> str:
+    """The channel's note when someone changed its settings or the workspace's defaults."""
+    where = (
+        "the workspace's Orchestra defaults" if workspace else "this channel's Orchestra settings"
+    )
+    listed = "; ".join(mrkdwn_line(change, 400) for change in changed)
+    return f":gear: {who(user)} changed {where}: {listed}."
+
+
+def settings_defaults_note(summary: str) -> str:
+    """The modal's first line: what applies where a field is left empty."""
+    return f"Empty fields take the wider default. {summary}"
 
 
 # --- how a run ended, where the channel sees it (issue 23.4) -----------------------------

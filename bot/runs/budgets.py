@@ -14,6 +14,7 @@ Installed in many workspaces, a person's and a channel's day are kept within the
 
 from __future__ import annotations
 
+import enum
 import logging
 import math
 from datetime import datetime, timedelta
@@ -171,7 +172,28 @@ class DailyBudget:
         return _Held(self.store, outcome, self.run_id)
 
 
-def run_budget(deps: Deps, user: str, channel: str, run_id: str | None = None) -> DailyBudget:
+class _Env(enum.Enum):
+    DEFAULT = "env"
+
+
+# A channel's daily budget as ORCHESTRA_CHANNEL_DAILY_BUDGET_USD says (no channel setting
+# consulted); a channel's settings pass their own (issue 24.4), None for none.
+FROM_ENV = _Env.DEFAULT
+ChannelLimit = float | None | _Env
+
+
+def _channel_limit(settings: Settings, limit: ChannelLimit) -> float | None:
+    return settings.channel_daily_budget_usd if isinstance(limit, _Env) else limit
+
+
+def run_budget(
+    deps: Deps,
+    user: str,
+    channel: str,
+    run_id: str | None = None,
+    *,
+    channel_limit: ChannelLimit = FROM_ENV,
+) -> DailyBudget:
     """The budget a run of `user` in `channel` passes to `run_pipeline(budget=...)`."""
     settings = deps.settings
     workspace = workspace_key()  # the run's: it runs in its workspace's context
@@ -180,19 +202,25 @@ def run_budget(deps: Deps, user: str, channel: str, run_id: str | None = None) -
         user=scoped(workspace, user),
         channel=scoped(workspace, channel),
         user_limit=settings.user_daily_budget_usd,
-        channel_limit=settings.channel_daily_budget_usd,
+        channel_limit=_channel_limit(settings, channel_limit),
         hold_s=hold_seconds(settings),
         run_id=run_id,
     )
 
 
 async def budget_refusal(
-    deps_or_store: Deps | RunStore, settings: Settings, user: str, channel: str
+    deps_or_store: Deps | RunStore,
+    settings: Settings,
+    user: str,
+    channel: str,
+    *,
+    channel_limit: ChannelLimit = FROM_ENV,
 ) -> str | None:
     """The private sentence refusing a new run when a daily budget is already spent (what
     is left cannot hold even its first call), else None. The person's budget is checked
     before the channel's. Call it before posting anything or starting the run."""
-    if settings.user_daily_budget_usd is None and settings.channel_daily_budget_usd is None:
+    channel_usd = _channel_limit(settings, channel_limit)
+    if settings.user_daily_budget_usd is None and channel_usd is None:
         return None
     store = deps_or_store.store if isinstance(deps_or_store, Deps) else deps_or_store
     workspace = workspace_key()
@@ -201,7 +229,7 @@ async def budget_refusal(
             user=scoped(workspace, user),
             channel=scoped(workspace, channel),
             user_limit=settings.user_daily_budget_usd,
-            channel_limit=settings.channel_daily_budget_usd,
+            channel_limit=channel_usd,
         )
     except StoreDown:
         logger.exception("could not read daily budgets")

@@ -23,6 +23,7 @@ from bot.render import notes
 from bot.render.history import goal_link
 from bot.runs.budgets import budget_refusal
 from bot.runs.registry import DELIVERY_TTL_S
+from bot.runs.scoped_settings import applied_for
 from bot.slack.requester import Requester
 from bot.slack.tenancy import scoped, workspace_key
 from bot.store import UNFINISHED_STATUSES, RunSummary, StoreDown
@@ -144,7 +145,11 @@ async def over_limit_everywhere(deps: Deps, user: str) -> notes.Private:
 async def refused_by_budget(deps: Deps, run_id: str, requester: Requester) -> bool:
     """True (and the requester told privately, the run's slot given back) when a daily
     budget is already spent, so the run must not start."""
-    refusal = await budget_refusal(deps, deps.settings, requester.user, requester.channel)
+    # The channel's daily budget is its settings' (issue 24.4), else the environment's.
+    limit = (await applied_for(deps, requester.channel)).budget_usd
+    refusal = await budget_refusal(
+        deps, deps.settings, requester.user, requester.channel, channel_limit=limit
+    )
     if refusal is None:
         return False
     deps.runs.admission.release(run_id)

@@ -12,12 +12,14 @@ from typing import Any
 from slack_sdk.errors import SlackApiError
 
 from bot.deps import Deps
+from bot.runs import channel_settings as cs
 from bot.runs.budgets import run_budget
 from bot.runs.charges import LedgerFigures
 from bot.runs.clarify import stored_clarify
 from bot.runs.ownership import Tenure
 from bot.runs.reports import answer_canvas
 from bot.runs.review import StoredReview
+from bot.runs.scoped_settings import applied_for, recorded, run_config
 from bot.runs.steering import StoredSteering
 from bot.runs.tracing import traced
 from bot.runs.worktime import WorkTime, estimate_history
@@ -48,8 +50,10 @@ class ResearchRequest:
     root_ts: str | None = None  # the thread's root, when it is the app's request message
     delivery_key: str | None = None  # the Slack delivery that asked (event id, trigger)
     parent_run_id: str | None = None  # a Retry or Re-run of this run
-    effort: Effort | None = None  # --quick or --deep (None: the default effort)
-    review: bool = False  # its plan waits for the requester's approval (issue 22.3)
+    effort: Effort | None = None  # --quick or --deep (None: the channel's default effort)
+    # Its plan waits for the requester's approval (issue 22.3); None: as the channel's
+    # settings say (issue 24.4), else ORCHESTRA_PLAN_REVIEW.
+    review: bool | None = False
 
 
 def format_context(messages: list[dict[str, Any]], before_ts: str, max_chars: int) -> str | None:
@@ -168,6 +172,11 @@ async def launch(
     ownership = deps.runs.ownership
     tenure = await ownership.begin(run_id)
     trace_id = new_trace_id()  # stored: a resumed attempt joins the same trace
+    # The channel's settings as they are now (issue 24.4), recorded with the run: a resume
+    # uses these. A request's own --review/--no-review and --quick/--deep win.
+    settings = await applied_for(deps, request.channel)
+    effort = request.effort or settings.effort
+    review = settings.review if request.review is None else request.review
     try:
         await deps.store.create_run(
             run_id=run_id,
@@ -184,8 +193,9 @@ async def launch(
             owner=ownership.replica if ownership.shared else None,
             lease_s=ownership.lease_s,
             trace_id=trace_id,
-            effort=request.effort,
+            effort=effort,
         )
+        await deps.store.record_run_settings(run_id, settings.to_json())
     except StoreError:
         # Without its row the run cannot be resumed after a crash, but it still runs now
         # (held by its Redis lease alone: no replica can take over a run it cannot read).
@@ -209,9 +219,10 @@ async def launch(
         context=request.context,
         checkpoint=checkpoint,
         note=note,
-        review=request.review,
-        effort=request.effort,
+        review=review,
+        effort=effort,
         fence=tenure.fence,
+        settings=settings,
     )
     workspace = deps.team.team_id  # the run's own (many workspaces: this request's)
     traced_work = traced(deps, run, work, workspace=workspace, trace_id=trace_id, resumed=False)
@@ -269,14 +280,21 @@ async def execute(
     effort: str | None = None,
     worked_s: float = 0.0,
     fence: Fence | None = None,
+    settings: cs.Applied | None = None,
 ) -> None:
     """Open the run's thread, then run the pipeline with the run as its sink (`review`: its
     plan waits for approval first; a resumed run whose plan still waits waits again).
 
     The thread's earlier messages before `context_before_ts` become the orchestrator's
     context (or `context` as stored, for a resumed run). It works at `effort` (issue 22.4),
-    its deadline going on from `worked_s`, the working time earlier attempts spent (22.1)."""
-    config = with_effort(deps.config, effort)
+    its deadline going on from `worked_s`, the working time earlier attempts spent (22.1).
+    `settings`: the channel's (issue 24.4); None for a resumed run, which uses those its
+    first attempt recorded (an older run without any: the environment's)."""
+    if settings is None:
+        settings = await recorded(deps, run.run_id) or cs.applied(
+            deps.settings, cs.LevelSettings(), cs.LevelSettings()
+        )
+    config = run_config(with_effort(deps.config, effort), settings)
     deadline_s = config.run_deadline_s
     work = WorkTime(
         deps.store,
@@ -311,7 +329,14 @@ async def execute(
                 context=context,
                 run_id=run.run_id,
                 checkpoint=checkpoint,
-                budget=run_budget(deps, run.requester_id, run.channel, run.run_id),
+                budget=run_budget(
+                    deps,
+                    run.requester_id,
+                    run.channel,
+                    run.run_id,
+                    channel_limit=settings.budget_usd,
+                ),
+                instructions=settings.instructions,  # the channel's standing instructions
                 tracing=tracing_of(deps.telemetry),
                 steering=StoredSteering(deps.store, run.run_id),  # kept by the store
                 # Waits for a person are not working time, here as in the pipeline.

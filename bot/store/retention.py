@@ -9,7 +9,7 @@ from sqlalchemy import ColumnElement, select, update
 from bot.store.core import StoreCore
 from bot.store.deliveries import DeliveryDedupe
 from bot.store.records import FINISHED_STATUSES, PurgeCounts
-from bot.store.tables import deliveries, questions, runs, steers, subtasks
+from bot.store.tables import deliveries, questions, run_settings, runs, steers, subtasks
 
 
 class Retention(DeliveryDedupe, StoreCore):
@@ -59,6 +59,12 @@ class Retention(DeliveryDedupe, StoreCore):
             # So are a clarifying question and its answer (issue 22.3).
             await db.execute(
                 questions.delete().where(questions.c.run_id.in_(select(runs.c.run_id).where(old)))
+            )
+            # And the settings it started with (standing instructions are people's text).
+            await db.execute(
+                run_settings.delete().where(
+                    run_settings.c.run_id.in_(select(runs.c.run_id).where(old))
+                )
             )
             stripped_runs = await db.execute(
                 update(runs)

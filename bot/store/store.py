@@ -19,6 +19,7 @@ from bot.store.reads import RunReads
 from bot.store.retention import Retention
 from bot.store.reviews import RunReviews
 from bot.store.sealing import Sealer
+from bot.store.settings import ScopeSettings
 from bot.store.spend import SpendLedger
 from bot.store.steering import RunSteers
 from bot.store.url import async_url
@@ -38,6 +39,7 @@ class RunStore(
     RunReviews,
     RunQuestions,
     RunCanvases,
+    ScopeSettings,
 ):
     """Runs, their subtasks, Slack delivery keys, full outputs posted on demand and the spend
     ledger, in SQL.

@@ -323,3 +323,28 @@ questions = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("run_id"),
 )
+
+# Settings per workspace and per channel (issue 24.4): one row per channel that has its own,
+# and one per workspace for its defaults (channel ""); `data` is the settings as JSON
+# (bot/runs/channel_settings.py reads it, tolerating what it does not know).
+scope_settings = Table(
+    "scope_settings",
+    metadata,
+    Column("workspace", String(_ID), nullable=False),
+    Column("channel", String(_ID), nullable=False),  # "": the workspace's defaults
+    Column("data", JSON, nullable=False),
+    Column("updated_by", String(_ID), nullable=False),
+    Column("updated_at", UTCDateTime, nullable=False),
+    PrimaryKeyConstraint("workspace", "channel"),
+)
+
+# The settings a run started with, merged (environment, workspace, channel): a resumed run
+# uses these, not whatever the channel's are by then. Standing instructions are people's
+# text: retention deletes the row with the run's texts.
+run_settings = Table(
+    "run_settings",
+    metadata,
+    Column("run_id", String(_ID), ForeignKey("runs.run_id", ondelete="CASCADE"), nullable=False),
+    Column("data", JSON, nullable=False),
+    PrimaryKeyConstraint("run_id"),
+)

@@ -31,10 +31,12 @@ def slash_command(
     team: str = TEAM,
     enterprise: str = "",
     org_wide: bool = False,
+    trigger_id: str = "",
 ) -> tuple[str, str]:
     """A slash command's form body and content type (`team`, `enterprise`: where it was
     typed, for an app installed in many workspaces; `org_wide`: the app is installed for the
-    whole org, and Slack says `is_enterprise_install=true`)."""
+    whole org, and Slack says `is_enterprise_install=true`; `trigger_id`: one the fake Slack
+    issued, for a command that opens a modal)."""
     form = {
         "token": "legacy-verification-token",
         "team_id": team,
@@ -47,7 +49,7 @@ def slash_command(
         "text": text,
         "api_app_id": APP,
         "response_url": response_url or "http://127.0.0.1:9/response",
-        "trigger_id": f"trig.{uuid.uuid4().hex}",
+        "trigger_id": trigger_id or f"trig.{uuid.uuid4().hex}",
     }
     if enterprise:
         form["enterprise_id"] = enterprise

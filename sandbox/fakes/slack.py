@@ -39,6 +39,7 @@ from sandbox.fakes.slack_directory import (
     Conversation,
     ConversationType,
     Guest,
+    Role,
     implied_type,
     missing_scope,
     page,
@@ -285,6 +286,7 @@ class FakeSlack:
         self.home_views: dict[str, dict[str, Any]] = {}  # user -> their published Home tab
         self.users: dict[str, str] = {BOT_USER: BOT_NAME}  # user id -> display name
         self.guests: dict[str, Guest] = {}  # user id -> the kind of guest they are
+        self.roles: dict[str, Role] = {}  # user id -> admin, owner (users.info is_admin ...)
         # Who is in which conversation: declared (`add_channel`), or implied by the ID's
         # letter with the people who posted in it as members (`conversation`).
         self.conversations: dict[str, Conversation] = {}
@@ -409,12 +411,13 @@ class FakeSlack:
             if e.shown and e.user == user and channel in (None, e.channel)
         ]
 
-    def add_user(self, user: str, display_name: str, *, guest: Guest = "") -> None:
+    def add_user(self, user: str, display_name: str, *, guest: Guest = "", role: Role = "") -> None:
         """A person joins the workspace (what `users.info` answers for them), as a full
         member, or a "multi"- or "single"-channel guest (who sees only the conversations
-        they are in, public channels included)."""
+        they are in, public channels included); `role`: an admin or owner of it."""
         self.users[user] = display_name
         self.guests[user] = guest
+        self.roles[user] = role
 
     def add_channel(
         self,
@@ -899,7 +902,8 @@ class FakeSlack:
         name = self.users.get(user)
         if name is None:
             return {"ok": False, "error": "user_not_found"}
-        return {"ok": True, "user": user_object(user, name, TEAM, self.guests.get(user, ""))}
+        guest, role = self.guests.get(user, ""), self.roles.get(user, "")
+        return {"ok": True, "user": user_object(user, name, TEAM, guest, role)}
 
     def _users_conversations(self, args: dict[str, Any]) -> dict[str, Any]:
         kinds = [k.strip() for k in str(args.get("types") or "public_channel").split(",")]

@@ -62,6 +62,7 @@ METHOD_SCOPES: dict[str, str] = {
 # users.conversations: "Must be an integer with a max value of 999"; 100 when not given.
 CONVERSATIONS_LIMIT, CONVERSATIONS_DEFAULT = 999, 100
 Guest = Literal["", "multi", "single"]  # a full member, a multi- or a single-channel guest
+Role = Literal["", "admin", "owner", "primary_owner"]  # a member, or who runs the workspace
 
 
 def missing_scope(needed: list[str], granted: frozenset[str]) -> dict[str, Any] | None:
@@ -142,10 +143,15 @@ def page(items: list[Any], args: dict[str, Any], cap: int | None) -> tuple[list[
     return items[start:end], following
 
 
-def user_object(user: str, name: str, team: str, guest: Guest) -> dict[str, Any]:
+def user_object(user: str, name: str, team: str, guest: Guest, role: Role = "") -> dict[str, Any]:
     """The fields of Slack's user object that name a person and say whether they are a guest
-    (`is_restricted`: a multi-channel guest; `is_ultra_restricted`: a single-channel one)."""
+    (`is_restricted`: a multi-channel guest; `is_ultra_restricted`: a single-channel one) or
+    run the workspace (`is_admin`, `is_owner`, `is_primary_owner`: docs.slack.dev
+    reference/objects/user-object, read 2026-12-05; an owner is an admin too)."""
     return {
+        "is_admin": role in ("admin", "owner", "primary_owner"),
+        "is_owner": role in ("owner", "primary_owner"),
+        "is_primary_owner": role == "primary_owner",
         "id": user,
         "team_id": team,
         "name": name.lower().replace(" ", "."),

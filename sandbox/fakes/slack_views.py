@@ -19,7 +19,11 @@ slack-ruby/slack-api-ref views.open.json; read 2026-12-09):
   `{block_id: {action_id: {type, value}}}`; the app answers within 3 s with an empty body (the
   modal closes) or `{"response_action": "errors", "errors": {block_id: message}}` (stays open;
   each key must be an input block of the view). The client never sends a value longer than the
-  input's `max_length`, nor an empty required one."""
+  input's `max_length`, nor an empty required one.
+- a static_select (reference/block-kit/block-elements/select-menu-element, read 2026-12-05):
+  1-100 `options`, each plain_text ≤ 75 with a `value` ≤ 150; `initial_option` one of them;
+  submitted as `{type: static_select, selected_option: {text, value}}` (None when nothing is
+  chosen); the client offers only its options."""
 
 from __future__ import annotations
 
@@ -46,6 +50,9 @@ PRIVATE_METADATA_LIMIT = 3000
 BLOCK_ID_LIMIT = 255
 LABEL_LIMIT = 2000
 INPUT_MAX_LENGTH = 3000
+OPTIONS_LIMIT = 100
+OPTION_TEXT_LIMIT = 75
+OPTION_VALUE_LIMIT = 150
 
 _view_ids = itertools.count(1)
 
@@ -134,6 +141,30 @@ def _input_problems(block: dict[str, Any], i: int) -> list[str]:
             problems.append(f"[ERROR] initial_value longer than max_length {where}")
         if not element.get("action_id"):
             problems.append(f"[ERROR] action_id required {where}")
+    if element.get("type") == "static_select":
+        problems += _select_problems(element, where)
+    return problems
+
+
+def _select_problems(element: dict[str, Any], where: str) -> list[str]:
+    options = element.get("options")
+    if not isinstance(options, list) or not 1 <= len(options) <= OPTIONS_LIMIT:
+        return [f"[ERROR] options must hold 1-{OPTIONS_LIMIT} items {where}"]
+    problems = []
+    for option in options:
+        text = _plain(option.get("text")) if isinstance(option, dict) else None
+        value = str(option.get("value", "")) if isinstance(option, dict) else ""
+        if (
+            text is None
+            or len(text) > OPTION_TEXT_LIMIT
+            or not 1 <= len(value) <= OPTION_VALUE_LIMIT
+        ):
+            problems.append(f"[ERROR] an option's text or value is too long or missing {where}")
+    initial = element.get("initial_option")
+    if initial is not None and initial not in options:
+        problems.append(f"[ERROR] initial_option must be one of the options {where}")
+    if not element.get("action_id"):
+        problems.append(f"[ERROR] action_id required {where}")
     return problems
 
 
@@ -176,22 +207,45 @@ def views_open(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
 
 
 def initial_values(view: dict[str, Any]) -> dict[str, str]:
-    """Each text input's pre-filled value, by block id (what a person sees on opening)."""
-    return {
-        str(b["block_id"]): str(b["element"].get("initial_value", ""))
-        for b in view.get("blocks", [])
-        if b.get("type") == "input" and b.get("element", {}).get("type") == "plain_text_input"
-    }
+    """Each text input's pre-filled value and each select's pre-chosen option's value, by
+    block id (what a person sees on opening)."""
+    values: dict[str, str] = {}
+    for b in view.get("blocks", []):
+        element = b.get("element", {})
+        if b.get("type") != "input":
+            continue
+        if element.get("type") == "plain_text_input":
+            values[str(b["block_id"])] = str(element.get("initial_value", ""))
+        elif element.get("type") == "static_select":
+            chosen = element.get("initial_option") or {}
+            values[str(b["block_id"])] = str(chosen.get("value", ""))
+    return values
+
+
+def _selected(element: dict[str, Any], block_id: str, value: str) -> dict[str, Any]:
+    if not value:
+        return {"type": "static_select", "selected_option": None}
+    for option in element.get("options", []):
+        if option.get("value") == value:
+            return {"type": "static_select", "selected_option": option}
+    raise ValueError(f"Slack's client offers no option {value!r} in {block_id}")
 
 
 def _state(view: dict[str, Any], values: dict[str, str]) -> dict[str, Any]:
     state: dict[str, Any] = {}
     for block in view.get("blocks", []):
         element = block.get("element") or {}
-        if block.get("type") != "input" or element.get("type") != "plain_text_input":
+        if block.get("type") != "input":
             continue
         block_id = str(block["block_id"])
         value = values.get(block_id, "")
+        if element.get("type") == "static_select":
+            if not value and not block.get("optional", False):
+                raise ValueError(f"Slack's client will not submit {block_id} unchosen")
+            state[block_id] = {str(element["action_id"]): _selected(element, block_id, value)}
+            continue
+        if element.get("type") != "plain_text_input":
+            continue
         top = int(element.get("max_length", INPUT_MAX_LENGTH))
         if len(value) > top:
             raise ValueError(f"Slack's client takes at most {top} characters in {block_id}")
