@@ -14,6 +14,7 @@ from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.testing import simple_plan
 from sandbox.fakes.claude import FakeAnthropic
+from sandbox.fakes.demo import VAGUE, VAGUE_QUESTION, install_demo
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World, running_world, world_settings
 from tests.e2e.conftest import eventually, thread_text
@@ -112,3 +113,14 @@ async def test_an_unanswered_question_expires_says_so_and_runs_nothing(
     # A late answer is a new request now: the question is closed.
     await world.mention(f"<@UBOT> {ANSWER}", user="U1", thread_ts=root)
     await eventually(lambda: len(fake_claude.calls_for("orchestrator")) == 2)
+
+
+async def test_the_sandbox_demo_asks_its_question_for_a_vague_goal(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    install_demo(fake_claude, speed=0.01, seed=1)
+    _, root = await world.mention(f"<@UBOT> {VAGUE} tell me about tides", user="U1")
+    await eventually(lambda: VAGUE_QUESTION in thread_text(fake_slack.thread("C1", root)))
+    await world.mention("<@UBOT> cost", user="U1", thread_ts=root)
+    await eventually(lambda: len(fake_claude.calls_for("integrator")) == 1, 30)
+    assert "The person answered: cost" in plan_requests(fake_claude)[1]
