@@ -29,10 +29,9 @@ from bot.coordination import Coordination, RedisLink, redis_coordination, replic
 from bot.deps import Workspace
 from bot.runs.lifecycle import keeping_runs
 from bot.serving.app import create_app
-from bot.serving.observability import telemetry_config, with_telemetry
+from bot.serving.observability import telemetry_config
 from bot.serving.server import http_server, stop_on_signals
 from bot.serving.startup import open_store
-from bot.slack.io import SlackIO
 from bot.slack.pacing import Pacer
 from bot.store import RunStore
 from bot.telemetry import start_telemetry
@@ -126,15 +125,19 @@ async def serve(options: AppOptions) -> None:
         replica = replica_id()
         link = RedisLink.from_url(options.redis_url, prefix=options.redis_prefix, name=replica)
         coordination = redis_coordination(link, store, replica=replica)
-    deps = build_deps(settings, store, Workspace(), coordination)
-    if not options.pacing:
-        deps = dataclasses.replace(deps, io=SlackIO(deps.io.client, Pacer(limits={})))
     if options.otlp_endpoint:  # read by the SDK's batch processor and metric reader
         os.environ["OTEL_BSP_SCHEDULE_DELAY"] = str(options.otel_export_ms // 5)
         os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = str(options.otel_export_ms)
     telemetry = start_telemetry(telemetry_config(settings))
-    deps = with_telemetry(deps, telemetry)  # as `python -m bot` does: off costs nothing
-    app = create_app(deps, signing_secret=options.signing_secret)
+    deps = build_deps(
+        settings,
+        store,
+        Workspace(),
+        coordination,
+        pacer=None if options.pacing else Pacer(limits={}),
+        telemetry=telemetry,  # as `python -m bot` does: off costs nothing
+    )
+    app = create_app(deps)
     gc.freeze()  # as `python -m bot` does once its dependencies are built
     stop = stop_on_signals()
     try:

@@ -48,8 +48,9 @@ from bot.slack.pacing import Pacer
 from bot.slack.tenancy import Tenant, TenantClient
 from bot.store import RunStore
 from bot.store.sealing import Sealer, keys_problem
-from bot.telemetry import start_telemetry
-from pipeline import config_words
+from bot.telemetry import Telemetry, start_telemetry
+from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
+from pipeline import LLM, config_words
 from pipeline.anthropic_llm import AnthropicLLM, make_client
 from pipeline.settings import env_name, settings_problem
 
@@ -63,33 +64,51 @@ def _secret(value: SecretStr | None) -> str:
 def build_deps(
     settings: Settings,
     store: RunStore,
-    workspace: Workspace,
+    workspace: Workspace | None = None,
     coordination: Coordination | None = None,
+    *,
     tenants: Callable[[str, str], Awaitable[Tenant | None]] | None = None,
     slack: AsyncWebClient | None = None,
+    llm: LLM | None = None,
+    pacer: Pacer | None = None,
+    telemetry: Telemetry | None = None,
+    stream_keepalive_s: float = KEEPALIVE_S,
+    status_refresh_s: float = STATUS_REFRESH_S,
 ) -> Deps:
-    """Every dependency, built once (main has checked the required secrets are set).
-    Many workspaces (OAuth): `tenants` finds a workspace's installation, and `slack` (a
-    `TenantClient`) calls with the token of the workspace being served."""
-    claude = make_client(
-        _secret(settings.anthropic_api_key),
-        settings.anthropic_base_url,
-        settings.call_timeout_s,
-    )
+    """Every dependency, built once: the only wiring of the app. `python -m bot`, the
+    sandbox, the replica tests and the benchmarks all call this (main has checked the
+    required secrets are set).
+
+    The keyword arguments override one part at the root, as svcs does, instead of a caller
+    wiring the app by hand: `llm` (a fake model, or a client the caller closes), `pacer`,
+    `telemetry` (its spans and counters wrap the Slack and Claude calls), the DM stream's
+    timings. Many workspaces (OAuth): `tenants` finds a workspace's installation, and
+    `slack` (a `TenantClient`) calls with the token of the workspace being served."""
+    if llm is None:
+        llm = AnthropicLLM(
+            make_client(
+                _secret(settings.anthropic_api_key),
+                settings.anthropic_base_url,
+                settings.call_timeout_s,
+            )
+        )
     slack_auth = SlackAuth()
     # Many workspaces: no one token to watch (a workspace that revokes its own is told by
     # app_uninstalled or tokens_revoked, and the others are still served).
     slack = slack or make_slack_client(
         _secret(settings.slack_bot_token), settings.slack_api_url, watch=TokenWatch(slack_auth)
     )
-    # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
-    pacer = Pacer()
-    if coordination is not None and coordination.shared:
-        pacer = Pacer(shared=coordination.buckets, team=workspace.team_id)
-    return Deps(
+    workspace = workspace or Workspace()
+    if pacer is None:
+        # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
+        pacer = Pacer()
+        if coordination is not None and coordination.shared:
+            pacer = Pacer(shared=coordination.buckets, team=workspace.team_id)
+    deps = Deps(
         settings=settings,
+        config=settings.pipeline_config(),  # once: every copy of Deps shares it
         io=SlackIO(slack, pacer),
-        llm=AnthropicLLM(claude),
+        llm=llm,
         store=store,
         runs=RunRegistry(
             store,
@@ -105,7 +124,10 @@ def build_deps(
         workspace=workspace,
         slack_auth=slack_auth,
         tenants=tenants,
+        stream_keepalive_s=stream_keepalive_s,
+        status_refresh_s=status_refresh_s,
     )
+    return with_telemetry(deps, telemetry) if telemetry is not None else deps
 
 
 async def open_coordination(settings: Settings, store: DeliveryLedger) -> Coordination:
@@ -170,24 +192,23 @@ async def _serve(settings: Settings) -> None:
             coordination,
             tenants=workspaces.tenant_of if workspaces is not None else None,
             slack=workspaces.client if workspaces is not None else None,
+            telemetry=telemetry,
         )
-        deps = with_telemetry(deps, telemetry)
         # Everything built so far lives as long as the process: keep it out of the garbage
         # collector's full passes, which otherwise scan ~300k start-up objects and pause the
         # event loop (and every ack) for 100-250 ms (bench/PROFILE_NOTES.md).
         gc.freeze()
-        secret = _secret(settings.slack_signing_secret)
         # Every replica listens for Cancels: the run's owner is whoever has it live.
         async with keeping_runs(deps), coordination.cancels.listening(deps.runs.cancel):
             if workspaces is not None:
-                app = create_app(deps, signing_secret=secret, workspaces=workspaces)
+                app = create_app(deps, workspaces=workspaces)
                 await serve_http(app, deps, stop)
             elif settings.slack_app_token is not None:
-                app = create_app(deps, signing_secret=secret, socket_mode=True)
+                app = create_app(deps, socket_mode=True)
                 token = settings.slack_app_token.get_secret_value()
                 await serve_socket_mode(app, deps, token, stop)
             else:
-                await serve_http(create_app(deps, signing_secret=secret), deps, stop)
+                await serve_http(create_app(deps), deps, stop)
     finally:
         if coordination is not None:
             await coordination.close()

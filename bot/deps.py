@@ -30,9 +30,13 @@ class Workspace:
 
 @dataclass(frozen=True)
 class Deps:
-    """Everything a listener or a run needs; tests build their own."""
+    """Everything a listener or a run needs, built by `bot.__main__.build_deps` (tests and
+    the sandbox too, with overrides)."""
 
     settings: Settings
+    # The pipeline's config, derived from `settings` (the one source of every knob) once, at
+    # the composition root (`bot.__main__.build_deps`).
+    config: PipelineConfig
     io: SlackIO
     llm: LLM
     store: RunStore
@@ -85,11 +89,6 @@ class Deps:
                 not team_id and enterprise_id and stored.enterprise_id == enterprise_id
             ):
                 self.runs.cancel(run.run_id, "")
-
-    @cached_property
-    def config(self) -> PipelineConfig:
-        """The pipeline's config: derived from `settings`, the one source of every knob."""
-        return self.settings.pipeline_config()
 
     @cached_property
     def visibility(self) -> Visibility:

@@ -12,16 +12,13 @@ from typing import Any
 
 import aiohttp
 
+from bot.__main__ import build_deps
 from bot.config import Settings
 from bot.deps import Deps, Workspace
-from bot.runs.admission import Admission
 from bot.runs.lifecycle import keeping_runs
-from bot.runs.registry import RunRegistry
 from bot.serving.app import create_app
 from bot.serving.server import http_server
 from bot.serving.startup import open_store
-from bot.slack.client import make_slack_client
-from bot.slack.io import SlackIO
 from bot.slack.pacing import Pacer
 from bot.store import RunStore
 from bot.thread.native_stream import KEEPALIVE_S, STATUS_REFRESH_S
@@ -230,25 +227,24 @@ async def running_world(
     settings = (settings or world_settings(slack)).model_copy(
         update={name: getattr(config, name) for name in PipelineConfig.model_fields}
     )
-    client = make_slack_client(slack.bot_token, slack.api_url)
     async with contextlib.AsyncExitStack() as stack:
         if store is None:
             folder = stack.enter_context(tempfile.TemporaryDirectory(prefix="orchestra-"))
             store = await open_store(f"sqlite:///{folder}/orchestra.db")
             stack.push_async_callback(store.close)
-        deps = Deps(
-            settings=settings,
-            io=SlackIO(client, pacer or Pacer()),
+        # Composed as `python -m bot` composes it, with the sandbox's parts as overrides.
+        deps = build_deps(
+            settings,
+            store,
+            Workspace(TEAM, WORKSPACE_URL),
             llm=llm,
-            store=store,
-            runs=RunRegistry(store, Admission(settings.max_live_runs, settings.max_runs_per_user)),
-            workspace=Workspace(TEAM, WORKSPACE_URL),
+            pacer=pacer,
             stream_keepalive_s=stream_keepalive_s,
             status_refresh_s=status_refresh_s,
         )
         secret = settings.slack_signing_secret
         signing_secret = secret.get_secret_value() if secret else SIGNING_SECRET
-        app = create_app(deps, signing_secret=signing_secret)
+        app = create_app(deps)
         server = http_server(app, deps, "127.0.0.1", port)
         url = await stack.enter_async_context(server)
         await stack.enter_async_context(keeping_runs(deps))

@@ -30,12 +30,14 @@ EVENTS_PATH = "/slack/events"
 def create_app(
     deps: Deps,
     *,
-    signing_secret: str,
     socket_mode: bool = False,
     workspaces: Workspaces | None = None,
 ) -> AsyncApp:
     """The Bolt app with every listener registered; with `workspaces`, installed by OAuth
-    in many workspaces (`bot.serving.tenants`), each request served with its own token."""
+    in many workspaces (`bot.serving.tenants`), each request served with its own token.
+    The signing secret is the settings' (Socket Mode needs none)."""
+    secret = deps.settings.slack_signing_secret
+    signing_secret = secret.get_secret_value() if secret is not None else ""
     if workspaces is not None:
         app = AsyncApp(
             client=deps.io.client,

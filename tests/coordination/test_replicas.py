@@ -14,17 +14,13 @@ from collections.abc import AsyncIterator
 import aiohttp
 import pytest
 
+from bot.__main__ import build_deps
 from bot.coordination import Coordination, RedisLink, redis_coordination
-from bot.deps import Deps, Workspace
+from bot.deps import Workspace
 from bot.render.messages import CANCEL_ACTION
-from bot.runs.admission import Admission
 from bot.runs.lifecycle import keeping_runs
-from bot.runs.registry import RunRegistry
 from bot.serving.app import create_app
 from bot.serving.server import http_server
-from bot.slack.client import make_slack_client
-from bot.slack.io import SlackIO
-from bot.slack.pacing import Pacer
 from bot.store import RunStore
 from pipeline import PipelineConfig
 from pipeline.anthropic_llm import AnthropicLLM, make_client
@@ -55,22 +51,21 @@ async def replica(
     """One replica of the app in HTTP mode, composed as `python -m bot` composes it (at most
     `max_live` runs calling Claude, `max_per_user` runs a person)."""
     settings = world_settings(slack).model_copy(
-        update={name: getattr(CONFIG, name) for name in PipelineConfig.model_fields}
+        update={
+            **{name: getattr(CONFIG, name) for name in PipelineConfig.model_fields},
+            "max_live_runs": max_live,
+            "max_runs_per_user": max_per_user,
+        }
     )
     llm_client = make_client(claude.api_key, claude.base_url, 40)
-    deps = Deps(
-        settings=settings,
-        io=SlackIO(make_slack_client(slack.bot_token, slack.api_url), Pacer()),
-        llm=AnthropicLLM(llm_client),
-        store=store,
-        runs=RunRegistry(
-            store,
-            Admission(max_live, max_per_user, coordination.persons, coordination.slots),
-            coordination=coordination,
-        ),
-        workspace=Workspace(TEAM, WORKSPACE_URL),
+    deps = build_deps(
+        settings,
+        store,
+        Workspace(TEAM, WORKSPACE_URL),
+        coordination,
+        llm=AnthropicLLM(llm_client),  # closed below (build_deps's own lives as the process)
     )
-    app = create_app(deps, signing_secret=SIGNING_SECRET)
+    app = create_app(deps)
     async with (
         http_server(app, deps, "127.0.0.1", 0) as url,
         keeping_runs(deps),
