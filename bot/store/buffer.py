@@ -30,12 +30,13 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from functools import cache
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncConnection
 
+from bot.store.prepared import Plus, update_row
 from bot.store.tables import runs, spend, subtasks
 
 if TYPE_CHECKING:
@@ -88,16 +89,27 @@ class WriteBuffer:
             pending = self._runs[run_id] = Pending(fence)
         return pending
 
-    def take(self, run_ids: Iterable[str] | None = None) -> list[tuple[str, Pending]]:
+    def take(
+        self, run_ids: Iterable[str] | None = None, *, spend: bool = True
+    ) -> list[tuple[str, Pending]]:
         """Remove and return the buffers of `run_ids` (None: every run's), in the order
-        they are to be written."""
+        they are to be written; `spend` False leaves their spend (written once, at the
+        run's end, unless the timer comes first)."""
         taken: list[tuple[str, Pending]] = []
         for run_id in list(self._runs) + list(self._spend) if run_ids is None else run_ids:
-            for kept in (self._runs, self._spend):
+            for kept in (self._runs, self._spend) if spend else (self._runs,):
                 pending = kept.pop(run_id, None)
                 if pending is not None:
                     taken.append((run_id, pending))
         return taken
+
+    def take_subtask(self, run_id: str, subtask_id: str, fence: Fence | None) -> dict[str, Any]:
+        """Remove and return the buffered columns of one subtask written under `fence`
+        (they go into that subtask's synchronous write, one statement)."""
+        pending = self._runs.get(run_id)
+        if pending is None or pending.fence != fence:
+            return {}
+        return pending.subtasks.pop(subtask_id, {})
 
     def give_back(self, taken: list[tuple[str, Pending]]) -> None:
         """Buffers `take` returned whose transaction failed: kept, ahead of newer writes."""
@@ -119,31 +131,24 @@ class WriteBuffer:
 async def write_pending(db: AsyncConnection, run_id: str, pending: Pending) -> None:
     """The run's buffered writes, in the transaction `db`. A subtask or run that is gone
     (a plan replaced since, a run purged) is skipped: these writes are progress only."""
-    if pending.run:
-        await db.execute(update(runs).where(runs.c.run_id == run_id).values(pending.run))
-    for subtask_id, values in pending.subtasks.items():
-        await db.execute(
-            update(subtasks)
-            .where(subtasks.c.run_id == run_id, subtasks.c.subtask_id == subtask_id)
-            .values(values)
-        )
+    if pending.run or pending.cost_usd:
+        values = dict(pending.run)
+        if pending.cost_usd:
+            values["cost_usd"] = Plus(pending.cost_usd)
+        await db.execute(*update_row(runs, {"run_id": run_id}, values))
+    for subtask_id, columns in pending.subtasks.items():
+        keys = {"run_id": run_id, "subtask_id": subtask_id}
+        await db.execute(*update_row(subtasks, keys, columns))
     for (day, user, channel), usd in pending.spend.items():
-        insert = _upsert(db).values(day=day, user_id=user, channel_id=channel, usd=usd)
-        await db.execute(
-            insert.on_conflict_do_update(
-                index_elements=["day", "user_id", "channel_id"],
-                set_={"usd": spend.c.usd + insert.excluded.usd},
-            )
-        )
-    if pending.cost_usd:
-        await db.execute(
-            update(runs)
-            .where(runs.c.run_id == run_id)
-            .values(cost_usd=func.coalesce(runs.c.cost_usd, 0.0) + pending.cost_usd)
-        )
+        params = {"day": day, "user_id": user, "channel_id": channel, "usd": usd}
+        await db.execute(_add_spend(db.dialect.name), params)
 
 
-def _upsert(db: AsyncConnection) -> postgresql.Insert | sqlite.Insert:
-    if db.dialect.name == "postgresql":
-        return postgresql.insert(spend)
-    return sqlite.insert(spend)
+@cache
+def _add_spend(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """Add to a day's spend of a person in a channel (built once per dialect)."""
+    insert = postgresql.insert(spend) if dialect == "postgresql" else sqlite.insert(spend)
+    return insert.on_conflict_do_update(
+        index_elements=["day", "user_id", "channel_id"],
+        set_={"usd": spend.c.usd + insert.excluded.usd},
+    )

@@ -78,7 +78,7 @@ class StoreCore:
 
     @contextlib.asynccontextmanager
     async def _write(
-        self, fence: Fence | None = None, *, run_ids: Iterable[str] = ()
+        self, fence: Fence | None = None, *, run_ids: Iterable[str] = (), ending: bool = False
     ) -> AsyncIterator[AsyncConnection]:
         """One write transaction: committed on exit, rolled back on an exception.
 
@@ -87,11 +87,12 @@ class StoreCore:
         waits for this transaction, so the check and the write are one step.
 
         The buffered writes of `run_ids` (`bot.store.buffer`) land first, in the same
-        transaction: a run's writes keep their order, and cost no transaction of their own."""
+        transaction: a run's writes keep their order, and cost no transaction of their own.
+        Their spend lands when `ending` (the runs end or pause) or with the timer."""
         async with database_errors(), self._write_lock, self._engine.begin() as connection:
             if fence is not None and not await _holds(connection, fence):
                 raise Fenced(fence.run_id)
-            taken = self._buffer.take(run_ids) if run_ids else []
+            taken = self._buffer.take(run_ids, spend=ending) if run_ids else []
             try:
                 await self._write_taken(connection, taken, fence)
                 yield connection

@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from datetime import timedelta
+from functools import cache
 
-from sqlalchemy import delete
+from sqlalchemy import bindparam, delete
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.sql.dml import ReturningInsert
 
 from bot.store.core import StoreCore
-from bot.store.tables import deliveries
+from bot.store.tables import UTCDateTime, deliveries
 
 # Expired keys are overwritten when claimed again, so a sweep only keeps the table small.
 _SWEEP_EVERY_S = 60.0
@@ -37,23 +40,12 @@ class DeliveryDedupe(StoreCore):
             raise ValueError("claim_delivery needs at least one key")
         now = self._now()
         expires = now + timedelta(seconds=ttl_s)
-        insert = self._upsert(deliveries).values(
-            [{"delivery_key": key, "claimed_at": now, "expires_at": expires} for key in unique]
-        )
-        # Insert a new key, or take over an expired one; a held key is left alone and so is
-        # missing from RETURNING. The row lock (PostgreSQL) or the write lock (SQLite) makes
-        # a concurrent claim of the same key wait for ours and then see it held.
-        claim = insert.on_conflict_do_update(
-            index_elements=["delivery_key"],
-            set_={
-                "claimed_at": insert.excluded.claimed_at,
-                "expires_at": insert.excluded.expires_at,
-            },
-            where=deliveries.c.expires_at <= now,
-        ).returning(deliveries.c.delivery_key)
+        claim = _claim(self._engine.dialect.name, len(unique))
+        params: dict[str, object] = {"now": now, "expires": expires}
+        params |= {f"key_{i}": key for i, key in enumerate(unique)}
         try:
             async with self._write() as db:
-                claimed = (await db.execute(claim)).scalars().all()
+                claimed = (await db.execute(claim, params)).scalars().all()
                 if len(claimed) != len(unique):
                     raise _Rollback
         except _Rollback:
@@ -74,3 +66,27 @@ class DeliveryDedupe(StoreCore):
         last = self._last_sweep
         if last is None or self._clock() - last >= _SWEEP_EVERY_S:
             await self.purge_deliveries()
+
+
+@cache
+def _claim(dialect: str, keys: int) -> ReturningInsert[tuple[str]]:
+    """The claim of `keys` delivery keys, built once per dialect and number of keys (a
+    statement built per call cost more CPU than the database's work: issue 21.5)."""
+    insert = postgresql.insert(deliveries) if dialect == "postgresql" else sqlite.insert(deliveries)
+    now, expires = bindparam("now", type_=UTCDateTime()), bindparam("expires", type_=UTCDateTime())
+    rows = [
+        {"delivery_key": bindparam(f"key_{i}"), "claimed_at": now, "expires_at": expires}
+        for i in range(keys)
+    ]
+    # Insert a new key, or take over an expired one; a held key is left alone and so is
+    # missing from RETURNING. The row lock (PostgreSQL) or the write lock (SQLite) makes
+    # a concurrent claim of the same key wait for ours and then see it held.
+    values = insert.values(rows)
+    return values.on_conflict_do_update(
+        index_elements=["delivery_key"],
+        set_={
+            "claimed_at": values.excluded.claimed_at,
+            "expires_at": values.excluded.expires_at,
+        },
+        where=deliveries.c.expires_at <= now,
+    ).returning(deliveries.c.delivery_key)

@@ -6,9 +6,10 @@ from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
 from typing import Any, Literal
 
-from sqlalchemy import func, literal, update
+from sqlalchemy import update
 
 from bot.store.core import Fence, StoreCore, UnknownRun, UnknownSubtask
+from bot.store.prepared import First, Plus, update_row
 from bot.store.records import (
     EndReason,
     RunSource,
@@ -17,12 +18,15 @@ from bot.store.records import (
     SubtaskState,
 )
 from bot.store.rows import sources_value, usage_values
-from bot.store.tables import UTCDateTime, answer_messages, runs, subtasks
+from bot.store.tables import answer_messages, runs, subtasks
 from pipeline import new_run_id
 
 FinishedStatus = Literal["succeeded", "partial", "failed", "cancelled"]
 # States after which a subtask has a finish time.
 _ENDED_STATES: frozenset[SubtaskState] = frozenset({"done", "failed", "skipped", "cancelled"})
+
+
+_INSERT_RUN = runs.insert()
 
 
 class RunWrites(StoreCore):
@@ -59,7 +63,8 @@ class RunWrites(StoreCore):
         owned = owner is not None and lease_s is not None
         async with self._write() as db:
             await db.execute(
-                runs.insert().values(
+                _INSERT_RUN,  # built once: its values are parameters (issue 21.5)
+                dict(
                     run_id=run_id,
                     workspace=workspace,
                     requester=requester,
@@ -80,7 +85,7 @@ class RunWrites(StoreCore):
                     owner=owner if owned else None,
                     fencing_token=1 if owned else None,
                     lease_until=now + timedelta(seconds=lease_s) if lease_s and owned else None,
-                )
+                ),
             )
         return run_id
 
@@ -94,7 +99,7 @@ class RunWrites(StoreCore):
             "status": "running",
             "end_reason": None,
             "ended_by": None,
-            "started_at": func.coalesce(runs.c.started_at, literal(now, UTCDateTime())),
+            "started_at": First(now),
         }
         await self._set_run(run_id, values, fence=fence, later=later)
 
@@ -191,7 +196,7 @@ class RunWrites(StoreCore):
         now = self._now()
         values: dict[str, Any] = {"state": state, "updated_at": now}
         if state == "running":
-            values["started_at"] = func.coalesce(subtasks.c.started_at, literal(now, UTCDateTime()))
+            values["started_at"] = First(now)
             values["finished_at"] = None
         if state in _ENDED_STATES:
             values["finished_at"] = now
@@ -210,12 +215,11 @@ class RunWrites(StoreCore):
         if later:
             self._later(run_id, fence).subtasks.setdefault(subtask_id, {}).update(values)
             return
+        # Its buffered start (if any) and this, in one statement.
+        values = self._buffer.take_subtask(run_id, subtask_id, fence) | values
+        keys = {"run_id": run_id, "subtask_id": subtask_id}
         async with self._write(fence, run_ids=[run_id]) as db:
-            result = await db.execute(
-                update(subtasks)
-                .where(subtasks.c.run_id == run_id, subtasks.c.subtask_id == subtask_id)
-                .values(values)
-            )
+            result = await db.execute(*update_row(subtasks, keys, values))
             if result.rowcount == 0:
                 raise UnknownSubtask(f"{run_id}/{subtask_id}")
 
@@ -243,17 +247,21 @@ class RunWrites(StoreCore):
         only writer of a run's cost); `cost_known` False marks it unknown instead (a model
         without a price took part, so some of its calls were never priced).
         """
-        await self._update_run(
-            run_id,
-            fence=fence,
-            status=status,
-            end_reason=end_reason,
-            ended_by=ended_by,
-            answer=answer,
-            cost_usd=func.coalesce(runs.c.cost_usd, 0.0) if cost_known else None,
-            finished_at=self._now(),
+        values: dict[str, Any] = {
+            "status": status,
+            "end_reason": end_reason,
+            "ended_by": ended_by,
+            "answer": answer,
+            "finished_at": self._now(),
+            "updated_at": self._now(),
             **usage_values(usage),
-        )
+            "cost_usd": Plus(0.0) if cost_known else None,
+        }
+        # Its buffered spend lands first, in this transaction (`ending`).
+        async with self._write(fence, run_ids=[run_id], ending=True) as db:
+            result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
+            if result.rowcount == 0:
+                raise UnknownRun(run_id)
 
     async def mark_paused(
         self, run_ids: Iterable[str], reason: EndReason = "restart", *, fence: Fence | None = None
@@ -263,7 +271,7 @@ class RunWrites(StoreCore):
         ids = list(run_ids)
         if not ids:
             return 0
-        async with self._write(fence, run_ids=ids) as db:  # their progress first
+        async with self._write(fence, run_ids=ids, ending=True) as db:  # progress first
             result = await db.execute(
                 update(runs)
                 .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
@@ -319,9 +327,8 @@ class RunWrites(StoreCore):
 
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
+        values["updated_at"] = self._now()
         async with self._write(fence, run_ids=[run_id]) as db:
-            result = await db.execute(
-                update(runs).where(runs.c.run_id == run_id).values(updated_at=self._now(), **values)
-            )
+            result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
                 raise UnknownRun(run_id)
