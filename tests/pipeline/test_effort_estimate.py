@@ -9,8 +9,15 @@ from hypothesis import strategies as st
 
 from pipeline import PipelineConfig, Plan, Usage
 from pipeline.effort import with_effort
-from pipeline.estimate import HISTORY_MIN, Estimate, Past, basis, correction, estimate
-from pipeline.estimate import estimate_text
+from pipeline.estimate import (
+    HISTORY_MIN,
+    Estimate,
+    Past,
+    basis,
+    correction,
+    estimate,
+    estimate_text,
+)
 from pipeline.testing import simple_plan
 
 
@@ -48,7 +55,9 @@ def test_a_bigger_plan_costs_more_and_a_chain_takes_longer() -> None:
     config = PipelineConfig()
     small, _ = basis(_plan(2), config)
     big, _ = basis(_plan(5), config)
-    assert small is not None and big is not None and big > small
+    assert small is not None
+    assert big is not None
+    assert big > small
     _, flat = basis(_plan(3), config)
     _, chain = basis(_plan(3, depends={"s2": ["s1"], "s3": ["s2"]}), config)
     assert chain > flat
@@ -58,7 +67,9 @@ def test_done_subtasks_are_not_estimated_again() -> None:
     config = PipelineConfig()
     whole, _ = basis(_plan(3), config)
     rest, _ = basis(_plan(3), config, done={"s1", "s2"})
-    assert whole is not None and rest is not None and rest < whole
+    assert whole is not None
+    assert rest is not None
+    assert rest < whole
 
 
 def test_an_unknown_price_makes_the_cost_unknown() -> None:
@@ -87,7 +98,9 @@ def test_planning_cost_counts() -> None:
     config = PipelineConfig()
     without, _ = basis(_plan(2), config)
     planned, _ = basis(_plan(2), config, Usage(10_000, 2_000))
-    assert without is not None and planned is not None and planned > without
+    assert without is not None
+    assert planned is not None
+    assert planned > without
 
 
 def test_the_estimate_in_words() -> None:
