@@ -11,7 +11,9 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Mapping
+import threading
+import time
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from opentelemetry.metrics import Meter, NoOpMeter
@@ -23,12 +25,15 @@ from opentelemetry.sdk.trace.export import BatchSpanProcessor
 from opentelemetry.trace import NoOpTracer, Tracer
 from prometheus_client import CollectorRegistry
 
+from bot.telemetry.export import ReportedMetrics, ReportedSpans, quiet_export_logs
 from bot.telemetry.ids import RunTraceIds
 from bot.telemetry.meters import Meters, make_meters
 
 logger = logging.getLogger(__name__)
 
 SCOPE = "orchestra"
+# How long a SIGTERM's flush may take before the process exits without it.
+FLUSH_TIMEOUT_S = 5.0
 
 
 @dataclass(frozen=True)
@@ -61,23 +66,67 @@ class Telemetry:
         """Whether anything is recorded at all (else calls need no wrapping)."""
         return self.traced or self.measured
 
-    def flush(self, timeout_s: float = 5.0) -> None:
-        """Export what is pending now."""
+    def flush(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+        """Export what is pending now, waiting at most `timeout_s`."""
+        tracers, meters = self._tracers, self._meters
         millis = int(timeout_s * 1000)
-        if self._tracers is not None:
-            self._tracers.force_flush(millis)
-        if self._meters is not None:
-            self._meters.force_flush(millis)
+        works: dict[str, Callable[[], object]] = {}
+        if tracers is not None:
+            works["spans"] = lambda: tracers.force_flush(millis)
+        if meters is not None:
+            works["metrics"] = lambda: meters.force_flush(millis)
+        _within(timeout_s, "flushing", works)
 
-    def shutdown(self, timeout_s: float = 5.0) -> None:
-        """Flush pending spans and metrics, then stop exporting (a SIGTERM's last step)."""
-        if self._tracers is not None:
-            self._tracers.force_flush(int(timeout_s * 1000))
-            self._tracers.shutdown()
-            self._tracers = None
-        if self._meters is not None:
-            self._meters.shutdown(timeout_millis=timeout_s * 1000)
-            self._meters = None
+    def shutdown(self, timeout_s: float = FLUSH_TIMEOUT_S) -> None:
+        """Flush pending spans and metrics, then stop exporting (a SIGTERM's last step),
+        waiting at most `timeout_s`: a collector that hangs must not hold the exit."""
+        tracers, meters = self._tracers, self._meters
+        self._tracers = self._meters = None
+        millis = int(timeout_s * 1000)
+        works: dict[str, Callable[[], object]] = {}
+        if tracers is not None:
+
+            def stop_tracing() -> None:
+                tracers.force_flush(millis)
+                tracers.shutdown()
+
+            works["spans"] = stop_tracing
+        if meters is not None:
+            works["metrics"] = lambda: meters.shutdown(timeout_millis=millis)
+        _within(timeout_s, "shutting down", works)
+
+
+def _within(timeout_s: float, doing: str, works: Mapping[str, Callable[[], object]]) -> None:
+    """Each signal's `works` at once, each on a daemon thread, all waited for at most
+    `timeout_s`; one still going then is left to die with the process. The SDK does not keep
+    to its own timeouts here (opentelemetry-python issue 4568: a span flush waits for every
+    export, each up to `OTEL_EXPORTER_OTLP_TIMEOUT`, 10 s by default, retries included)."""
+    failed: list[str] = []
+
+    def run(signal: str, work: Callable[[], object]) -> None:
+        try:
+            work()
+        except Exception as error:  # the SDK raises when its deadline passed: one line, no trace
+            failed.append(f"{signal} ({type(error).__name__})")
+
+    workers = [
+        threading.Thread(target=run, args=(signal, work), name=f"telemetry {doing}", daemon=True)
+        for signal, work in works.items()
+    ]
+    deadline = time.monotonic() + timeout_s
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(max(0.0, deadline - time.monotonic()))
+    late = [signal for signal, w in zip(works, workers, strict=True) if w.is_alive()]
+    if late or failed:
+        logger.warning(
+            "telemetry: gave up %s %s after %g s (the collector did not answer); "
+            "what was pending is dropped",
+            doing,
+            " and ".join(late + failed),
+            timeout_s,
+        )
 
 
 def telemetry_off() -> Telemetry:
@@ -94,6 +143,12 @@ def _signal_endpoint(config: TelemetryConfig, signal: str) -> str | None:
     return config.endpoint.rstrip("/") + f"/v1/{signal}"
 
 
+def _log_endpoint(config: TelemetryConfig, signal: str) -> str:
+    """Where one signal goes, as the log may name it (see `_signal_endpoint`)."""
+    own = config.environ.get(f"OTEL_EXPORTER_OTLP_{signal.upper()}_ENDPOINT")
+    return own or (config.endpoint or "").rstrip("/") + f"/v1/{signal}"
+
+
 def start_telemetry(config: TelemetryConfig) -> Telemetry:
     """Providers for what `config` asks; `telemetry_off()` when it asks for nothing."""
     if not config.endpoint and not config.prometheus:
@@ -108,19 +163,24 @@ def start_telemetry(config: TelemetryConfig) -> Telemetry:
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
         from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
 
-        tracers = TracerProvider(resource=resource, id_generator=ids)
+        # Never shut down at exit by the SDK itself: unbounded, it would wait on a hanging
+        # collector; `Telemetry.shutdown` is the one, bounded, flush.
+        tracers = TracerProvider(resource=resource, id_generator=ids, shutdown_on_exit=False)
+        spans_at = _log_endpoint(config, "traces")
         exporter = OTLPSpanExporter(endpoint=_signal_endpoint(config, "traces"))
-        tracers.add_span_processor(BatchSpanProcessor(exporter))
+        tracers.add_span_processor(BatchSpanProcessor(ReportedSpans(exporter, spans_at)))
         tracer = tracers.get_tracer(SCOPE)
+        metrics_at = _log_endpoint(config, "metrics")
         metric_exporter = OTLPMetricExporter(endpoint=_signal_endpoint(config, "metrics"))
-        readers.append(PeriodicExportingMetricReader(metric_exporter))
+        readers.append(PeriodicExportingMetricReader(ReportedMetrics(metric_exporter, metrics_at)))
+        quiet_export_logs()
     scrape: CollectorRegistry | None = None
     if config.prometheus:
         from opentelemetry.exporter.prometheus import PrometheusMetricReader
 
         scrape = CollectorRegistry(auto_describe=True)
         readers.append(PrometheusMetricReader(registry=scrape))
-    meters = MeterProvider(metric_readers=readers, resource=resource)
+    meters = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
     meter: Meter = meters.get_meter(SCOPE)
     logger.info(
         "telemetry: traces %s, metrics %s%s",
