@@ -15,8 +15,8 @@ from bot.runs import channel_settings as cs
 from bot.runs.resume import resume_unfinished
 from pipeline.testing import simple_plan
 from sandbox.fakes import signing
-from sandbox.fakes.claude import FakeAnthropic
-from sandbox.fakes.slack import FakeSlack
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage
+from sandbox.fakes.slack import FakeSlack, Message
 from sandbox.fakes.slack_views import OpenView
 from sandbox.world import World
 from tests.e2e.conftest import eventually, thread_text
@@ -48,6 +48,14 @@ async def save(
 ) -> None:
     opened = await open_settings(world, fake_slack, user)
     assert await world.submit_view(opened.view_id, values) == {}
+
+
+def all_threads(fake_slack: FakeSlack, channel: str) -> list[Message]:
+    """Every message of the channel, its threads' replies included."""
+    found = []
+    for root in fake_slack.channel_messages(channel):
+        found += fake_slack.thread(channel, root.ts)
+    return found
 
 
 def announcements(fake_slack: FakeSlack) -> list[str]:
@@ -187,6 +195,24 @@ async def test_a_spent_channel_budget_refuses_a_run_privately(
     fake_claude.respond_plan(simple_plan("compare queues", 2))
     await world.command("compare message queues", user="U1", channel="C2")
     await eventually(lambda: bool(fake_claude.calls_for("integrator")), 30)
+
+
+async def test_a_channel_budget_holds_each_call_of_a_run_and_stops_it_when_spent(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    people(fake_slack)
+    await save(world, fake_slack, {cs.BUDGET: "0.07"})  # above a new run's least (~$0.06)
+
+    def dear_plan(call: CallInfo) -> Reply:
+        # 20,000 input tokens at Sonnet's $3: $0.06 of the channel's $0.07 gone at once.
+        return Reply(json=simple_plan("compare queues", 2), usage=Usage(20_000, 100))
+
+    fake_claude.respond("orchestrator", dear_plan)
+    await world.command("compare message queues", user="U1", channel="C1")
+    await eventually(lambda: "stopped" in thread_text(all_threads(fake_slack, "C1")), 30)
+    said = thread_text(all_threads(fake_slack, "C1"))
+    assert "this channel's daily budget of $0.07" in said
+    assert fake_claude.calls_for("subagent") == []  # no call it could not hold was made
 
 
 async def test_review_and_effort_defaults_apply_when_the_request_says_nothing(
