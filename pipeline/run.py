@@ -267,7 +267,8 @@ async def run_pipeline(
             answer, answer_cut = await integrate(ctx, goal, plan, outcomes)
         if not cut and not answer_cut:
             # (A run cut at its deadline has no time for them.)
-            follow_ups = await _follow_ups(ctx, goal, answer, work)
+            with tracing.stage("follow_ups"):
+                follow_ups = await _follow_ups(ctx, goal, answer, work)
     except asyncio.CancelledError:
         cancelled = result("cancelled", "The run was cancelled.", "cancelled")
         await ctx.emit(RunCancelled(run_id=ctx.run_id, at=ctx.now(), result=cancelled))

@@ -1,8 +1,9 @@
 """The tracing hook: a run's stages as spans, for whoever traces (the Slack app's OpenTelemetry).
 
 The pipeline knows no tracing library. It tells a `Tracing` where each stage of a run begins and
-ends (the plan, each subagent, the integrator) and what happens inside one (a retry); the
-caller decides what that becomes. The default does nothing and costs a `nullcontext`.
+ends (the plan, each subagent, the integrator, the suggested follow-ups) and what happens inside
+one (a retry); the caller decides what that becomes. The default does nothing and costs a
+`nullcontext`.
 """
 
 from __future__ import annotations
@@ -11,7 +12,7 @@ from collections.abc import Mapping
 from contextlib import AbstractContextManager, nullcontext
 from typing import Literal, Protocol
 
-Stage = Literal["plan", "subagent", "integrator"]
+Stage = Literal["plan", "subagent", "integrator", "follow_ups"]
 NoteValue = str | int | float | bool
 
 

@@ -25,6 +25,7 @@ AGENTS: Mapping[Stage, str] = {
     "plan": "orchestrator",
     "subagent": "subagent",
     "integrator": "integrator",
+    "follow_ups": "follow_ups",  # the suggested follow-up questions' call (issue 23.3)
 }
 
 

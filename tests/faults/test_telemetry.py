@@ -53,9 +53,13 @@ class Bot:
         return await finish(self.process, 30)
 
     async def kill_quietly(self) -> None:
-        if self.process is not None and self.process.returncode is None:
+        """End the process if it still runs; its log is printed (pytest shows it on failure)."""
+        if self.process is None:
+            return
+        if self.process.returncode is None:
             self.process.kill()
-            await self.process.wait()
+        _, err = await self.process.communicate()  # what a stop above has not read already
+        print(f"--- {self.url} exited {self.process.returncode}\n{err.decode()[-4000:]}")
 
 
 @pytest.fixture
@@ -139,7 +143,7 @@ async def test_each_run_is_one_trace_with_every_claude_call_a_chat_span_and_sigt
         assert parent.attributes["gen_ai.operation.name"] == "invoke_agent"
         assert by_id[parent.parent_id].name == "invoke_agent orchestra"
     stages = {s.attributes["gen_ai.agent.name"] for s in receiver.named("invoke_agent ")}
-    assert stages == {"orchestra", "orchestrator", "subagent", "integrator"}
+    assert stages == {"orchestra", "orchestrator", "subagent", "integrator", "follow_ups"}
     assert not receiver.named("anthropic.")  # the SDK's own span is off
 
     used = fake_claude.total_usage()
@@ -229,12 +233,20 @@ async def test_slack_calls_are_client_spans_in_the_run_trace_and_429s_are_counte
     slack = receiver.named("slack ")
     assert slack, "no Slack call span"
     assert {s.trace_id for s in receiver.spans} == {root.trace_id}  # all in the run's trace
+    answered_spans = 0
     for span in slack:
         method = span.name.removeprefix("slack ")
         assert span.attributes["slack.method"] == method
         assert span.attributes["server.address"] == "127.0.0.1"
+        if span.attributes.get("error.type") == "CancelledError":
+            # The app cancelled the call (a live plan edit cut short by the run's final
+            # one, bot.thread.plan_editor): no answer to tell, and the span says so.
+            assert method == "chat.update"
+            continue
         assert span.attributes["http.response.status_code"] == 200
         assert span.attributes["slack.ok"] is True
+        answered_spans += 1
+    assert answered_spans
     posts = [s for s in slack if s.attributes["slack.method"] == "chat.postMessage"]
     assert sum("slack.rate_limited" in s.events for s in posts) == 1  # waited out, one span
 
@@ -244,7 +256,13 @@ async def test_slack_calls_are_client_spans_in_the_run_trace_and_429s_are_counte
     answered.pop("auth.test", None)
     assert answered
     for method, count in answered.items():
-        assert receiver.total("orchestra.slack.calls", **{"slack.method": method}) == count
+        # A call the app cancelled may have been answered after it stopped listening.
+        cancelled = sum(
+            s.attributes.get("error.type") == "CancelledError"
+            for s in receiver.named(f"slack {method}")
+        )
+        counted = receiver.total("orchestra.slack.calls", **{"slack.method": method})
+        assert count - cancelled <= counted <= count, method
     assert receiver.total("orchestra.slack.rate_limited", **{"slack.method": "chat.postMessage"})
     assert receiver.total("orchestra.slack.rate_limited") == 1
 
