@@ -194,8 +194,8 @@ async def launch(
             lease_s=ownership.lease_s,
             trace_id=trace_id,
             effort=effort,
+            settings=settings.to_json(),  # in the run row's transaction: one write
         )
-        await deps.store.record_run_settings(run_id, settings.to_json())
     except StoreError:
         # Without its row the run cannot be resumed after a crash, but it still runs now
         # (held by its Redis lease alone: no replica can take over a run it cannot read).

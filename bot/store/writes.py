@@ -11,6 +11,7 @@ from sqlalchemy import update
 from bot.store.core import Fence, StoreCore, UnknownRun, UnknownSubtask
 from bot.store.prepared import First, Plus, update_row
 from bot.store.records import (
+    ACTIVE_STATUSES,
     EndReason,
     RunSource,
     Source,
@@ -18,7 +19,7 @@ from bot.store.records import (
     SubtaskState,
 )
 from bot.store.rows import sources_value, usage_values
-from bot.store.tables import answer_messages, runs, subtasks
+from bot.store.tables import answer_messages, run_settings, runs, subtasks
 from pipeline import new_run_id
 
 FinishedStatus = Literal["succeeded", "partial", "failed", "cancelled"]
@@ -27,6 +28,7 @@ _ENDED_STATES: frozenset[SubtaskState] = frozenset({"done", "failed", "skipped",
 
 
 _INSERT_RUN = runs.insert()
+_INSERT_RUN_SETTINGS = run_settings.insert()
 
 
 class RunWrites(StoreCore):
@@ -51,8 +53,12 @@ class RunWrites(StoreCore):
         trace_id: str | None = None,
         enterprise_id: str | None = None,
         effort: str | None = None,
+        settings: Mapping[str, Any] | None = None,
     ) -> str:
         """Store a new run and return its id (`run_id`, or a new one when None).
+
+        `settings`: the channel's settings the run starts with (a resume uses them), kept in
+        the same transaction as the run's row (one write, issue 21.5).
 
         `parent_run_id` links a Re-run or Retry to the run it repeats. With `owner` (a
         replica) and `lease_s`, the run is born owned: fencing token 1, its lease running
@@ -87,6 +93,8 @@ class RunWrites(StoreCore):
                     lease_until=now + timedelta(seconds=lease_s) if lease_s and owned else None,
                 ),
             )
+            if settings is not None:
+                await db.execute(_INSERT_RUN_SETTINGS, {"run_id": run_id, "data": dict(settings)})
         return run_id
 
     async def mark_running(
@@ -274,7 +282,7 @@ class RunWrites(StoreCore):
         async with self._write(fence, run_ids=ids, ending=True) as db:  # progress first
             result = await db.execute(
                 update(runs)
-                .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
+                .where(runs.c.run_id.in_(ids), runs.c.status.in_(ACTIVE_STATUSES))
                 .values(status="paused", end_reason=reason, updated_at=self._now())
             )
         return result.rowcount
