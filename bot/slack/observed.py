@@ -5,6 +5,12 @@ Two hooks, both observers only (they never change a call, its arguments or its r
 - `CallWatch`, a retry handler that never retries, first in the client's handlers: slack_sdk
   shows it every answer of every request (each retried attempt too). Bolt copies a client's
   handlers into the client it makes for each request, so listeners' calls are counted too.
+  Those per-request clients are not wrapped for spans, and need not be: no run's call goes
+  through them. Every call a run makes (and every call the app's listeners make) goes through
+  the app's own client, `deps.io.client`; Bolt's per-request clients serve the authorization
+  step alone (an auth.test as a request arrives, before any run), outside any run's trace,
+  where a call gets no span in any case (see `traced_api_call`). The process test
+  (tests/faults/test_telemetry.py) checks that every other request of two runs is a span.
 - the app's own client's `api_call`, wrapped so that a whole call (its retries and the waits
   between them included) is one `slack <method>` span; the watch runs inside that call's
   task, so a 429 becomes an event on it. A class that overrides `api_call` would have to

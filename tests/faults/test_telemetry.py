@@ -156,6 +156,19 @@ async def test_each_run_is_one_trace_with_every_claude_call_a_chat_span_and_sigt
     assert GOAL.encode() not in everything
     assert ANSWER.encode() not in everything
 
+    # Every Slack request the runs made is a span in their traces, whatever client made it:
+    # all but the two auth.test calls made before any run (the start-up check's, and Bolt's
+    # authorization on its per-request client), which are counted but belong to no run. (A
+    # call the app cancelled is a span that Slack may not have seen.)
+    answered = fake_slack.counts_by_method()
+    assert answered.pop("auth.test") == 2
+    slack_spans = receiver.named("slack ")
+    assert {s.attributes["slack.method"] for s in slack_spans} == set(answered)
+    for method, count in answered.items():
+        spans = [s for s in slack_spans if s.attributes["slack.method"] == method]
+        done = [s for s in spans if s.attributes.get("error.type") != "CancelledError"]
+        assert len(done) <= count <= len(spans), method
+
     # Metrics only ever left with the SIGTERM's flush (their interval is 10 minutes).
     for name in (
         "gen_ai.client.token.usage",
