@@ -103,6 +103,15 @@ class WriteBuffer:
                     taken.append((run_id, pending))
         return taken
 
+    def take_run(self, run_id: str, fence: Fence | None) -> dict[str, Any]:
+        """Remove and return the run's buffered columns written under `fence` (they go
+        into the run's synchronous UPDATE, one statement)."""
+        pending = self._runs.get(run_id)
+        if pending is None or pending.fence != fence:
+            return {}
+        taken, pending.run = pending.run, {}
+        return taken
+
     def take_subtask(self, run_id: str, subtask_id: str, fence: Fence | None) -> dict[str, Any]:
         """Remove and return the buffered columns of one subtask written under `fence`
         (they go into that subtask's synchronous write, one statement)."""

@@ -4,14 +4,15 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import timedelta
+from functools import cache
 from typing import Any, Literal
 
-from sqlalchemy import update
+from sqlalchemy import bindparam, update
+from sqlalchemy.dialects import postgresql, sqlite
 
 from bot.store.core import Fence, StoreCore, UnknownRun, UnknownSubtask
 from bot.store.prepared import First, Plus, update_row
 from bot.store.records import (
-    ACTIVE_STATUSES,
     EndReason,
     RunSource,
     Source,
@@ -29,6 +30,19 @@ _ENDED_STATES: frozenset[SubtaskState] = frozenset({"done", "failed", "skipped",
 
 _INSERT_RUN = runs.insert()
 _INSERT_RUN_SETTINGS = run_settings.insert()
+_INSERT_SUBTASK = subtasks.insert()
+_DELETE_SUBTASKS = subtasks.delete().where(subtasks.c.run_id == bindparam("run_id"))
+
+
+@cache
+def _add_answer(dialect: str) -> postgresql.Insert | sqlite.Insert:
+    """One more answer part (a repeat ignored), built once per dialect."""
+    insert = (
+        postgresql.insert(answer_messages)
+        if dialect == "postgresql"
+        else sqlite.insert(answer_messages)
+    )
+    return insert.on_conflict_do_nothing(index_elements=["run_id", "ts"])
 
 
 class RunWrites(StoreCore):
@@ -154,16 +168,16 @@ class RunWrites(StoreCore):
             fence: Write only while the run is still owned under it (`Fenced` if not).
         """
         now = self._now()
+        # The run's buffered columns in the same UPDATE; its other buffered writes first.
+        values = self._buffer.take_run(run_id, fence) | {"plan": dict(plan), "updated_at": now}
         async with self._write(fence, run_ids=[run_id]) as db:
-            result = await db.execute(
-                update(runs).where(runs.c.run_id == run_id).values(plan=dict(plan), updated_at=now)
-            )
+            result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
                 raise UnknownRun(run_id)
-            await db.execute(subtasks.delete().where(subtasks.c.run_id == run_id))
+            await db.execute(_DELETE_SUBTASKS, {"run_id": run_id})
             if roles:
                 await db.execute(
-                    subtasks.insert(),
+                    _INSERT_SUBTASK,
                     [
                         {
                             "run_id": run_id,
@@ -233,9 +247,9 @@ class RunWrites(StoreCore):
 
     async def add_answer_ts(self, run_id: str, ts: str, *, fence: Fence | None = None) -> None:
         """One more posted part of the answer (a repeat of the same ts is ignored)."""
-        insert = self._upsert(answer_messages).values(run_id=run_id, ts=ts)
+        insert = _add_answer(self._engine.dialect.name)
         async with self._write(fence, run_ids=[run_id]) as db:
-            await db.execute(insert.on_conflict_do_nothing(index_elements=["run_id", "ts"]))
+            await db.execute(insert, {"run_id": run_id, "ts": ts})
 
     async def finish_run(
         self,
@@ -265,7 +279,9 @@ class RunWrites(StoreCore):
             **usage_values(usage),
             "cost_usd": Plus(0.0) if cost_known else None,
         }
-        # Its buffered spend lands first, in this transaction (`ending`).
+        # Its buffered columns in the same UPDATE; its other buffered writes and its spend
+        # first, in this transaction (`ending`).
+        values = self._buffer.take_run(run_id, fence) | values
         async with self._write(fence, run_ids=[run_id], ending=True) as db:
             result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
@@ -282,7 +298,7 @@ class RunWrites(StoreCore):
         async with self._write(fence, run_ids=ids, ending=True) as db:  # progress first
             result = await db.execute(
                 update(runs)
-                .where(runs.c.run_id.in_(ids), runs.c.status.in_(ACTIVE_STATUSES))
+                .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
                 .values(status="paused", end_reason=reason, updated_at=self._now())
             )
         return result.rowcount
@@ -335,7 +351,7 @@ class RunWrites(StoreCore):
 
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
-        values["updated_at"] = self._now()
+        values = self._buffer.take_run(run_id, fence) | values | {"updated_at": self._now()}
         async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
