@@ -53,6 +53,7 @@ _EMOJI = {
     "eyes": "👀",
     "memo": "📝",
     "question": "❓",
+    "gear": "⚙️",
 }
 # Only known codes match, so an unknown `:word:` never swallows the colon a known one needs.
 _EMOJI_CODE = re.compile(
