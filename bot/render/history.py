@@ -57,6 +57,14 @@ def thread_link(workspace_url: str, channel: str, ts: str | None) -> str:
     return f"{workspace_url.rstrip('/')}/archives/{channel}/p{ts.replace('.', '')}"
 
 
+def canvas_url(workspace_url: str, team_id: str, canvas_id: str) -> str:
+    """A canvas's address in the workspace (Slack's shape: /docs/<team>/<canvas id>); ''
+    without the workspace's URL."""
+    if not workspace_url or not team_id:
+        return ""
+    return f"{workspace_url.rstrip('/')}/docs/{team_id}/{canvas_id}"
+
+
 def goal_link(workspace_url: str, goal: str, channel: str, thread_ts: str | None) -> str:
     """A run's goal, short, linking to its thread; '' when it has no thread yet. The label is
     plain text: a link inside it (which `mrkdwn_line` keeps live) would end ours early."""
@@ -73,6 +81,9 @@ def run_line(run: RunSummary, workspace_url: str) -> str:
     when = run.created_at.strftime("%Y-%m-%d %H:%M UTC")
     link = thread_link(workspace_url, run.channel, run.thread_ts)
     where = f"<{link}|thread>" if link else f"<#{run.channel}>"
+    canvas = canvas_url(workspace_url, run.workspace, run.canvas_id) if run.canvas_id else ""
+    if canvas:
+        where += f" · <{canvas}|canvas>"
     who = notes.who(run.requester)
     line = f"*{goal}*\n{who} · {_STATUS[run.status]} · {cost} · {when} · {where}"
     estimate = _estimate(run)

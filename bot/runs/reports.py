@@ -4,6 +4,7 @@
 from __future__ import annotations
 
 from bot.deps import Deps
+from bot.render.history import canvas_url
 from bot.slack.canvases import CanvasIO
 from bot.slack.io import SlackIO
 from bot.slack.requester import Requester
@@ -12,11 +13,9 @@ from bot.thread.canvas import AnswerCanvas
 
 
 def canvas_link(workspace_url: str, team_id: str, canvas_id: str) -> str:
-    """A canvas's address in the workspace (Slack's shape: /docs/<team>/<canvas id>); ''
-    without the workspace's URL (then no canvas is made: the thread could not link it)."""
-    if not workspace_url or not team_id:
-        return ""
-    return f"{workspace_url.rstrip('/')}/docs/{team_id}/{canvas_id}"
+    """A canvas's address in the workspace; '' without the workspace's URL (then no canvas is
+    made: the thread could not link it)."""
+    return canvas_url(workspace_url, team_id, canvas_id)
 
 
 def answer_canvas(

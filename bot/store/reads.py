@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection
 from bot.store.core import StoreCore
 from bot.store.records import UNFINISHED_STATUSES, RunSummary, StoredRun, StoredSubtask
 from bot.store.rows import run_of, subtask_of, summary_of
-from bot.store.tables import answer_messages, runs, subtasks
+from bot.store.tables import answer_messages, run_canvases, runs, subtasks
 
 
 class RunReads(StoreCore):
@@ -116,7 +116,8 @@ class RunReads(StoreCore):
 
 
 def _summary_query() -> Select[Any]:
-    """The columns of a history line (`RunSummary`)."""
+    """The columns of a history line (`RunSummary`), with the run's canvas if it has one."""
+    with_canvas = runs.outerjoin(run_canvases, run_canvases.c.run_id == runs.c.run_id)
     return select(
         runs.c.run_id,
         runs.c.workspace,
@@ -134,7 +135,8 @@ def _summary_query() -> Select[Any]:
         runs.c.estimate_s,
         runs.c.basis_usd,
         runs.c.basis_s,
-    )
+        run_canvases.c.canvas_id,
+    ).select_from(with_canvas)
 
 
 async def _subtasks_of(db: AsyncConnection, ids: Sequence[str]) -> dict[str, list[StoredSubtask]]:

@@ -175,4 +175,5 @@ def summary_of(m: RowMapping) -> RunSummary:
         estimate_s=m["estimate_s"],
         basis_usd=m["basis_usd"],
         basis_s=m["basis_s"],
+        canvas_id=m.get("canvas_id"),
     )

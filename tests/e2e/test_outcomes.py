@@ -119,3 +119,20 @@ async def test_a_mentions_plan_header_says_how_it_ended_and_its_root_is_left_alo
     await eventually(lambda: plan_head(fake_slack, ts).startswith(":white_check_mark:"))
     assert "subtasks done" in thread_text(fake_slack.thread("C1", ts))
     assert not [c for c in fake_slack.calls if c.method == "chat.update" and c.args["ts"] == ts]
+
+
+async def test_history_and_the_home_tab_link_a_runs_canvas(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    fake_slack.add_user("U42", "Ann")  # a member, who sees the channel's runs
+    fake_claude.respond("integrator", lambda c: Reply(text=long_answer(8_000)))
+    await world.command("compare the options", user="U42")
+    await _ended(world, fake_slack, "Answered")
+    [canvas] = fake_slack.canvases.values()
+    link = fake_slack.canvas_link(canvas.canvas_id)
+    await world.command("history", user="U42", channel="C1", reply_to="hist")
+    await eventually(lambda: bool(fake_slack.responses_to.get("hist")))
+    assert f"<{link}|canvas>" in str(fake_slack.responses_to["hist"][0]["blocks"])
+    await world.open_home(user="U42")
+    await eventually(lambda: "U42" in fake_slack.home_views)
+    assert f"<{link}|canvas>" in str(fake_slack.home_views["U42"]["blocks"])
