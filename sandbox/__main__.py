@@ -18,7 +18,7 @@ from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.demo import install_demo
 from sandbox.fakes.slack import FakeSlack
 from sandbox.page import create_page_app
-from sandbox.world import running_world
+from sandbox.world import running_world, world_settings
 
 logger = logging.getLogger(__name__)
 
@@ -26,7 +26,11 @@ logger = logging.getLogger(__name__)
 async def serve(port: int, api_key: str | None) -> None:
     """Run the sandbox until SIGINT/SIGTERM."""
     stop = stop_on_signals()
-    config = PipelineConfig()
+    # Suggested follow-ups as the app has them by default (ORCHESTRA_FOLLOW_UPS).
+    config = PipelineConfig(follow_ups=3)
+    # A canvas's threshold as the app's (ORCHESTRA_CANVAS_MIN_CHARS; the demo's answers are
+    # short, so lower it to watch one become a canvas).
+    min_chars = int(os.environ.get("ORCHESTRA_CANVAS_MIN_CHARS") or 3000)
     async with FakeSlack() as slack, FakeAnthropic() as demo_claude:
         llm: LLM
         if api_key:
@@ -46,7 +50,8 @@ async def serve(port: int, api_key: str | None) -> None:
                 "placeholders. Set ANTHROPIC_API_KEY for real Claude. Add [flaky] or [broken] "
                 "to a goal to watch retries or a failing subtask."
             )
-        async with running_world(slack, llm, config) as world:
+        settings = world_settings(slack, canvas_min_chars=min_chars)
+        async with running_world(slack, llm, config, settings) as world:
             runner = web.AppRunner(create_page_app(world, banner), access_log=None)
             await runner.setup()
             await web.TCPSite(runner, "127.0.0.1", port).start()

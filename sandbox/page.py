@@ -18,7 +18,7 @@ from sandbox.dm import DM, dm_view, new_chat, send_dm
 from sandbox.fakes.slack import BOT_ID, BOT_USER, Message
 from sandbox.home import home_view, open_home
 from sandbox.private import PrivateNote, PrivateNotes
-from sandbox.render import Names, message_html, names_of
+from sandbox.render import Names, canvas_html, message_html, names_of
 from sandbox.world import World
 
 USER = "USANDBOX"
@@ -247,7 +247,30 @@ def create_page_app(world: World, banner: str) -> web.Application:
         response = await world.stop_button(thread_ts=str(data["chat"]), user=USER, channel=DM)
         return web.json_response({"ok": response.status == 200})
 
+    async def canvas(request: web.Request) -> web.Response:
+        # A canvas the app made (canvases.create), as the person opening its link reads it.
+        found = world.slack.canvases.get(request.match_info["canvas_id"])
+        if found is None:
+            raise web.HTTPNotFound(text="No such canvas.")
+        shown = canvas_html(found.title, found.markdown, names_of(world.slack))
+        return web.json_response({"title": found.title, "html": shown})
+
+    async def file(request: web.Request) -> web.Response:
+        # A file the app shared (files.completeUploadExternal): its bytes, to download.
+        found = world.slack.files.get(request.match_info["file_id"])
+        if found is None or found.content is None:
+            raise web.HTTPNotFound(text="No such file.")
+        disposition = f'attachment; filename="{re.sub(r"[^A-Za-z0-9._-]", "_", found.filename)}"'
+        return web.Response(
+            body=found.content,
+            content_type="text/markdown",
+            charset="utf-8",
+            headers={"Content-Disposition": disposition},
+        )
+
     app.on_shutdown.append(end_streams)
+    app.router.add_get("/api/canvas/{canvas_id}", canvas)
+    app.router.add_get("/api/files/{file_id}", file)
     app.router.add_get("/", index)
     app.router.add_get("/favicon.svg", icon)
     app.router.add_get("/favicon.ico", icon)

@@ -74,6 +74,10 @@ _PERMALINK = re.compile(
 )
 
 
+# A canvas's address in the workspace, as the app links one (bot.runs.reports.canvas_link).
+_CANVAS_LINK = re.compile(re.escape(WORKSPACE_URL) + r"docs/[A-Z0-9]+/([A-Z0-9]+)")
+
+
 class _Stash:
     """Fragments of finished HTML, set aside under placeholders until `restore`."""
 
@@ -154,8 +158,18 @@ def thread_address(url: str) -> str | None:
     return f"#/archives/{channel}/p{seconds}{micros}"
 
 
+def canvas_address(url: str) -> str | None:
+    """Where in the page a canvas's link opens it (`#/docs/<canvas id>`: a pane beside the
+    thread, as Slack opens a canvas beside the conversation); None for any other URL."""
+    found = _CANVAS_LINK.fullmatch(url)
+    return f"#/docs/{found.group(1)}" if found else None
+
+
 def _link(url: str, label: str) -> str:
     # `url` and `label` are escaped already; only http(s) URLs are ever made links.
+    canvas = canvas_address(html.unescape(url))
+    if canvas is not None:
+        return f'<a class="canvas-link" href="{canvas}" title="{url}">{label}</a>'
     address = thread_address(html.unescape(url))
     if address is not None:
         # Hovered, it shows the Slack address it stands for.
@@ -465,6 +479,7 @@ def message_html(
         if message.blocks
         else mrkdwn(message.text, names)
     )
+    body += "".join(_file_html(f) for f in message.files)
     edited = ' <span class="edited">(edited)</span>' if message.edited else ""
     label = '<span class="private-label">Only visible to you</span>' if private else ""
     link = ""
@@ -480,3 +495,18 @@ def message_html(
         f'<div class="author">{html.escape(author)}{time_html(message.ts, tz)}{edited}{label}'
         f"</div>{body}{link}</div>"
     )
+
+
+def _file_html(file: Mapping[str, Any]) -> str:
+    """A file shared in a message (files.completeUploadExternal): its name, downloadable."""
+    file_id = html.escape(str(file.get("id", "")), quote=True)
+    name = html.escape(str(file.get("name") or file.get("title") or "file"))
+    return (
+        f'<div class="file"><span aria-hidden="true">📄</span> '
+        f'<a class="file-link" href="/api/files/{file_id}" download="{name}">{name}</a></div>'
+    )
+
+
+def canvas_html(title: str, text: str, names: Names | None = None) -> str:
+    """A canvas as its pane shows it: its title, then its markdown rendered."""
+    return f'<h2 class="canvas-title">{html.escape(title)}</h2>{markdown(text, names)}'

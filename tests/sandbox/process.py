@@ -65,15 +65,18 @@ async def _drain(process: asyncio.subprocess.Process, output: list[str]) -> None
 
 
 @contextlib.asynccontextmanager
-async def running_sandbox(module: str, cwd: Path) -> AsyncIterator[Sandbox]:
-    """Run `python -m <module>` in `cwd` (no `.env` there) until the block ends."""
+async def running_sandbox(
+    module: str, cwd: Path, env: dict[str, str] | None = None
+) -> AsyncIterator[Sandbox]:
+    """Run `python -m <module>` in `cwd` (no `.env` there) until the block ends (`env`: set
+    on top of the token-free environment)."""
     port = free_port()
     process = await asyncio.create_subprocess_exec(
         sys.executable,
         "-m",
         module,
         cwd=cwd,
-        env=token_free_env(port),
+        env={**token_free_env(port), **(env or {})},
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
     )
