@@ -457,3 +457,63 @@ async def test_an_open_question_stays_open_after_its_owner_is_sigkilled_and_an_a
     assert "The person answered: the North Sea" in str(planned.body["messages"])
     assert sorted(aspects_called(fake_claude)) == [1, 2]
     assert text_of(fake_slack, root).count(ANSWERED) == 1
+
+
+async def test_in_a_dm_approve_and_a_steer_taken_at_other_replicas_reach_the_owners_run(
+    replicas: Cluster, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    release = asyncio.Event()
+    fake_claude.respond_plan(simple_plan("compare queues", 2, depends={"s2": ["s1"]}))
+
+    async def subagent(call: CallInfo) -> Reply:
+        if aspect(call) == 1:
+            await release.wait()
+        return Reply(text=f"Result {aspect(call)}.")
+
+    fake_claude.respond("subagent", subagent)
+    owner, approver, steerer = replicas.replicas
+
+    async def dm(replica: Replica, text: str, thread_ts: str | None = None) -> str:
+        ts = fake_slack.add_user_message("D1", "U1", text, thread_ts)
+        body, kind = signing.dm_message(
+            text=text, user="U1", channel="D1", ts=ts, thread_ts=thread_ts, event_id=f"Ev{ts}"
+        )
+        assert await replica.post(body, kind, http=replicas.http) == 200
+        return ts
+
+    root = await dm(owner, "--review compare message queues")
+    await eventually(
+        lambda: any(APPROVE_ACTION in str(m.blocks) for m in fake_slack.thread("D1", root)),
+        within=20,
+    )
+    run = await the_run(replicas)
+    assert owner.owns(run)
+    buttons = next(m.ts for m in fake_slack.thread("D1", root) if APPROVE_ACTION in str(m.blocks))
+    body, kind = signing.block_action(
+        action_id=APPROVE_ACTION,
+        value=run.run_id,
+        user="U1",
+        channel="D1",
+        message_ts=buttons,
+        thread_ts=root,
+        trigger_id=fake_slack.issue_trigger("U1"),
+    )
+    assert await approver.post(body, kind, http=replicas.http) == 200
+    await eventually(lambda: len(fake_claude.calls_for("subagent")) == 1, within=20)
+
+    sent = time.monotonic()
+    await dm(steerer, STEER, thread_ts=root)  # no mention needed in a DM
+    await eventually(lambda: "Steering noted" in text_of(fake_slack, root, "D1"), within=2)
+    assert time.monotonic() - sent <= 2.0
+    release.set()
+    await eventually(lambda: bool(fake_claude.calls_for("integrator")), within=30)
+    await replicas.idle()
+    [first] = subagent_requests(fake_claude, 1)
+    [second] = subagent_requests(fake_claude, 2)
+    assert STEER not in first
+    assert STEER in second
+    [integrator] = fake_claude.calls_for("integrator")
+    assert STEER in str(integrator.body["messages"])
+    assert len(fake_claude.calls_for("orchestrator")) == 1
+    done = await the_run(replicas)
+    assert (done.status, owner.owns(done)) == ("succeeded", True)
