@@ -14,7 +14,6 @@ from pipeline.errors import (
     Refused,
 )
 from pipeline.events import (
-    TERMINAL_EVENTS,
     CallRetrying,
     EventSink,
     IntegrationDelta,
@@ -46,7 +45,7 @@ from pipeline.review import Review, ReviewExpired
 from pipeline.run import new_run_id, run_pipeline
 from pipeline.sources import sources_markdown, with_sources
 from pipeline.steering import Steer, Steering, no_steering
-from pipeline.summary import footer_parts, searches_text
+from pipeline.summary import footer_parts, not_included, searches_text
 from pipeline.usage import cost_of
 
 __all__ = [
@@ -54,7 +53,6 @@ __all__ = [
     "EMPTY_GOAL",
     "LLM",
     "NO_BUDGET",
-    "TERMINAL_EVENTS",
     "AllSubtasksFailed",
     "Budget",
     "BudgetExceeded",
@@ -109,6 +107,7 @@ __all__ = [
     "goal_problem",
     "new_run_id",
     "no_steering",
+    "not_included",
     "number_sources",
     "run_pipeline",
     "searches_text",

@@ -32,7 +32,7 @@ from pipeline.terminal import (
     TerminalProgress,
     clean,
     footer,
-    not_included,
+    not_included_line,
     print_answer,
     say,
 )
@@ -155,7 +155,7 @@ async def _run(args: argparse.Namespace, settings: PipelineSettings, api_key: st
         if result.answer_cut:
             say(out, f"\n{result.answer_cut}", "yellow")
         if result.failed_subtasks:
-            say(out, f"\n{not_included(result)}")
+            say(out, f"\n{not_included_line(result)}")
     say(err, footer(result))
     return 0 if result.status in ("succeeded", "partial") else 1
 

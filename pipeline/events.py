@@ -88,7 +88,6 @@ class SubtaskCut(Event):
 
 @dataclass(frozen=True, slots=True, kw_only=True)
 class IntegrationStarted(Event):
-    succeeded: tuple[str, ...]
     failed: tuple[str, ...]
 
 
@@ -130,8 +129,6 @@ PipelineEvent = (
     | RunFailed
     | RunCancelled
 )
-
-TERMINAL_EVENTS = (RunFinished, RunFailed, RunCancelled)
 
 
 class EventSink(Protocol):

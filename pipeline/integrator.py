@@ -45,7 +45,6 @@ async def integrate(
         IntegrationStarted(
             run_id=ctx.run_id,
             at=ctx.now(),
-            succeeded=tuple(r.task.id for r in results),
             failed=tuple(t.id for t, _ in failures),
         )
     )

@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pipeline.models import RunResult
+from pipeline.words import CUT_AT_DEADLINE
 
 
 def searches_text(searches: int, cost_usd: float | None = None) -> str:
@@ -22,6 +25,25 @@ def footer_parts(result: RunResult) -> list[str]:
         parts.append(searches_text(result.usage.web_search_requests, result.search_cost_usd))
     parts.append("cost unknown" if result.cost_usd is None else f"≈ ${result.cost_usd:.4f}")
     return parts
+
+
+def not_included(result: RunResult, role: Callable[[str], str] = str) -> str:
+    """Which subtasks the answer lacks, by role and why (its status, or cut at the deadline):
+    "Not included: A (failed); B (skipped)", or "" when it lacks none. Every surface says it
+    in these words (Slack's answer, the report, the terminal); `role` renders a role there."""
+    if result.plan is None or not result.failed_subtasks:
+        return ""
+    tasks = result.plan.by_id()
+    names = [
+        f"{role(tasks[i].role)} ({_missing(result, i)})"
+        for i in result.failed_subtasks
+        if i in tasks
+    ]
+    return "Not included: " + "; ".join(names) if names else ""
+
+
+def _missing(result: RunResult, subtask_id: str) -> str:
+    return CUT_AT_DEADLINE if subtask_id in result.cut else result.outcomes[subtask_id].status
 
 
 # Why a search or a fetch failed, in words (the API's error codes; fetch codes are prefixed).

@@ -22,7 +22,7 @@ from rich.text import Text
 
 from pipeline.events import CallRetrying, PipelineEvent
 from pipeline.models import RunResult
-from pipeline.summary import footer_parts
+from pipeline.summary import footer_parts, not_included
 from pipeline.view import RunView, SubtaskView
 
 Mode = Literal["live", "log", "quiet"]
@@ -133,17 +133,9 @@ def footer(result: RunResult) -> str:
     return " · ".join(footer_parts(result))
 
 
-def not_included(result: RunResult) -> str:
+def not_included_line(result: RunResult) -> str:
     """Which subtasks the answer lacks, by role and why, as Slack's answer says it."""
-    if result.plan is None or not result.failed_subtasks:
-        return ""
-    tasks = result.plan.by_id()
-    names = [
-        f"{_line(tasks[i].role, 80)} ({result.outcomes[i].status})"
-        for i in result.failed_subtasks
-        if i in tasks
-    ]
-    return "Not included: " + "; ".join(names)
+    return not_included(result, lambda role: _line(role, 80))
 
 
 def print_answer(console: Console, answer: str) -> None:

@@ -20,14 +20,13 @@ from bot.render import messages as blocks
 from bot.render import notes
 from bot.runs.full_output import Output, live_output, post_once, stored_output
 from bot.runs.resume import Press, continue_cut, rerun, retry
-from bot.store import StoredRun, StoreError
+from bot.store import ACTIVE_STATUSES, StoredRun, StoreError
 from pipeline.words import CUT_AT_DEADLINE
 
 logger = logging.getLogger(__name__)
 
 # Stored runs that some replica is running or holding in its queue. ("paused" runs wait for
 # a restart to resume them: no replica has them yet.)
-LIVE_STATUSES = frozenset({"queued", "running"})
 
 
 @dataclass(frozen=True)
@@ -134,7 +133,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         stored = await _stored(deps, place, run_id) if place else None
         if place is None:
             return
-        if stored is None or stored.status not in LIVE_STATUSES:
+        if stored is None or stored.status not in ACTIVE_STATUSES:
             await tell(click, notes.ALREADY_ENDED)
             return
         try:

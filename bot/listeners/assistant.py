@@ -19,13 +19,11 @@ from slack_sdk.errors import SlackApiError
 
 from bot.coordination import RedisDown
 from bot.deps import Deps
-from bot.listeners.actions import LIVE_STATUSES
 from bot.listeners.requests import from_message
 from bot.render import native as native_blocks
 from bot.render import notes
-from bot.runs.ownership import STORE_DOWN
 from bot.slack.agent_io import NativeIO
-from bot.store import RunSummary
+from bot.store import ACTIVE_STATUSES, RunSummary, StoreDown
 
 logger = logging.getLogger(__name__)
 
@@ -144,13 +142,13 @@ async def _live_elsewhere(deps: Deps, channel: str, thread_ts: str) -> list[RunS
     say."""
     try:
         recent = await deps.store.recent_runs(channel=channel, limit=20)
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not look for the stopped thread's runs")
         return []
     return [
         r
         for r in recent
         if r.thread_ts == thread_ts
-        and r.status in LIVE_STATUSES
+        and r.status in ACTIVE_STATUSES
         and not deps.runs.is_live(r.run_id)
     ]

@@ -11,8 +11,8 @@ from typing import Any, Literal
 from bot.deps import Deps
 from bot.render import notes
 from bot.render.history import HISTORY_SIZE, history_blocks, history_text
-from bot.runs.ownership import STORE_DOWN
 from bot.slack.requester import Requester
+from bot.store import StoreDown
 
 logger = logging.getLogger(__name__)
 
@@ -35,7 +35,7 @@ async def history_message(
         runs = await deps.store.recent_runs(
             channel=channel, limit=HISTORY_SIZE, workspace=deps.team.team_id
         )
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not read history")
         return notes.HISTORY_UNREADABLE
     # The reply is the person's alone: the runs listed are those they may see, whoever
@@ -61,7 +61,7 @@ async def answer(deps: Deps, requester: Requester, word: Keyword, *, dm: bool) -
             limit=HISTORY_SIZE,
             workspace=deps.team.team_id,
         )
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not read history")
         await requester.tell(notes.HISTORY_UNREADABLE)
         return

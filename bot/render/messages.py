@@ -42,8 +42,7 @@ from bot.render.text import (
     split_markdown,
     truncate,
 )
-from pipeline import RunResult, Source, footer_parts
-from pipeline.words import CUT_AT_DEADLINE
+from pipeline import RunResult, Source, footer_parts, not_included
 
 __all__ = [
     "APPROVE_ACTION",
@@ -85,20 +84,8 @@ def cut_note(result: RunResult) -> str:
 
 def failed_note(result: RunResult) -> str:
     """Which subtasks are missing from the answer, by role (mrkdwn, escaped)."""
-    if result.plan is None or not result.failed_subtasks:
-        return ""
-    tasks = result.plan.by_id()
-    names = [
-        f"{mrkdwn_line(tasks[i].role, 80)} ({_missing(result, i)})"
-        for i in result.failed_subtasks
-        if i in tasks
-    ]
-    return truncate(":warning: Not included: " + "; ".join(names), FAILED_NOTE_CHARS)
-
-
-def _missing(result: RunResult, subtask_id: str) -> str:
-    """Why a subtask is not in the answer: its status, or "cut at the deadline"."""
-    return CUT_AT_DEADLINE if subtask_id in result.cut else result.outcomes[subtask_id].status
+    missing = not_included(result, lambda role: mrkdwn_line(role, 80))
+    return truncate(f":warning: {missing}", FAILED_NOTE_CHARS) if missing else ""
 
 
 def answer_messages(result: RunResult, text: str | None = None) -> list[SlackMessage]:

@@ -26,7 +26,7 @@ from bot.render.text import (
     safe_markdown,
     safe_markdown_with_sources,
 )
-from pipeline import RunResult, Source
+from pipeline import RunResult, Source, not_included
 from pipeline.markdown import fence_after
 from pipeline.report import report_markdown
 
@@ -73,16 +73,8 @@ def canvas_markdown(result: RunResult) -> str:
     """The whole answer and its Sources list, made safe as for a markdown block (canvases
     honour Slack's `<…>` sequences and mentions too): headings, tables and `[n]` intact."""
     whole = safe_markdown_with_sources(result.answer, result.sources).strip()
-    notes_ = [n for n in (result.answer_cut, _failed_plain(result)) if n]
+    notes_ = [n for n in (result.answer_cut, not_included(result)) if n]
     return "\n\n".join([whole, *(f"_{safe_markdown(n)}_" for n in notes_)])
-
-
-def _failed_plain(result: RunResult) -> str:
-    if result.plan is None or not result.failed_subtasks:
-        return ""
-    tasks = result.plan.by_id()
-    names = [tasks[i].role for i in result.failed_subtasks if i in tasks]
-    return "Not included: " + "; ".join(names) if names else ""
 
 
 def canvas_pending_message(text: str) -> SlackMessage:

@@ -20,9 +20,9 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from bot.render import messages as blocks
 from bot.render import notes
-from bot.runs.ownership import STORE_DOWN
 from bot.slack.pacing import Priority
 from bot.slack.requester import Requester
+from bot.store import StoreDown
 from bot.store.questions import RunQuestions
 from bot.thread.dm import NativeRun
 from bot.thread.owner import RunOwner
@@ -80,7 +80,7 @@ class StoredClarify:
         while True:
             try:
                 found = await self._store.question_of(self._run_id)
-            except STORE_DOWN:
+            except StoreDown:
                 logger.warning("run store: could not read a question [run_id=%s]", self._run_id)
                 found = None
             if found is not None and found.state == "answered" and found.answer is not None:
@@ -134,7 +134,7 @@ async def take_answer(deps: Deps, requester: Requester, *, thread_ts: str, text:
     channel, user = requester.channel, requester.user
     try:
         found = await deps.store.open_question_in_thread(channel, thread_ts)
-    except STORE_DOWN:
+    except StoreDown:
         logger.warning("run store: could not look for an open question in %s", channel)
         return False
     if found is None or found.requester != user:
@@ -144,7 +144,7 @@ async def take_answer(deps: Deps, requester: Requester, *, thread_ts: str, text:
         return True
     try:
         taken = await deps.store.answer_question(found.run_id, user, text)
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not save an answer [run_id=%s]", found.run_id)
         await requester.tell(notes.ANSWER_NOT_SAVED)
         return True

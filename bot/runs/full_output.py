@@ -15,12 +15,11 @@ from bot.deps import Deps
 from bot.render import messages as blocks
 from bot.render import notes
 from bot.render.history import thread_link
-from bot.runs.ownership import STORE_DOWN
 from bot.runs.resume import sources_of
 from bot.slack.pacing import Priority
 from bot.slack.poster import ThreadPoster
 from bot.slack.requester import Requester
-from bot.store import StoredRun
+from bot.store import StoreDown, StoredRun
 from bot.thread.owner import RunOwner
 from pipeline import Source
 
@@ -96,7 +95,7 @@ async def post_once(
     own record of what it posted, used when the store cannot be asked)."""
     try:
         claim = await deps.store.claim_output(output.run_id, output.sub_id)
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not claim a full output [run_id=%s]", output.run_id)
         if live is None:
             return notes.OUTPUT_NOT_CHECKED
@@ -139,7 +138,7 @@ async def post_once(
 async def _record(deps: Deps, output: Output, ts: str) -> None:
     try:
         await deps.store.output_posted(output.run_id, output.sub_id, ts)
-    except STORE_DOWN:
+    except StoreDown:
         # Later clicks are told it is being posted until the claim goes stale.
         logger.exception("run store: could not record a full output [run_id=%s]", output.run_id)
 
@@ -147,5 +146,5 @@ async def _record(deps: Deps, output: Output, ts: str) -> None:
 async def _release(deps: Deps, output: Output) -> None:
     try:
         await deps.store.release_output(output.run_id, output.sub_id)
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not release a full output [run_id=%s]", output.run_id)

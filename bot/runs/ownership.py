@@ -32,9 +32,6 @@ from bot.store import Fence, RunStore, StoreDown
 
 logger = logging.getLogger(__name__)
 
-# The old name of `StoreDown`, kept while modules other issues are editing still say it.
-STORE_DOWN = StoreDown
-
 
 def lease_name(run_id: str) -> str:
     """The Redis lease of a run."""

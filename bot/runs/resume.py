@@ -12,11 +12,12 @@ from bot.render import notes
 from bot.render.history import goal_link
 from bot.runs.intake import SAID, Ask, Judge, Verdict, accept
 from bot.runs.launch import ResearchRequest, execute, launch, new_run
-from bot.runs.ownership import STORE_DOWN, Tenure
+from bot.runs.ownership import Tenure
 from bot.runs.tracing import traced
 from bot.slack.requester import Requester
-from bot.store import UNFINISHED_STATUSES, RunSource, StoredRun, StoredSubtask
-from pipeline import Checkpoint, Plan, Source, SubtaskOutcome, Usage
+from bot.store import UNFINISHED_STATUSES, RunSource, StoreDown, StoredRun, StoredSubtask
+from bot.thread.journal import pipeline_usage
+from pipeline import Checkpoint, Plan, Source, SubtaskOutcome
 from pipeline.effort import is_effort
 
 logger = logging.getLogger(__name__)
@@ -37,16 +38,12 @@ def stored_plan(run: StoredRun) -> Plan | None:
 
 
 def _outcome(sub: StoredSubtask) -> SubtaskOutcome:
-    u = sub.usage
-    usage = Usage(
-        u.input_tokens,
-        u.output_tokens,
-        u.cache_creation_input_tokens,
-        u.cache_read_input_tokens,
-        u.web_searches,
-    )
     return SubtaskOutcome(
-        sub.subtask_id, "done", output=sub.output or "", usage=usage, sources=sources_of(sub)
+        sub.subtask_id,
+        "done",
+        output=sub.output or "",
+        usage=pipeline_usage(sub.usage),
+        sources=sources_of(sub),
     )
 
 
@@ -112,7 +109,7 @@ async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | Non
     the checkpoint is complete (done subtasks are reused, not called again)."""
     try:
         candidates = await deps.store.runs_to_take()
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not look for runs to take over")
         return 0
     taken = 0
@@ -126,7 +123,7 @@ async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | Non
             continue
         try:
             stored = await deps.store.get_run(run_id)
-        except STORE_DOWN:
+        except StoreDown:
             logger.exception("run store: could not read a run taken over [run_id=%s]", run_id)
             stored = None
         if stored is None or stored.status not in UNFINISHED_STATUSES:
@@ -319,7 +316,7 @@ async def _again(
             return problem
         try:
             going = await deps.store.unfinished_children(parent.run_id)
-        except STORE_DOWN:
+        except StoreDown:
             logger.warning(
                 "run store: could not look for runs started from [run_id=%s]", parent.run_id
             )

@@ -15,10 +15,9 @@ from slack_sdk.errors import SlackApiError
 from bot.deps import Deps
 from bot.render import messages as blocks
 from bot.render import notes
-from bot.runs.ownership import STORE_DOWN
 from bot.slack.pacing import Priority
 from bot.slack.requester import Requester
-from bot.store import RunStore
+from bot.store import RunStore, StoreDown
 from pipeline import Steer
 
 logger = logging.getLogger(__name__)
@@ -36,7 +35,7 @@ class StoredSteering:
     async def __call__(self) -> Sequence[Steer]:
         try:
             stored = await self._store.steers(self._run_id)
-        except STORE_DOWN:
+        except StoreDown:
             logger.warning(
                 "run store: steers not read; using the last read [run_id=%s]", self._run_id
             )
@@ -55,7 +54,7 @@ async def _thread_run(deps: Deps, channel: str, thread_ts: str) -> tuple[str, st
         return None  # its answer is out: a mention now is a follow-up
     try:
         found = await deps.store.live_run_in_thread(channel, thread_ts)
-    except STORE_DOWN:
+    except StoreDown:
         logger.warning("run store: could not look for a live run in %s", channel)
         return None
     if found is None or deps.runs.get(found.run_id) is not None:
@@ -79,7 +78,7 @@ async def steer(deps: Deps, requester: Requester, *, thread_ts: str, text: str) 
         return True
     try:
         await deps.store.add_steer(run_id, user, text)
-    except STORE_DOWN:
+    except StoreDown:
         logger.exception("run store: could not save a steer [run_id=%s]", run_id)
         await requester.tell(notes.STEER_NOT_SAVED)
         return True

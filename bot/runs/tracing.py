@@ -7,8 +7,7 @@ from collections.abc import Coroutine
 from typing import Any
 
 from bot.deps import Deps
-from bot.runs.ownership import STORE_DOWN
-from bot.store import Fence
+from bot.store import Fence, StoreDown
 from bot.telemetry import RunLabels, new_trace_id, run_span
 from bot.thread.owner import RunOwner
 
@@ -34,7 +33,7 @@ async def traced(
         trace_id = new_trace_id()
         try:
             await deps.store.save_trace_id(run.run_id, trace_id, fence=fence)
-        except STORE_DOWN:
+        except StoreDown:
             logger.warning("run store: could not save a trace id [run_id=%s]", run.run_id)
     labels = RunLabels(run.run_id, workspace, run.channel)
     with run_span(

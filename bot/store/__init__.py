@@ -7,6 +7,7 @@ from SQLAlchemy leaves this package.
 from bot.store.core import Fence, Fenced, StoreDown, StoreError, UnknownRun, UnknownSubtask
 from bot.store.migrate import SchemaChange
 from bot.store.records import (
+    ACTIVE_STATUSES,
     FINISHED_STATUSES,
     UNFINISHED_STATUSES,
     CountedRun,
@@ -29,6 +30,7 @@ from bot.store.url import DatabaseURLError
 from bot.store.writes import FinishedStatus
 
 __all__ = [
+    "ACTIVE_STATUSES",
     "FINISHED_STATUSES",
     "UNFINISHED_STATUSES",
     "CorruptRow",

@@ -14,7 +14,7 @@ from datetime import timedelta
 from sqlalchemy import ColumnElement, func, or_, select, update
 
 from bot.store.core import Fence, StoreCore
-from bot.store.records import UNFINISHED_STATUSES, CountedRun
+from bot.store.records import ACTIVE_STATUSES, UNFINISHED_STATUSES, CountedRun
 from bot.store.tables import runs
 
 
@@ -48,7 +48,7 @@ class RunLeases(StoreCore):
             runs.c.lease_until,
             runs.c.created_at,
             runs.c.workspace,
-        ).where(runs.c.status.in_(("queued", "running")))
+        ).where(runs.c.status.in_(ACTIVE_STATUSES))
         async with self._read() as db:
             rows = (await db.execute(query)).all()
         return [

@@ -22,6 +22,9 @@ END_REASONS: Final[frozenset[str]] = frozenset(get_args(EndReason))
 # The runs a restarted process picks up again.
 UNFINISHED_STATUSES: Final[tuple[RunStatus, ...]] = ("queued", "running", "paused")
 FINISHED_STATUSES: Final[tuple[RunStatus, ...]] = ("succeeded", "partial", "failed", "cancelled")
+# The runs going now (waiting for a slot or running): the store's word is "active"; the
+# registry's runs of this process are `running`, admission's count is what it is `holding`.
+ACTIVE_STATUSES: Final[tuple[RunStatus, ...]] = ("queued", "running")
 
 
 def is_run_status(value: str) -> TypeGuard[RunStatus]:
@@ -146,7 +149,6 @@ class RunSummary:
     estimate_s: float | None = None
     basis_usd: float | None = None  # the estimate before history corrected it
     basis_s: float | None = None
-    canvas_id: str | None = None  # the canvas that holds its answer (issue 23.4)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from sqlalchemy import insert, select
 
 from bot.store.core import StoreCore
+from bot.store.records import UNFINISHED_STATUSES
 from bot.store.tables import runs, steers
 
 
@@ -59,7 +60,7 @@ class RunSteers(StoreCore):
                     .where(
                         runs.c.channel == channel,
                         runs.c.thread_ts == thread_ts,
-                        runs.c.status.in_(("queued", "running", "paused")),
+                        runs.c.status.in_(UNFINISHED_STATUSES),
                     )
                     .order_by(runs.c.created_at.desc())
                     .limit(1)

@@ -13,6 +13,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from bot.store.core import Fence, StoreCore, UnknownRun, UnknownSubtask
 from bot.store.prepared import First, Plus, update_row
 from bot.store.records import (
+    ACTIVE_STATUSES,
     EndReason,
     RunSource,
     Source,
@@ -298,7 +299,7 @@ class RunWrites(StoreCore):
         async with self._write(fence, run_ids=ids, ending=True) as db:  # progress first
             result = await db.execute(
                 update(runs)
-                .where(runs.c.run_id.in_(ids), runs.c.status.in_(("queued", "running")))
+                .where(runs.c.run_id.in_(ids), runs.c.status.in_(ACTIVE_STATUSES))
                 .values(status="paused", end_reason=reason, updated_at=self._now())
             )
         return result.rowcount

@@ -204,7 +204,7 @@ class AnswerStream:
             return await self._edit(ts, message, priority)
         return []
 
-    async def halt(self) -> None:
+    async def quiet(self) -> None:
         """Stop writing, leaving what is shown as it is (the run moved to another replica)."""
         await self._stop()
 

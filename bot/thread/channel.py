@@ -230,7 +230,7 @@ class SlackRun:
                 error = blocks.error_message(result)
                 if self._answer is None or not await self._answer.replace(error):
                     await self._say(error, "its error message")
-                await self._journal.finished(result, "failed", **self._who())
+                await self._journal.finished(result, "failed")
                 self._finish_plan()
                 await self._show_outcome()
             case RunCancelled(result=result):
@@ -266,9 +266,6 @@ class SlackRun:
             # Only a summary: the thread says it all.
             logger.warning("could not show the outcome on the root: %s", exc.response.get("error"))
 
-    def _who(self) -> dict[str, str]:
-        return {"user": self.requester_id, "channel": self.channel}
-
     async def _say(self, message: blocks.SlackMessage, what: str) -> list[str] | None:
         if self._poster is None:
             await self.requester.tell(message.text)
@@ -281,7 +278,7 @@ class SlackRun:
         else:
             await self._post_whole_answer(result)
         status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
-        await self._journal.finished(result, status, **self._who())
+        await self._journal.finished(result, status)
 
     async def _post_whole_answer(self, result: RunResult) -> None:
         for message in blocks.answer_messages(result):
@@ -307,7 +304,7 @@ class SlackRun:
             # gives the figures so far (it ended with a stray "-" and no footer).
             await self._answer.stop_here(result, notes.STOPPED_HERE)
         await self._say(blocks.notice_message(stop.note()), "that it was cancelled")
-        await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
+        await self._journal.finished(result, "cancelled", ended_by=stop.by)
         self._finish_plan()
         await self._show_outcome()
 
@@ -333,11 +330,11 @@ class SlackRun:
         run to another replica outranks any earlier reason: nothing may be written then."""
         self.stop = stop if stop.quiet else self.stop or stop
 
-    async def _go_quiet(self) -> None:
+    async def _quiet(self) -> None:
         """Stop every write of the run at once, saying nothing: its thread is another
         replica's now (which resumes the run there)."""
         if self._answer is not None:
-            await self._answer.halt()
+            await self._answer.quiet()
         await self._editor.stop()
 
     async def pause(self) -> None:
@@ -351,7 +348,7 @@ class SlackRun:
     async def interrupted(self) -> None:
         """The run's task was cancelled before the pipeline could report it."""
         if self.stop is not None and self.stop.quiet:
-            await self._go_quiet()
+            await self._quiet()
             return
         if self.ended:
             return
@@ -391,7 +388,7 @@ class SlackRun:
     async def close(self) -> None:
         """Stop editing the plan message once its final edit (if any) has landed."""
         if self.stop is not None and self.stop.quiet:
-            await self._go_quiet()
+            await self._quiet()
         if self._final_edit is not None:
             await asyncio.gather(self._final_edit, return_exceptions=True)
         await self._editor.stop()

@@ -212,9 +212,6 @@ class NativeRun:
         for sub in self.view.subtasks.values():
             stream.task(nb.task_chunk(sub))
 
-    def _who(self) -> dict[str, str]:
-        return {"user": self.requester_id, "channel": self.channel}
-
     async def _finished(self, stream: NativeStream, result: RunResult) -> None:
         self.ended = True
         self._show_plan(stream)
@@ -244,7 +241,7 @@ class NativeRun:
         )
         await self._journal.answer_parts(await stream.finish(ending))
         status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
-        await self._journal.finished(result, status, **self._who())
+        await self._journal.finished(result, status)
 
     async def _end_with_canvas(
         self, stream: NativeStream, result: RunResult, shown: CanvasShown
@@ -268,7 +265,7 @@ class NativeRun:
         )
         await self._journal.answer_parts(await stream.finish(ending))
         status: FinishedStatus = "partial" if result.status == "partial" else "succeeded"
-        await self._journal.finished(result, status, **self._who())
+        await self._journal.finished(result, status)
 
     async def _failed(self, stream: NativeStream, result: RunResult) -> None:
         self.ended = True
@@ -286,7 +283,7 @@ class NativeRun:
             continuation=lambda _: [blocks.error_message(result)],
         )
         await stream.finish(ending)
-        await self._journal.finished(result, "failed", **self._who())
+        await self._journal.finished(result, "failed")
 
     def _continuable(self) -> str | None:
         """This run, when the deadline cut subtasks Continue can run (issue 22.1)."""
@@ -306,7 +303,7 @@ class NativeRun:
             await self._journal.answer_parts(await stream.finish(self._cut_ending(stop, result)))
         else:
             await stream.finish(self._note_ending(stop))
-        await self._journal.finished(result, "cancelled", **self._who(), ended_by=stop.by)
+        await self._journal.finished(result, "cancelled", ended_by=stop.by)
 
     def _cut_ending(self, stop: Stop, result: RunResult) -> Ending:
         note = stop.note()
@@ -390,7 +387,7 @@ class NativeRun:
     async def interrupted(self) -> None:
         """The run's task was cancelled before the pipeline could report it."""
         if self.stop is not None and self.stop.quiet:
-            return  # `close` silences the stream
+            return  # `close` quiets the stream
         if self.ended:
             return
         self.ended = True
@@ -427,6 +424,6 @@ class NativeRun:
         if self._stream is None:
             return
         if self.stop is not None and self.stop.quiet:
-            await self._stream.silence()
+            await self._stream.quiet()
         else:
             await self._stream.close()

@@ -23,13 +23,24 @@ logger = logging.getLogger(__name__)
 
 
 def stored_usage(usage: Usage) -> StoredUsage:
-    """The store's form of a usage."""
+    """The store's form of a usage (`pipeline_usage` is the way back)."""
     return StoredUsage(
         input_tokens=usage.input_tokens,
         output_tokens=usage.output_tokens,
         cache_creation_input_tokens=usage.cache_creation_input_tokens,
         cache_read_input_tokens=usage.cache_read_input_tokens,
         web_searches=usage.web_search_requests,
+    )
+
+
+def pipeline_usage(stored: StoredUsage) -> Usage:
+    """The pipeline's form of a stored usage (a resumed run's done subtasks)."""
+    return Usage(
+        input_tokens=stored.input_tokens,
+        output_tokens=stored.output_tokens,
+        cache_creation_input_tokens=stored.cache_creation_input_tokens,
+        cache_read_input_tokens=stored.cache_read_input_tokens,
+        web_search_requests=stored.web_searches,
     )
 
 
@@ -187,12 +198,10 @@ class Journal:
         result: RunResult,
         status: FinishedStatus,
         *,
-        user: str,
-        channel: str,
         ended_by: str | None = None,
     ) -> None:
         """The run's end. (Its cost reached the spend ledger call by call, as each call
-        settled its budget hold: see bot/runs/budgets.py; `user` and `channel` are not needed.)"""
+        settled its budget hold: see bot/runs/budgets.py.)"""
         write = self._store.finish_run(
             self.run_id,
             status,

@@ -389,14 +389,14 @@ class NativeStream:
 
     # --- the end ----------------------------------------------------------------------
 
-    async def _halt(self) -> None:
+    async def _end_pump(self) -> None:
         """Stop the pump once its current write is done."""
         self._closing.set()
         self._wake.set()
         if self._pump is not None:
             await asyncio.gather(self._pump, return_exceptions=True)
 
-    async def silence(self) -> None:
+    async def quiet(self) -> None:
         """Stop writing at once, leaving the message as it is (the run moved to another
         replica, which starts its own reply)."""
         self._closing.set()
@@ -409,7 +409,7 @@ class NativeStream:
     async def finish(self, ending: Ending) -> list[str]:
         """End the message as `ending` says and clear the status line; the ts of every
         message that shows the end (the streamed one, then any continuation)."""
-        await self._halt()
+        await self._end_pump()
         if self.mode == "done":
             return []
         self._status = ""  # first: the end is no reply to clear it with
@@ -516,7 +516,7 @@ class NativeStream:
     async def close(self) -> None:
         """Stop writing. A run that ended without `finish` (it crashed) leaves no stream
         live and no status line."""
-        await self._halt()
+        await self._end_pump()
         if self.mode == "streaming":
             await self._stop_call([], [])
             self.mode = "done"
