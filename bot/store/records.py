@@ -149,6 +149,7 @@ class RunSummary:
     estimate_s: float | None = None
     basis_usd: float | None = None  # the estimate before history corrected it
     basis_s: float | None = None
+    canvas_id: str | None = None  # the canvas that holds its answer (issue 23.4)
 
 
 @dataclass(frozen=True, slots=True)
