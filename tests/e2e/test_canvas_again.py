@@ -31,8 +31,8 @@ def _answers(call: CallInfo) -> Reply:
 
 
 def linking(slack: FakeSlack, root: str) -> list[Message]:
-    """The thread's messages that link a canvas."""
-    return [m for m in slack.thread("C1", root) if "/docs/" in str(m.blocks)]
+    """The thread's replies that link a canvas (the root's outcome line links it too)."""
+    return [m for m in slack.thread("C1", root)[1:] if "/docs/" in str(m.blocks)]
 
 
 async def _first_then_rerun(world: World, slack: FakeSlack, claude: FakeAnthropic) -> str:

@@ -100,3 +100,30 @@ async def test_a_click_runs_the_question_with_the_previous_answer_as_context(
     runs = await world.deps.store.recent_runs(limit=2)
     assert {r.requester for r in runs} == {"U42", "U7"}  # whoever clicked asked for it
     assert sorted(r.goal for r in runs) == sorted(["why are there tides", FOLLOW_UPS[1]])
+
+
+async def test_in_a_dm_the_follow_ups_end_the_stream_and_a_click_streams_its_run_there(
+    world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
+) -> None:
+    _, ts = await world.dm("why are there tides")
+    await eventually(lambda: any(s.state != "streaming" for s in fake_slack.streams_in("D1", ts)))
+    await eventually(lambda: not world.deps.runs.live, within=30)
+    [stream] = fake_slack.streams_in("D1", ts)
+    buttons = [
+        e
+        for b in stream.blocks
+        if b.get("type") == "actions"
+        for e in b.get("elements", [])
+        if str(e.get("action_id", "")).startswith(FOLLOW_UP_ACTION)
+    ]
+    assert [b["text"]["text"] for b in buttons] == list(FOLLOW_UPS)
+    first = buttons[0]
+    await world.click(
+        first["action_id"], first["value"], message_ts=stream.ts, thread_ts=ts, channel="D1"
+    )
+    await eventually(lambda: len(fake_slack.streams_in("D1", ts)) == 2, within=20)
+    await eventually(lambda: not world.deps.runs.live, within=30)
+    asked = fake_claude.calls_for("orchestrator")[1].body["messages"][0]["content"]
+    asked = asked if isinstance(asked, str) else "".join(b["text"] for b in asked)
+    assert FOLLOW_UPS[0] in asked
+    assert "Integrated answer from the fake." in asked  # the previous answer, as context
