@@ -116,9 +116,10 @@ async def test_a_run_taken_over_by_another_replica_after_a_sigkill_continues_its
     assert root.attributes["orchestra.run.id"] == run.run_id
     assert root.attributes["orchestra.run.outcome"] == "succeeded"
     assert {s.trace_id for s in receiver.spans} == {run.trace_id}  # nothing outside it
-    # The heir ran subtask 3 and the integrator only (1 and 2 were done), under its root.
+    # The heir ran subtask 3, the integrator and the follow-ups only (1 and 2 were done).
     stages = [s for s in receiver.named("invoke_agent ") if s.parent_id == root.span_id]
-    assert sorted(s.attributes["gen_ai.agent.name"] for s in stages) == ["integrator", "subagent"]
+    names = sorted(s.attributes["gen_ai.agent.name"] for s in stages)
+    assert names == ["follow_ups", "integrator", "subagent"]
 
     heir.signal(signal.SIGTERM)  # its metrics leave with the SIGTERM's flush
     assert heir.process is not None
