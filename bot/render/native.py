@@ -152,6 +152,8 @@ def plan_title(view: RunView, stop_phase: str = "") -> str:
             return notes.PLAN_WRITING
         case "finished":
             counts = Counter(sub.state for sub in view.subtasks.values())
+            if cut_at_deadline(view):  # how it ended, as a channel's plan header says it
+                return notes.finished_at_deadline(counts["done"], counts["cancelled"])
             return notes.finished(counts["done"], counts["failed"], counts["skipped"])
         case "failed":
             return notes.PLAN_FAILED

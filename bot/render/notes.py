@@ -101,6 +101,12 @@ def finished(done: int, failed: int, skipped: int) -> str:
     return "Finished: " + ", ".join(p for p in parts if p)
 
 
+def finished_at_deadline(done: int, cut: int) -> str:
+    """The streamed plan's title when the deadline cut subtasks (issue 23.4): Continue runs
+    them."""
+    return f"Cut at the deadline: {done} done, {cut} cut"
+
+
 def queued(ahead: int) -> str:
     """Where a waiting run stands (the plan message says it while the run waits)."""
     if ahead == 0:

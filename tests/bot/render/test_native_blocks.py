@@ -14,6 +14,7 @@ from bot.render.kit import SlackMessage, block_text_chars, message, section
 from bot.render.text import MESSAGE_BLOCKS_BUDGET
 from pipeline import Source, Usage
 from pipeline.view import RunView, SubtaskView
+from pipeline.words import CUT_AT_DEADLINE
 from sandbox.fakes.slack_limits import STREAM_CHUNK_FIELD, block_errors
 from sandbox.fakes.slack_streams import chunks_problem
 
@@ -96,6 +97,8 @@ def test_the_plan_title_follows_the_run() -> None:
     assert nb.plan_title(view) == "Finished: 1 done, 1 failed, 1 skipped"
     view.subtasks = {"a": sub("done")}
     assert nb.plan_title(view) == "Finished: 1 done"
+    view.subtasks = {"a": sub("done"), "b": sub("cancelled", detail=CUT_AT_DEADLINE)}
+    assert nb.plan_title(view) == "Cut at the deadline: 1 done, 1 cut"
     view.phase = "cancelled"
     assert nb.plan_title(view, "Paused for a restart.") == "Paused for a restart."
     assert len(nb.plan_title(RunView("r", goal="x" * 5000))) <= text_sizes.STREAM_TITLE_CHARS
