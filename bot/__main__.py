@@ -100,10 +100,13 @@ def build_deps(
     )
     workspace = workspace or Workspace()
     if pacer is None:
-        # Replicas pace their Slack calls together: Slack counts per workspace, not per process.
-        pacer = Pacer()
-        if coordination is not None and coordination.shared:
-            pacer = Pacer(shared=coordination.buckets, team=workspace.team_id)
+        # The pacer takes its tokens from the coordination's buckets: this process's own, or
+        # with replicas Redis's (Slack counts per workspace, not per process).
+        pacer = (
+            Pacer(shared=coordination.buckets, team=workspace.team_id)
+            if coordination is not None
+            else Pacer()
+        )
     deps = Deps(
         settings=settings,
         config=settings.pipeline_config(),  # once: every copy of Deps shares it

@@ -19,7 +19,9 @@ Installed in many workspaces, each workspace has its own slots and queue (its ow
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from typing import Protocol
 
 from bot.coordination.counts import RunCounts, live_key
@@ -134,6 +136,89 @@ class SharedSlots(Protocol):
     async def refresh(self, run_ids: list[str], *, workspace: str = "") -> None:
         """This replica still holds these runs (live or waiting) of `workspace`."""
         ...
+
+
+@dataclass
+class _Workspace:
+    """One workspace's slots and queue in memory: `_TAKE`'s keys as Python values."""
+
+    live: dict[str, float] = field(default_factory=dict)  # run -> expiry
+    queue: dict[str, int] = field(default_factory=dict)  # run -> seq
+    qexp: dict[str, float] = field(default_factory=dict)  # waiting run -> expiry
+    owners: dict[str, str] = field(default_factory=dict)  # waiting run -> person
+    served: dict[str, int] = field(default_factory=dict)  # person -> seq of their last start
+    seq: int = 0
+
+
+class MemorySlots:
+    """`SharedSlots` in one process: `_TAKE` and `_REFRESH` step for step in Python (the same
+    protocol as `RedisSlots`, so admission has one path; tests/coordination/test_agreement.py
+    runs both on one table of cases). Entries expire as in Redis, on `clock`."""
+
+    def __init__(
+        self, held_for_s: int = HELD_FOR_S, clock: Callable[[], float] = time.monotonic
+    ) -> None:
+        self.held_for_s = held_for_s
+        self._clock = clock
+        self._workspaces: dict[str, _Workspace] = {}
+
+    def _of(self, workspace: str) -> _Workspace:
+        return self._workspaces.setdefault(workspace, _Workspace())
+
+    async def take(self, run_id: str, user: str, cap: int, *, workspace: str = "") -> Take:
+        """See `SharedSlots.take`."""
+        ahead = self._take(self._of(workspace), run_id, user, cap)
+        return Take(started=True) if ahead < 0 else Take(started=False, ahead=ahead)
+
+    def _take(self, w: _Workspace, run: str, person: str, cap: int) -> int:
+        now = self._clock()
+        w.live = {r: until for r, until in w.live.items() if until > now}
+        for dead in [r for r, until in w.qexp.items() if until <= now]:
+            w.queue.pop(dead, None)
+            w.qexp.pop(dead, None)
+            w.owners.pop(dead, None)
+        if run in w.live:
+            w.live[run] = now + self.held_for_s
+            return -1
+        if run not in w.queue:
+            w.seq += 1
+            w.queue[run] = w.seq
+            w.owners[run] = person
+        w.qexp[run] = now + self.held_for_s
+        # Each person's waiting runs, oldest first; persons by when they were last served.
+        by_person: dict[str, list[str]] = {}
+        for r in sorted(w.queue, key=lambda r: (w.queue[r], r)):
+            by_person.setdefault(w.owners.get(r, ""), []).append(r)
+        persons = sorted(by_person, key=lambda p: w.served.get(p, 0))  # stable: first seen
+        position = 0
+        for depth in range(max(len(runs) for runs in by_person.values())):
+            for p in persons:
+                if depth >= len(by_person[p]):
+                    continue
+                if by_person[p][depth] == run:
+                    if position < cap - len(w.live):
+                        del w.queue[run], w.qexp[run], w.owners[run]
+                        w.live[run] = now + self.held_for_s
+                        w.seq += 1
+                        w.served[person] = w.seq
+                        return -1
+                    return position
+                position += 1
+        return position
+
+    async def give_back(self, run_id: str, *, workspace: str = "") -> None:
+        """See `SharedSlots.give_back`."""
+        w = self._of(workspace)
+        for entries in (w.live, w.queue, w.qexp, w.owners):
+            entries.pop(run_id, None)
+
+    async def refresh(self, run_ids: list[str], *, workspace: str = "") -> None:
+        """See `SharedSlots.refresh`."""
+        w, until = self._of(workspace), self._clock() + self.held_for_s
+        for run_id in run_ids:
+            for entries in (w.live, w.qexp):
+                if run_id in entries:
+                    entries[run_id] = until
 
 
 _LOST = -2  # _TAKE found the counts' marker missing

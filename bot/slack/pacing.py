@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.coordination.buckets import Rate, RateBuckets, slack_scope
+from bot.coordination.buckets import MemoryBuckets, Rate, RateBuckets, slack_scope
 from bot.slack import tenancy
 
 
@@ -43,7 +43,6 @@ class Ticket:
     turn: str
     coalesce: str | None
     granted: asyncio.Future[bool]
-    seq: int
 
 
 class Turns:
@@ -58,7 +57,6 @@ class Turns:
         self._waiting: dict[Priority, dict[str, deque[Ticket]]] = {}
         self._served: dict[Priority, set[str]] = {}  # keys that had their turn this round
         self._coalesced: dict[str, Ticket] = {}
-        self._seq = 0
 
     def __len__(self) -> int:
         return sum(len(calls) for keys in self._waiting.values() for calls in keys.values())
@@ -82,8 +80,7 @@ class Turns:
                 self._insert(older)
             superseded.set_result(False)
             return older
-        self._seq += 1
-        ticket = Ticket(priority, turn, coalesce, granted, self._seq)
+        ticket = Ticket(priority, turn, coalesce, granted)
         self._insert(ticket)
         return ticket
 
@@ -132,20 +129,24 @@ class Turns:
             del self._coalesced[ticket.coalesce]
 
 
-class _Paced:
-    """The waiting calls of one limit, each given a token in the order `Turns` says, as
-    `_take` hands tokens out (from this process's bucket, or from one shared in Redis)."""
+@dataclass
+class PacedLimit:
+    """The waiting calls of one limit, each given a token in the order `Turns` says, as the
+    bucket hands tokens out (`bot.coordination.buckets`: this process's `MemoryBuckets`, or
+    with replicas the workspace's bucket in Redis, since Slack counts a workspace's calls
+    whatever process makes them). A token taken for a call that then does not go is not
+    given back (it refills within a second or two)."""
 
-    sleep: Callable[[float], Awaitable[None]]
-    _turns: Turns
-    _pump: asyncio.Task[None] | None
+    buckets: RateBuckets
+    scope: str
+    rate: Rate
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
+    _turns: Turns = field(init=False, default_factory=Turns)
+    _pump: asyncio.Task[None] | None = field(init=False, default=None)
 
     async def _take(self) -> float:
         """Take a token (0.0), or take nothing and say how many seconds until one is there."""
-        raise NotImplementedError
-
-    def _give_back(self) -> None:
-        """A token was taken for a call that will not go."""
+        return await self.buckets.take(self.scope, self.rate)
 
     @property
     def waiting(self) -> int:
@@ -174,8 +175,6 @@ class _Paced:
         try:
             return await granted
         except asyncio.CancelledError:
-            if granted.done() and not granted.cancelled() and granted.result():
-                self._give_back()  # granted, never used
             self._turns.discard(ticket, granted)
             if not self._turns and self._pump is not None:
                 self._pump.cancel()
@@ -191,57 +190,6 @@ class _Paced:
             ticket = self._turns.pop()
             if ticket is not None and not ticket.granted.done():
                 ticket.granted.set_result(True)
-            else:
-                self._give_back()
-
-
-@dataclass
-class TokenBucket(_Paced):
-    """`rate` tokens a second, bursts up to `capacity`, in this process; `acquire` waits
-    for a token, in the order `Turns` gives."""
-
-    rate: float
-    capacity: float
-    clock: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _tokens: float = field(init=False)
-    _updated: float = field(init=False)
-    _turns: Turns = field(init=False, default_factory=Turns)
-    _pump: asyncio.Task[None] | None = field(init=False, default=None)
-
-    def __post_init__(self) -> None:
-        self._tokens = self.capacity
-        self._updated = self.clock()
-
-    async def _take(self) -> float:
-        now = self.clock()
-        self._tokens = min(self.capacity, self._tokens + (now - self._updated) * self.rate)
-        self._updated = now
-        if self._tokens >= 1:
-            self._tokens -= 1
-            return 0.0
-        return (1 - self._tokens) / self.rate
-
-    def _give_back(self) -> None:
-        self._tokens = min(self.capacity, self._tokens + 1)
-
-
-@dataclass
-class SharedBucket(_Paced):
-    """A limit whose tokens every replica takes from one bucket (`bot.coordination.buckets`:
-    Slack counts a workspace's calls whatever process makes them); which of this process's
-    waiting calls gets the next token is still decided here, by `Turns`. A token taken for
-    a call that then does not go is not given back (it refills within a second or two)."""
-
-    buckets: RateBuckets
-    scope: str
-    rate: Rate
-    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep
-    _turns: Turns = field(init=False, default_factory=Turns)
-    _pump: asyncio.Task[None] | None = field(init=False, default=None)
-
-    async def _take(self) -> float:
-        return await self.buckets.take(self.scope, self.rate)
 
 
 @dataclass(frozen=True)
@@ -283,11 +231,11 @@ PER_CHANNEL = frozenset({"chat.postMessage"})
 
 
 class Pacer:
-    """One token bucket per rate-limited scope (method, and channel where Slack counts so).
-
-    With `shared` buckets (several replicas, Redis), the tokens of workspace `team` come
-    from there, so that the replicas together stay under each limit; priorities and turns
-    stay per process (each orders its own waiting calls).
+    """One token bucket per rate-limited scope (method, and channel where Slack counts so),
+    from `shared` buckets: `bot.coordination.buckets` is the one token bucket, this
+    process's own (`MemoryBuckets`, the default) or with replicas the workspace's in Redis,
+    so that the replicas together stay under each limit; priorities and turns stay per
+    process (each orders its own waiting calls).
 
     Slack counts its limits per workspace (per app per workspace, its rate-limit docs), so
     installed in many workspaces each workspace being served (`bot.slack.tenancy`) has
@@ -303,11 +251,10 @@ class Pacer:
         team: str = "",
     ) -> None:
         self._limits = DEFAULT_LIMITS if limits is None else limits
-        self._clock = clock
         self._sleep = sleep
-        self._shared = shared
+        self._shared = shared if shared is not None else MemoryBuckets(clock)
         self._team = team
-        self._buckets: dict[tuple[str, str, str], _Paced] = {}
+        self._buckets: dict[tuple[str, str, str], PacedLimit] = {}
 
     async def wait(
         self,
@@ -330,11 +277,9 @@ class Pacer:
             self._buckets[key] = bucket
         return await bucket.acquire(priority, turn, coalesce)
 
-    def _bucket(self, team: str, method: str, channel: str, limit: Limit) -> _Paced:
-        if self._shared is None:
-            return TokenBucket(limit.per_second, limit.burst, self._clock, self._sleep)
+    def _bucket(self, team: str, method: str, channel: str, limit: Limit) -> PacedLimit:
         scope = slack_scope(team, method, channel or None)
-        return SharedBucket(self._shared, scope, Rate(limit.per_second, limit.burst), self._sleep)
+        return PacedLimit(self._shared, scope, Rate(limit.per_second, limit.burst), self._sleep)
 
     def waiting(self, method: str, channel: str) -> int:
         """How many calls wait under the limit of `method` in `channel` (for tests, bench)."""

@@ -8,8 +8,8 @@ from collections.abc import Callable
 
 import pytest
 
-from bot.coordination.buckets import MemoryBuckets
-from bot.slack.pacing import Limit, Pacer, Priority, TokenBucket, Turns
+from bot.coordination.buckets import MemoryBuckets, Rate
+from bot.slack.pacing import Limit, PacedLimit, Pacer, Priority, Turns
 
 URGENT, NORMAL, LOW = Priority.URGENT, Priority.NORMAL, Priority.LOW
 
@@ -51,7 +51,10 @@ class FakeTime:
 def calls_to(rate: float = 1.0, capacity: float = 1.0) -> Calls:
     """Calls to a bucket of `rate` tokens a second and `capacity`, on a fake clock."""
     time = FakeTime()
-    return Calls(TokenBucket(rate, capacity, time.clock, time.sleep), time)
+    bucket = PacedLimit(
+        MemoryBuckets(time.clock), "T1:chat.update", Rate(rate, capacity), time.sleep
+    )
+    return Calls(bucket, time)
 
 
 async def settle() -> None:
@@ -63,7 +66,7 @@ async def settle() -> None:
 class Calls:
     """Calls to one bucket, started in order, recording the order they were let through."""
 
-    def __init__(self, limiter: TokenBucket, time: FakeTime) -> None:
+    def __init__(self, limiter: PacedLimit, time: FakeTime) -> None:
         self.limiter = limiter
         self.time = time
         self.went: list[str] = []
@@ -298,7 +301,7 @@ async def test_a_call_made_while_the_pump_is_being_cancelled_still_gets_its_toke
     # A shutting-down loop cancels every task, the pump among them; a cancelled run's
     # clean-up then asks for a token before the old pump has ended. It used to wait for ever
     # (a CI run hung in the soak test's teardown).
-    bucket = TokenBucket(rate=100, capacity=1)
+    bucket = PacedLimit(MemoryBuckets(), "T1:chat.update", Rate(per_second=100, burst=1))
     assert await bucket.acquire()  # the burst
     first = asyncio.create_task(bucket.acquire())
     await asyncio.sleep(0)  # it waits, and the pump runs
