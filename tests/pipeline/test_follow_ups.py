@@ -53,5 +53,6 @@ def test_any_reply_gives_at_most_the_limit_of_short_one_line_questions(
         questions = parse_questions(text, limit)
         assert len(questions) <= limit
         for question in questions:
-            assert question.strip() and "\n" not in question
+            assert question.strip()
+            assert "\n" not in question
             assert len(question) <= QUESTION_CHARS
