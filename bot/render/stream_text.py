@@ -6,7 +6,9 @@ final rendering: whole words (`streamable`), rendered safe (`native_blocks.rende
 only while the new rendering still starts with what is shown (a retried answer starts over;
 then nothing more is streamed and the end replaces the message). Near the message's limit
 the text grows by whole paragraphs, so that an answer too long for one streamed message is
-cut between two of them (a code block open at the cut is closed, and reopened below)."""
+cut between two of them (a code block open at the cut is closed, and reopened below).
+How a stream still streaming ends (`stream_end`) is decided here too; the stream
+(`bot.thread.native_stream`) only carries it out."""
 
 from __future__ import annotations
 
@@ -15,6 +17,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from bot.render import native as nb
+from bot.render import notes
 from bot.render.text import STREAM_BUDGET
 from pipeline.markdown import Fence, fence_after
 
@@ -140,6 +143,46 @@ class StreamedText:
             else:
                 low = middle + 1
         return best
+
+
+@dataclass(frozen=True)
+class StreamEnd:
+    """How a stream that still streams ends. Stopped with `tail` (the text it takes last)
+    and, when `closing`, the ending's closing blocks; `rest` (raw, None: nothing) continues
+    below in ordinary messages. `replace`: what the stream shows is no prefix of the answer
+    (a retried answer, a rendering that changed), and streamed text cannot be taken back:
+    it is stopped bare and its message edited to the end instead."""
+
+    tail: str = ""
+    closing: bool = True
+    rest: str | None = None
+    replace: bool = False
+
+
+def stream_end(
+    text: StreamedText, ending: str, *, append: bool, cut_limit: int | None, overhead: int
+) -> StreamEnd:
+    """How to end a stream holding `text` with `ending`: a note after what it shows
+    (`append`), else the answer (its Sources list after `cut_limit`) whole when it fits,
+    else cut at a break at or before `cut_limit` with a line that it continues below.
+    `overhead`: what the message shows besides the text (its plan's title and tasks)."""
+    shown = text.shown
+    if append:
+        gap = "" if not shown or shown.endswith("\n\n") else "\n\n"
+        return StreamEnd(gap + ending)
+    full = nb.render(ending)
+    if text.extends(full) and text.fits(full, overhead):
+        return StreamEnd(full[len(shown) :])
+    whole = ending[:cut_limit] if cut_limit is not None else ending
+    cut = text.cut(ending, len(whole), overhead) or Cut(0, None)
+    part = cut.part(ending)
+    if not text.extends(full) or not text.extends(part):
+        return StreamEnd(closing=False, replace=True)
+    note = notes.ANSWER_CONTINUES if part else notes.ANSWER_BELOW
+    gap = "" if not part or part.endswith("\n\n") else "\n\n"
+    return StreamEnd(
+        part[len(shown) :] + gap + note, closing=False, rest=cut.rest(ending, len(whole))
+    )
 
 
 class PlanUpdates:

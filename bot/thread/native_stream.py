@@ -34,7 +34,7 @@ from slack_sdk.errors import SlackApiError
 from bot.render import native as nb
 from bot.render import notes
 from bot.render.kit import SlackMessage
-from bot.render.stream_text import Cut, PlanUpdates, StreamedText
+from bot.render.stream_text import PlanUpdates, StreamedText, stream_end
 from bot.slack.agent_io import Chunks, NativeIO
 from bot.slack.errors import CHUNKS_REFUSED, MSG_TOO_LONG, NOT_STREAMING, STOPPED_BY_USER
 from bot.slack.io import SlackIO, SlackUnreachable
@@ -431,32 +431,25 @@ class NativeStream:
         return ending.text[: ending.cut_limit] if ending.cut_limit is not None else ending.text
 
     async def _stop(self, ending: Ending) -> list[str]:
-        """Stop the stream with the end of its text and the closing blocks (an answer too
-        long for it: cut, with the rest posted below); [] when it has to be edited instead
-        (`mode` is "expired" then)."""
+        """Stop the stream as `stream_end` says: with the end of its text and the closing
+        blocks (an answer too long for it: cut, with the rest posted below); [] when it has
+        to be edited instead (`mode` is "expired" then)."""
         chunks, _ = self._plan.take(whole=True)
-        shown = self._text.shown
-        if ending.append:
-            gap = "" if not shown or shown.endswith("\n\n") else "\n\n"
-            return await self._stop_with(chunks, gap + ending.text, ending.closing)
-        full = nb.render(ending.text)
-        if self._text.extends(full) and self._text.fits(full, self._overhead()):
-            return await self._stop_with(chunks, full[len(shown) :], ending.closing)
-        whole = self._whole(ending)
-        cut = self._text.cut(ending.text, len(whole), self._overhead()) or Cut(0, None)
-        part = cut.part(ending.text)
-        if not self._text.extends(full) or not self._text.extends(part):
-            # What is shown is no prefix of the answer (a retried answer, a rendering that
-            # changed): streamed text cannot be taken back, so the message is replaced.
+        end = stream_end(
+            self._text,
+            ending.text,
+            append=ending.append,
+            cut_limit=ending.cut_limit,
+            overhead=self._overhead(),
+        )
+        if end.replace:
             await self._stop_with(chunks, "", [])
             self.mode = "expired"
             return []
-        note = notes.ANSWER_CONTINUES if part else notes.ANSWER_BELOW
-        gap = "" if not part or part.endswith("\n\n") else "\n\n"
-        posted = await self._stop_with(chunks, part[len(shown) :] + gap + note, [])
-        if not posted:
-            return []
-        return posted + await self._post(ending.continuation(cut.rest(ending.text, len(whole))))
+        posted = await self._stop_with(chunks, end.tail, ending.closing if end.closing else [])
+        if end.rest is None or not posted:
+            return posted
+        return posted + await self._post(ending.continuation(end.rest))
 
     async def _stop_with(
         self, chunks: Chunks, text: str, closing: list[dict[str, Any]]
