@@ -14,30 +14,17 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections import OrderedDict, deque
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
 
 from bot.coordination.link import RedisDown
 from bot.coordination.persons import LocalPersonRuns, PersonRuns
-from bot.coordination.slots import SharedSlots, Take
+from bot.coordination.slots import MemorySlots, SharedSlots, Take
 from bot.slack.tenancy import scoped, workspace_key
 
 logger = logging.getLogger(__name__)
 
 Position = Callable[[int], None]  # told how many runs are ahead, whenever that changes
 Turn = Callable[[], Awaitable[None]]  # waits until the run holds a slot
-
-
-@dataclass(eq=False)
-class _Waiter:
-    run_id: str
-    user: str  # the person within their workspace (`scoped`)
-    on_position: Position
-    workspace: str = ""
-    ready: asyncio.Future[None] = field(
-        default_factory=lambda: asyncio.get_running_loop().create_future()
-    )
 
 
 class Admission:
@@ -54,8 +41,9 @@ class Admission:
     ) -> None:
         self.max_live = max_live
         self.max_per_user = max_per_user
-        # With replicas the cap and the queue are the workspace's (None: this process's).
-        self._slots = slots
+        # The cap and the fair queue: with replicas the workspace's in Redis, else this
+        # process's (`MemorySlots`, the same protocol and the same order): one path.
+        self._slots: SharedSlots = slots if slots is not None else MemorySlots()
         self._poll_s = poll_s
         self._shared: set[str] = set()  # runs of this process in the shared slots or queue
         self._freed = asyncio.Event()  # a slot was given back here: waiting runs ask again
@@ -66,8 +54,6 @@ class Admission:
         self._owner: dict[str, str] = {}  # run id -> user, for every run live or waiting
         self._where: dict[str, str] = {}  # run id -> its workspace (`workspace_key`)
         self._live: set[str] = set()
-        # Waiting runs by person, persons in the order they will be served next.
-        self._waiting: OrderedDict[str, deque[_Waiter]] = OrderedDict()
 
     def register(self, run_id: str, user: str, *, over_limit: bool = False) -> bool:
         """Count a new run against its person's cap; False if the person is at the cap.
@@ -114,9 +100,6 @@ class Admission:
     def _has_room(self, workspace: str) -> bool:
         return self._live_in(workspace) < self.max_live
 
-    def _waiting_in(self, workspace: str) -> bool:
-        return any(w.workspace == workspace for queue in self._waiting.values() for w in queue)
-
     @property
     def live_count(self) -> int:
         """Runs holding a slot."""
@@ -125,7 +108,7 @@ class Admission:
     @property
     def waiting_count(self) -> int:
         """Runs in the queue."""
-        return sum(len(queue) for queue in self._waiting.values())
+        return len(self._shared - self._live)
 
     @contextlib.asynccontextmanager
     async def slot(self, run_id: str, on_position: Position) -> AsyncIterator[Turn]:
@@ -135,39 +118,14 @@ class Admission:
 
         Joining happens before the first await, so a run knows at once whether (and behind
         how many) it waits: its first message can say so."""
-        if self._slots is not None:
-            async with self._shared_slot(self._slots, run_id, on_position) as shared_turn:
-                yield shared_turn
-            return
-        self._owner.setdefault(run_id, "")
-        workspace = self._where.setdefault(run_id, workspace_key())
-        person = self._person(run_id)
-        waiter: _Waiter | None = None
-        if self._has_room(workspace) and not self._waiting_in(workspace):
-            self._live.add(run_id)
-        else:
-            waiter = _Waiter(run_id, person, on_position, workspace)
-            self._waiting.setdefault(person, deque()).append(waiter)
-            self._tell_positions()
-
-        async def turn() -> None:
-            if waiter is not None:
-                await asyncio.shield(waiter.ready)
-
-        try:
-            yield turn
-        finally:
-            if waiter is not None and not waiter.ready.done():
-                self._drop(waiter)
-            else:
-                self._live.discard(run_id)
-                self._serve()
+        async with self._shared_slot(self._slots, run_id, on_position) as shared_turn:
+            yield shared_turn
 
     @contextlib.asynccontextmanager
     async def _shared_slot(
         self, slots: SharedSlots, run_id: str, on_position: Position
     ) -> AsyncIterator[Turn]:
-        """`slot` when the workspace's replicas share the cap and the queue."""
+        """`slot` through the slots (the workspace's with replicas, else this process's)."""
         self._owner.setdefault(run_id, "")
         workspace = self._where.setdefault(run_id, workspace_key())
         user = self._person(run_id)
@@ -218,9 +176,6 @@ class Admission:
         if run_id not in self._live:
             return
         self._live.discard(run_id)
-        if self._slots is None:
-            self._serve()
-            return
         try:
             await self._slots.give_back(run_id, workspace=self._where.get(run_id, ""))
         except RedisDown as down:
@@ -232,33 +187,18 @@ class Admission:
         if run_id in self._live:
             return
         workspace, person = self._where.get(run_id, ""), self._person(run_id)
-        if self._slots is not None:
-            while True:
-                try:
-                    found = await self._slots.take(
-                        run_id, person, self.max_live, workspace=workspace
-                    )
-                except RedisDown:
-                    found = Take(started=self._has_room(workspace), ahead=0)
-                if found.started:
-                    self._live.add(run_id)
-                    return
-                on_position(found.ahead)
-                with contextlib.suppress(TimeoutError):
-                    async with asyncio.timeout(self._poll_s):
-                        await self._freed.wait()
-        if self._has_room(workspace) and not self._waiting_in(workspace):
-            self._live.add(run_id)
-            return
-        waiter = _Waiter(run_id, person, on_position, workspace)
-        self._waiting.setdefault(waiter.user, deque()).append(waiter)
-        self._tell_positions()
-        try:
-            await asyncio.shield(waiter.ready)
-        except asyncio.CancelledError:
-            if not waiter.ready.done():
-                self._drop(waiter)
-            raise
+        while True:
+            try:
+                found = await self._slots.take(run_id, person, self.max_live, workspace=workspace)
+            except RedisDown:
+                found = Take(started=self._has_room(workspace), ahead=0)
+            if found.started:
+                self._live.add(run_id)
+                return
+            on_position(found.ahead)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._poll_s):
+                    await self._freed.wait()
 
     def _wake(self) -> None:
         self._freed.set()
@@ -294,58 +234,3 @@ class Admission:
             task = asyncio.create_task(self._persons.leave(person, run_id), name=f"leave:{run_id}")
             self._leaving.add(task)
             task.add_done_callback(self._leaving.discard)
-
-    def _drop(self, waiter: _Waiter) -> None:
-        queue = self._waiting.get(waiter.user)
-        if queue is not None and waiter in queue:
-            queue.remove(waiter)
-            if not queue:
-                del self._waiting[waiter.user]
-        waiter.ready.cancel()
-        self._tell_positions()
-
-    def _serve(self) -> None:
-        """Give free slots to waiting runs, one person at a time, in turn (each workspace's
-        slots to its own persons only)."""
-        moved = False
-        while True:
-            # The person served longest ago whose workspace has a free slot.
-            next_up = next(
-                (
-                    (user, queue)
-                    for user, queue in self._waiting.items()
-                    if self._has_room(queue[0].workspace)
-                ),
-                None,
-            )
-            if next_up is None:
-                break
-            user, queue = next_up
-            waiter = queue.popleft()
-            if queue:
-                self._waiting.move_to_end(user)  # the next person is served next
-            else:
-                del self._waiting[user]
-            if waiter.ready.done():
-                continue
-            self._live.add(waiter.run_id)
-            waiter.ready.set_result(None)
-            moved = True
-        if moved:
-            self._tell_positions()
-
-    def _tell_positions(self) -> None:
-        ahead: dict[str, int] = {}  # by workspace: each has its own queue
-        for waiter in self._order():
-            waiter.on_position(ahead.get(waiter.workspace, 0))
-            ahead[waiter.workspace] = ahead.get(waiter.workspace, 0) + 1
-
-    def _order(self) -> list[_Waiter]:
-        """Waiting runs in the order they will start: round robin over persons."""
-        queues = [list(queue) for queue in self._waiting.values()]
-        order: list[_Waiter] = []
-        depth = 0
-        while any(depth < len(q) for q in queues):
-            order += [q[depth] for q in queues if depth < len(q)]
-            depth += 1
-        return order
