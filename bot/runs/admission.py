@@ -101,8 +101,8 @@ class Admission:
         return self._live_in(workspace) < self.max_live
 
     @property
-    def live_count(self) -> int:
-        """Runs holding a slot."""
+    def holding(self) -> int:
+        """Runs holding a slot in this process (LAYOUT.md's word for admission's count)."""
         return len(self._live)
 
     @property

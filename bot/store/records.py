@@ -22,8 +22,8 @@ END_REASONS: Final[frozenset[str]] = frozenset(get_args(EndReason))
 # The runs a restarted process picks up again.
 UNFINISHED_STATUSES: Final[tuple[RunStatus, ...]] = ("queued", "running", "paused")
 FINISHED_STATUSES: Final[tuple[RunStatus, ...]] = ("succeeded", "partial", "failed", "cancelled")
-# The runs going now (waiting for a slot or running): the store's word is "active"; the
-# registry's runs of this process are `running`, admission's count is what it is `holding`.
+# The runs going now (waiting for a slot or running): the store's word is "active";
+# admission's count of slots taken is what it is `holding`.
 ACTIVE_STATUSES: Final[tuple[RunStatus, ...]] = ("queued", "running")
 
 
