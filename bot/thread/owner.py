@@ -1,7 +1,8 @@
 """What owns a run in Slack: the one object the registry tracks and `execute` drives.
 
-Two surfaces implement it: `SlackRun` (a channel thread with a plan message, edited) and
-`NativeRun` (a DM thread with Slack's native stream). Each is also the run's event sink."""
+`bot.thread.core.RunCore` implements it (and is the run's event sink), driving one of two
+surfaces: a channel thread with a plan message, edited (`SlackRun`, bot/thread/channel.py) or
+a DM thread with Slack's native stream (`NativeRun`, bot/thread/dm.py)."""
 
 from __future__ import annotations
 
