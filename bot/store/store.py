@@ -53,6 +53,8 @@ class RunStore(
     schema: SchemaChange
     """The schema revision before and after the migrations that `open` applied."""
 
+    _keeps_writer = True  # its SQLite writes on one connection, closed by `close`
+
     @classmethod
     async def open(cls, url: str, *, clock: Callable[[], float] = time.time) -> Self:
         """Connect to `url`, create or migrate the schema, and return the store.
