@@ -166,7 +166,7 @@ async def _one(world: World, n: int, cancel: bool, rng_delay: float) -> None:
     if cancel:
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
-            live = [r for r in world.deps.runs.live if r.channel == f"CS{n}" and r.view]
+            live = [r for r in world.deps.runs.running if r.channel == f"CS{n}" and r.view]
             if live and live[0].view and live[0].view.plan is not None:
                 await world.click(
                     CANCEL_ACTION,
@@ -219,7 +219,7 @@ async def soak(runs: int = 200, seed: int = 7, parallel: int = 25) -> Report:
                         deadline = time.monotonic() + 30
                         while time.monotonic() < deadline and (  # noqa: ASYNC110
                             _outcome(world, n) is None
-                            or any(r.channel == f"CS{n}" for r in world.deps.runs.live)
+                            or any(r.channel == f"CS{n}" for r in world.deps.runs.running)
                         ):
                             await asyncio.sleep(0.05)
 

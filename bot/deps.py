@@ -81,7 +81,7 @@ class Deps:
         """Its installation is gone: stop this process's live runs of that workspace, or
         (team "": an org-wide install) of every workspace of the org (they end as cancelled;
         nothing more reaches Slack with its token)."""
-        for run in self.runs.live:
+        for run in self.runs.running:
             stored = await self.store.get_run(run.run_id)
             if stored is None:
                 continue

@@ -112,7 +112,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def cancel(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         click = Click.of(body, action)
-        if not deps.runs.is_live(click.value):
+        if not deps.runs.is_running(click.value):
             if deps.runs.coordination.shared:
                 await cancel_elsewhere(click)
             else:
@@ -167,7 +167,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
         await ack()
         click = Click.of(body, action)
         run_id, _, sub_id = click.value.partition(":")
-        if deps.runs.is_live(run_id):
+        if deps.runs.is_running(run_id):
             await tell(click, notes.NOT_FINISHED)
             return
         place = await checked(click, run_id, "retry")
@@ -186,7 +186,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def continue_run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         click = Click.of(body, action)
-        if deps.runs.is_live(click.value):
+        if deps.runs.is_running(click.value):
             await tell(click, notes.NOT_FINISHED)
             return
         place = await checked(click, click.value, "continue")
@@ -205,7 +205,7 @@ def register(app: AsyncApp, deps: Deps) -> None:
     async def rerun_run(ack: AsyncAck, body: dict[str, Any], action: dict[str, Any]) -> None:
         await ack()
         click = Click.of(body, action)
-        if deps.runs.is_live(click.value):
+        if deps.runs.is_running(click.value):
             await tell(click, notes.NOT_FINISHED)
             return
         place = await checked(click, click.value, "re-run")

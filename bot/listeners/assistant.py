@@ -99,7 +99,7 @@ async def _stop(deps: Deps, native: NativeIO, event: dict[str, Any]) -> None:
     the person would see a spinner and a stop button for about an hour."""
     channel, thread_ts = str(event.get("channel", "")), str(event.get("thread_ts", ""))
     user = str(event.get("user", ""))
-    here = [r for r in deps.runs.live if r.channel == channel and r.thread_ts == thread_ts]
+    here = [r for r in deps.runs.running if r.channel == channel and r.thread_ts == thread_ts]
     elsewhere: list[RunSummary] = []
     if deps.runs.coordination.shared:
         elsewhere = await _live_elsewhere(deps, channel, thread_ts)
@@ -150,5 +150,5 @@ async def _live_elsewhere(deps: Deps, channel: str, thread_ts: str) -> list[RunS
         for r in recent
         if r.thread_ts == thread_ts
         and r.status in ACTIVE_STATUSES
-        and not deps.runs.is_live(r.run_id)
+        and not deps.runs.is_running(r.run_id)
     ]

@@ -48,7 +48,7 @@ async def take_over_forever(deps: Deps) -> None:
         await asyncio.sleep(ownership.lease_s / 2)
         if not deps.runs.accepting:
             return
-        free = admission.max_live - len(deps.runs.live)
+        free = admission.max_live - len(deps.runs.running)
         try:
             await take_over(deps, limit=max(1, free))
         except Exception:

@@ -129,13 +129,14 @@ class RunRegistry:
         """A live or recently finished run of this process."""
         return self._runs.get(run_id)
 
-    def is_live(self, run_id: str) -> bool:
+    def is_running(self, run_id: str) -> bool:
         """Whether the run's task is still going in this process."""
         return run_id in self._tasks
 
     @property
-    def live(self) -> list[RunOwner]:
-        """Runs still executing."""
+    def running(self) -> list[RunOwner]:
+        """Runs still executing in this process (LAYOUT.md's word: admission's count is
+        `holding`, the store's going runs ACTIVE_STATUSES)."""
         return [self._runs[run_id] for run_id in self._tasks if run_id in self._runs]
 
     @property
@@ -161,7 +162,7 @@ class RunRegistry:
         wait (bounded by `timeout_s` in all) for their tasks to end."""
         self.accepting = False
         deadline = self._clock() + timeout_s
-        pausing = [run for run in self.live if not run.ended]
+        pausing = [run for run in self.running if not run.ended]
         if pausing:
             # Notes before anything else: each is one post in its own thread, and none waits
             # behind plan edits (those are paced apart, per workspace).

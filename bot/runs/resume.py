@@ -116,7 +116,7 @@ async def take_over(deps: Deps, *, why: str = notes.TAKEN_OVER, limit: int | Non
     for run_id in candidates:
         if limit is not None and taken >= limit:
             break
-        if deps.runs.is_live(run_id) or not deps.runs.accepting:
+        if deps.runs.is_running(run_id) or not deps.runs.accepting:
             continue
         tenure = await deps.runs.ownership.take(run_id)
         if tenure is None:

@@ -46,7 +46,7 @@ class StoredSteering:
 
 async def _thread_run(deps: Deps, channel: str, thread_ts: str) -> tuple[str, str] | None:
     """The run going on in the thread (its id and requester), here or on another replica."""
-    here = [r for r in deps.runs.live if r.channel == channel and r.thread_ts == thread_ts]
+    here = [r for r in deps.runs.running if r.channel == channel and r.thread_ts == thread_ts]
     going = [r for r in here if not r.ended]
     if going:
         return going[-1].run_id, going[-1].requester_id

@@ -94,7 +94,7 @@ def create_web_app(app: AsyncApp, deps: Deps) -> web.Application:
         failing = state.failing if deps.runs.accepting else [*state.failing, "stopping"]
         body: dict[str, object] = {
             "ok": not failing,
-            "live_runs": len(deps.runs.live),
+            "live_runs": len(deps.runs.running),
             "checks": dict(state.checks),
         }
         if failing:

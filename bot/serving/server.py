@@ -85,7 +85,7 @@ async def serve_http(app: AsyncApp, deps: Deps, stop: asyncio.Event) -> None:
     async with http_server(app, deps, settings.host, settings.port) as url:
         logger.info("listening on %s/slack/events", url)
         await stop.wait()
-        logger.info("stopping: %d live runs", len(deps.runs.live))
+        logger.info("stopping: %d live runs", len(deps.runs.running))
 
 
 async def connect_socket_mode(

@@ -20,7 +20,7 @@ async def _finished_run_on_a(
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(slack.thread("C1", root)))
-    await eventually(lambda: not a.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running)
     [stored] = await a.deps.store.recent_runs(channel="C1")
     plan = slack.thread("C1", root)[1]
     return stored.run_id, root, plan.ts
@@ -62,7 +62,7 @@ async def test_slacks_stop_button_reaching_the_other_replica_stops_a_dm_run(
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
     await eventually(lambda: bool(fake_slack.streams_in("D1", ts)))
     assert (await b.stop_button(thread_ts=ts, user="U5")).status == 200
-    await eventually(lambda: not a.deps.runs.live, within=3)
+    await eventually(lambda: not a.deps.runs.running, within=3)
     [stream] = fake_slack.streams_in("D1", ts)
     assert "Cancelled by <@U5>" in stream.text
     assert fake_claude.calls_for("integrator") == []
@@ -81,9 +81,9 @@ async def test_slacks_stop_button_stops_every_run_of_the_thread_on_either_replic
     await b.dm("a third one", user="U5", thread_ts=ts)
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 9)
     await eventually(lambda: len(fake_slack.streams_in("D1", ts)) == 3)
-    assert (len(a.deps.runs.live), len(b.deps.runs.live)) == (2, 1)
+    assert (len(a.deps.runs.running), len(b.deps.runs.running)) == (2, 1)
     assert (await b.stop_button(thread_ts=ts, user="U5")).status == 200
-    await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running and not b.deps.runs.running)
     for stream in fake_slack.streams_in("D1", ts):
         assert "Cancelled by <@U5>" in stream.text
     assert fake_claude.calls_for("integrator") == []

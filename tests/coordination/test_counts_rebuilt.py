@@ -98,5 +98,5 @@ async def test_a_flushed_redis_keeps_the_live_and_per_person_caps(
         return "tokens in" in thread_text(fake_slack.thread(channel, root))
 
     await eventually(lambda: answered("C4") and answered("C5"), within=20)
-    await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running and not b.deps.runs.running)
     assert len(fake_claude.calls_for("orchestrator")) == 4

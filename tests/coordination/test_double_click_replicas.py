@@ -24,7 +24,7 @@ async def test_a_double_click_reaching_both_replicas_starts_one_run(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not a.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running)
     [stored] = await a.deps.store.recent_runs(channel="C1")
     plan = fake_slack.thread("C1", root)[1]
 
@@ -38,7 +38,7 @@ async def test_a_double_click_reaching_both_replicas_starts_one_run(
     await asyncio.gather(first, press(b))
 
     await eventually(lambda: thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2)
-    await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running and not b.deps.runs.running)
     children = [r for r in await a.deps.store.recent_runs(channel="C1") if r.parent_run_id]
     assert len(children) == 1
     assert len(fake_claude.calls_for("orchestrator")) == 2
@@ -53,7 +53,7 @@ async def test_full_output_clicked_on_both_replicas_at_once_is_posted_once(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not a.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running)
     [stored] = await a.deps.store.recent_runs(channel="C1")
     plan = fake_slack.thread("C1", root)[1]
     await asyncio.gather(

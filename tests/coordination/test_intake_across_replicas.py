@@ -59,7 +59,7 @@ async def _finished_run(world: World, slack: FakeSlack, channel: str) -> tuple[s
     await eventually(lambda: bool(slack.channel_messages(channel)))
     root = slack.channel_messages(channel)[0].ts
     await eventually(lambda: "tokens in" in thread_text(slack.thread(channel, root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     [summary] = await world.deps.store.recent_runs(channel=channel)
     stored = await world.deps.store.get_run(summary.run_id)
     assert stored is not None
@@ -79,7 +79,7 @@ async def test_rerun_and_retry_on_another_replica_are_held_to_the_cap(
     fake_claude.respond("subagent", lambda call: Reply(text="slow", latency=30))
     for channel in ("C3", "C4"):
         await b.command("a slow one", user="U5", channel=channel)
-    await eventually(lambda: len(b.deps.runs.live) == CAP)
+    await eventually(lambda: len(b.deps.runs.running) == CAP)
     await eventually(lambda: len(fake_claude.calls_for("orchestrator")) == 2 + CAP)
 
     # A new request on c is refused: c counts none of U5's runs itself, the workspace does.
@@ -100,10 +100,10 @@ async def test_rerun_and_retry_on_another_replica_are_held_to_the_cap(
 
     await eventually(lambda: len(refusals()) == 2)
 
-    assert not c.deps.runs.live
+    assert not c.deps.runs.running
     assert len(fake_claude.calls_for("orchestrator")) == 2 + CAP  # nothing else planned
     assert fake_slack.channel_messages("C5") == []
     for parent in (first, second):
         assert await c.deps.store.unfinished_children(parent) == []
-    for run in b.deps.runs.live:
+    for run in b.deps.runs.running:
         b.deps.runs.cancel(run.run_id, by="U5")

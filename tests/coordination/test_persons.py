@@ -61,5 +61,5 @@ async def test_a_person_past_the_cap_across_replicas_is_refused_privately(
     await asyncio.sleep(0.5)  # a sixth run would have posted its root by now
     assert len(started()) == 5
     for world in pair:
-        for run in world.deps.runs.live:
+        for run in world.deps.runs.running:
             world.deps.runs.cancel(run.run_id, by="U9")

@@ -117,8 +117,8 @@ async def test_a_cancel_clicked_on_the_other_replica_stops_the_run_within_a_seco
     fake_claude.respond("subagent", lambda c: Reply(text="slow", latency=30))
     await a.command("a slow one", user="U5")
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
-    run = a.deps.runs.live[0]
-    assert not b.deps.runs.is_live(run.run_id)
+    run = a.deps.runs.running[0]
+    assert not b.deps.runs.is_running(run.run_id)
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: run.plan_ts is not None)
     clicked = time.monotonic()
@@ -126,7 +126,7 @@ async def test_a_cancel_clicked_on_the_other_replica_stops_the_run_within_a_seco
         CANCEL_ACTION, run.run_id, message_ts=str(run.plan_ts), thread_ts=root, user="U5"
     )
     assert response.status == 200
-    await eventually(lambda: not a.deps.runs.is_live(run.run_id), within=1.0)
+    await eventually(lambda: not a.deps.runs.is_running(run.run_id), within=1.0)
     assert time.monotonic() - clicked < 1.0
     await eventually(lambda: "Cancelled by <@U5>" in thread_text(fake_slack.thread("C1", root)))
     assert fake_claude.calls_for("integrator") == []
@@ -140,13 +140,13 @@ async def test_a_cancel_on_the_other_replica_is_checked_against_the_store(
     fake_claude.respond("subagent", lambda c: Reply(text="slow", latency=3))
     await a.command("mine", user="U5")
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
-    run = a.deps.runs.live[0]
+    run = a.deps.runs.running[0]
     root = fake_slack.channel_messages("C1")[0].ts
     await b.click(CANCEL_ACTION, run.run_id, message_ts=str(run.plan_ts), thread_ts=root, user="U6")
     await eventually(lambda: bool(fake_slack.ephemeral))
     assert "Only <@U5>" in fake_slack.ephemeral[0][2]
     await eventually(lambda: "Integrated answer" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not a.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running)
     await b.click(CANCEL_ACTION, run.run_id, message_ts=str(run.plan_ts), thread_ts=root, user="U5")
     await eventually(lambda: len(fake_slack.ephemeral) == 2)
     assert fake_slack.ephemeral[1][2] == "That run has already ended."
@@ -164,7 +164,7 @@ async def test_one_event_delivered_to_both_replicas_starts_one_run(
         headers={"X-Slack-Retry-Num": "1", "X-Slack-Retry-Reason": "http_timeout"},
     )
     await eventually(lambda: "Integrated answer" in thread_text(fake_slack.thread("C1", ts)))
-    await eventually(lambda: not a.deps.runs.live and not b.deps.runs.live)
+    await eventually(lambda: not a.deps.runs.running and not b.deps.runs.running)
     assert len(fake_claude.calls_for("orchestrator")) == 1
     assert thread_text(fake_slack.thread("C1", ts)).count("Integrated answer") == 1
 

@@ -92,7 +92,7 @@ async def test_a_person_past_the_limit_is_refused_privately_and_others_start_at_
         again = await world.command_ack("[run-7] one more question", user="U1")
         assert "the limit per person is 2" in again
         assert "/archives/C1/p" in again
-        await eventually(lambda: not world.deps.runs.live, within=20)
+        await eventually(lambda: not world.deps.runs.running, within=20)
         orchestrated = {
             _TAG.search(c.body["messages"][0]["content"])
             for c in fake_claude.calls_for("orchestrator")
@@ -140,8 +140,8 @@ async def test_a_queued_run_can_be_cancelled_and_never_calls_claude(
         await world.command("[run-1] first", user="U1", channel="C1")
         await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
         await world.command("[run-2] second", user="U2", channel="C2")
-        await eventually(lambda: any(r.queued_ahead == 0 for r in world.deps.runs.live))
-        queued = next(r for r in world.deps.runs.live if r.channel == "C2")
+        await eventually(lambda: any(r.queued_ahead == 0 for r in world.deps.runs.running))
+        queued = next(r for r in world.deps.runs.running if r.channel == "C2")
         await eventually(
             lambda: "Queued" in thread_text(fake_slack.thread("C2", str(queued.thread_ts)))
         )
@@ -160,7 +160,7 @@ async def test_a_queued_run_can_be_cancelled_and_never_calls_claude(
         )
         assert not any("[run-2]" in str(c.body["messages"]) for c in fake_claude.calls)
         # Cancelled before its pipeline ran: the plan still ends, without a Cancel button.
-        await eventually(lambda: not any(r.channel == "C2" for r in world.deps.runs.live))
+        await eventually(lambda: not any(r.channel == "C2" for r in world.deps.runs.running))
         plan = fake_slack.find("C2", str(queued.plan_ts))
         assert plan is not None
         assert CANCEL_ACTION not in str(plan.blocks)

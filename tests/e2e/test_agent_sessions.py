@@ -61,7 +61,7 @@ def session_calls(slack: FakeSlack) -> list[str]:
 
 async def run_over(world: World, claude: FakeAnthropic) -> None:
     await eventually(lambda: bool(claude.calls_for("orchestrator")))
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
 
 
 def with_text(args: dict[str, Any]) -> bool:
@@ -95,7 +95,7 @@ async def test_a_run_stopped_while_planning_leaves_its_session_active(
     assert fake_slack.session_status(DM, ts) == "processing"  # Stop exists while planning
     response = await world.stop_button(thread_ts=ts, user="U5")  # no stream to stop yet
     assert response.status == 200
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     await eventually(lambda: fake_slack.session_status(DM, ts) == "active")
     assert fake_slack.streams_in(DM, ts) == []
     assert "Cancelled by <@U5>" in thread_text(fake_slack.thread(DM, ts))

@@ -74,7 +74,7 @@ async def _run(
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
     await eventually(lambda: "subtasks done" in str(slack.thread("C1", root)[-1].blocks), within=30)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     return root
 
 

@@ -37,7 +37,7 @@ async def _slow_run(world: World, claude: FakeAnthropic) -> tuple[str, str, str]
     claude.respond("subagent", lambda c: Reply(text="slow", latency=30))
     await world.command("a slow one", user="U5")
     await eventually(lambda: len(claude.calls_for("subagent")) == 3)
-    run = world.deps.runs.live[0]
+    run = world.deps.runs.running[0]
     assert run.plan_ts is not None
     return run.run_id, root_of(world.slack), run.plan_ts
 
@@ -58,7 +58,7 @@ async def test_a_cancel_from_elsewhere_is_refused_and_the_run_goes_on(
     await eventually(lambda: any(e.user == "U6" for e in fake_slack.ephemerals))
     told = [e.text for e in fake_slack.ephemerals if e.user == "U6"]
     assert "does not belong" in told[-1]
-    assert world.deps.runs.is_live(run_id)
+    assert world.deps.runs.is_running(run_id)
     # The same click on the run's own plan message is honoured (anyone may cancel here).
     await world.click(CANCEL_ACTION, run_id, message_ts=plan_ts, thread_ts=root, user="U6")
     await eventually(lambda: "Cancelled by <@U6>" in thread_text(fake_slack.thread("C1", root)))
@@ -95,7 +95,7 @@ async def test_retry_runs_the_failed_subtask_again_and_posts_a_new_answer(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = root_of(fake_slack)
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     plan = fake_slack.thread("C1", root)[1]
     assert f"{RETRY_ACTION}:s2" in str(plan.blocks)
     run_id = next(iter(world.deps.runs._runs))
@@ -129,7 +129,7 @@ async def test_rerun_starts_the_run_again_in_its_thread(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = root_of(fake_slack)
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     plan = fake_slack.thread("C1", root)[1]
     run_id = next(iter(world.deps.runs._runs))
     assert RERUN_ACTION in str(plan.blocks)

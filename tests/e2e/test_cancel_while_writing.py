@@ -43,7 +43,7 @@ async def test_cancel_while_writing_marks_the_cut_and_ends_with_the_footer(
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: len(fake_slack.thread("C1", root)) == 3)  # the answer is growing
     plan = fake_slack.thread("C1", root)[1]
-    run_id = world.deps.runs.live[0].run_id
+    run_id = world.deps.runs.running[0].run_id
     await world.click(CANCEL_ACTION, run_id, message_ts=plan.ts, thread_ts=root, user="U5")
     await eventually(lambda: "Cancelled by <@U5>" in thread_text(fake_slack.thread("C1", root)))
 
@@ -69,7 +69,7 @@ async def test_stop_while_writing_in_a_dm_marks_the_cut_and_ends_with_the_footer
     await eventually(lambda: "Tides" in "".join(s.text for s in fake_slack.streams_in("D1", ts)))
     await world.stop_button(thread_ts=ts, user="U5", channel="D1")
     await eventually(lambda: "Cancelled by <@U5>" in thread_text(fake_slack.thread("D1", ts)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
 
     shown = thread_text(fake_slack.thread("D1", ts))
     before, marker, after = shown.partition(notes.STOPPED_HERE)

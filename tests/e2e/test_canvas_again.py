@@ -41,13 +41,13 @@ async def _first_then_rerun(world: World, slack: FakeSlack, claude: FakeAnthropi
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
     await eventually(lambda: len(linking(slack, root)) == 1, within=60)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     plan = slack.thread("C1", root)[1]
     run_id = (await world.deps.store.recent_runs(limit=1))[0].run_id
     assert RERUN_ACTION in str(plan.blocks)
     await world.click(RERUN_ACTION, run_id, message_ts=plan.ts, thread_ts=root, user="U42")
     await eventually(lambda: len(linking(slack, root)) == 2, within=60)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     return root
 
 

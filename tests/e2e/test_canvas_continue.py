@@ -55,7 +55,7 @@ async def test_continue_updates_the_cut_runs_canvas(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: len(linking(fake_slack, root)) == 1, within=30)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     [first] = await world.deps.store.recent_runs(limit=1)
     stored = await world.deps.store.get_run(first.run_id)
     assert stored is not None
@@ -63,7 +63,7 @@ async def test_continue_updates_the_cut_runs_canvas(
         CONTINUE_ACTION, first.run_id, message_ts=str(stored.plan_ts), thread_ts=root, user="U42"
     )
     await eventually(lambda: len(linking(fake_slack, root)) == 2, within=30)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     [canvas] = fake_slack.canvases.values()  # the same canvas, edited
     assert "Answer number 2." in canvas.markdown
     assert "(updated)" in linking(fake_slack, root)[-1].visible_text()

@@ -31,7 +31,7 @@ async def _dm_answered(world: World, slack: FakeSlack, claude: FakeAnthropic, an
     await eventually(
         lambda: any(s.state != "streaming" for s in slack.streams_in("D1", ts)), within=60
     )
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     return ts
 
 

@@ -54,7 +54,7 @@ async def _answered(world: World, slack: FakeSlack, claude: FakeAnthropic, answe
     await world.command("compare the options", user="U42")
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
-    await eventually(lambda: not world.deps.runs.live, within=60)
+    await eventually(lambda: not world.deps.runs.running, within=60)
     await eventually(lambda: "subtasks done" in thread_text(slack.thread("C1", root)))
     return root
 
@@ -113,7 +113,7 @@ async def test_while_it_is_written_the_message_stops_at_the_opening(
         lambda: notes.CANVAS_COMING.strip("_") in thread_text(fake_slack.thread("C1", root)),
         within=30,
     )
-    await eventually(lambda: not world.deps.runs.live, within=60)
+    await eventually(lambda: not world.deps.runs.running, within=60)
     answered = _answer_messages(fake_slack, root)
     assert len(answered) == 1
     # Once it said so, the message was not edited again until the canvas's link.

@@ -107,7 +107,7 @@ async def test_an_unanswered_question_expires_says_so_and_runs_nothing(
     fake_claude.respond_question(QUESTION, simple_plan("tides in a region", 2))
     _, root = await world.mention("<@UBOT> tell me about tides", user="U1")
     await eventually(lambda: "Nobody answered" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert fake_claude.calls_for("subagent") == []
     assert len(fake_claude.calls_for("orchestrator")) == 1
     # A late answer is a new request now: the question is closed.

@@ -78,7 +78,7 @@ async def test_parallel_subagents_never_overshoot_a_small_user_budget(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "daily budget" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not budgeted.deps.runs.live)
+    await eventually(lambda: not budgeted.deps.runs.running)
 
     text = thread_text(fake_slack.thread("C1", root))
     assert "This run stopped: your daily budget of $0.035 has $0.0" in text
@@ -112,7 +112,7 @@ async def test_a_spent_channel_budget_refuses_a_request_privately_before_anythin
     assert told.startswith("This channel's daily budget of $1.00 has $0.001 left")
     assert fake_slack.channel_messages("C1") == []
     assert fake_claude.calls == []
-    assert not budgeted.deps.runs.live
+    assert not budgeted.deps.runs.running
     assert budgeted.deps.runs.admission.runs_of("U2") == []  # the refusal holds no slot
 
 
@@ -124,7 +124,7 @@ async def test_without_budgets_every_call_reaches_the_spend_ledger_once(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
 
     assert await budget_refusal(world.deps, world.deps.settings, "U3", "C1") is None
     spent = await world.deps.store.spend_today(user="U3", channel="C1")

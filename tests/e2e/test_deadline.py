@@ -88,7 +88,7 @@ async def test_a_hung_subtask_is_cut_at_the_deadline_and_continue_runs_only_it(
     assert "Estimate:" in text  # the plan showed its estimate
     assert len(fake_claude.calls_for("integrator")) == 1
     assert sorted(aspects_called(fake_claude)) == [1, 2, 3]
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     first = await only_run(world)
     assert first.work_s >= DEADLINE_S * 0.9  # the working time it spent is kept
 
@@ -118,7 +118,7 @@ async def test_nothing_done_by_the_deadline_says_so_without_an_integrator_call(
         hang(fake_claude, aspect)
     sent = time.monotonic()
     _, root = await world.mention("<@UBOT> compare message queues")
-    await eventually(lambda: not world.deps.runs.live and bool(fake_claude.calls), 15)
+    await eventually(lambda: not world.deps.runs.running and bool(fake_claude.calls), 15)
     assert time.monotonic() - sent <= 15.0
     text = thread_text(fake_slack.thread("C1", root))
     assert "Nothing was done by the deadline" in text
@@ -153,7 +153,7 @@ async def test_in_a_dm_the_deadline_answers_and_continue_works(
         if e.get("action_id") == CONTINUE_ACTION
     ]
     assert len(buttons) == 1
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     first = await only_run(world)
 
     await world.click(

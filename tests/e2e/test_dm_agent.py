@@ -70,7 +70,7 @@ def feedback_buttons(block_list: list[dict[str, Any]]) -> list[dict[str, Any]]:
 async def run_over(world: World, claude: FakeAnthropic, runs: int = 1) -> None:
     """Wait until `runs` runs have asked Claude for a plan and none is live any more."""
     await eventually(lambda: len(claude.calls_for("orchestrator")) >= runs)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
 
 
 def slow_subagents(claude: FakeAnthropic, latency: float) -> None:
@@ -84,7 +84,7 @@ async def test_a_dm_is_a_request_answered_in_a_native_stream(
     response, ts = await world.dm("compare three databases")  # no mention needed
     assert response.status == 200
     await eventually(lambda: ended(fake_slack, ts), within=20)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     stream = only_stream(fake_slack, ts)
     assert stream.state == "stopped"
     assert stream.task_display_mode == "plan"
@@ -178,7 +178,7 @@ async def test_the_native_stop_button_cancels_the_run(
     await eventually(lambda: bool(fake_slack.streams_in(DM, ts)))
     response = await world.stop_button(thread_ts=ts, user="U5")
     assert response.status == 200
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     await eventually(lambda: all(c.finished_at > 0 for c in fake_claude.calls))
     stream = only_stream(fake_slack, ts)
     assert stream.stopped_by == "U5"
@@ -204,7 +204,7 @@ async def test_the_stop_button_stops_the_threads_run_that_a_message_steered(
     assert len(fake_claude.calls_for("orchestrator")) == 1
     assert len(fake_slack.streams_in(DM, ts)) == 1
     assert (await world.stop_button(thread_ts=ts, user="U5")).status == 200
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert fake_claude.calls_for("integrator") == []
     for stream in fake_slack.streams_in(DM, ts):
         assert stream.state == "stopped"
@@ -230,7 +230,7 @@ async def test_stopped_tasks_read_as_stopped_not_failed(
         )
     )
     await world.stop_button(thread_ts=ts)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     stream = only_stream(fake_slack, ts)
     assert [c["status"] for c in stream.task_updates if c["status"] == "error"] == []
     assert [stream.tasks[s]["status"] for s in SUBTASKS] == ["complete"] * 3
@@ -294,7 +294,7 @@ async def test_a_follow_up_dm_in_the_thread_gets_the_conversation(
 ) -> None:
     # Agent view: the first DM is the thread's root (Slack posts none of its own).
     _, thread = await world.dm("compare Kafka and RabbitMQ for billing events")
-    await eventually(lambda: not world.deps.runs.live and ended(fake_slack, thread), within=20)
+    await eventually(lambda: not world.deps.runs.running and ended(fake_slack, thread), within=20)
     await world.dm("and which is cheaper to run?", thread_ts=thread)
     await eventually(lambda: len(fake_claude.calls_for("orchestrator")) == 2)
     await eventually(lambda: len(fake_slack.streams_in(DM, thread)) == 2, within=20)
@@ -356,7 +356,7 @@ async def test_a_mention_in_a_channel_still_uses_the_thread_and_plan_message(
     fake_claude.respond_plan(simple_plan("Research the goal."))
     _, ts = await world.mention("<@UBOT> compare three databases")
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", ts)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert fake_slack.streams == []
     assert fake_slack.calls_to("assistant.threads.setStatus") == []
     assert "*s1*" in fake_slack.thread("C1", ts)[1].visible_text()  # the plan message

@@ -27,7 +27,7 @@ async def _finished_run(world: World, slack: FakeSlack, claude: FakeAnthropic) -
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     claude.clear_faults()
     [stored] = await world.deps.store.recent_runs(channel="C1")
     return stored.run_id, root
@@ -52,7 +52,7 @@ async def test_a_double_click_on_retry_or_rerun_starts_one_run(
     await asyncio.gather(first, press())
 
     await eventually(lambda: thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     children = [r for r in await world.deps.store.recent_runs(channel="C1") if r.parent_run_id]
     assert len(children) == 1
     assert [e.text for e in fake_slack.ephemerals if e.user == "U5"] == [notes.PRESSED_ALREADY]

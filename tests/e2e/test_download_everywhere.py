@@ -49,7 +49,7 @@ async def test_an_answer_posted_as_messages_offers_download_once_under_its_last_
     await world.command("why are there tides", user="U42")
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     await eventually(lambda: "subtasks done" in thread_text(fake_slack.thread("C1", root)))
     assert not fake_slack.canvases  # short: no canvas
     [answer] = with_button(fake_slack.thread("C1", root))
@@ -71,7 +71,7 @@ async def test_a_failed_run_offers_no_download(
     await world.command("this will fail", user="U42")
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     await eventually(lambda: ":warning:" in thread_text(fake_slack.thread("C1", root)))
     assert with_button(fake_slack.thread("C1", root)) == []
 
@@ -83,7 +83,7 @@ async def test_a_dm_runs_streamed_answer_ends_with_download(
     await eventually(
         lambda: any(s.state != "streaming" for s in fake_slack.streams_in("D1", ts)), within=20
     )
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     [stream] = fake_slack.streams_in("D1", ts)
     [button] = download_buttons(stream.blocks)
     await world.click(

@@ -43,7 +43,7 @@ def tools_of(call_body: dict[str, object]) -> list[str]:
 
 async def answered(world: World, slack: FakeSlack, claude: FakeAnthropic, root: str) -> str:
     await eventually(lambda: "Integrated answer" in thread_text(slack.thread("C1", root)), 20)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     return thread_text(slack.thread("C1", root))
 
 
@@ -79,7 +79,7 @@ async def test_deep_plans_more_subtasks_with_twice_the_caps(
     # --deep asks for plan review too; --no-review runs at once.
     await world.command("--deep --no-review compare message queues")
     await eventually(lambda: bool(fake_claude.calls_for("integrator")), 20)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     [orchestrator] = fake_claude.calls_for("orchestrator")
     assert "plan of 3 to 5" in str(orchestrator.body["system"])
     subagents = fake_claude.calls_for("subagent")
@@ -99,7 +99,7 @@ async def test_the_default_effort_plans_within_the_configured_bounds(
     plans_as_big_as_allowed(fake_claude)
     _, ts = await world.dm("compare message queues")
     await eventually(lambda: bool(fake_claude.calls_for("integrator")), 20)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert "plan of 2 to 5" in str(fake_claude.calls_for("orchestrator")[0].body["system"])
     subagents = fake_claude.calls_for("subagent")
     assert {c.body["max_tokens"] for c in subagents} == {DEFAULT_SUBAGENT}

@@ -51,7 +51,7 @@ async def _answered(world: World, slack: FakeSlack, claude: FakeAnthropic) -> tu
     await world.command("why are there tides", user="U42")
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     await eventually(lambda: "subtasks done" in thread_text(slack.thread("C1", root)))
     [answer] = [m for m in slack.thread("C1", root) if follow_up_buttons(m)]
     return root, answer
@@ -85,7 +85,7 @@ async def test_a_click_runs_the_question_with_the_previous_answer_as_context(
         second["action_id"], second["value"], message_ts=answer.ts, thread_ts=root, user="U7"
     )
     await eventually(lambda: len(fake_claude.calls_for("orchestrator")) == 2, within=20)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     await eventually(
         lambda: "The follow-up's answer." in thread_text(fake_slack.thread("C1", root))
     )
@@ -107,7 +107,7 @@ async def test_in_a_dm_the_follow_ups_end_the_stream_and_a_click_streams_its_run
 ) -> None:
     _, ts = await world.dm("why are there tides")
     await eventually(lambda: any(s.state != "streaming" for s in fake_slack.streams_in("D1", ts)))
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     [stream] = fake_slack.streams_in("D1", ts)
     buttons = [
         e
@@ -122,7 +122,7 @@ async def test_in_a_dm_the_follow_ups_end_the_stream_and_a_click_streams_its_run
         first["action_id"], first["value"], message_ts=stream.ts, thread_ts=ts, channel="D1"
     )
     await eventually(lambda: len(fake_slack.streams_in("D1", ts)) == 2, within=20)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     asked = fake_claude.calls_for("orchestrator")[1].body["messages"][0]["content"]
     asked = asked if isinstance(asked, str) else "".join(b["text"] for b in asked)
     assert FOLLOW_UPS[0] in asked

@@ -32,7 +32,7 @@ async def _finished_run(world: World, slack: FakeSlack) -> tuple[str, str, str]:
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     [stored] = await world.deps.store.recent_runs(channel="C1")
     return stored.run_id, root, slack.thread("C1", root)[1].ts
 

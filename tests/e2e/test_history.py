@@ -19,7 +19,7 @@ async def _answered_run(world: World, goal: str, user: str, channel: str) -> str
     await eventually(lambda: bool(world.slack.channel_messages(channel)))
     root = world.slack.channel_messages(channel)[0].ts
     await eventually(lambda: "tokens in" in thread_text(world.slack.thread(channel, root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     return root
 
 

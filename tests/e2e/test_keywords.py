@@ -40,7 +40,7 @@ async def test_history_as_a_mention_and_in_a_dm_lists_runs_privately(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     posted, planned = len(fake_slack.calls_to("chat.postMessage")), len(fake_claude.calls)
 
     await world.mention("<@UBOT> history", user="U1")

@@ -59,7 +59,7 @@ def plan_head(slack: FakeSlack, root: str) -> str:
 async def _ended(world: World, slack: FakeSlack, what: str) -> str:
     await eventually(lambda: bool(slack.channel_messages("C1")))
     root = root_of(slack).ts
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     await eventually(lambda: what in last_line(root_of(slack)), within=10)
     return root
 
@@ -115,7 +115,7 @@ async def test_a_mentions_plan_header_says_how_it_ended_and_its_root_is_left_alo
 ) -> None:
     _, ts = await world.mention("<@UBOT> why are there tides")
     await eventually(lambda: len(fake_slack.thread("C1", ts)) >= 3, within=20)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     await eventually(lambda: plan_head(fake_slack, ts).startswith(":white_check_mark:"))
     assert "subtasks done" in thread_text(fake_slack.thread("C1", ts))
     assert not [c for c in fake_slack.calls if c.method == "chat.update" and c.args["ts"] == ts]

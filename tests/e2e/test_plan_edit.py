@@ -143,7 +143,7 @@ async def test_an_unapproved_plan_expires_says_so_and_runs_nothing(
     await eventually(lambda: "expired" in thread_text(fake_slack.thread("C1", root)), 10)
     text = thread_text(fake_slack.thread("C1", root))
     assert "nobody approved it within 1 seconds" in text
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert fake_claude.calls_for("subagent") == []
     assert fake_claude.calls_for("integrator") == []
     plan = fake_slack.find("C1", plan_ts)

@@ -56,7 +56,7 @@ async def ann_asks_everywhere(world: World, claude: FakeAnthropic) -> None:
         else:
             await world.command(goal, user=ANN, channel=channel)
         await eventually(lambda: len(claude.calls_for("orchestrator")) == asked)  # noqa: B023 - awaited here
-        await eventually(lambda: not world.deps.runs.live, within=20)
+        await eventually(lambda: not world.deps.runs.running, within=20)
 
 
 async def home_of(world: World, user: str) -> tuple[str, str]:
@@ -127,7 +127,7 @@ async def limited_world(
     settings = world_settings(fake_slack, max_runs_per_user=2)
     async with running_world(fake_slack, AnthropicLLM(client), config, settings) as world:
         yield world
-        for run in world.deps.runs.live:
+        for run in world.deps.runs.running:
             world.deps.runs.cancel(run.run_id, by="test")
     await client.close()
 
@@ -214,7 +214,7 @@ async def test_a_mention_written_by_an_app_or_integration_starts_nothing_and_nam
                 assert (await world.post_signed(body, kind)).status == 200
         await asyncio.sleep(1)  # what a run would have done by now: plan, post, reply
         assert fake_claude.calls == []
-        assert world.deps.runs.live == []
+        assert world.deps.runs.running == []
         assert [c.method for c in fake_slack.calls if c.method.startswith("chat.")] == []
         everything = " ".join(m.text for ms in fake_slack.messages.values() for m in ms)
         assert "<@>" not in everything

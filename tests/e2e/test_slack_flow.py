@@ -42,7 +42,7 @@ async def test_research_command_runs_live_in_a_thread(world: World, fake_slack: 
     assert "<@U42>" in root.visible_text()
     assert "compare three databases" in root.visible_text()
     await eventually(lambda: answered(fake_slack, root.ts))
-    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
+    await eventually(lambda: not world.deps.runs.running)  # the plan's last edit follows
     thread = fake_slack.thread("C1", root.ts)
     plan = thread[1]
     for sub in ("s1", "s2", "s3"):
@@ -126,7 +126,7 @@ async def test_failing_subtask_is_marked_and_named_while_the_answer_is_posted(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = root_of(fake_slack)
     await eventually(lambda: answered(fake_slack, root, "tokens in"))
-    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
+    await eventually(lambda: not world.deps.runs.running)  # the plan's last edit follows
     thread = fake_slack.thread("C1", root)
     assert "failed: Claude returned an error (500)." in thread[1].visible_text()
     assert "Not included: Researcher of aspect 2 (failed)" in thread_text(thread[2:])
@@ -141,14 +141,14 @@ async def test_cancel_button_stops_the_run(
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
     root = root_of(fake_slack)
     plan = fake_slack.thread("C1", root)[1]
-    run_id = world.deps.runs.live[0].run_id
+    run_id = world.deps.runs.running[0].run_id
     response = await world.click(
         CANCEL_ACTION, run_id, message_ts=plan.ts, thread_ts=root, user="U5"
     )
     assert response.status == 200
     await eventually(lambda: "Cancelled by <@U5>" in thread_text(fake_slack.thread("C1", root)))
     await eventually(lambda: all(c.finished_at > 0 for c in fake_claude.calls))
-    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
+    await eventually(lambda: not world.deps.runs.running)  # the plan's last edit follows
     thread = fake_slack.thread("C1", root)
     assert "cancelled" in thread[1].visible_text()
     assert "Integrated answer" not in thread_text(thread)
@@ -164,7 +164,7 @@ async def test_only_the_requester_may_cancel(
     await world.command("mine", user="U5")
     await eventually(lambda: len(fake_claude.calls_for("subagent")) == 3)
     root = root_of(fake_slack)
-    run = world.deps.runs.live[0]
+    run = world.deps.runs.running[0]
     await world.click(
         CANCEL_ACTION, run.run_id, message_ts=str(run.plan_ts), thread_ts=root, user="U6"
     )

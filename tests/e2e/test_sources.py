@@ -60,7 +60,7 @@ async def test_the_answer_cites_numbered_sources_with_visible_hosts(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "Sources" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
 
     # The integrator was given the numbering the Sources list shows.
     prompt = fake_claude.calls_for("integrator")[0].body["messages"][0]["content"]

@@ -65,7 +65,7 @@ async def test_footers_history_and_home_show_what_the_ledger_charged(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: len(footers(fake_slack.thread("C1", root))) == 1)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     fake_claude.clear_faults()
     searching[0] = False
     plan = fake_slack.thread("C1", root)[1]
@@ -82,13 +82,13 @@ async def test_footers_history_and_home_show_what_the_ledger_charged(
     await eventually(lambda: bool(fake_slack.channel_messages("C2")))
     slow = fake_slack.channel_messages("C2")[0].ts
     await eventually(lambda: len(fake_slack.thread("C2", slow)) == 3)  # the answer grows
-    live = world.deps.runs.live[0]
+    live = world.deps.runs.running[0]
     plan_ts = fake_slack.thread("C2", slow)[1].ts
     await world.click(
         CANCEL_ACTION, live.run_id, message_ts=plan_ts, thread_ts=slow, user="U5", channel="C2"
     )
     await eventually(lambda: len(footers(fake_slack.thread("C2", slow))) == 1)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
 
     shown = sorted(footers(fake_slack.thread("C1", root)) + footers(fake_slack.thread("C2", slow)))
     listed = sorted(

@@ -34,7 +34,7 @@ async def test_an_answer_cut_at_max_tokens_says_so_under_it(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
 
     answer = thread_text(fake_slack.thread("C1", root)[2:])
     assert "The tides rise twice a day because" in answer
@@ -55,7 +55,7 @@ async def test_an_answer_cut_at_max_tokens_in_a_dm_says_so_under_it(
 ) -> None:
     fake_claude.respond("integrator", cut_answer)
     _, ts = await world.dm("explain tides")
-    await eventually(lambda: not world.deps.runs.live and bool(fake_slack.streams_in("D1", ts)))
+    await eventually(lambda: not world.deps.runs.running and bool(fake_slack.streams_in("D1", ts)))
     stream = fake_slack.streams_in("D1", ts)[-1]
     await eventually(lambda: stream.state != "streaming")
     assert "The tides rise twice a day because" in stream.text
@@ -79,7 +79,7 @@ async def test_a_subagent_refusal_is_a_failed_subtask_with_its_reason(
     await eventually(lambda: bool(fake_slack.channel_messages("C1")))
     root = fake_slack.channel_messages("C1")[0].ts
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", root)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
 
     thread = fake_slack.thread("C1", root)
     plan = thread[1].visible_text()

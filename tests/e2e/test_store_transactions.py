@@ -48,7 +48,7 @@ async def test_a_three_subtask_run_commits_only_what_a_resume_needs(
     # A first run: the process's first claim also sweeps expired ones (once a minute).
     await world.command("research warm-up")
     await eventually(lambda: "Answer" in thread_text(fake_slack.channel_messages("C1")))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     engine = world.deps.store._engine.sync_engine
     transactions: list[list[str]] = []
     current: list[str] = []
@@ -67,7 +67,7 @@ async def test_a_three_subtask_run_commits_only_what_a_resume_needs(
     try:
         await world.command("research tides", channel="C2")
         await eventually(lambda: "Answer" in thread_text(fake_slack.channel_messages("C2")))
-        await eventually(lambda: not world.deps.runs.live)
+        await eventually(lambda: not world.deps.runs.running)
     finally:
         event.remove(engine, "before_cursor_execute", executed)
         event.remove(engine, "commit", committed)

@@ -139,7 +139,7 @@ async def test_a_twenty_subtask_plan_with_long_text_fits_every_edit(
     fake_claude.respond("subagent", lambda c: Reply(text="Findings & <notes> " * 400))
     await world.command("compare twenty vendors")
     await answered(fake_slack)
-    await eventually(lambda: not world.deps.runs.live)  # the plan's last edit follows
+    await eventually(lambda: not world.deps.runs.running)  # the plan's last edit follows
     for args in posted(fake_slack):
         blocks = args.get("blocks")
         if isinstance(blocks, str):

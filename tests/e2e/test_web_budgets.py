@@ -99,7 +99,7 @@ async def channel_budget(
 async def ended(world: World, fake_slack: FakeSlack, roots: int) -> list[str]:
     """The threads' text once `roots` runs have posted and every run has ended."""
     await eventually(lambda: len(fake_slack.channel_messages("C1")) == roots)
-    await eventually(lambda: not world.deps.runs.live, within=30)
+    await eventually(lambda: not world.deps.runs.running, within=30)
     return [thread_text(fake_slack.thread("C1", m.ts)) for m in fake_slack.channel_messages("C1")]
 
 

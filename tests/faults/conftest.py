@@ -52,7 +52,7 @@ async def run_ended(world: World, channel: str = "C1", index: int = 0, within: f
     slack = world.slack
     await eventually(lambda: len(slack.channel_messages(channel)) > index, within)
     root = root_ts(slack, channel, index)
-    await eventually(lambda: not world.deps.runs.live, within)
+    await eventually(lambda: not world.deps.runs.running, within)
     return thread_text(slack.thread(channel, root))
 
 

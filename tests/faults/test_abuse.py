@@ -180,7 +180,7 @@ async def test_forged_stale_and_replayed_requests_get_401_and_do_nothing(
     async with world.http.post(f"{world.app_url}/slack/events", data=body, headers=headers) as r:
         assert r.status == 401
     assert (len(fake_claude.calls), len(fake_slack.calls)) == before
-    assert not world.deps.runs.live
+    assert not world.deps.runs.running
 
 
 @pytest.mark.parametrize("with_retry_headers", [True, False])
@@ -203,7 +203,7 @@ async def test_an_event_resent_three_times_starts_one_run(
         )
         assert response.status == 200
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", ts)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert len(fake_claude.calls_for("orchestrator")) == 1
     assert len(fake_claude.calls_for("integrator")) == 1
 
@@ -225,7 +225,7 @@ async def test_two_events_for_one_message_start_one_run(
     response = await world.post_signed(body, kind)
     assert response.status < 500
     await eventually(lambda: "tokens in" in thread_text(fake_slack.thread("C1", ts)))
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     assert len(fake_claude.calls_for("orchestrator")) == 1
 
 

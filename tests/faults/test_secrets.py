@@ -73,11 +73,11 @@ async def test_no_secret_in_logs_messages_or_prompts(
     await world.command("to be cancelled", user="U5", channel="C4")
 
     def planned_in_c4() -> bool:
-        live = [r for r in world.deps.runs.live if r.channel == "C4"]
+        live = [r for r in world.deps.runs.running if r.channel == "C4"]
         return bool(live) and live[0].view.plan is not None
 
     await eventually(planned_in_c4)  # click while its (hanging) subagents are in flight
-    run = next(r for r in world.deps.runs.live if r.channel == "C4")
+    run = next(r for r in world.deps.runs.running if r.channel == "C4")
     await world.click(
         CANCEL_ACTION,
         run.run_id,

@@ -98,7 +98,7 @@ async def test_a_channel_the_bot_cannot_post_in_gets_a_private_explanation(
     assert "/invite @Orchestra" in str(fake_slack.responses[-1]["text"])
     assert fake_slack.responses[-1].get("response_type") == "ephemeral"
     assert fake_claude.calls == []
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     fake_slack.clear_faults()
     await serves_next_request(world)
 
@@ -164,7 +164,7 @@ async def test_usage_hint_reaches_the_person_even_when_ephemeral_fails(
         return in_thread or privately
 
     await eventually(hinted)
-    assert not world.deps.runs.live
+    assert not world.deps.runs.running
     await serves_next_request(world)
 
 

@@ -181,7 +181,7 @@ async def test_broken_fails_its_run_and_retry_then_succeeds(
     world, slack, _ = demo_world
     await world.command("what is RAG? [broken]", user="U5")
     assert "3/4 subtasks done" in await finished_thread(slack)
-    await eventually(lambda: not world.deps.runs.live)
+    await eventually(lambda: not world.deps.runs.running)
     root = slack.channel_messages("C1")[0].ts
     plan = slack.thread("C1", root)[1]
     run_id = (await world.deps.store.recent_runs(channel="C1"))[0].run_id

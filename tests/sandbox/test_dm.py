@@ -125,7 +125,7 @@ async def test_stop_reaches_the_app_as_slacks_stop_button(page: Client, world: W
     assert (await post(page, "/api/dm/stop", chat=chat))["ok"] is True
     cancelled = f'Cancelled by <span class="mention">@{USER_NAME}</span>'
     await eventually(lambda: shows(page, chat, cancelled))
-    await eventually(lambda: asyncio.sleep(0, not world.deps.runs.live))
+    await eventually(lambda: asyncio.sleep(0, not world.deps.runs.running))
     shown = await dm_view(page, chat)
     assert shown["live"] is False
     assert "Demo answer" not in shown["html"]
@@ -153,4 +153,4 @@ async def test_a_slash_command_in_the_chat_says_to_just_write(page: Client, worl
     body = (await dm_view(page, chat))["html"]
     assert "Slash commands run in #research" in body
     assert "Only visible to you" in body
-    assert world.deps.runs.live == []
+    assert world.deps.runs.running == []
