@@ -71,7 +71,7 @@ def make_meters(meter: Meter) -> Meters:
             explicit_bucket_boundaries_advisory=RUN_BUCKETS,
         ),
         live_runs=meter.create_up_down_counter(
-            "orchestra.runs.running", unit="{run}", description="Runs calling Claude now"
+            "orchestra.runs.live", unit="{run}", description="Runs calling Claude now"
         ),
         cost=meter.create_counter(
             "orchestra.cost",

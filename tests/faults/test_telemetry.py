@@ -182,7 +182,7 @@ async def test_each_run_is_one_trace_with_every_claude_call_a_chat_span_and_sigt
         "orchestra.run.duration",
         "orchestra.queue.wait",
         "orchestra.queue.length",
-        "orchestra.runs.running",
+        "orchestra.runs.live",
         "orchestra.cost",
         "orchestra.slack.calls",
     ):
@@ -190,7 +190,7 @@ async def test_each_run_is_one_trace_with_every_claude_call_a_chat_span_and_sigt
     assert sum(p.as_int for p in receiver.metrics["orchestra.runs"]) == 2
     # Both runs are over: nobody waits, nothing is live (up-down counters back at zero).
     assert receiver.total("orchestra.queue.length") == 0
-    assert receiver.total("orchestra.runs.running") == 0
+    assert receiver.total("orchestra.runs.live") == 0
 
 
 async def test_content_is_exported_only_when_asked(

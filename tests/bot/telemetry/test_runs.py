@@ -82,8 +82,8 @@ def test_a_queued_run_counts_in_the_queue_then_as_live_until_its_root_ends(
     with run_span(recorded.telemetry, labels(), trace_id=None, resumed=False, goal=GOAL):
         with queued(recorded.telemetry):
             assert recorded.total("orchestra.queue.length") == 1
-            assert recorded.total("orchestra.runs.running") == 0
+            assert recorded.total("orchestra.runs.live") == 0
         assert recorded.total("orchestra.queue.length") == 0
-        assert recorded.total("orchestra.runs.running") == 1
+        assert recorded.total("orchestra.runs.live") == 1
         assert recorded.total("orchestra.queue.wait") == 1  # one wait measured
-    assert recorded.total("orchestra.runs.running") == 0
+    assert recorded.total("orchestra.runs.live") == 0
