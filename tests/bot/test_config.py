@@ -48,6 +48,10 @@ PIPELINE_ENV: dict[str, tuple[str, Any]] = {
     "web_fetch_max_content_tokens": ("5000", 5000),
     "web_allowed_domains": ("example.com, example.org", ("example.com", "example.org")),
     "web_blocked_domains": ("", ()),  # not with the allowed list: checked below
+    "web_fetch": ("off", False),
+    "run_deadline_s": ("120", 120.0),
+    "subagent_timeout_s": ("30", 30.0),
+    "follow_ups": ("2", 2),
 }
 
 
@@ -71,12 +75,17 @@ def setting_names() -> set[str]:
     return {env_name(Settings, field) for field in Settings.model_fields}
 
 
+# The few knobs whose deployed default differs from the library's, each on purpose: the app
+# suggests follow-ups under its answers; the library (its CLI aside) and its tests opt in.
+APP_DEFAULTS = {"follow_ups": 3}
+
+
 def test_the_pipeline_settings_declare_no_pipeline_knob_of_their_own() -> None:
     own = set(PipelineSettings.model_fields) - set(PipelineConfig.model_fields)
     assert own == {"anthropic_api_key", "anthropic_base_url", "demo_speed"}
     for name, field in PipelineConfig.model_fields.items():
         inherited = PipelineSettings.model_fields[name]
-        assert inherited.default == field.default, name
+        assert inherited.default == APP_DEFAULTS.get(name, field.default), name
         assert inherited.metadata == field.metadata, name  # same bounds: no drift
 
 
