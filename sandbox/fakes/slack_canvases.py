@@ -16,6 +16,9 @@ and the two files methods as query parameters, lists comma-joined, `files` as a 
 - canvases.access.set (Tier 3): `canvas_id`, `access_level` (read, write, owner), and exactly
   one of `channel_ids` / `user_ids` (1-20 each; `invalid_parameters` otherwise); DM and group DM
   ids are not accepted as channels ("use user_ids for DMs").
+- canvases.delete (Tier 3): `canvas_id`; errors `canvas_deleting_disabled`,
+  `canvas_not_found`, `restricted_action` (its page, as mirrored in slack_kit's
+  priv/docs/methods/canvases.delete.json; read 2026-12-05).
 - files.getUploadURLExternal (Tier 4): `filename`, `length` (> 0, else `missing_argument`);
   answers `upload_url` and `file_id`. The bytes are POSTed to the upload URL (served here by
   the fake, as files.slack.com does), then
@@ -55,6 +58,7 @@ CANVAS_ERRORS: dict[str, str] = {
     "canvases.access.set": """canvas_disabled_user_team canvas_not_found channel_not_found
         failed_to_update_channel_ids failed_to_update_user_ids invalid_parameters
         restricted_action user_not_found""",
+    "canvases.delete": "canvas_deleting_disabled canvas_not_found restricted_action",
     "files.getUploadURLExternal": """alt_txt_too_large file_type_not_allowed
         file_upload_size_restricted file_uploads_disabled file_uploads_except_images_disabled
         invalid_arguments missing_argument snippet_too_large""",
@@ -66,6 +70,7 @@ CANVAS_TIERS: dict[str, int] = {
     "canvases.create": 2,
     "canvases.edit": 3,
     "canvases.access.set": 3,
+    "canvases.delete": 3,
     "files.getUploadURLExternal": 4,
     "files.completeUploadExternal": 4,
 }
@@ -73,6 +78,7 @@ CANVAS_SCOPES: dict[str, str] = {
     "canvases.create": "canvases:write",
     "canvases.edit": "canvases:write",
     "canvases.access.set": "canvases:write",
+    "canvases.delete": "canvases:write",
     "files.getUploadURLExternal": "files:write",
     "files.completeUploadExternal": "files:write",
 }
@@ -253,6 +259,15 @@ def canvases_access_set(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any
             return _refuse("user_not_found")
     for entity in channels + users:
         canvas.access[entity] = level
+    return {"ok": True}
+
+
+def canvases_delete(slack: FakeSlack, args: dict[str, Any]) -> dict[str, Any]:
+    """canvases.delete: the canvas is gone (a later edit or access answers canvas_not_found)."""
+    if slack.canvases_disabled:
+        return _refuse("canvas_deleting_disabled")
+    if slack.canvases.pop(str(args.get("canvas_id") or ""), None) is None:
+        return _refuse("canvas_not_found")
     return {"ok": True}
 
 

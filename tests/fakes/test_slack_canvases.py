@@ -199,3 +199,24 @@ async def test_only_documented_canvas_faults_can_be_injected(slack: FakeSlack) -
     slack.fail("canvases.create", error="free_teams_cannot_create_non_tabbed_canvases")
     with pytest.raises(ValueError, match="does not document"):
         slack.fail("canvases.create", error="msg_too_long")
+
+
+async def test_a_deleted_canvas_is_gone_and_cannot_be_deleted_twice(
+    slack: FakeSlack, client: AsyncWebClient
+) -> None:
+    created = await client.canvases_create(title="t", document_content=markdown("x"))
+    await client.canvases_delete(canvas_id=created["canvas_id"])
+    assert not slack.canvases
+    for call in (
+        client.canvases_delete(canvas_id=created["canvas_id"]),
+        client.canvases_access_set(
+            canvas_id=created["canvas_id"], access_level="read", channel_ids=["C1"]
+        ),
+    ):
+        with pytest.raises(SlackApiError) as gone:
+            await call
+        assert gone.value.response["error"] == "canvas_not_found"
+    slack.canvases_disabled = True
+    with pytest.raises(SlackApiError) as disabled:
+        await client.canvases_delete(canvas_id="F0NONE")
+    assert disabled.value.response["error"] == "canvas_deleting_disabled"
