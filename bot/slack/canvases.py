@@ -56,6 +56,12 @@ class CanvasIO:
             async with reaching("canvases.edit"):
                 await self._io.client.canvases_edit(canvas_id=canvas_id, changes=[change])
 
+    async def delete(self, canvas_id: str) -> None:
+        """Canvas `canvas_id` is gone (canvases.delete, Tier 3; SlackApiError if refused)."""
+        await self._ready("canvases.delete")
+        async with reaching("canvases.delete"):
+            await self._io.client.canvases_delete(canvas_id=canvas_id)
+
     async def share(self, canvas_id: str, channel: str, person: str) -> None:
         """Let `channel`'s members read the canvas, or `person` in a DM or group DM."""
         await self._ready("canvases.access.set")

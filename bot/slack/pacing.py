@@ -224,6 +224,7 @@ DEFAULT_LIMITS: dict[str, Limit] = {
     "canvases.create": Limit(per_second=18 / 60, burst=4),
     "canvases.edit": Limit(per_second=45 / 60, burst=10),
     "canvases.access.set": Limit(per_second=45 / 60, burst=10),
+    "canvases.delete": Limit(per_second=45 / 60, burst=10),  # Tier 3
     "files.getUploadURLExternal": Limit(per_second=90 / 60, burst=10),
     "files.completeUploadExternal": Limit(per_second=90 / 60, burst=10),
 }

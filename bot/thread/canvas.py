@@ -58,18 +58,38 @@ class AnswerCanvas:
             how = "replaced" if had_earlier else "new"
             try:
                 canvas_id = await self.canvases.create(title, markdown)
-                await self.canvases.share(canvas_id, self.channel, self.person)
             except SlackApiError as exc:
                 logger.warning(
                     "canvas refused (%s): the answer goes as messages", exc.response.get("error")
                 )
                 return None
+            try:
+                await self.canvases.share(canvas_id, self.channel, self.person)
+            except SlackApiError as exc:
+                logger.warning(
+                    "canvas not shared (%s): the answer goes as messages", exc.response.get("error")
+                )
+                await self._discard(canvas_id)
+                return None
+        # Recorded before any message links it: a run resumed after a restart finds it here
+        # (`earlier`) and edits it. A process killed between create's answer and this line
+        # leaves that canvas unrecorded, and the resumed run makes another (Slack has no
+        # idempotency key for canvases.create).
         try:
             await self.save(canvas_id)
         except Exception:
             # The canvas holds the answer all the same; a Retry then makes another.
             logger.exception("run store: could not record the canvas %s", canvas_id)
         return CanvasShown(canvas_id, self.link(canvas_id), title, how)
+
+    async def _discard(self, canvas_id: str) -> None:
+        """Delete a canvas nobody else can read: the answer goes as messages, and a private
+        copy of it left in the app's canvases would be a second, unlinked answer."""
+        try:
+            await self.canvases.delete(canvas_id)
+        except SlackApiError as exc:
+            # Only the app can open it; nothing a reader sees depends on it.
+            logger.warning("could not delete canvas %s: %s", canvas_id, exc.response.get("error"))
 
     async def _earlier_updated(self, title: str, markdown: str) -> tuple[bool, str | None]:
         """(whether there was an earlier canvas, its id if it now holds this answer)."""
