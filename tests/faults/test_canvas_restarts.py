@@ -45,16 +45,21 @@ def _linking(slack: FakeSlack, root: str) -> list[Message]:
 
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM])
+@pytest.mark.parametrize("streamed", [False, True], ids=["posted", "streamed"])
 async def test_a_run_stopped_after_its_canvas_was_made_resumes_into_that_canvas(
     bots: Callable[..., Bot],  # noqa: F811 - the fixture
     fake_slack: FakeSlack,
     fake_claude: FakeAnthropic,
     sig: signal.Signals,
+    streamed: bool,
 ) -> None:
     answers = iter(range(1, 10))
     fake_claude.respond(
         "integrator",
-        lambda _: Reply(text=long_answer(8_000) + f"\n\nAnswer number {next(answers)}."),
+        lambda _: Reply(
+            text=long_answer(8_000) + f"\n\nAnswer number {next(answers)}.",
+            latency=3.0 if streamed else 0.0,  # streamed: the thread's message grows, then
+        ),  # its final edit links the canvas; else the answer comes whole and is posted
     )
     # The thread's answer message, which would link the canvas, hangs (posted, the answer
     # having come whole; an edit of the streamed message where it streamed): the process
@@ -68,6 +73,8 @@ async def test_a_run_stopped_after_its_canvas_was_made_resumes_into_that_canvas(
     await eventually(lambda: bool(fake_slack.canvases), within=60)
     [canvas] = fake_slack.canvases.values()
     await eventually(lambda: hang.met, within=30)
+    assert hang.held is not None
+    assert ("ts" in hang.held) == streamed  # the streamed message's edit, or the post
     await first.stop(sig)
 
     second = bots(ORCHESTRA_CANVAS_MIN_CHARS="3000")
