@@ -54,9 +54,10 @@ def _unresolved(doc: str, text: str) -> list[str]:
             if name is not None:
                 if not last:
                     problems.append(f"{doc}:{number}: ::{name} follows no test file")
-                elif not any(name in _test_names(path) for path in last):
-                    if match.group(1) is not None or name not in _every_test_name():
-                        problems.append(f"{doc}:{number}: {name} is not in {last[0].name}")
+                elif not any(name in _test_names(path) for path in last) and (
+                    match.group(1) is not None or name not in _every_test_name()
+                ):
+                    problems.append(f"{doc}:{number}: {name} is not in {last[0].name}")
     return problems
 
 
