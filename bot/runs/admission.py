@@ -163,6 +163,11 @@ class Admission:
         finally:
             self._live.discard(run_id)
             self._shared.discard(run_id)
+            if not self._shared and self._refresher is not None:
+                # Nothing of this process's left to keep fresh: a sleeping refresher would
+                # outlive the app's shutdown (the next run starts a new one).
+                self._refresher.cancel()
+                self._refresher = None
             task = asyncio.create_task(
                 slots.give_back(run_id, workspace=workspace), name=f"give-back:{run_id}"
             )
