@@ -1,7 +1,8 @@
 """Two workspaces installed by OAuth, served by three real `python -m bot` replicas on one
 PostgreSQL store and one Redis (issue 24.3): one user id in both (as Enterprise Grid gives a
 person), each workspace's per-person limit, live-run cap and queue counted apart whichever
-replica takes the request."""
+replica takes the request; and each workspace's settings (one channel id in both, a daily
+budget in one) and daily budgets, the channel's and the person's, kept apart (issue 24.4)."""
 
 from __future__ import annotations
 
@@ -14,7 +15,7 @@ from cryptography.fernet import Fernet
 from bot.store import RunStore
 from pipeline.testing import simple_plan
 from sandbox.fakes import signing
-from sandbox.fakes.claude import FakeAnthropic
+from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage
 from sandbox.fakes.slack import FakeSlack
 from sandbox.fakes.slack_oauth import CLIENT_ID, CLIENT_SECRET
 from tests.coordination.cluster import LEASE_S, Replica
@@ -61,6 +62,41 @@ async def install(slack: FakeSlack, replica: Replica, team: str) -> None:
         assert await redirect(http, replica.url, code=code, state=state) == 200
 
 
+def three_replicas(
+    slack: FakeSlack,
+    claude: FakeAnthropic,
+    postgres_url: str,
+    redis_url: str,
+    tmp: Path,
+    **env: str,
+) -> list[Replica]:
+    """Three replicas in OAuth mode on one PostgreSQL and one Redis (`env`: more settings)."""
+    key = Fernet.generate_key().decode()  # one key: every replica opens every token
+    replicas = []
+    for n in range(3):
+        port = free_port()
+        (tmp / f"home{n}").mkdir()
+        full = bot_env(
+            SLACK_CLIENT_ID=CLIENT_ID,
+            SLACK_CLIENT_SECRET=CLIENT_SECRET,
+            SLACK_SIGNING_SECRET=SECRET,
+            SLACK_API_URL=slack.api_url,
+            ANTHROPIC_API_KEY=claude.api_key,
+            ANTHROPIC_BASE_URL=claude.base_url,
+            ORCHESTRA_ENCRYPTION_KEY=key,
+            ORCHESTRA_DATABASE_URL=postgres_url,
+            ORCHESTRA_REDIS_URL=redis_url,
+            ORCHESTRA_LEASE_S=str(LEASE_S),
+            ORCHESTRA_SHUTDOWN_TIMEOUT_S="5",
+            ORCHESTRA_UPDATE_INTERVAL_S="0.2",
+            HOME=str(tmp / f"home{n}"),
+            PORT=str(port),
+            **env,
+        )
+        replicas.append(Replica(f"r{n}", f"http://127.0.0.1:{port}", full, tmp / f"r{n}.log"))
+    return replicas
+
+
 async def test_two_workspaces_caps_and_queues_stay_apart_across_three_replicas(
     fake_slack: FakeSlack,
     fake_claude: FakeAnthropic,
@@ -69,30 +105,15 @@ async def test_two_workspaces_caps_and_queues_stay_apart_across_three_replicas(
     tmp_path: Path,
 ) -> None:
     fake_claude.respond_plan(simple_plan("Research the goal."), latency=4.0)  # runs stay live
-    key = Fernet.generate_key().decode()  # one key: every replica opens every token
-    replicas = []
-    for n in range(3):
-        port = free_port()
-        (tmp_path / f"home{n}").mkdir()
-        env = bot_env(
-            SLACK_CLIENT_ID=CLIENT_ID,
-            SLACK_CLIENT_SECRET=CLIENT_SECRET,
-            SLACK_SIGNING_SECRET=SECRET,
-            SLACK_API_URL=fake_slack.api_url,
-            ANTHROPIC_API_KEY=fake_claude.api_key,
-            ANTHROPIC_BASE_URL=fake_claude.base_url,
-            ORCHESTRA_ENCRYPTION_KEY=key,
-            ORCHESTRA_DATABASE_URL=postgres_url,
-            ORCHESTRA_REDIS_URL=redis_db_url,
-            ORCHESTRA_LEASE_S=str(LEASE_S),
-            ORCHESTRA_SHUTDOWN_TIMEOUT_S="5",
-            ORCHESTRA_UPDATE_INTERVAL_S="0.2",
-            ORCHESTRA_MAX_RUNS_PER_USER="1",
-            ORCHESTRA_MAX_LIVE_RUNS="1",
-            HOME=str(tmp_path / f"home{n}"),
-            PORT=str(port),
-        )
-        replicas.append(Replica(f"r{n}", f"http://127.0.0.1:{port}", env, tmp_path / f"r{n}.log"))
+    replicas = three_replicas(
+        fake_slack,
+        fake_claude,
+        postgres_url,
+        redis_db_url,
+        tmp_path,
+        ORCHESTRA_MAX_RUNS_PER_USER="1",
+        ORCHESTRA_MAX_LIVE_RUNS="1",
+    )
     store = await RunStore.open(postgres_url)  # the schema, before the replicas start
     r0, r1, r2 = replicas
     try:
@@ -123,6 +144,102 @@ async def test_two_workspaces_caps_and_queues_stay_apart_across_three_replicas(
         assert fake_slack.channel_messages("C12") == []  # refused: nothing posted
         teams = {run.channel: run.workspace for run in await store.recent_runs(limit=10)}
         assert teams == {"C11": "T1", "C13": "T1", "C21": "T2"}
+    finally:
+        for replica in replicas:
+            await replica.stop()
+        await store.close()
+    for replica in replicas:
+        assert "Traceback" not in replica.log(), replica.name
+
+
+def everything(slack: FakeSlack, channel: str, goal: str = "") -> str:
+    """Everything visible in a channel's threads (both workspaces'), or in the one thread
+    whose root says `goal`."""
+    return "".join(
+        m.visible_text()
+        for root in slack.channel_messages(channel)
+        if goal in root.visible_text()
+        for m in [root, *slack.thread(channel, root.ts)]
+    )
+
+
+GERMAN = "Answer in German."
+
+
+async def test_one_workspaces_channel_and_person_budgets_never_refuse_another_across_replicas(
+    fake_slack: FakeSlack,
+    fake_claude: FakeAnthropic,
+    postgres_url: str,
+    redis_db_url: str,
+    tmp_path: Path,
+) -> None:
+    def plan(call: CallInfo) -> Reply:
+        if "spend" in call.user_text:
+            # A million input tokens at Sonnet's $3: past both of T1's $1 budgets at once.
+            return Reply(json=simple_plan("Research."), usage=Usage(1_000_000, 100))
+        return Reply(json=simple_plan("Research."))
+
+    fake_claude.respond("orchestrator", plan)
+    # Everyone's own day: $1 per person (the deployment's default), kept per workspace.
+    replicas = three_replicas(
+        fake_slack,
+        fake_claude,
+        postgres_url,
+        redis_db_url,
+        tmp_path,
+        ORCHESTRA_USER_DAILY_BUDGET_USD="1",
+    )
+    store = await RunStore.open(postgres_url)  # the schema, before the replicas start
+    r0, r1, r2 = replicas
+    try:
+        for replica in replicas:
+            await replica.start()
+        for replica in replicas:
+            await wait_healthy(replica.url, within=60)
+        await install(fake_slack, r0, "T1")
+        await install(fake_slack, r1, "T2")
+        # One channel id in both workspaces (as on Enterprise Grid), each with its own
+        # settings: a $1 daily budget in T1's; in T2's standing instructions and $2 (which
+        # T1's spend alone would exceed, were the channel's day shared).
+        await store.save_settings("T1", "C1", {"budget_usd": 1.0}, "UADM")
+        await store.save_settings("T2", "C1", {"instructions": GERMAN, "budget_usd": 2.0}, "UADM")
+
+        assert await command(r0, fake_slack, "T1", "U1", "C1", "spend in T1") == ""
+        await eventually(lambda: "budget" in everything(fake_slack, "C1"), 60)
+        roots = len(fake_slack.channel_messages("C1"))
+        # T1's channel is spent: another person's next run there is refused privately, on
+        # another replica ...
+        said = await command(r1, fake_slack, "T1", "U2", "C1", "again in T1")
+        await eventually(lambda: "This channel's daily budget" in said + told(fake_slack), 30)
+        # ... and so is U1's own day in T1, in a channel without a budget, on a third.
+        said = await command(r2, fake_slack, "T1", "U1", "C2", "elsewhere in T1")
+        await eventually(lambda: "Your daily budget" in said + told(fake_slack), 30)
+        assert len(fake_slack.channel_messages("C1")) == roots  # refused: nothing posted
+        assert fake_slack.channel_messages("C2") == []
+        refusals = told(fake_slack)
+
+        # The same person in the same channel id of T2 runs on every replica, to the end.
+        for replica in replicas:
+            goal = f"cheap in T2 via {replica.name}"
+            assert await command(replica, fake_slack, "T2", "U1", "C1", goal) == ""
+        for replica in replicas:
+            thread = f"cheap in T2 via {replica.name}"
+
+            def finished(goal: str = thread) -> bool:
+                return "tokens in" in everything(fake_slack, "C1", goal)
+
+            await eventually(finished, 90)
+        assert told(fake_slack) == refusals  # nobody in T2 was refused
+        # Each workspace's settings reached its own runs only.
+        for call in fake_claude.calls_for("orchestrator"):
+            asked = str(call.body["messages"][0]["content"])
+            assert (GERMAN in asked) == ("in T2" in asked), asked
+        # What each day holds: T1's spend (over its $1) is T1's; T2's runs paid in T2.
+        assert await store.spend_today(workspace="T1") >= 3.0
+        assert 0 < await store.spend_today(workspace="T2") < 1.0
+        t2 = await store.recent_runs(workspace="T2", limit=10)
+        assert sorted(r.status for r in t2) == ["succeeded"] * 3
+        assert {r.channel for r in t2} == {"C1"}
     finally:
         for replica in replicas:
             await replica.stop()
