@@ -263,10 +263,15 @@ async def submit_view(
     signing_secret: str,
     view_id: str,
     values: dict[str, str],
+    *,
+    team: str = TEAM,
+    enterprise: str = "",
 ) -> dict[str, Any]:
     """A person submits the modal `view_id` with `values` (block id -> text; blocks not given
     keep their pre-filled values): POSTed to the app as Slack does. Returns the app's answer
-    ({} when it closed the modal); an `errors` answer keeps it open and is recorded."""
+    ({} when it closed the modal); an `errors` answer keeps it open and is recorded.
+    `team`, `enterprise`: the person's workspace and org (an app installed in many; Slack
+    names the org of a view_submission as `team.enterprise_id`)."""
     opened = slack.views.open[view_id]
     if opened.closed:
         raise ValueError("that modal is closed")
@@ -274,8 +279,9 @@ async def submit_view(
     view = {**opened.view, "state": _state(opened.view, filled), "hash": uuid.uuid4().hex}
     payload = {
         "type": "view_submission",
-        "team": {"id": TEAM, "domain": "orchestra-sandbox"},
-        "user": {"id": opened.user, "username": opened.user.lower(), "team_id": TEAM},
+        "team": {"id": team, "domain": "orchestra-sandbox"}
+        | ({"enterprise_id": enterprise} if enterprise else {}),
+        "user": {"id": opened.user, "username": opened.user.lower(), "team_id": team},
         "api_app_id": APP,
         "token": "legacy-verification-token",
         "trigger_id": issue_trigger(slack, opened.user),

@@ -12,12 +12,14 @@ import aiohttp
 import pytest
 from cryptography.fernet import Fernet
 
+from bot.runs import channel_settings as cs
 from bot.store import RunStore
 from pipeline.testing import simple_plan
 from sandbox.fakes import signing
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply, Usage
 from sandbox.fakes.slack import FakeSlack
 from sandbox.fakes.slack_oauth import CLIENT_ID, CLIENT_SECRET
+from sandbox.fakes.slack_views import submit_view
 from tests.coordination.cluster import LEASE_S, Replica
 from tests.e2e.conftest import eventually, fake_claude, fake_slack
 from tests.faults.bot_process import bot_env, free_port, wait_healthy
@@ -43,6 +45,7 @@ async def command(
         team=team,
         enterprise="E1",
         response_url=slack.response_url,
+        trigger_id=slack.issue_trigger(user),  # Slack sends one with every command
     )
     headers = {"Content-Type": kind, **signing.sign(SECRET, body)}
     async with (
@@ -166,6 +169,21 @@ def everything(slack: FakeSlack, channel: str, goal: str = "") -> str:
 GERMAN = "Answer in German."
 
 
+async def configure(
+    slack: FakeSlack, via: tuple[Replica, Replica], team: str, values: dict[str, str]
+) -> None:
+    """UADM, an admin of `team`, opens C1's settings on `via[0]` and saves `values` through
+    `via[1]`; the save is announced in C1."""
+    before = set(slack.views.open)
+    roots = len(slack.channel_messages("C1"))
+    assert await command(via[0], slack, team, "UADM", "C1", "settings") == ""
+    await eventually(lambda: bool(set(slack.views.open) - before), 30)
+    [view_id] = set(slack.views.open) - before
+    url = f"{via[1].url}/slack/events"
+    assert await submit_view(slack, url, SECRET, view_id, values, team=team, enterprise="E1") == {}
+    await eventually(lambda: len(slack.channel_messages("C1")) > roots, 30)
+
+
 async def test_one_workspaces_channel_and_person_budgets_never_refuse_another_across_replicas(
     fake_slack: FakeSlack,
     fake_claude: FakeAnthropic,
@@ -199,13 +217,20 @@ async def test_one_workspaces_channel_and_person_budgets_never_refuse_another_ac
         await install(fake_slack, r0, "T1")
         await install(fake_slack, r1, "T2")
         # One channel id in both workspaces (as on Enterprise Grid), each with its own
-        # settings: a $1 daily budget in T1's; in T2's standing instructions and $2 (which
-        # T1's spend alone would exceed, were the channel's day shared).
-        await store.save_settings("T1", "C1", {"budget_usd": 1.0}, "UADM")
-        await store.save_settings("T2", "C1", {"instructions": GERMAN, "budget_usd": 2.0}, "UADM")
+        # settings, saved by an admin through the modal (opened on one replica, submitted
+        # to another): a $1 daily budget in T1's; in T2's standing instructions and $2
+        # (which T1's spend alone would exceed, were the channel's day shared).
+        fake_slack.add_user("UADM", "Ada", role="admin")
+        await configure(fake_slack, (r2, r0), "T1", {cs.BUDGET: "1"})
+        await configure(fake_slack, (r0, r1), "T2", {cs.INSTRUCTIONS: GERMAN, cs.BUDGET: "2"})
+        for team, budget in (("T1", 1.0), ("T2", 2.0)):
+            saved = await store.settings_of(team, "C1")
+            assert saved is not None
+            assert cs.LevelSettings.from_json(saved.data).budget_usd == budget
+        assert len(fake_slack.channel_messages("C1")) == 2  # each change announced
 
         assert await command(r0, fake_slack, "T1", "U1", "C1", "spend in T1") == ""
-        await eventually(lambda: "budget" in everything(fake_slack, "C1"), 60)
+        await eventually(lambda: "stopped" in everything(fake_slack, "C1", "spend in T1"), 60)
         roots = len(fake_slack.channel_messages("C1"))
         # T1's channel is spent: another person's next run there is refused privately, on
         # another replica ...
@@ -226,7 +251,11 @@ async def test_one_workspaces_channel_and_person_budgets_never_refuse_another_ac
             thread = f"cheap in T2 via {replica.name}"
 
             def finished(goal: str = thread) -> bool:
-                return "tokens in" in everything(fake_slack, "C1", goal)
+                # Fails at once should T2's person or channel be refused or stopped.
+                assert told(fake_slack) == refusals, told(fake_slack)
+                shown_ = everything(fake_slack, "C1", goal)
+                assert "stopped" not in shown_, shown_
+                return "tokens in" in shown_
 
             await eventually(finished, 90)
         assert told(fake_slack) == refusals  # nobody in T2 was refused
