@@ -6,6 +6,7 @@ budget in one) and daily budgets, the channel's and the person's, kept apart (is
 
 from __future__ import annotations
 
+import asyncio
 from pathlib import Path
 
 import aiohttp
@@ -263,11 +264,16 @@ async def test_one_workspaces_channel_and_person_budgets_never_refuse_another_ac
         for call in fake_claude.calls_for("orchestrator"):
             asked = str(call.body["messages"][0]["content"])
             assert (GERMAN in asked) == ("in T2" in asked), asked
+        # A run's end (and its spend) is stored just after its answer is posted: wait for it.
+        for _ in range(300):
+            t2 = await store.recent_runs(workspace="T2", limit=10)
+            if sorted(r.status for r in t2) == ["succeeded"] * 3:
+                break
+            await asyncio.sleep(0.1)
+        assert sorted(r.status for r in t2) == ["succeeded"] * 3
         # What each day holds: T1's spend (over its $1) is T1's; T2's runs paid in T2.
         assert await store.spend_today(workspace="T1") >= 3.0
         assert 0 < await store.spend_today(workspace="T2") < 1.0
-        t2 = await store.recent_runs(workspace="T2", limit=10)
-        assert sorted(r.status for r in t2) == ["succeeded"] * 3
         assert {r.channel for r in t2} == {"C1"}
     finally:
         for replica in replicas:
