@@ -154,14 +154,17 @@ async def test_cancel_pressed_on_a_replica_that_does_not_own_the_run_stops_it_wi
 async def test_a_sigkilled_replicas_runs_are_answered_by_the_others_without_calling_done_subtasks(
     replicas: Cluster, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
-    # Subtasks 1 and 2 finish at once; subtask 3 is still under way when a replica dies.
-    slow = {"on": True}
-    fake_claude.respond(
-        "subagent",
-        lambda call: Reply(
-            text=f"Result {aspect(call)}.", latency=5 if slow["on"] and aspect(call) == 3 else 0
-        ),
-    )
+    # Subtasks 1 and 2 finish at once; subtask 3 waits until a replica has died. (A gate, not
+    # a latency: under load the first runs' subtask 3 once finished before the last run had
+    # its two done, and "two done everywhere" never held.)
+    released = asyncio.Event()
+
+    async def reply(call: CallInfo) -> Reply:
+        if aspect(call) == 3:
+            await released.wait()
+        return Reply(text=f"Result {aspect(call)}.")
+
+    fake_claude.respond("subagent", reply)
     threads = []
     for n in range(6):
         ts, body, kind = mentioned(fake_slack, f"C{n}", "<@UBOT> compare tides", f"U{n}", f"E{n}")
@@ -181,9 +184,9 @@ async def test_a_sigkilled_replicas_runs_are_answered_by_the_others_without_call
     assert len(victims_runs) == 2
     victim.signal(signal.SIGKILL)
     killed = time.monotonic()
-    slow["on"] = False
     assert victim.process is not None
     await victim.process.wait()
+    released.set()
 
     await eventually(lambda: all(answers(fake_slack, ch, ts) >= 1 for ch, ts in threads), 20)
     took = time.monotonic() - killed
