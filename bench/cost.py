@@ -8,6 +8,7 @@ apart. The store's writes are counted inside the app process (`bench.app_probe`)
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import time
 from dataclasses import dataclass
 
@@ -94,42 +95,83 @@ class AppCpu:
     full_gcs: tuple[GcPause, ...]
 
 
+@dataclass(frozen=True)
+class Setup:
+    """How one of the compared app processes is set up."""
+
+    store: StoreMode
+    otlp_endpoint: str = ""  # "" telemetry off
+
+
+# After each burst, before its CPU is read: long enough for the store's write buffer
+# (`bot.store.buffer.FLUSH_AFTER_S`) and the exporters' intervals (benchmark 11) to fire, so
+# the work a burst caused is inside its window and not in the other process's.
+SETTLE_S = 1.5
+
+
 async def app_cpu(
     runs: int, batch: int, store: StoreMode, *, profile_path: str = "", otlp_endpoint: str = ""
 ) -> AppCpu:
-    """`runs` zero-latency runs in bursts of `batch`, Slack pacing off (pacing only ever
-    waits, and its waits would stretch the benchmark; benchmark 4 covers Slack's limits).
-    `otlp_endpoint`: the app exports its traces and metrics there (benchmark 11)."""
+    """`runs` zero-latency runs in bursts of `batch` on one app process, Slack pacing off
+    (pacing only ever waits, and its waits would stretch the benchmark; benchmark 4 covers
+    Slack's limits). `otlp_endpoint`: the app exports its traces and metrics there."""
+    [cpu] = await paired_cpu(runs, batch, Setup(store, otlp_endpoint), profile_path=profile_path)
+    return cpu
+
+
+async def paired_cpu(runs: int, batch: int, *setups: Setup, profile_path: str = "") -> list[AppCpu]:
+    """CPU per run of one app process per setup, all up at once and measured in turns: a
+    burst of `batch` runs on each in turn (the order flips every round), until each has run
+    `runs`. A ratio between them is then one of like with like: a machine whose load drifts
+    (these are shared) weighs on every setup alike, which measuring one process after the
+    other did not (ratios moved 1.0-1.5x between runs of the same code)."""
     case = independent("cpu", SUBTASKS, 0.0, plan_latency=0.0, integrator_latency=0.0)
-    async with bench_world(
-        case,
-        pacing=False,
-        profile_path=profile_path,
-        store=store,
-        runs_cap=runs + batch,
-        otlp_endpoint=otlp_endpoint,
-    ) as world:
-        await world.warm_up()
-        script(world.claude, case)
-        await _burst(world, batch, "C-cpu-warm")
-        await world.app.wait_idle(world.http)
-        before = await world.app.probe()
-        app_before, here_before = world.app.cpu_seconds(), time.process_time()
-        for first in range(0, runs, batch):
-            await _burst(world, min(batch, runs - first), f"C-cpu-{first}")
-        await world.app.wait_idle(world.http)
-        app_s = world.app.cpu_seconds() - app_before
-        here_s = time.process_time() - here_before
-        after = await world.app.probe()
-    full_gcs = tuple(p for p in after.pauses[len(before.pauses) :] if p.generation == 2)
-    return AppCpu(app_s / runs, here_s / runs, after.writes - before.writes, full_gcs)
+    async with contextlib.AsyncExitStack() as stack:
+        worlds = [
+            await stack.enter_async_context(
+                bench_world(
+                    case,
+                    pacing=False,
+                    profile_path=profile_path,
+                    store=setup.store,
+                    runs_cap=runs + batch,
+                    otlp_endpoint=setup.otlp_endpoint,
+                )
+            )
+            for setup in setups
+        ]
+        for world in worlds:
+            await world.warm_up()
+            script(world.claude, case)
+            await _burst(world, batch, "C-cpu-warm")
+            await world.app.wait_idle(world.http)
+        before = [await world.app.probe() for world in worlds]
+        app_s, here_s = [0.0] * len(worlds), [0.0] * len(worlds)
+        for round_, first in enumerate(range(0, runs, batch)):
+            turns = list(enumerate(worlds))
+            for k, world in turns if round_ % 2 == 0 else reversed(turns):
+                app_before, here_before = world.app.cpu_seconds(), time.process_time()
+                await _burst(world, min(batch, runs - first), f"C-cpu-{first}")
+                await world.app.wait_idle(world.http)
+                await asyncio.sleep(SETTLE_S)
+                app_s[k] += world.app.cpu_seconds() - app_before
+                here_s[k] += time.process_time() - here_before
+        after = [await world.app.probe() for world in worlds]
+    return [
+        AppCpu(
+            app_s[k] / runs,
+            here_s[k] / runs,
+            after[k].writes - before[k].writes,
+            tuple(p for p in after[k].pauses[len(before[k].pauses) :] if p.generation == 2),
+        )
+        for k in range(len(worlds))
+    ]
 
 
 async def cpu_per_run(runs: int, batch: int) -> CpuCost:
     """CPU per run with the store on disk and with `NullStore`, and the store's writes."""
     case = independent("cpu", SUBTASKS, 0.0, plan_latency=0.0, integrator_latency=0.0)
-    with_store = await app_cpu(runs, batch, "disk")
-    without = await app_cpu(runs, batch, "none")
+    with_store, without = await paired_cpu(runs, batch, Setup("disk"), Setup("none"))
     if without.writes.statements:
         # A write NullStore does not skip: "without the store" would not be without it.
         raise RuntimeError(

@@ -462,7 +462,10 @@ async def _cost(sizes: Sizes, report: Report) -> None:
                 "pacing off there (it only waits); fair-share caps raised so no run queues.",
                 "Without the store: the same app process with `bench.app_probe.NullStore`, "
                 "which skips every write a run makes (the benchmark fails if any SQL write "
-                "gets through); the two processes run one after the other.",
+                "gets through). Both processes are up at once and measured in turns, a burst of "
+                "runs on each (`bench.cost.paired_cpu`), so drifting load weighs on both alike; "
+                "each burst's window ends 1.5 s after its last run, past the store's write "
+                "buffer timer.",
                 "Memory: VmRSS of the app process with every run waiting in its subagent "
                 "calls, minus the warm idle baseline, divided by the runs.",
             ),

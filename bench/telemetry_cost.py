@@ -23,7 +23,7 @@ from opentelemetry.proto.collector.trace.v1.trace_service_pb2 import (
     ExportTraceServiceResponse,
 )
 
-from bench.cost import app_cpu
+from bench.cost import Setup, paired_cpu
 
 
 @dataclass
@@ -91,10 +91,10 @@ class TelemetryCpu:
 
 
 async def telemetry_cpu(runs: int, batch: int) -> TelemetryCpu:
-    """`runs` zero-latency runs with telemetry off, then as many exporting (store on disk)."""
-    off = await app_cpu(runs, batch, "disk")
+    """`runs` zero-latency runs with telemetry off and as many exporting (store on disk),
+    the two app processes measured in turns (`bench.cost.paired_cpu`)."""
     async with otlp_receiver() as (url, received):
-        on = await app_cpu(runs, batch, "disk", otlp_endpoint=url)
+        off, on = await paired_cpu(runs, batch, Setup("disk"), Setup("disk", url))
         # The warm-up runs exported too: spans per measured run is an estimate, close enough
         # to say that each run exported its trace.
         measured = runs + batch + 1
