@@ -41,7 +41,7 @@ types: $(STAMP)
 	$(BIN)/mypy
 
 unit: $(STAMP)
-	$(BIN)/pytest -n 4 --dist worksteal --durations=10 --cov --cov-report=term:skip-covered \
+	$(BIN)/pytest -n 6 --dist load --maxschedchunk 2 --durations=10 --cov --cov-report=term:skip-covered \
 		--cov-fail-under=80
 
 # lint, types and the tests side by side: the tests mostly wait on sockets and timers, which

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 import ipaddress
 import socket
 import threading
@@ -60,3 +61,18 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest_hook(args)
 
     threading.excepthook = hook
+
+
+def pytest_collection_finish(session: pytest.Session) -> None:
+    """Freeze what collection imported (every module, the SDKs' models) out of the garbage
+    collector's passes: it lives as long as the worker, and rescanning it in every full pass
+    over the tests' garbage costs CPU the suite's two cores are short of (as `bot.__main__`
+    does for its own imports)."""
+    gc.freeze()
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Slow tests first, otherwise in order: `make test`'s workers (`--dist load`, small
+    chunks) then start the long ones together and fill the gaps with short ones, instead of
+    a long one starting last and running alone at the end."""
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)

@@ -50,6 +50,7 @@ def test_an_invalid_setting_is_named_in_one_sentence(name: str, value: str) -> N
     assert done.stderr.strip().count("\n") == 0
 
 
+@pytest.mark.slow
 def test_an_unknown_log_level_is_named_in_one_sentence() -> None:
     done = run_bot(
         SLACK_BOT_TOKEN="xoxb-1",
@@ -81,6 +82,7 @@ TOKENS = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "ANTHROPIC_A
     ],
     ids=["timeout-inf", "lease-inf", "price-inf", "retention-nan", "budget-1e999", "domain-url"],
 )
+@pytest.mark.slow
 def test_a_value_that_would_break_every_run_is_refused_at_start_naming_it(
     name: str, value: str, beside: dict[str, str]
 ) -> None:

@@ -7,6 +7,8 @@ import sys
 import tomllib
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[2]
 PRODUCTION = {"requirements/main.txt", "pipeline", "bot"}
 
@@ -37,6 +39,7 @@ def test_every_console_script_module_is_in_the_image() -> None:
         assert package in _copied_sources(), f"{target} would be missing from the image"
 
 
+@pytest.mark.slow
 def test_the_bot_imports_without_the_sandbox_or_test_doubles() -> None:
     # Every bot module, imported with the sandbox and pipeline.testing made unimportable.
     probe = """

@@ -3,6 +3,8 @@ replicas in this process on one PostgreSQL and one real Redis)."""
 
 from __future__ import annotations
 
+import pytest
+
 from bot.render.messages import OUTPUT_ACTION, RERUN_ACTION, RETRY_ACTION
 from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
@@ -26,6 +28,7 @@ async def _finished_run_on_a(
     return stored.run_id, root, plan.ts
 
 
+@pytest.mark.slow
 async def test_retry_and_full_output_clicked_on_the_other_replica(
     pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -42,6 +45,7 @@ async def test_retry_and_full_output_clicked_on_the_other_replica(
     assert "3/3 subtasks done" in thread_text(fake_slack.thread("C1", root))
 
 
+@pytest.mark.slow
 async def test_rerun_clicked_on_the_other_replica(
     pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

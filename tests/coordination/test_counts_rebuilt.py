@@ -50,6 +50,7 @@ async def capped_pair(
             await store.close()
 
 
+@pytest.mark.slow
 async def test_a_flushed_redis_keeps_the_live_and_per_person_caps(
     capped_pair: tuple[World, World],
     fake_slack: FakeSlack,

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.render import notes
 from bot.render.messages import OUTPUT_ACTION, RERUN_ACTION
 from sandbox.fakes.claude import FakeAnthropic
@@ -16,6 +18,7 @@ from tests.e2e.conftest import eventually, thread_text
 __all__ = ["fake_claude", "fake_slack", "pair"]  # fixtures, used by name
 
 
+@pytest.mark.slow
 async def test_a_double_click_reaching_both_replicas_starts_one_run(
     pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -45,6 +48,7 @@ async def test_a_double_click_reaching_both_replicas_starts_one_run(
     assert [e.text for e in fake_slack.ephemerals if e.user == "U5"] == [notes.PRESSED_ALREADY]
 
 
+@pytest.mark.slow
 async def test_full_output_clicked_on_both_replicas_at_once_is_posted_once(
     pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

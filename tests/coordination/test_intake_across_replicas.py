@@ -67,6 +67,7 @@ async def _finished_run(world: World, slack: FakeSlack, channel: str) -> tuple[s
     return stored.run_id, root, stored.plan_ts
 
 
+@pytest.mark.slow
 async def test_rerun_and_retry_on_another_replica_are_held_to_the_cap(
     trio: tuple[World, World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.coordination.persons import RedisPersonRuns
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
@@ -43,6 +45,7 @@ async def test_a_run_never_finished_stops_counting_after_its_time(new_link: Link
     assert await persons.join("U1", "r2", cap=1)
 
 
+@pytest.mark.slow
 async def test_a_person_past_the_cap_across_replicas_is_refused_privately(
     pair: tuple[World, World],  # noqa: F811
     fake_slack: FakeSlack,  # noqa: F811

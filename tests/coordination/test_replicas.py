@@ -133,6 +133,7 @@ async def test_a_cancel_clicked_on_the_other_replica_stops_the_run_within_a_seco
     assert fake_slack.ephemeral == []  # nothing to tell the clicker: the thread says it
 
 
+@pytest.mark.slow
 async def test_a_cancel_on_the_other_replica_is_checked_against_the_store(
     pair: tuple[World, World], fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

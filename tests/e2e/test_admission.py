@@ -69,6 +69,7 @@ def most_runs_calling_at_once(claude: FakeAnthropic) -> int:
     return peak
 
 
+@pytest.mark.slow
 async def test_a_person_past_the_limit_is_refused_privately_and_others_start_at_once(
     start_world: Callable[..., contextlib.AbstractAsyncContextManager[World]],
     fake_slack: FakeSlack,
@@ -100,6 +101,7 @@ async def test_a_person_past_the_limit_is_refused_privately_and_others_start_at_
         assert len(orchestrated) == 3  # two of U1's, one of U2's; no Claude call for the rest
 
 
+@pytest.mark.slow
 async def test_past_the_live_cap_runs_queue_visibly_and_all_are_answered(
     start_world: Callable[..., contextlib.AbstractAsyncContextManager[World]],
     fake_slack: FakeSlack,

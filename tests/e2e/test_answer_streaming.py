@@ -78,6 +78,7 @@ async def _run(
     return root
 
 
+@pytest.mark.slow
 async def test_the_answer_grows_from_the_first_token_and_ends_exact(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -108,6 +109,7 @@ async def test_the_answer_grows_from_the_first_token_and_ends_exact(
     assert WRITING_NOTE not in str(final.blocks)
 
 
+@pytest.mark.slow
 async def test_a_long_answer_continues_in_new_messages_and_full_parts_stay(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -131,6 +133,7 @@ async def test_a_long_answer_continues_in_new_messages_and_full_parts_stay(
     assert "subtasks done" in str(thread[order[-1]].blocks[-2])
 
 
+@pytest.mark.slow
 async def test_a_retried_answer_after_finished_parts_still_ends_exact(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

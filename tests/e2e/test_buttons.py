@@ -86,6 +86,7 @@ async def test_full_output_from_another_channel_is_refused(
     await eventually(lambda: "Full output of s1" in thread_text(fake_slack.thread("C1", root)))
 
 
+@pytest.mark.slow
 async def test_retry_runs_the_failed_subtask_again_and_posts_a_new_answer(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -122,6 +123,7 @@ async def test_retry_runs_the_failed_subtask_again_and_posts_a_new_answer(
     assert {r.parent_run_id for r in stored} == {None, run_id}
 
 
+@pytest.mark.slow
 async def test_rerun_starts_the_run_again_in_its_thread(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -51,6 +51,7 @@ async def _first_then_rerun(world: World, slack: FakeSlack, claude: FakeAnthropi
     return root
 
 
+@pytest.mark.slow
 async def test_a_rerun_updates_the_same_canvas_and_says_so(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -72,6 +73,7 @@ async def test_a_rerun_updates_the_same_canvas_and_says_so(
     assert ids == {canvas.canvas_id}  # both runs record the one canvas
 
 
+@pytest.mark.slow
 async def test_a_canvas_that_cannot_be_edited_is_replaced_by_a_new_one_said_so(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

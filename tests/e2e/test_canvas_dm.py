@@ -35,6 +35,7 @@ async def _dm_answered(world: World, slack: FakeSlack, claude: FakeAnthropic, an
     return ts
 
 
+@pytest.mark.slow
 async def test_a_long_dm_answer_is_a_canvas_for_the_person_linked_from_the_stream(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

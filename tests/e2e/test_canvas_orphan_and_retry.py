@@ -54,6 +54,7 @@ def _answers(call: CallInfo) -> Reply:
     return Reply(text=long_answer(8_000) + f"\n\nAnswer number {call.index + 1}.")
 
 
+@pytest.mark.slow
 async def test_a_retry_updates_the_same_canvas_and_says_so(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -101,6 +101,7 @@ async def test_a_long_answer_becomes_one_canvas_linked_from_one_short_message(
     assert await world.deps.store.canvas_of(run_id) == canvas.canvas_id
 
 
+@pytest.mark.slow
 async def test_while_it_is_written_the_message_stops_at_the_opening(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -129,6 +130,7 @@ async def test_while_it_is_written_the_message_stops_at_the_opening(
     "refusal",
     ["free_team", "missing_scope", "canvas_creation_failed"],
 )
+@pytest.mark.slow
 async def test_where_canvases_are_refused_the_whole_answer_goes_as_messages(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, refusal: str
 ) -> None:
@@ -149,6 +151,7 @@ async def test_where_canvases_are_refused_the_whole_answer_goes_as_messages(
     assert len(_answer_messages(fake_slack, root)) >= 3  # split as before
 
 
+@pytest.mark.slow
 async def test_download_posts_the_report_with_its_sources_in_the_thread(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -100,6 +100,7 @@ async def short_wait_world(
     await client.close()
 
 
+@pytest.mark.slow
 async def test_an_unanswered_question_expires_says_so_and_runs_nothing(
     short_wait_world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -110,6 +110,7 @@ async def test_a_dm_is_a_request_answered_in_a_native_stream(
     assert errors == []
 
 
+@pytest.mark.slow
 async def test_the_answer_streams_while_the_integrator_writes(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -274,6 +275,7 @@ async def keepalive_world(
     await client.close()
 
 
+@pytest.mark.slow
 async def test_a_stream_is_kept_alive_while_subagents_work(
     keepalive_world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -407,6 +409,7 @@ async def test_only_the_requesters_stop_cancels(
     assert "Integrated answer from the fake." in only_stream(fake_slack, ts).text
 
 
+@pytest.mark.slow
 async def test_a_retried_answer_that_differs_replaces_what_was_streamed(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -34,6 +34,7 @@ async def _finished_run(world: World, slack: FakeSlack, claude: FakeAnthropic) -
 
 
 @pytest.mark.parametrize("button", [RERUN_ACTION, RETRY_ACTION])
+@pytest.mark.slow
 async def test_a_double_click_on_retry_or_rerun_starts_one_run(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, button: str
 ) -> None:
@@ -59,6 +60,7 @@ async def test_a_double_click_on_retry_or_rerun_starts_one_run(
     assert thread_text(fake_slack.thread("C1", root)).count("tokens in") == 2
 
 
+@pytest.mark.slow
 async def test_a_rerun_while_the_one_it_started_is_going_says_so_and_starts_nothing(
     world: World,
     fake_slack: FakeSlack,

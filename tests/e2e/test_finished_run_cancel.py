@@ -51,6 +51,7 @@ def _ok(slack: FakeSlack, method: str) -> list[RecordedCall]:
     return [c for c in slack.calls_to(method) if c.response.get("ok")]
 
 
+@pytest.mark.slow
 async def test_a_finished_run_drops_cancel_ahead_of_streaming_edits_and_a_late_cancel_says_so(
     tight_world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -76,6 +76,7 @@ async def test_up_to_three_follow_ups_are_buttons_under_the_answer_their_cost_co
     assert f"{made:,} out" in thread_text([answer])
 
 
+@pytest.mark.slow
 async def test_a_click_runs_the_question_with_the_previous_answer_as_context(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

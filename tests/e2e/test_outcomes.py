@@ -100,6 +100,7 @@ async def test_a_cancelled_run_says_so_on_its_root(
     await eventually(lambda: "*Cancelled:*" in plan_head(fake_slack, root))
 
 
+@pytest.mark.slow
 async def test_a_run_cut_at_the_deadline_says_so_on_its_root(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

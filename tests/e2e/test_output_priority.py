@@ -59,6 +59,7 @@ def answer_post(slack: FakeSlack, channel: str, thread_ts: str) -> RecordedCall 
     )
 
 
+@pytest.mark.slow
 async def test_answers_go_ahead_of_other_runs_posts_waiting_in_their_channels(
     strict_world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -73,6 +73,7 @@ def goals_in(text: str) -> set[str]:
     return {channel for channel, goal in GOALS.items() if goal in text}
 
 
+@pytest.mark.slow
 async def test_home_and_history_show_each_person_only_the_runs_slack_shows_them(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:
@@ -104,6 +105,7 @@ async def test_home_and_history_show_each_person_only_the_runs_slack_shows_them(
     assert all(c.response["ok"] for c in fake_slack.calls_to("users.conversations"))
 
 
+@pytest.mark.slow
 async def test_runs_nobody_could_check_stay_hidden_and_the_tab_says_so(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -193,6 +193,7 @@ async def test_bad_signatures_are_rejected_without_side_effects(
     assert fake_slack.calls_to("chat.postMessage") == []
 
 
+@pytest.mark.slow
 async def test_concurrent_runs_in_one_channel_under_strict_limits(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

@@ -42,6 +42,7 @@ async def history_costs(world: World, fake_slack: FakeSlack, channel: str) -> li
     return [float(c) for c in LINE_COST.findall(str(fake_slack.responses_to[f"h{channel}"][0]))]
 
 
+@pytest.mark.slow
 async def test_footers_history_and_home_show_what_the_ledger_charged(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic
 ) -> None:

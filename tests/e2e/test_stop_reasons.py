@@ -25,6 +25,7 @@ def cut_answer(call: CallInfo) -> Reply:
     return Reply(text="The tides rise twice a day because", stop_reason="max_tokens")
 
 
+@pytest.mark.slow
 async def test_an_answer_cut_at_max_tokens_says_so_under_it(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, config: PipelineConfig
 ) -> None:

@@ -129,6 +129,7 @@ async def test_paused_web_turns_never_cross_a_daily_budget_and_say_where_they_st
     assert "tokens in" in thread  # the run ended with an answer or a stop, and its footer
 
 
+@pytest.mark.slow
 async def test_two_runs_paused_in_parallel_never_cross_their_channels_budget(
     channel_budget: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, config: PipelineConfig
 ) -> None:

@@ -89,6 +89,7 @@ async def test_planning_or_integrating_failing_for_good_ends_with_a_clear_error(
 
 
 @pytest.mark.parametrize("name", list(FAULTS))
+@pytest.mark.slow
 async def test_a_subagent_failing_for_good_gives_a_partial_answer_naming_it(
     world: World, fake_slack: FakeSlack, fake_claude: FakeAnthropic, name: str
 ) -> None:

@@ -54,6 +54,7 @@ def assert_no_secret(where: str, text: str) -> None:
         assert secret not in text, f"{secret[:12]}… leaked in {where}"
 
 
+@pytest.mark.slow
 async def test_no_secret_in_logs_messages_or_prompts(
     secret_world: tuple[World, FakeSlack, FakeAnthropic], caplog: pytest.LogCaptureFixture
 ) -> None:

@@ -65,6 +65,7 @@ async def test_a_refused_final_plan_edit_leaves_no_cancel_button_on_a_finished_r
     assert plan.visible_text().count("done in") == 3
 
 
+@pytest.mark.slow
 async def test_plan_edits_refused_throughout_end_as_text_without_a_cancel_button(
     world: World, fake_slack: FakeSlack
 ) -> None:

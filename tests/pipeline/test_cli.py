@@ -207,6 +207,7 @@ async def test_cli_json_has_the_runs_sources_and_searches(fake_claude: FakeAnthr
     assert [len(outcomes[s]["sources"]) for s in ("s1", "s2", "s3")] == [2, 1, 0]
 
 
+@pytest.mark.slow
 async def test_cli_without_key_says_so_and_exits_2() -> None:
     code, _, err = await run_cli("goal", env={})
     assert code == 2
@@ -277,6 +278,7 @@ async def test_demo_prints_placeholder_sources_after_the_answer() -> None:
     assert re.search(r"\d web searches \(\$0\.0\d{3}\)", err), err
 
 
+@pytest.mark.slow
 async def test_demo_without_the_sandbox_package_says_what_it_needs() -> None:
     # As in the production image, which has no sandbox/: a None module makes imports fail.
     script = (
@@ -296,6 +298,7 @@ async def test_demo_without_the_sandbox_package_says_what_it_needs() -> None:
     assert err.decode().strip() == NO_DEMO
 
 
+@pytest.mark.slow
 async def test_out_writes_the_report_with_its_sources_to_a_markdown_file(tmp_path: Path) -> None:
     report = tmp_path / "report.md"
     code, out, err = await run_cli("--demo", "--out", str(report), "compare two queues", env={})
@@ -308,6 +311,7 @@ async def test_out_writes_the_report_with_its_sources_to_a_markdown_file(tmp_pat
     assert "Demo answer" in out  # the terminal still shows the answer
 
 
+@pytest.mark.slow
 async def test_out_to_a_place_it_cannot_write_says_so(tmp_path: Path) -> None:
     code, _, err = await run_cli(
         "--demo", "--out", str(tmp_path / "no" / "such" / "dir.md"), "a goal", env={}

@@ -62,6 +62,7 @@ def _unresolved(doc: str, text: str) -> list[str]:
 
 
 @pytest.mark.parametrize("doc", DOCS)
+@pytest.mark.slow
 def test_every_cited_test_file_and_test_exists(doc: str) -> None:
     assert _unresolved(doc, (ROOT / doc).read_text(encoding="utf-8")) == []
 

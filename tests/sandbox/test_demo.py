@@ -175,6 +175,7 @@ async def test_broken_tag_fails_one_subtask_and_names_it(
     assert "Not included: Background researcher (failed)" in thread
 
 
+@pytest.mark.slow
 async def test_broken_fails_its_run_and_retry_then_succeeds(
     demo_world: tuple[World, FakeSlack, FakeAnthropic],
 ) -> None:

@@ -152,6 +152,7 @@ LINKISH = st.lists(
 
 @settings(max_examples=2000, deadline=None)
 @given(LINKISH)
+@pytest.mark.slow
 def test_links_are_found_exactly_as_the_pattern_finds_them(text: str) -> None:
     found = [(m.span(), m.groupdict()) for m in slack_links.find(text)]
     assert found == [(m.span(), m.groupdict()) for m in slack_links.LINKS.finditer(text)]

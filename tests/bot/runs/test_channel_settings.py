@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import math
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -159,6 +160,7 @@ _STRATEGIES = {
     texts=st.fixed_dictionaries({name: st.none() | _STRATEGIES[name] for name in _FIELDS}),
     choices=st.fixed_dictionaries({k: st.none() | v for k, v in _CHOICES.items()}),
 )
+@pytest.mark.slow
 def test_any_submission_parses_without_raising_and_accepted_ones_round_trip(
     texts: dict[str, str | None], choices: dict[str, str | None]
 ) -> None:

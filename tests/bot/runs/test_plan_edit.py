@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -85,6 +86,7 @@ def field_values(shown: Plan) -> st.SearchStrategy[dict[str, str | None]]:
 
 @settings(max_examples=300, deadline=None)
 @given(st.data(), st.integers(min_value=2, max_value=HIGH), st.booleans())
+@pytest.mark.slow
 def test_any_submission_is_a_valid_plan_or_errors_on_modal_inputs(
     data: st.DataObject, aspects: int, long_input: bool
 ) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
@@ -110,6 +111,7 @@ def test_outside_the_marketplace_one_window_follows_the_first_page() -> None:
     st.integers(1, 200),
     st.one_of(st.none(), st.floats(0, 1)),
 )
+@pytest.mark.slow
 def test_the_newest_messages_are_found_whatever_the_threads_pace(
     gaps: list[int], page: int, want: int, where: float | None
 ) -> None:
