@@ -79,6 +79,7 @@ class WorkTime:
         self._store, self._run_id, self._fence = store, run_id, fence
         self._worked_s, self._deadline_s, self._clock = worked_s, deadline_s, clock
         self._started: float | None = None
+        self._ended: float | None = None  # the pipeline reported the run's end then
         self._waited_s = 0.0  # waits for a person (approval, an answer): not working time
         self._ticker: asyncio.Task[None] | None = None
 
@@ -88,30 +89,39 @@ class WorkTime:
         self._ticker = asyncio.create_task(self._tick(), name=f"worktime-{self._run_id}")
 
     async def stop(self) -> None:
-        """The run stopped working (a run never started saves nothing)."""
+        """The run stopped working (a run never started saves nothing; one whose end was
+        reported saved its time then)."""
         if self._ticker is None:
             return
         self._ticker.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await self._ticker
+        if self._ended is not None:
+            return
         # Shielded: a run cancelled for a restart still records how long it worked.
         await asyncio.shield(self._save())
 
     def around(self, sink: EventSink) -> EventSink:
         """`sink`, with the working time saved as the run ends, before `sink` records the
-        end (a finished run's row is no longer this replica's to write)."""
+        end (a finished run's row is no longer this replica's to write). The time stops
+        there: what the sink does next (the answer posted, the plan's last edit, paced behind
+        the workspace's other edits) is Slack's time, not the run's; counting it made the
+        estimates, which learn from these times, seconds off whenever Slack was busy."""
 
         async def record(event: PipelineEvent) -> None:
             if isinstance(event, RunFinished | RunFailed | RunCancelled):
+                self._ended = self._clock()
                 await self._save()
             await sink(event)
 
         return record
 
     def worked(self) -> float:
-        """Working time so far, earlier attempts included."""
-        started = self._started if self._started is not None else self._clock()
-        return self._worked_s + self._clock() - started - self._waited_s
+        """Working time so far (up to the run's end once reported), earlier attempts
+        included."""
+        now = self._ended if self._ended is not None else self._clock()
+        started = self._started if self._started is not None else now
+        return self._worked_s + now - started - self._waited_s
 
     def reviewed(self, review: Review | None) -> Review | None:
         """`review`, its wait for a person not counted (as the pipeline's own clock does)."""
