@@ -11,7 +11,13 @@ from sqlalchemy import Select, func, select
 from sqlalchemy.ext.asyncio import AsyncConnection
 
 from bot.store.core import StoreCore
-from bot.store.records import UNFINISHED_STATUSES, RunSummary, StoredRun, StoredSubtask
+from bot.store.records import (
+    UNFINISHED_STATUSES,
+    RunActuals,
+    RunSummary,
+    StoredRun,
+    StoredSubtask,
+)
 from bot.store.rows import run_of, subtask_of, summary_of
 from bot.store.tables import answer_messages, run_canvases, runs, subtasks
 
@@ -69,13 +75,14 @@ class RunReads(StoreCore):
 
     async def estimate_history(
         self, workspace: str, effort: str | None, limit: int = 20
-    ) -> list[RunSummary]:
+    ) -> list[RunActuals]:
         """The newest finished runs of `workspace` at `effort` (None: the default) whose plan
         had an estimate and that answered: what corrects the next estimate (issue 22.4).
-        A run started from another (Retry, Continue) ran part of a plan: not comparable."""
+        A run started from another (Retry, Continue) ran part of a plan: not comparable.
+        Read at every run's start, so only the four figures, along the index made for it."""
         at = runs.c.effort.is_(None) if not effort else runs.c.effort == effort
         query = (
-            _summary_query()
+            select(runs.c.basis_usd, runs.c.basis_s, runs.c.cost_usd, runs.c.work_s)
             .where(
                 runs.c.workspace == workspace,
                 at,
@@ -88,7 +95,7 @@ class RunReads(StoreCore):
         )
         async with self._read() as db:
             rows = (await db.execute(query)).all()
-        return [summary_of(row._mapping) for row in rows]
+        return [RunActuals(r.basis_usd, r.basis_s, r.cost_usd, r.work_s or 0.0) for r in rows]
 
     async def spend_since(
         self, since: datetime, requester: str | None = None, channel: str | None = None

@@ -130,6 +130,17 @@ class StoredRun:
 
 
 @dataclass(frozen=True, slots=True)
+class RunActuals:
+    """An ended run's estimate basis beside what it cost and how long it worked: what
+    corrects the next plan's estimate (issue 22.4)."""
+
+    basis_usd: float | None
+    basis_s: float | None
+    cost_usd: float | None
+    work_s: float
+
+
+@dataclass(frozen=True, slots=True)
 class RunSummary:
     """A line of history: enough for `/research history` and the App Home tab."""
 

@@ -135,6 +135,9 @@ runs = Table(
     Index(None, "requester", "created_at"),
     Index(None, "created_at"),
     Index(None, "parent_run_id"),
+    # The estimate history each run's start reads (newest ended runs of a workspace at an
+    # effort): without it that read scanned every run, 2.4 ms of CPU at 1,000 (0014).
+    Index(None, "workspace", "effort", "finished_at", "run_id"),
 )
 
 subtasks = Table(
