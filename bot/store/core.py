@@ -16,9 +16,15 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.buffer import FLUSH_AFTER_S, Pending, WriteBuffer, write_pending
+from bot.store.onehop import inline
 from bot.store.tables import runs
+from bot.store.url import sqlite_file
 
 logger = logging.getLogger(__name__)
+
+# Commits of the SQLite writer between two WAL checkpoints. SQLite's own default is every
+# 1,000 pages (about 4 MB of WAL); a run's commits write a few pages each, so about as often.
+CHECKPOINT_EVERY = 200
 
 
 class StoreError(Exception):
@@ -74,8 +80,11 @@ class StoreCore:
         self._buffer = WriteBuffer()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
-        # SQLite: the one connection writes go through (they are one at a time anyway).
+        # SQLite: the one connection writes go through (they are one at a time anyway);
+        # on a file, it runs them on the loop's thread (`onehop.inline`), checkpoints apart.
         self._writer: AsyncConnection | None = None
+        self._commits = 0
+        self._checkpointing: asyncio.Task[None] | None = None
 
     def _now(self) -> datetime:
         """The store's clock as an aware UTC datetime."""
@@ -115,7 +124,7 @@ class StoreCore:
                 yield connection
             return
         if self._writer is None:
-            self._writer = await self._engine.connect()
+            self._writer = await self._writer_connection()
         writer = self._writer
         try:
             async with writer.begin():
@@ -123,8 +132,32 @@ class StoreCore:
         except (SQLAlchemyError, OSError):
             self._writer = None
             with contextlib.suppress(SQLAlchemyError, OSError):
-                await writer.close()
+                await writer.invalidate()  # never back to the pool: it may be inline
             raise
+        self._commits += 1
+        if self._commits % CHECKPOINT_EVERY == 0:
+            self._checkpoint_soon()
+
+    async def _writer_connection(self) -> AsyncConnection:
+        """The SQLite writer; on a file, inline (its own checkpoints off)."""
+        connection = await self._engine.connect()
+        if sqlite_file(self._engine.url) is not None:
+            raw = await connection.get_raw_connection()
+            inline(raw.dbapi_connection)
+        return connection
+
+    def _checkpoint_soon(self) -> None:
+        if self._checkpointing is None or self._checkpointing.done():
+            self._checkpointing = asyncio.create_task(self._checkpoint(), name="store-wal")
+
+    async def _checkpoint(self) -> None:
+        """Copy the writer's WAL into the database file, on a pool connection: the copy
+        and its fsync happen on aiosqlite's thread, never on the event loop's."""
+        try:
+            async with database_errors(), self._read() as db:
+                await db.exec_driver_sql("PRAGMA wal_checkpoint(PASSIVE)")
+        except StoreError:
+            logger.warning("run store: WAL checkpoint failed; the next one tries again")
 
     async def _write_taken(
         self, db: AsyncConnection, taken: list[tuple[str, Pending]], fence: Fence | None
@@ -178,9 +211,11 @@ class StoreCore:
         if self._flushing is not None:
             await self._flushing
         await self.flush()  # what fails now is lost with the process, logged
+        if self._checkpointing is not None:
+            await self._checkpointing
         if self._writer is not None:
             writer, self._writer = self._writer, None
-            await writer.close()
+            await writer.invalidate()  # closed, not pooled (the pool's last one checkpoints)
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:

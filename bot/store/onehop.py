@@ -8,6 +8,14 @@ Here a statement's cursor is opened, executed, read and closed in one call on ai
 thread, and a commit or rollback with no transaction open is skipped (sqlite3 would do
 nothing), so a write is two hand-offs and a read one.
 
+The store's one SQLite writer goes further (`inline`): its statements and commits run on
+the event loop's own thread, with no hand-off at all. A run's small indexed writes take
+SQLite tens of microseconds, less than a hand-off costs in CPU, and nothing makes them wait:
+the store lets one writer in at a time (`StoreCore._write_lock`), one process per file
+(`bot.store.file_lock`), WAL readers never block it, and with `synchronous=NORMAL` a commit
+does not fsync. The one slow thing a commit can do, a WAL checkpoint, is turned off on it and
+made on another connection, off the loop (`StoreCore._checkpoint_soon`).
+
 This leans on two internals SQLAlchemy's own adapter uses too (aiosqlite 0.21's
 `Connection._execute` and `_conn`); `tests/store/test_onehop.py` pins them.
 """
@@ -123,6 +131,60 @@ class OneHopConnection(AsyncAdapt_aiosqlite_connection):
     def rollback(self) -> None:
         if not self._idle():
             super().rollback()
+
+
+async def _awaited() -> None:
+    """Nothing, awaited: SQLAlchemy's async `execute` refuses a statement that awaited
+    nothing (its check for a driver that is not async); this costs two greenlet switches and
+    no turn of the event loop."""
+
+
+class InlineCursor(OneHopCursor):
+    """A cursor of the store's SQLite writer: its statement runs on the calling thread."""
+
+    __slots__ = ()
+
+    def _on_thread(self, fn: Callable[[sqlite3.Connection], T]) -> T:
+        try:
+            done = fn(self._connection._conn)
+        except Exception as error:
+            self._adapt_connection._handle_exception(error)
+        await_(_awaited())
+        return done
+
+
+class InlineConnection(OneHopConnection):
+    """The store's SQLite writer: statements, commits and rollbacks on the calling thread."""
+
+    __slots__ = ()
+
+    _cursor_cls = InlineCursor  # type: ignore[assignment]
+
+    def commit(self) -> None:
+        raw: sqlite3.Connection = self._connection._conn
+        if raw.in_transaction:
+            try:
+                raw.commit()
+            except Exception as error:
+                self._handle_exception(error)
+
+    def rollback(self) -> None:
+        raw: sqlite3.Connection = self._connection._conn
+        if raw.in_transaction:
+            try:
+                raw.rollback()
+            except Exception as error:
+                self._handle_exception(error)
+
+
+def inline(dbapi_connection: Any) -> None:
+    """Make a one-hop connection the store's inline writer, its automatic WAL checkpoints
+    off (the store makes them elsewhere). Its sqlite3 connection must allow other threads
+    (`check_same_thread=False`, `bot.store.engine`)."""
+    if type(dbapi_connection) is OneHopConnection:
+        raw: sqlite3.Connection = dbapi_connection._connection._conn
+        raw.execute("PRAGMA wal_autocheckpoint=0")
+        dbapi_connection.__class__ = InlineConnection
 
 
 def one_hop(dbapi_connection: Any) -> None:
