@@ -16,7 +16,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.buffer import FLUSH_AFTER_S, Pending, WriteBuffer, write_pending
-from bot.store.onehop import inline
+from bot.store.onehop import InlineConnection, inline
 from bot.store.tables import runs
 from bot.store.url import sqlite_file
 
@@ -132,11 +132,20 @@ class StoreCore:
         except (SQLAlchemyError, OSError):
             self._writer = None
             with contextlib.suppress(SQLAlchemyError, OSError):
-                await writer.invalidate()  # never back to the pool: it may be inline
+                await self._let_go(writer)
             raise
         self._commits += 1
         if self._commits % CHECKPOINT_EVERY == 0:
             self._checkpoint_soon()
+
+    async def _let_go(self, writer: AsyncConnection) -> None:
+        """Close an inline writer for good (never back to the pool, where readers would get
+        it); return any other to its pool (in memory, the one connection is the database)."""
+        raw = await writer.get_raw_connection()
+        if isinstance(raw.dbapi_connection, InlineConnection):
+            await writer.invalidate()
+        else:
+            await writer.close()
 
     async def _writer_connection(self) -> AsyncConnection:
         """The SQLite writer; on a file, inline (its own checkpoints off)."""
@@ -215,7 +224,7 @@ class StoreCore:
             await self._checkpointing
         if self._writer is not None:
             writer, self._writer = self._writer, None
-            await writer.invalidate()  # closed, not pooled (the pool's last one checkpoints)
+            await self._let_go(writer)
 
     @contextlib.asynccontextmanager
     async def _read(self) -> AsyncIterator[AsyncConnection]:

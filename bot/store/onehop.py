@@ -158,7 +158,7 @@ class InlineConnection(OneHopConnection):
 
     __slots__ = ()
 
-    _cursor_cls = InlineCursor  # type: ignore[assignment]
+    _cursor_cls = InlineCursor
 
     def commit(self) -> None:
         raw: sqlite3.Connection = self._connection._conn

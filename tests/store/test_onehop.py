@@ -133,3 +133,26 @@ async def test_a_writer_that_failed_is_not_handed_to_readers(sqlite_store: RunSt
         async with sqlite_store._engine.connect() as connection:
             raw = await connection.get_raw_connection()
             assert type(raw.dbapi_connection) is OneHopConnection
+
+
+async def test_an_in_memory_store_outlives_a_failed_write() -> None:
+    """Its one connection is the database: a failed write returns it, never closes it."""
+    store = await RunStore.open("sqlite://")
+    try:
+        run_id = await store.create_run(
+            workspace="T", requester="U1", channel="C1", source="command", goal="tides"
+        )
+        with pytest.raises(StoreDown):
+            await store.create_run(
+                workspace="T",
+                requester="U1",
+                channel="C1",
+                source="command",
+                goal="x",
+                run_id=run_id,
+            )
+        stored = await store.get_run(run_id)
+        assert stored is not None
+        assert stored.goal == "tides"
+    finally:
+        await store.close()
