@@ -63,8 +63,8 @@ class AppOptions:
     redis_url: str = ""
     redis_prefix: str = "orchestra:"
     lease_s: float = 15.0
-    # Telemetry (OTEL_EXPORTER_OTLP_ENDPOINT): "" off; else exported there, spans every
-    # `otel_export_ms` / 5 and metrics every `otel_export_ms` (the SDK's own variables).
+    # Telemetry (OTEL_EXPORTER_OTLP_ENDPOINT): "" off; else exported there, spans and metrics
+    # every `otel_export_ms` (the SDK's own variables; its defaults are 5 s and 60 s).
     otlp_endpoint: str = ""
     otel_export_ms: int = 1000
 
@@ -126,7 +126,7 @@ async def serve(options: AppOptions) -> None:
         link = RedisLink.from_url(options.redis_url, prefix=options.redis_prefix, name=replica)
         coordination = redis_coordination(link, store, replica=replica)
     if options.otlp_endpoint:  # read by the SDK's batch processor and metric reader
-        os.environ["OTEL_BSP_SCHEDULE_DELAY"] = str(options.otel_export_ms // 5)
+        os.environ["OTEL_BSP_SCHEDULE_DELAY"] = str(options.otel_export_ms)
         os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = str(options.otel_export_ms)
     telemetry = start_telemetry(telemetry_config(settings))
     deps = build_deps(

@@ -541,7 +541,7 @@ async def _telemetry(sizes: Sizes, report: Report) -> None:
                 ),
                 (
                     "CPU per run, traces and metrics exported over OTLP/HTTP (loopback), "
-                    "spans every 200 ms, metrics every 1 s",
+                    "spans and metrics every 1 s",
                     f"{_ms(cpu.on_s)} ms",
                 ),
                 ("Exporting / off", f"{cpu.ratio:.2f}x"),
