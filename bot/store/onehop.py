@@ -161,18 +161,17 @@ class InlineConnection(OneHopConnection):
     _cursor_cls = InlineCursor
 
     def commit(self) -> None:
-        raw: sqlite3.Connection = self._connection._conn
-        if raw.in_transaction:
-            try:
-                raw.commit()
-            except Exception as error:
-                self._handle_exception(error)
+        self._end(sqlite3.Connection.commit)
 
     def rollback(self) -> None:
+        self._end(sqlite3.Connection.rollback)
+
+    def _end(self, end: Callable[[sqlite3.Connection], None]) -> None:
+        """Commit or roll back the open transaction, if any (an empty one is skipped)."""
         raw: sqlite3.Connection = self._connection._conn
         if raw.in_transaction:
             try:
-                raw.rollback()
+                end(raw)
             except Exception as error:
                 self._handle_exception(error)
 
