@@ -22,7 +22,7 @@ $(UV): requirements/uv.txt
 
 $(STAMP): pyproject.toml $(LOCKS) $(UV)
 	$(PYTHON) tools/lock.py check
-	$(UV) pip sync --quiet --python $(BIN)/python --require-hashes requirements/dev.txt
+	$(UV) pip sync --quiet --compile-bytecode --python $(BIN)/python --require-hashes requirements/dev.txt
 	$(UV) pip install --quiet --python $(BIN)/python --no-deps --no-build-isolation -e .
 	touch $(STAMP)
 
@@ -40,9 +40,13 @@ lint: $(STAMP)
 types: $(STAMP)
 	$(BIN)/mypy
 
+# Bytecode first (installed packages are compiled by `pip sync`): otherwise every worker and
+# every process the tests start compiles the same modules at once. Slow tests first, handed
+# out two at a time (tests/conftest.py); 8 workers, as the tests mostly wait.
 unit: $(STAMP)
-	$(BIN)/pytest -n 6 --dist load --maxschedchunk 2 --durations=10 --cov --cov-report=term:skip-covered \
-		--cov-fail-under=80
+	$(BIN)/python -m compileall -q -j 0 bot pipeline sandbox bench tests
+	$(BIN)/pytest -n 8 --dist load --maxschedchunk 2 --durations=10 --cov \
+		--cov-report=term:skip-covered --cov-fail-under=80
 
 # lint, types and the tests side by side: the tests mostly wait on sockets and timers, which
 # leaves room on two cores for ruff and mypy (output is kept together per target).
