@@ -99,5 +99,7 @@ async def test_a_flushed_redis_keeps_the_live_and_per_person_caps(
         return "tokens in" in thread_text(fake_slack.thread(channel, root))
 
     await eventually(lambda: answered("C4") and answered("C5"), within=20)
-    await eventually(lambda: not a.deps.runs.running and not b.deps.runs.running)
+    # Their plans' last edits trail the answers, paced by Slack's shared limits: on a loaded
+    # machine that took longer than the default 10 s once.
+    await eventually(lambda: not a.deps.runs.running and not b.deps.runs.running, within=20)
     assert len(fake_claude.calls_for("orchestrator")) == 4

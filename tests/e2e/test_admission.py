@@ -144,8 +144,13 @@ async def test_a_queued_run_can_be_cancelled_and_never_calls_claude(
         await world.command("[run-2] second", user="U2", channel="C2")
         await eventually(lambda: any(r.queued_ahead == 0 for r in world.deps.runs.running))
         queued = next(r for r in world.deps.runs.running if r.channel == "C2")
+        # The plan message shows in the fake before the app has its ts back from the post:
+        # the click needs that ts (a click on another message is refused).
         await eventually(
-            lambda: "Queued" in thread_text(fake_slack.thread("C2", str(queued.thread_ts)))
+            lambda: (
+                queued.plan_ts is not None
+                and "Queued" in thread_text(fake_slack.thread("C2", str(queued.thread_ts)))
+            )
         )
         await world.click(
             CANCEL_ACTION,
