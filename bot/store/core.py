@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine
 
 from bot.store.buffer import FLUSH_AFTER_S, Pending, WriteBuffer, write_pending
 from bot.store.onehop import InlineConnection, inline
+from bot.store.records import RunActuals
 from bot.store.tables import runs
 from bot.store.url import sqlite_file
 
@@ -85,6 +86,9 @@ class StoreCore:
         self._writer: AsyncConnection | None = None
         self._commits = 0
         self._checkpointing: asyncio.Task[None] | None = None
+        # Estimate histories read lately (`RunReads.estimate_history`), by (workspace, effort,
+        # limit): until when each may be served again, and the rows.
+        self._recent_history: dict[tuple[str, str | None, int], tuple[float, list[RunActuals]]] = {}
 
     def _now(self) -> datetime:
         """The store's clock as an aware UTC datetime."""

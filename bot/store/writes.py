@@ -287,6 +287,7 @@ class RunWrites(StoreCore):
             result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
                 raise UnknownRun(run_id)
+        self._recent_history.clear()  # the next estimate learns from this run at once
 
     async def mark_paused(
         self, run_ids: Iterable[str], reason: EndReason = "restart", *, fence: Fence | None = None

@@ -9,6 +9,7 @@ from typing import Any
 from sqlalchemy import event
 
 from bot.store import RunActuals, RunStore, StoredUsage
+from bot.store.reads import HISTORY_FRESH_S
 from tests.store.conftest import FakeClock
 
 
@@ -21,6 +22,7 @@ async def ended(
     effort: str = "",
     status: str = "succeeded",
     parent: str | None = None,
+    advance: float = 10,
 ) -> str:
     run_id = await store.create_run(
         workspace=workspace,
@@ -32,7 +34,7 @@ async def ended(
     )
     await store.save_effort(run_id, effort, 0.01, 2.0, (0.02, 50.0))
     await store.save_work(run_id, work_s)
-    clock.advance(10)
+    clock.advance(advance)
     await store.finish_run(run_id, status, "none", "answer", StoredUsage(10, 10))  # type: ignore[arg-type]
     return run_id
 
@@ -79,3 +81,29 @@ async def test_the_read_goes_along_its_index_not_through_every_run(tmp_path: Pat
     finally:
         event.remove(engine.sync_engine, "before_cursor_execute", keep)
         await store.close()
+
+
+async def test_a_burst_reads_it_once_and_a_finished_run_is_learned_from_at_once(
+    store: RunStore, clock: FakeClock
+) -> None:
+    await ended(store, clock, 1.0)
+    reads: list[str] = []
+
+    def executed(_c: Any, _cur: Any, statement: str, *_: Any) -> None:
+        if statement.lstrip().upper().startswith("SELECT"):
+            reads.append(statement)
+
+    engine = store._engine.sync_engine
+    event.listen(engine, "before_cursor_execute", executed)
+    try:
+        first = [await store.estimate_history("T1", None) for _ in range(20)]
+        assert len(reads) == 1  # twenty runs starting together: one read
+        assert all(h == first[0] for h in first)
+        await ended(store, clock, 2.0, advance=0.5)  # finished here: learned at once
+        assert [r.work_s for r in await store.estimate_history("T1", None)] == [2.0, 1.0]
+        reads.clear()
+        clock.advance(HISTORY_FRESH_S + 0.1)  # another replica's runs show within this
+        await store.estimate_history("T1", None)
+        assert len(reads) == 1
+    finally:
+        event.remove(engine, "before_cursor_execute", executed)
