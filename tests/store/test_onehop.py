@@ -70,19 +70,20 @@ async def test_connections_are_one_hop_and_errors_are_the_stores(sqlite_store: R
     async with sqlite_store._engine.connect() as connection:
         raw = await connection.get_raw_connection()
         assert isinstance(raw.dbapi_connection, OneHopConnection)
-    run_id = await sqlite_store.create_run(
+    await a_failed_write_leaves_the_store_whole(sqlite_store)
+
+
+async def a_failed_write_leaves_the_store_whole(store: RunStore) -> None:
+    """The same run id twice: the primary key refuses it, as the store's error, and the run
+    and the store are as they were."""
+    run_id = await store.create_run(
         workspace="T", requester="U1", channel="C1", source="command", goal="tides"
     )
-    with pytest.raises(StoreDown):  # the same id twice: the primary key refuses it
-        await sqlite_store.create_run(
-            workspace="T",
-            requester="U1",
-            channel="C1",
-            source="command",
-            goal="again",
-            run_id=run_id,
+    with pytest.raises(StoreDown):
+        await store.create_run(
+            workspace="T", requester="U1", channel="C1", source="command", goal="x", run_id=run_id
         )
-    stored = await sqlite_store.get_run(run_id)
+    stored = await store.get_run(run_id)
     assert stored is not None
     assert stored.goal == "tides"  # the failed transaction left nothing behind
 
@@ -139,20 +140,6 @@ async def test_an_in_memory_store_outlives_a_failed_write() -> None:
     """Its one connection is the database: a failed write returns it, never closes it."""
     store = await RunStore.open("sqlite://")
     try:
-        run_id = await store.create_run(
-            workspace="T", requester="U1", channel="C1", source="command", goal="tides"
-        )
-        with pytest.raises(StoreDown):
-            await store.create_run(
-                workspace="T",
-                requester="U1",
-                channel="C1",
-                source="command",
-                goal="x",
-                run_id=run_id,
-            )
-        stored = await store.get_run(run_id)
-        assert stored is not None
-        assert stored.goal == "tides"
+        await a_failed_write_leaves_the_store_whole(store)
     finally:
         await store.close()
