@@ -7,6 +7,7 @@ fallback, or a refusal)."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -79,14 +80,19 @@ class RedisLink:
         return self.prefix + ":".join(parts)
 
     async def run(self, command: Callable[[Redis], Awaitable[T]]) -> T:
-        """`command`'s result; `RedisDown` if Redis failed now or within the last pause."""
+        """`command`'s result; `RedisDown` if Redis failed now or within the last pause.
+        A caller cancelled meanwhile gets its `CancelledError`, whatever redis-py did."""
         if self._clock() < self._down_until:
             raise RedisDown("Redis failed moments ago; not trying again yet")
+        cancels = cancel_requests()
         try:
-            return await command(self.client)
+            result = await command(self.client)
         except (RedisError, OSError) as exc:
+            raise_if_cancelled_since(cancels)
             self._down_until = self._clock() + self._pause_s
             raise RedisDown(f"Redis is unreachable ({type(exc).__name__})") from exc
+        raise_if_cancelled_since(cancels)
+        return result
 
     def failed(self) -> None:
         """Note a failure seen outside `run` (a subscriber's connection): pause as after one."""
@@ -103,6 +109,25 @@ class RedisLink:
     async def close(self) -> None:
         """Close every connection of the pool."""
         await self.client.aclose()
+
+
+def cancel_requests() -> int:
+    """How many cancellations of the current task are pending (0 outside a task)."""
+    task = asyncio.current_task()
+    return task.cancelling() if task is not None else 0
+
+
+def raise_if_cancelled_since(before: int) -> None:
+    """Raise `CancelledError` if the current task was cancelled since `before` was read.
+
+    redis-py's asyncio client (8.2 as of 2026-12; its issues 2028 and 2551) can swallow a
+    `CancelledError` that reaches it mid-command: the command returns, or fails as a lost
+    connection, as if nobody had cancelled. The cancelled caller then goes on, and whoever
+    cancelled it and waits for it to end waits for ever: a run's plan editor kept editing
+    after its run ended, so the run never posted its answer's last edit and ignored SIGTERM.
+    A cancel request that was delivered still counts in `Task.cancelling()`: raise it again."""
+    if cancel_requests() > before:
+        raise asyncio.CancelledError
 
 
 def redacted(url: str) -> str:

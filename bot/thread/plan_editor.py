@@ -40,6 +40,7 @@ class PlanEditor:
         self._interval_s = interval_s
         self._dirty = asyncio.Event()
         self._flusher: asyncio.Task[None] | None = None
+        self._stopped = False  # the flusher ends at its next turn (even if a cancel was lost)
         self._write = asyncio.Lock()  # one edit of the plan message at a time, in order
         self._compact = False  # Slack refused the full plan once: render it compactly from now
         self._changes = 0  # how often the state changed (`touch`)
@@ -63,6 +64,10 @@ class PlanEditor:
     async def stop(self) -> None:
         """Stop editing, without a final edit."""
         if self._flusher is not None:
+            # Cancelled, and told: a library that swallows the cancellation (redis-py did,
+            # `bot.coordination.link`) must not leave the run waiting here for ever.
+            self._stopped = True
+            self._dirty.set()
             self._flusher.cancel()
             await asyncio.gather(self._flusher, return_exceptions=True)
             self._flusher = None
@@ -71,6 +76,8 @@ class PlanEditor:
         while True:
             await self._dirty.wait()
             self._dirty.clear()
+            if self._stopped:
+                return
             if self._shown == self._changes:
                 continue  # the last edit rendered after this change: it showed it already
             await self._render(Priority.LOW)
