@@ -136,28 +136,30 @@ class SlackIO:
         self,
         channel: str,
         ts: str,
-        message: SlackMessage | Callable[[], SlackMessage],
+        message: SlackMessage | Callable[[], SlackMessage | None],
         *,
         priority: Priority = Priority.LOW,
     ) -> bool:
         """Replace a message's text and blocks (no blocks: the message becomes plain text).
 
         `message` may be a function, called once the rate limit lets the edit go: an edit
-        that waited its turn then carries the latest state, not the one it was queued with.
-        At most one edit of a message waits: a newer one takes its place in the queue and
-        the older returns False without editing (the newer one shows the latest state)."""
+        that waited its turn then carries the latest state, not the one it was queued with
+        (None from it: nothing to change, no call made). At most one edit of a message
+        waits: a newer one takes its place in the queue and the older returns False without
+        editing (the newer one shows the latest state)."""
         if not await self.pacer.wait(
             "chat.update", channel, priority=priority, coalesce=f"{channel}/{ts}"
         ):
             return False
         await self.writable("chat.update")
-        if callable(message):
-            message = message()
+        latest = message() if callable(message) else message
+        if latest is None:
+            return False
         async with reaching("chat.update"):
             # `blocks` is always sent: Slack keeps the old blocks when an edit omits it, so a
             # plain-text edit must send [] to remove them (and any button on them).
             await self.client.chat_update(
-                channel=channel, ts=ts, text=message.text, blocks=message.blocks
+                channel=channel, ts=ts, text=latest.text, blocks=latest.blocks
             )
         return True
 

@@ -175,6 +175,7 @@ class ChannelSurface:
                 # A new plan in a thread that exists (Retry, Re-run): say why first.
                 await self._io.post(state.channel, blocks.notice_message(note), thread_ts=thread_ts)
                 note = None
+            plan: blocks.SlackMessage | None = None  # (a plan message found: not known)
             if plan_ts is None:
                 plan = self._render(False)
                 plan_ts = await self._io.post(
@@ -198,7 +199,7 @@ class ChannelSurface:
             journal=self._journal.answer_parts,
             canvas=self._canvas,
         )
-        self._editor.start(plan_ts)  # before any await: its buttons can be clicked from now
+        self._editor.start(plan_ts, plan)  # before any await: its buttons work from now
         # Buffered: a resume that finds no plan ts looks for the message in the thread.
         # (A shared root is recorded too: a Re-run of this run finds it.)
         await self._journal.thread(thread_ts, root_ts=self._root_ts, plan_ts=plan_ts, later=True)

@@ -45,10 +45,15 @@ class PlanEditor:
         self._compact = False  # Slack refused the full plan once: render it compactly from now
         self._changes = 0  # how often the state changed (`touch`)
         self._shown = -1  # the number of changes the last rendered edit carried
+        # What the message shows (None: not known): an edit that would show the same again
+        # is not sent. A run's first events change nothing its plan message says yet, and each
+        # such edit spent a token of the workspace's chat.update limit (about 50 a minute).
+        self._showing: blocks.SlackMessage | None = None
 
-    def start(self, ts: str) -> None:
-        """Edit the message `ts` from now on."""
+    def start(self, ts: str, showing: blocks.SlackMessage | None = None) -> None:
+        """Edit the message `ts` from now on (`showing`: what it shows now, if known)."""
         self.ts = ts
+        self._showing = showing
         self._flusher = asyncio.create_task(self._flush_loop(), name=f"flush:{self._run_id}")
 
     def touch(self) -> None:
@@ -112,11 +117,23 @@ class PlanEditor:
     async def _edit(
         self, ts: str, message: Callable[[], blocks.SlackMessage], priority: Priority
     ) -> bool:
-        """One edit of the plan message; False only if Slack refused its content."""
+        """One edit of the plan message, rendered at its turn and not sent when the message
+        shows that already; False only if Slack refused its content."""
+        sent: list[blocks.SlackMessage] = []
+
+        def changed() -> blocks.SlackMessage | None:
+            latest = message()
+            if latest == self._showing:
+                return None
+            sent.append(latest)
+            return latest
+
         try:
-            await self._io.update(self.channel, ts, message, priority=priority)
-            return True
+            await self._io.update(self.channel, ts, changed, priority=priority)
         except SlackApiError as exc:
             error = exc.response.get("error")
             logger.warning("plan update failed: %s [run_id=%s]", error, self._run_id)
             return error not in CONTENT_REFUSED
+        if sent:
+            self._showing = sent[-1]
+        return True
