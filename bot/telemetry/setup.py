@@ -17,7 +17,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
 from opentelemetry.metrics import Meter, NoOpMeter
-from opentelemetry.sdk.metrics import MeterProvider
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    ExemplarFilter,
+    MeterProvider,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.sdk.metrics.export import MetricReader, PeriodicExportingMetricReader
 from opentelemetry.sdk.resources import Resource
 from opentelemetry.sdk.trace import TracerProvider
@@ -149,6 +155,31 @@ def _log_endpoint(config: TelemetryConfig, signal: str) -> str:
     return own or (config.endpoint or "").rstrip("/") + f"/v1/{signal}"
 
 
+# Exemplars (a measurement's trace and span ids, kept beside the metric) are off unless
+# `OTEL_METRICS_EXEMPLAR_FILTER` asks for them: the SDK's default (`trace_based`) offers every
+# measurement made inside a span to a reservoir, which made each counter add three times
+# dearer (bench 11, 2026-12-05), and runs' traces are found by their run id without them.
+EXEMPLAR_FILTERS: Mapping[str, Callable[[], ExemplarFilter]] = {
+    "always_off": AlwaysOffExemplarFilter,
+    "always_on": AlwaysOnExemplarFilter,
+    "trace_based": TraceBasedExemplarFilter,
+}
+
+
+def exemplar_filter(environ: Mapping[str, str]) -> ExemplarFilter:
+    """The filter `OTEL_METRICS_EXEMPLAR_FILTER` names; none kept when it is unset or unknown."""
+    name = environ.get("OTEL_METRICS_EXEMPLAR_FILTER", "always_off").strip().lower()
+    make = EXEMPLAR_FILTERS.get(name)
+    if make is None:
+        logger.warning(
+            "telemetry: OTEL_METRICS_EXEMPLAR_FILTER=%r is not one of %s; exemplars stay off",
+            name,
+            ", ".join(EXEMPLAR_FILTERS),
+        )
+        return AlwaysOffExemplarFilter()
+    return make()
+
+
 def start_telemetry(config: TelemetryConfig) -> Telemetry:
     """Providers for what `config` asks; `telemetry_off()` when it asks for nothing."""
     if not config.endpoint and not config.prometheus:
@@ -161,13 +192,14 @@ def start_telemetry(config: TelemetryConfig) -> Telemetry:
     if config.endpoint:
         # The OTLP exporters load requests and protobuf: only imported when exporting.
         from opentelemetry.exporter.otlp.proto.http.metric_exporter import OTLPMetricExporter
-        from opentelemetry.exporter.otlp.proto.http.trace_exporter import OTLPSpanExporter
+
+        from bot.telemetry.wire import WireSpanExporter
 
         # Never shut down at exit by the SDK itself: unbounded, it would wait on a hanging
         # collector; `Telemetry.shutdown` is the one, bounded, flush.
         tracers = TracerProvider(resource=resource, id_generator=ids, shutdown_on_exit=False)
         spans_at = _log_endpoint(config, "traces")
-        exporter = OTLPSpanExporter(endpoint=_signal_endpoint(config, "traces"))
+        exporter = WireSpanExporter(endpoint=_signal_endpoint(config, "traces"))
         tracers.add_span_processor(BatchSpanProcessor(ReportedSpans(exporter, spans_at)))
         tracer = tracers.get_tracer(SCOPE)
         metrics_at = _log_endpoint(config, "metrics")
@@ -180,7 +212,12 @@ def start_telemetry(config: TelemetryConfig) -> Telemetry:
 
         scrape = CollectorRegistry(auto_describe=True)
         readers.append(PrometheusMetricReader(registry=scrape))
-    meters = MeterProvider(metric_readers=readers, resource=resource, shutdown_on_exit=False)
+    meters = MeterProvider(
+        metric_readers=readers,
+        resource=resource,
+        shutdown_on_exit=False,
+        exemplar_filter=exemplar_filter(config.environ),
+    )
     meter: Meter = meters.get_meter(SCOPE)
     logger.info(
         "telemetry: traces %s, metrics %s%s",

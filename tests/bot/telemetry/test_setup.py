@@ -3,9 +3,22 @@ each signal's URL as the OTLP/HTTP specification builds it."""
 
 from __future__ import annotations
 
+import logging
+
+import pytest
+from opentelemetry.sdk.metrics import (
+    AlwaysOffExemplarFilter,
+    AlwaysOnExemplarFilter,
+    TraceBasedExemplarFilter,
+)
 from opentelemetry.trace import NoOpTracer
 
-from bot.telemetry.setup import TelemetryConfig, _signal_endpoint, start_telemetry
+from bot.telemetry.setup import (
+    TelemetryConfig,
+    _signal_endpoint,
+    exemplar_filter,
+    start_telemetry,
+)
 
 
 def test_nothing_asked_nothing_made() -> None:
@@ -37,3 +50,29 @@ def test_a_signal_s_own_endpoint_variable_is_left_to_the_sdk() -> None:
     config = TelemetryConfig(endpoint="http://collector:4318", environ=environ)
     assert _signal_endpoint(config, "traces") is None
     assert _signal_endpoint(config, "metrics") == "http://collector:4318/v1/metrics"
+
+
+def test_exemplars_are_off_unless_the_variable_asks_for_them() -> None:
+    assert isinstance(exemplar_filter({}), AlwaysOffExemplarFilter)
+    on = {"OTEL_METRICS_EXEMPLAR_FILTER": "trace_based"}
+    assert isinstance(exemplar_filter(on), TraceBasedExemplarFilter)
+    assert isinstance(
+        exemplar_filter({"OTEL_METRICS_EXEMPLAR_FILTER": " Always_On "}), AlwaysOnExemplarFilter
+    )
+    telemetry = start_telemetry(TelemetryConfig(prometheus=True, environ=on))
+    try:
+        assert telemetry._meters is not None
+        used = telemetry._meters._sdk_config.exemplar_filter
+        assert isinstance(used, TraceBasedExemplarFilter)
+    finally:
+        telemetry.shutdown()
+
+
+def test_an_unknown_exemplar_filter_is_named_in_the_log_and_keeps_them_off(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    with caplog.at_level(logging.WARNING):
+        chosen = exemplar_filter({"OTEL_METRICS_EXEMPLAR_FILTER": "sometimes"})
+    assert isinstance(chosen, AlwaysOffExemplarFilter)
+    assert "'sometimes'" in caplog.text
+    assert "trace_based" in caplog.text
