@@ -39,6 +39,7 @@ from bot.log_safety import configure_logging
 from bot.runs.admission import Admission
 from bot.runs.lifecycle import keeping_runs
 from bot.runs.registry import RunRegistry
+from bot.serving import heap
 from bot.serving.app import create_app
 from bot.serving.observability import log_formatter, telemetry_config, with_telemetry
 from bot.serving.server import serve_http, serve_socket_mode, stop_on_signals, until_stopped
@@ -211,10 +212,7 @@ async def _serve(settings: Settings) -> None:
             slack=workspaces.client if workspaces is not None else None,
             telemetry=telemetry,
         )
-        # Everything built so far lives as long as the process: keep it out of the garbage
-        # collector's full passes, which otherwise scan ~300k start-up objects and pause the
-        # event loop (and every ack) for 100-250 ms (bench/PROFILE_NOTES.md).
-        gc.freeze()
+        heap.settle()  # everything built so far lives as long as the process
         # Every replica listens for Cancels: the run's owner is whoever has it live.
         async with keeping_runs(deps), coordination.cancels.listening(deps.runs.cancel):
             if workspaces is not None:
