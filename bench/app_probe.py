@@ -12,6 +12,7 @@ from __future__ import annotations
 import dataclasses
 import gc
 import json
+import threading
 import time
 from collections import Counter
 from collections.abc import Iterable, Sequence
@@ -113,6 +114,7 @@ class GcPauses:
 
     def __init__(self) -> None:
         self.long: list[GcPause] = []
+        self.seconds = [0.0, 0.0, 0.0]  # every collection's time so far, by generation
         self._started = 0.0
 
     def install(self) -> None:
@@ -124,16 +126,21 @@ class GcPauses:
             self._started = time.monotonic()
             return
         seconds = time.monotonic() - self._started
+        self.seconds[info["generation"]] += seconds
         if seconds >= self.LONG_S:
             self.long.append(GcPause(self._started, seconds, info["generation"]))
 
 
 @dataclass(frozen=True)
 class Probe:
-    """What the app process reports when asked: its store writes and long GC pauses so far."""
+    """What the app process reports when asked: its store writes and long GC pauses so far,
+    and its threads' names by native id (the driver reads each thread's CPU in /proc)."""
 
     writes: WriteCounts
     pauses: tuple[GcPause, ...]
+    threads: dict[str, str] = field(default_factory=dict)  # str(native id) -> name
+    gcs: tuple[int, ...] = ()  # collections so far, by generation
+    gc_s: tuple[float, ...] = ()  # their time so far, by generation
 
     def to_json(self) -> str:
         """One line, for the driver."""
@@ -143,13 +150,25 @@ class Probe:
     def from_json(cls, text: str) -> Probe:
         """Parse `to_json`'s line."""
         raw = json.loads(text)
-        return cls(WriteCounts(**raw["writes"]), tuple(GcPause(**p) for p in raw["pauses"]))
+        pauses = tuple(GcPause(**p) for p in raw["pauses"])
+        return cls(
+            WriteCounts(**raw["writes"]),
+            pauses,
+            dict(raw.get("threads", {})),
+            tuple(raw.get("gcs", ())),
+            tuple(raw.get("gc_s", ())),
+        )
 
     def pauses_within(self, windows: Sequence[tuple[float, float]]) -> list[GcPause]:
         """The pauses that overlap any of the (start, end) monotonic windows."""
         return [
             p for p in self.pauses if any(p.at < end and p.at + p.seconds > s for s, end in windows)
         ]
+
+
+def thread_names() -> dict[str, str]:
+    """This process's live threads: native id (as /proc/<pid>/task names it) -> name."""
+    return {str(t.native_id): t.name for t in threading.enumerate() if t.native_id is not None}
 
 
 class NullStore(RunStore):

@@ -22,12 +22,13 @@ import signal
 import sys
 from dataclasses import dataclass
 
-from bench.app_probe import GcPauses, NullStore, Probe, StoreWrites
+from bench.app_probe import GcPauses, NullStore, Probe, StoreWrites, thread_names
 from bot.__main__ import build_deps
 from bot.config import Settings
 from bot.coordination import Coordination, RedisLink, redis_coordination, replica_id
 from bot.deps import Workspace
 from bot.runs.lifecycle import keeping_runs
+from bot.serving import heap
 from bot.serving.app import create_app
 from bot.serving.observability import telemetry_config
 from bot.serving.server import http_server, stop_on_signals
@@ -63,10 +64,12 @@ class AppOptions:
     redis_url: str = ""
     redis_prefix: str = "orchestra:"
     lease_s: float = 15.0
-    # Telemetry (OTEL_EXPORTER_OTLP_ENDPOINT): "" off; else exported there, spans and metrics
-    # every `otel_export_ms` (the SDK's own variables; its defaults are 5 s and 60 s).
+    # Telemetry (OTEL_EXPORTER_OTLP_ENDPOINT): "" off; else exported there, spans every
+    # `span_export_ms` (OTEL_BSP_SCHEDULE_DELAY, 5 s by default) and metrics every
+    # `metric_export_ms` (OTEL_METRIC_EXPORT_INTERVAL, 60 s by default).
     otlp_endpoint: str = ""
-    otel_export_ms: int = 1000
+    span_export_ms: int = 1000
+    metric_export_ms: int = 60_000
 
     def to_json(self) -> str:
         """The command-line form."""
@@ -118,7 +121,16 @@ async def serve(options: AppOptions) -> None:
     # The driver asks with SIGUSR1; the answer is one line on stdout.
     asyncio.get_running_loop().add_signal_handler(
         signal.SIGUSR1,
-        lambda: print(Probe(writes.counts(), tuple(pauses.long)).to_json(), flush=True),
+        lambda: print(
+            Probe(
+                writes.counts(),
+                tuple(pauses.long),
+                thread_names(),
+                tuple(stats["collections"] for stats in gc.get_stats()),
+                tuple(pauses.seconds),
+            ).to_json(),
+            flush=True,
+        ),
     )
     coordination: Coordination | None = None
     if options.redis_url:
@@ -126,8 +138,8 @@ async def serve(options: AppOptions) -> None:
         link = RedisLink.from_url(options.redis_url, prefix=options.redis_prefix, name=replica)
         coordination = redis_coordination(link, store, replica=replica)
     if options.otlp_endpoint:  # read by the SDK's batch processor and metric reader
-        os.environ["OTEL_BSP_SCHEDULE_DELAY"] = str(options.otel_export_ms)
-        os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = str(options.otel_export_ms)
+        os.environ["OTEL_BSP_SCHEDULE_DELAY"] = str(options.span_export_ms)
+        os.environ["OTEL_METRIC_EXPORT_INTERVAL"] = str(options.metric_export_ms)
     telemetry = start_telemetry(telemetry_config(settings))
     deps = build_deps(
         settings,
@@ -138,7 +150,7 @@ async def serve(options: AppOptions) -> None:
         telemetry=telemetry,  # as `python -m bot` does: off costs nothing
     )
     app = create_app(deps)
-    gc.freeze()  # as `python -m bot` does once its dependencies are built
+    heap.settle()  # as `python -m bot` does once its dependencies are built
     stop = stop_on_signals()
     try:
         async with (

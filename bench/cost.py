@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from bench.app_probe import GcPause, WriteCounts
@@ -93,6 +94,26 @@ class AppCpu:
     here_s: float  # this process (load driver and fakes)
     writes: WriteCounts
     full_gcs: tuple[GcPause, ...]
+    threads_s: dict[str, float]  # app_s by thread (`thread_kind`), per run
+    gcs: tuple[int, ...] = ()  # the collector's passes over all the runs, by generation
+    gc_s: tuple[float, ...] = ()  # their time per run, by generation
+
+
+def thread_kind(name: str) -> str:
+    """A thread's name as a kind: the event loop, the OpenTelemetry SDK's export threads by
+    name, and the rest (the store's and asyncio's worker threads) together."""
+    if name == "MainThread":
+        return "event loop"
+    return name if name.startswith("Otel") else "other threads"
+
+
+def by_thread_kind(used: Mapping[str, float], names: Mapping[str, str]) -> dict[str, float]:
+    """CPU by native thread id, summed by `thread_kind` (an id the names lack had ended)."""
+    kinds: dict[str, float] = {}
+    for tid, seconds in used.items():
+        kind = thread_kind(names[tid]) if tid in names else "other threads"
+        kinds[kind] = kinds.get(kind, 0.0) + seconds
+    return kinds
 
 
 @dataclass(frozen=True)
@@ -147,15 +168,20 @@ async def paired_cpu(runs: int, batch: int, *setups: Setup, profile_path: str = 
             await world.app.wait_idle(world.http)
         before = [await world.app.probe() for world in worlds]
         app_s, here_s = [0.0] * len(worlds), [0.0] * len(worlds)
+        threads_s: list[dict[str, float]] = [{} for _ in worlds]
         for round_, first in enumerate(range(0, runs, batch)):
             turns = list(enumerate(worlds))
             for k, world in turns if round_ % 2 == 0 else reversed(turns):
                 app_before, here_before = world.app.cpu_seconds(), time.process_time()
+                threads_before = world.app.thread_cpu_seconds()
                 await _burst(world, min(batch, runs - first), f"C-cpu-{first}")
                 await world.app.wait_idle(world.http)
                 await asyncio.sleep(SETTLE_S)
                 app_s[k] += world.app.cpu_seconds() - app_before
                 here_s[k] += time.process_time() - here_before
+                for tid, seconds in world.app.thread_cpu_seconds().items():
+                    used = seconds - threads_before.get(tid, 0.0)
+                    threads_s[k][tid] = threads_s[k].get(tid, 0.0) + used
         after = [await world.app.probe() for world in worlds]
     return [
         AppCpu(
@@ -163,6 +189,12 @@ async def paired_cpu(runs: int, batch: int, *setups: Setup, profile_path: str = 
             here_s[k] / runs,
             after[k].writes - before[k].writes,
             tuple(p for p in after[k].pauses[len(before[k].pauses) :] if p.generation == 2),
+            {
+                kind: seconds / runs
+                for kind, seconds in by_thread_kind(threads_s[k], after[k].threads).items()
+            },
+            tuple(a - b for a, b in zip(after[k].gcs, before[k].gcs, strict=True)),
+            tuple((a - b) / runs for a, b in zip(after[k].gc_s, before[k].gc_s, strict=True)),
         )
         for k in range(len(worlds))
     ]

@@ -44,6 +44,19 @@ class AppProcess:
             fields = stat.read().rsplit(")", 1)[1].split()
         return (int(fields[11]) + int(fields[12])) / _TICKS
 
+    def thread_cpu_seconds(self) -> dict[str, float]:
+        """User + system CPU time of each of the process's threads, by native id."""
+        task = f"/proc/{self.pid}/task"
+        seconds: dict[str, float] = {}
+        for tid in os.listdir(task):
+            try:
+                with open(f"{task}/{tid}/stat", encoding="ascii") as stat:
+                    fields = stat.read().rsplit(")", 1)[1].split()
+            except FileNotFoundError:  # the thread ended meanwhile
+                continue
+            seconds[tid] = (int(fields[11]) + int(fields[12])) / _TICKS
+        return seconds
+
     def scheduled_seconds(self) -> tuple[float, float]:
         """The main thread's (event loop's) time on a CPU and time waiting for one while
         runnable (/proc schedstat, nanoseconds): the second grows when other processes,

@@ -3,11 +3,14 @@ process with traces and metrics exported over OTLP/HTTP to a receiver on loopbac
 the same with telemetry off, measured in one `make bench` run (absolute CPU times move
 between days on a shared machine; their ratio is the target).
 
-Exporting is made more frequent than the SDK's defaults (spans and metrics every second
-instead of every 5 and 60 s) so that the export work a burst of runs causes falls inside its
-measured window (which ends 1.5 s after the burst, `bench.cost.SETTLE_S`) instead of after
-it: the ratio is an upper bound. The receiver decodes what it gets (opentelemetry-proto), so
-the row also says how many spans each run exported."""
+Spans are exported every second instead of the SDK's 5 s, so that the export work a burst of
+runs causes (each of its spans encoded and sent) falls inside the burst's measured window,
+which ends 1.5 s after it (`bench.cost.SETTLE_S`), and not after it. Metrics keep the SDK's
+60 s: their export is a timer's, not a run's (cumulative totals of every series, sent
+whether runs happened or not), so a run causes none of it. Until 2026-12-05 metrics were
+exported every second here too, which charged each burst of 20 runs two such exports; the
+row then read 1.11-1.13x. The receiver decodes what it gets (opentelemetry-proto), so the
+row also says how many spans each run exported."""
 
 from __future__ import annotations
 
@@ -84,6 +87,12 @@ class TelemetryCpu:
     spans_per_run: float
     bytes_per_run: float
     kinds: tuple[str, ...]  # the kinds of span received (chat, invoke_agent, slack)
+    off_threads_s: dict[str, float]  # off_s by thread kind (`bench.cost.thread_kind`)
+    on_threads_s: dict[str, float]
+
+    def added_s(self, kind: str) -> float:
+        """CPU per run exporting added in one kind of thread (the SDK's own: all of it)."""
+        return self.on_threads_s.get(kind, 0.0) - self.off_threads_s.get(kind, 0.0)
 
     @property
     def ratio(self) -> float:
@@ -106,4 +115,6 @@ async def telemetry_cpu(runs: int, batch: int) -> TelemetryCpu:
             received.spans / measured,
             received.bytes / measured,
             tuple(sorted(received.span_names)),
+            off.threads_s,
+            on.threads_s,
         )
