@@ -38,6 +38,7 @@ from slack_sdk.web.async_slack_response import AsyncSlackResponse
 
 from bot.slack.errors import RATE_LIMITED
 from bot.telemetry import Meters, Telemetry
+from bot.telemetry.current import Current
 
 # A request outside the Web API (a file's upload URL, unique per upload): one label for all.
 UPLOAD = "upload"
@@ -131,12 +132,13 @@ def traced_api_call(client: AsyncWebClient, tracer: Tracer) -> Any:
             # Outside a run (start-up, a listener's lookup): counted, but no trace of its
             # own; a trace per `users.info` would bury the runs' traces.
             return await call(api_method, **kwargs)
-        with tracer.start_as_current_span(
-            f"slack {api_method}",
-            kind=SpanKind.CLIENT,
-            attributes=call_attributes(api_method, base_url),
-            record_exception=False,  # an error's text may quote the request
-            set_status_on_exception=False,
+        # No exception recorded on the span: an error's text may quote the request.
+        with Current(
+            tracer.start_span(
+                f"slack {api_method}",
+                kind=SpanKind.CLIENT,
+                attributes=call_attributes(api_method, base_url),
+            )
         ) as span:
             try:
                 response = await call(api_method, **kwargs)

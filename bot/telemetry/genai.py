@@ -19,6 +19,7 @@ import time
 from opentelemetry.trace import SpanKind, Status, StatusCode
 from opentelemetry.util.types import AttributeValue
 
+from bot.telemetry.current import Current
 from bot.telemetry.runs import current_run
 from bot.telemetry.setup import Telemetry
 from pipeline import LLM, LLMError, LLMReply, LLMRequest, PipelineConfig, cost_of
@@ -108,12 +109,10 @@ class TracedLLM:
             "gen_ai.request.model": request.model,
         }
         started = time.perf_counter()
-        with telemetry.tracer.start_as_current_span(
-            f"{OPERATION} {request.model}",
-            kind=SpanKind.CLIENT,
-            attributes=attributes,
-            record_exception=False,
-            set_status_on_exception=False,
+        with Current(
+            telemetry.tracer.start_span(
+                f"{OPERATION} {request.model}", kind=SpanKind.CLIENT, attributes=attributes
+            )
         ) as span:
             try:
                 reply = await self._inner.complete(request, on_text)
