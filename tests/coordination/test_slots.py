@@ -4,6 +4,7 @@ live in the workspace, served round robin by person, positions told, dead entrie
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 
 from bot.coordination.slots import RedisSlots
 from bot.runs.admission import Admission
@@ -66,20 +67,31 @@ async def test_a_waiting_run_is_told_its_position_as_it_moves(new_link: LinkFact
             started.append(name)
             await gates[name].wait()
 
-    tasks = []
-    for name in told:  # joined in this order
-        tasks.append(asyncio.create_task(run(name)))
-        await asyncio.sleep(0.1)
-    assert started == ["first"]
-    assert told == {"first": [], "second": [0], "third": [1]}
-    gates["first"].set()
-    await asyncio.sleep(0.3)
-    assert started == ["first", "second"]
-    assert told["third"] == [1, 0]
-    gates["second"].set()
-    gates["third"].set()
-    await asyncio.gather(*tasks)
-    assert started == ["first", "second", "third"]
+    async def until(check: Callable[[], bool]) -> None:
+        # Waits on what the runs were told, not a fixed time: a loaded machine (six test
+        # workers on two cores) once took more than the 0.1 s this test used to allow.
+        async with asyncio.timeout(5):
+            while not check():  # noqa: ASYNC110 - the runs' own state, no one event
+                await asyncio.sleep(0.01)
+
+    tasks: list[asyncio.Task[None]] = []
+    try:
+        for name in told:  # joined in this order, each once the one before is placed
+            tasks.append(asyncio.create_task(run(name)))
+            await until(lambda name=name: name in started or bool(told[name]))  # type: ignore[misc]
+        assert started == ["first"]
+        assert told == {"first": [], "second": [0], "third": [1]}
+        gates["first"].set()
+        await until(lambda: started == ["first", "second"] and len(told["third"]) == 2)
+        assert told["third"] == [1, 0]
+        gates["second"].set()
+        gates["third"].set()
+        await asyncio.gather(*tasks)
+        assert started == ["first", "second", "third"]
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
 
 
 async def test_a_dead_replicas_slot_frees_itself(new_link: LinkFactory) -> None:
