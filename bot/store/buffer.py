@@ -15,6 +15,9 @@ summed) and written:
   transaction;
 - when a run is paused (its pause is a synchronous write) and when the store closes.
 
+A run's synchronous write waits for a flush that has taken that run's writes to commit
+(`StoreCore._after_flush`): two transactions may commit in either order on PostgreSQL.
+
 What makes a run resumable and deduped never waits: the delivery claim, the run row, the
 thread a new request message started, the plan, each subtask's result, the answer's parts
 and the run's end are written at once by their callers, and say so where they happen.

@@ -9,6 +9,7 @@ from collections.abc import AsyncIterator, Callable, Iterable
 from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
 from sqlalchemy import Table, select
 from sqlalchemy.dialects import postgresql, sqlite
@@ -81,6 +82,10 @@ class StoreCore:
         self._buffer = WriteBuffer()
         self._flush_timer: asyncio.TimerHandle | None = None
         self._flushing: asyncio.Task[None] | None = None
+        # Runs whose buffered writes a flush has taken and not yet committed, and the event
+        # set when it has: a write of such a run waits for it (`_after_flush`).
+        self._landing: dict[str, asyncio.Event] = {}
+        self._flush_lock = asyncio.Lock()
         # SQLite: the one connection writes go through (they are one at a time anyway);
         # on a file, it runs them on the loop's thread (`onehop.inline`), checkpoints apart.
         self._writer: AsyncConnection | None = None
@@ -107,6 +112,8 @@ class StoreCore:
         The buffered writes of `run_ids` (`bot.store.buffer`) land first, in the same
         transaction: a run's writes keep their order, and cost no transaction of their own.
         Their spend lands when `ending` (the runs end or pause) or with the timer."""
+        run_ids = list(run_ids)
+        await self._after_flush(run_ids)  # before the transaction: the flush needs the row
         async with database_errors(), self._write_lock, self._transaction() as connection:
             if fence is not None and not await _holds(connection, fence):
                 raise Fenced(fence.run_id)
@@ -202,19 +209,50 @@ class StoreCore:
         transaction. A failure is logged and the writes kept for the next try.
 
         Raises nothing: these writes are progress, never what a caller waits on."""
-        if not self._buffer:
-            return
-        taken = self._buffer.take(run_ids)
-        if not taken:
-            return
-        try:
-            async with database_errors(), self._write_lock, self._transaction() as connection:
-                await self._write_taken(connection, taken, None)
-        except StoreError:
-            self._buffer.give_back(taken)
-            logger.warning("run store: progress of %d run(s) not saved yet", len(taken))
+        async with self._flush_lock:  # one flush at a time: a later one's writes are newer
+            if not self._buffer:
+                return
+            taken = self._buffer.take(run_ids)
+            if not taken:
+                return
+            landed = asyncio.Event()
+            for run_id, _ in taken:
+                self._landing[run_id] = landed
+            try:
+                async with database_errors(), self._write_lock, self._transaction() as db:
+                    await self._write_taken(db, taken, None)
+            except StoreError:
+                self._buffer.give_back(taken)
+                logger.warning("run store: progress of %d run(s) not saved yet", len(taken))
+            finally:
+                for run_id, _ in taken:
+                    if self._landing.get(run_id) is landed:
+                        del self._landing[run_id]
+                landed.set()
         if self._buffer and run_ids is None:
             self._arm_flush()
+
+    async def _after_flush(self, run_ids: Iterable[str]) -> None:
+        """Wait until no flush holds writes of `run_ids` it has taken but not committed.
+
+        Those writes are older than the caller's, which must land after them: on PostgreSQL
+        two transactions may commit in either order, and a subtask's buffered `running`
+        committed after its `done` would make a resume call Claude for it again."""
+        for run_id in run_ids:
+            while (landing := self._landing.get(run_id)) is not None:
+                await landing.wait()
+
+    async def _take_run(self, run_id: str, fence: Fence | None) -> dict[str, Any]:
+        """The run's buffered columns, for its synchronous UPDATE (after any flush of them)."""
+        await self._after_flush([run_id])
+        return self._buffer.take_run(run_id, fence)
+
+    async def _take_subtask(
+        self, run_id: str, subtask_id: str, fence: Fence | None
+    ) -> dict[str, Any]:
+        """A subtask's buffered columns, for its synchronous write (after any flush of them)."""
+        await self._after_flush([run_id])
+        return self._buffer.take_subtask(run_id, subtask_id, fence)
 
     async def _close_buffer(self) -> None:
         """At close: the timer stopped, everything buffered written."""

@@ -170,7 +170,7 @@ class RunWrites(StoreCore):
         """
         now = self._now()
         # The run's buffered columns in the same UPDATE; its other buffered writes first.
-        values = self._buffer.take_run(run_id, fence) | {"plan": dict(plan), "updated_at": now}
+        values = await self._take_run(run_id, fence) | {"plan": dict(plan), "updated_at": now}
         async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
@@ -239,7 +239,7 @@ class RunWrites(StoreCore):
             self._later(run_id, fence).subtasks.setdefault(subtask_id, {}).update(values)
             return
         # Its buffered start (if any) and this, in one statement.
-        values = self._buffer.take_subtask(run_id, subtask_id, fence) | values
+        values = await self._take_subtask(run_id, subtask_id, fence) | values
         keys = {"run_id": run_id, "subtask_id": subtask_id}
         async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(*update_row(subtasks, keys, values))
@@ -282,7 +282,7 @@ class RunWrites(StoreCore):
         }
         # Its buffered columns in the same UPDATE; its other buffered writes and its spend
         # first, in this transaction (`ending`).
-        values = self._buffer.take_run(run_id, fence) | values
+        values = await self._take_run(run_id, fence) | values
         async with self._write(fence, run_ids=[run_id], ending=True) as db:
             result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:
@@ -353,7 +353,7 @@ class RunWrites(StoreCore):
 
     async def _update_run(self, run_id: str, *, fence: Fence | None = None, **values: Any) -> None:
         """Set columns of one run (and its update time); UnknownRun when there is none."""
-        values = self._buffer.take_run(run_id, fence) | values | {"updated_at": self._now()}
+        values = await self._take_run(run_id, fence) | values | {"updated_at": self._now()}
         async with self._write(fence, run_ids=[run_id]) as db:
             result = await db.execute(*update_row(runs, {"run_id": run_id}, values))
             if result.rowcount == 0:

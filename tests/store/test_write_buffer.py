@@ -4,11 +4,13 @@ buffered write lost to a crash costs progress only, never a wrong resume."""
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import event
 
 from bot.runs.resume import checkpoint_of
@@ -127,6 +129,35 @@ async def test_the_timer_writes_every_runs_buffer_in_one_transaction(store: RunS
         assert commits == [1]
     assert (await stored(store, first)).subtasks[0].state == "running"
     assert (await stored(store, second)).work_s == 2.0
+
+
+async def test_a_flushed_start_that_commits_late_never_replaces_the_result_written_after_it(
+    store: RunStore, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # The timer's flush takes a subtask's buffered `running`, then its transaction is slow;
+    # the subtask's `done` is written meanwhile. On PostgreSQL the two transactions could
+    # commit in either order: `running` over `done` made a resume call Claude again.
+    run_id = await _planned(store)
+    await store.save_subtask(run_id, "s1", "running", later=True)
+    taken, go = asyncio.Event(), asyncio.Event()
+    write_taken = store._write_taken
+
+    async def slow_write_taken(db: Any, batch: Any, fence: Any) -> None:
+        if batch:
+            taken.set()
+            await go.wait()
+        await write_taken(db, batch, fence)
+
+    monkeypatch.setattr(store, "_write_taken", slow_write_taken)
+    flushing = asyncio.create_task(store.flush())
+    await taken.wait()
+    done = asyncio.create_task(store.save_subtask(run_id, "s1", "done", output="Found it."))
+    # Without the ordering, `done` commits now (PostgreSQL has no process-wide write lock).
+    await asyncio.wait({done}, timeout=0.5)
+    go.set()
+    await asyncio.gather(flushing, done)
+    subtask = (await stored(store, run_id)).subtasks[0]
+    assert (subtask.state, subtask.output) == ("done", "Found it.")
 
 
 async def test_progress_buffered_under_a_fence_the_run_lost_is_dropped(store: RunStore) -> None:
