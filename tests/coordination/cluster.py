@@ -6,7 +6,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-import sys
 import time
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic
 from sandbox.fakes.slack import FakeSlack
 from tests.faults.bot_process import bot_env, free_port, wait_healthy
+from tests.zygote import Forked, start_module
 
 SECRET = "replicas-test-secret"
 LEASE_S = 2.0  # takeover within about LEASE_S * 1.5 of a death: tests stay short
@@ -37,7 +37,7 @@ class Replica:
     url: str
     env: dict[str, str]
     log_path: Path
-    process: asyncio.subprocess.Process | None = None
+    process: Forked | None = None
     _log: IO[bytes] | None = field(default=None, repr=False)
 
     @property
@@ -47,14 +47,8 @@ class Replica:
 
     async def start(self) -> None:
         self._log = self.log_path.open("wb")
-        self.process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
-            "bot",
-            env=self.env,
-            cwd="/",
-            stdout=self._log,
-            stderr=self._log,
+        self.process = await start_module(
+            "bot", env=self.env, cwd="/", stdout=self._log, stderr=self._log
         )
 
     def owns(self, run: StoredRun) -> bool:

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import asyncio
 import os
-import sys
 
 import aiohttp
 
 from tests.ports import free_port
+from tests.zygote import PIPE, Forked, start_module
 
-__all__ = ["bot_env", "finish", "free_port", "start_bot", "wait_healthy"]
+__all__ = ["BotProcess", "bot_env", "finish", "free_port", "start_bot", "wait_healthy"]
+
+BotProcess = Forked
 
 
 def bot_env(**values: str) -> dict[str, str]:
@@ -25,20 +27,13 @@ def bot_env(**values: str) -> dict[str, str]:
     }
 
 
-async def start_bot(env: dict[str, str]) -> asyncio.subprocess.Process:
-    """`python -m bot` with `env`, run from / (no .env), stdout and stderr captured."""
-    return await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        env=env,
-        cwd="/",
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+async def start_bot(env: dict[str, str]) -> BotProcess:
+    """`python -m bot` with `env`, run from / (no .env), stdout and stderr captured: a fork
+    of a process that imported it already (`tests.zygote`)."""
+    return await start_module("bot", env=env, cwd="/", stdout=PIPE, stderr=PIPE)
 
 
-async def finish(bot: asyncio.subprocess.Process, within: float) -> tuple[int, str]:
+async def finish(bot: BotProcess, within: float) -> tuple[int, str]:
     """Wait for the process to exit on its own; its exit code and stderr (killed if late)."""
     try:
         _, err = await asyncio.wait_for(bot.communicate(), within)

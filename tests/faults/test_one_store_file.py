@@ -16,7 +16,14 @@ import pytest
 from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
-from tests.faults.bot_process import bot_env, finish, free_port, start_bot, wait_healthy
+from tests.faults.bot_process import (
+    BotProcess,
+    bot_env,
+    finish,
+    free_port,
+    start_bot,
+    wait_healthy,
+)
 from tests.faults.conftest import eventually, thread_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -25,9 +32,9 @@ SECRET = "one-file-secret"
 
 
 @pytest.fixture
-async def processes() -> AsyncIterator[list[asyncio.subprocess.Process]]:
+async def processes() -> AsyncIterator[list[BotProcess]]:
     """Every process a test started; killed at its end if still running."""
-    started: list[asyncio.subprocess.Process] = []
+    started: list[BotProcess] = []
     yield started
     for process in started:
         if process.returncode is None:
@@ -58,10 +65,10 @@ def env(
 
 async def first_with_a_live_run(
     env: dict[str, str],
-    processes: list[asyncio.subprocess.Process],
+    processes: list[BotProcess],
     fake_slack: FakeSlack,
     fake_claude: FakeAnthropic,
-) -> tuple[asyncio.subprocess.Process, str]:
+) -> tuple[BotProcess, str]:
     """The old process, healthy, with one run whose three subtasks are in flight; and the
     ts of the run's thread."""
     first = await start_bot(env)
@@ -84,7 +91,7 @@ async def first_with_a_live_run(
 
 async def test_a_second_process_on_the_file_never_runs_the_first_ones_runs(
     env: Callable[..., dict[str, str]],
-    processes: list[asyncio.subprocess.Process],
+    processes: list[BotProcess],
     fake_claude: FakeAnthropic,
     fake_slack: FakeSlack,
 ) -> None:

@@ -19,7 +19,14 @@ from bot.store import RunStore
 from sandbox.fakes import signing
 from sandbox.fakes.claude import CallInfo, FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
-from tests.faults.bot_process import bot_env, finish, free_port, start_bot, wait_healthy
+from tests.faults.bot_process import (
+    BotProcess,
+    bot_env,
+    finish,
+    free_port,
+    start_bot,
+    wait_healthy,
+)
 from tests.faults.conftest import eventually, thread_text
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -32,7 +39,7 @@ class Bot:
 
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.url = env, f"http://127.0.0.1:{port}"
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: BotProcess | None = None
 
     async def start(self) -> None:
         self.process = await start_bot(self.env)

@@ -16,7 +16,14 @@ import pytest
 from sandbox.fakes import signing
 from sandbox.fakes.claude import FakeAnthropic, Reply
 from sandbox.fakes.slack import FakeSlack
-from tests.faults.bot_process import bot_env, finish, free_port, start_bot, wait_healthy
+from tests.faults.bot_process import (
+    BotProcess,
+    bot_env,
+    finish,
+    free_port,
+    start_bot,
+    wait_healthy,
+)
 from tests.faults.otlp_receiver import Receiver, otlp_receiver
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -30,7 +37,7 @@ START_WITHIN_S = 60
 class Bot:
     def __init__(self, env: dict[str, str], port: int) -> None:
         self.env, self.url = env, f"http://127.0.0.1:{port}"
-        self.process: asyncio.subprocess.Process | None = None
+        self.process: BotProcess | None = None
 
     async def start(self) -> None:
         self.process = await start_bot(self.env)
