@@ -10,10 +10,10 @@ import os
 import signal
 import sys
 import tempfile
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import IO
+from typing import IO, Any, Protocol
 
 import aiohttp
 
@@ -101,18 +101,47 @@ class AppProcess:
                 await asyncio.sleep(0.05)
 
 
+class Started(Protocol):
+    """A started process, as `app_process` uses it."""
+
+    @property
+    def pid(self) -> int: ...
+    @property
+    def returncode(self) -> int | None: ...
+    @property
+    def stdout(self) -> asyncio.StreamReader | None: ...
+    def send_signal(self, signum: int) -> None: ...
+    def kill(self) -> None: ...
+    async def wait(self) -> int: ...
+
+
+async def start_module(
+    module: str,
+    *args: str,
+    env: Mapping[str, str],
+    cwd: str,
+    stdout: int | IO[Any] | None,
+    stderr: int | IO[Any] | None,
+) -> Started:
+    """`python -m module *args`, as `make bench` starts the app. (`make test`'s smoke run
+    forks it from a process that imported it already, `tests.zygote`, which has this
+    signature.)"""
+    return await asyncio.create_subprocess_exec(
+        sys.executable, "-m", module, *args, env=env, cwd=cwd, stdout=stdout, stderr=stderr
+    )
+
+
 @contextlib.asynccontextmanager
 async def app_process(options: AppOptions, start_timeout: float = 60) -> AsyncIterator[AppProcess]:
     """Run the app in a child process for the duration of the block."""
     with tempfile.TemporaryFile() as log:
-        process = await asyncio.create_subprocess_exec(
-            sys.executable,
-            "-m",
+        process = await start_module(
             "bench.app_process",
             options.to_json(),
+            env=dict(os.environ),
+            cwd=str(_ROOT),
             stdout=asyncio.subprocess.PIPE,
             stderr=log,
-            cwd=_ROOT,
         )
         try:
             assert process.stdout is not None
@@ -127,7 +156,7 @@ async def app_process(options: AppOptions, start_timeout: float = 60) -> AsyncIt
             await _stop(process)
 
 
-async def _stop(process: asyncio.subprocess.Process) -> None:
+async def _stop(process: Started) -> None:
     if process.returncode is None:
         process.send_signal(signal.SIGTERM)
         try:

@@ -1,13 +1,16 @@
-"""`python -m bot` for tests, forked from a process that has already imported it.
+"""`python -m bot` (and the sandbox, the CLI, the benchmarks' app) for tests, forked from
+a process that has already imported them.
 
-A test that starts the app as a process paid about 1.4 s of CPU for the imports alone
+A test that started the app as a process paid about 1.4 s of CPU for the imports alone
 (anthropic's ~1,500 pydantic models above all) before doing anything: 120 starts in
-`make test`, a third of its CPU on two cores (issue 18). The zygote imports `bot.__main__`
-once per pytest-xdist worker; each start is a fork of it that runs the module as `__main__`
-with the test's arguments, environment, working directory and stdio, like `python -m`.
-The child is a fresh process as far as the app can tell: its own pid, no threads, no event
-loop, signals at their defaults. What the zygote cannot give is the real interpreter start:
-the tests of that (`tests/bot/test_main.py`, `tests/sandbox/test_launch.py`) still exec.
+`make test`, a quarter of its CPU on two cores (issue 18). The zygote imports those
+modules once per pytest-xdist worker; each start is a fork of it that runs the module as
+`__main__` with the test's arguments, environment, working directory and stdio, like
+`python -m`. The child is a fresh process as far as the app can tell: its own pid, no
+threads, no event loop, signals at their defaults. What the zygote cannot give is the real
+interpreter start (nor a module the app forgot to import but a preloaded one did): the
+tests of that (`tests/bot/test_main.py`, `tests/sandbox/test_launch.py`, the CLI under a
+terminal) still exec, as do `make run`, `make bench` and the image.
 
 The child is the zygote's, not the test's: the zygote reaps it and reports its exit status
 over the connection the start came on, and `Forked` offers what the tests use of
@@ -39,6 +42,10 @@ from pathlib import Path
 from typing import IO, Any
 
 PIPE = asyncio.subprocess.PIPE
+STDOUT = asyncio.subprocess.STDOUT
+# What the tests start as processes: the app, the sandbox, the CLI and the benchmarks' app
+# (one import of all four costs about what one of them does: they share the SDKs).
+_PRELOAD = ("bot.__main__", "sandbox.__main__", "pipeline.__main__", "bench.app_process")
 _READY = b"ready\n"
 _MAX_REQUEST = 1 << 20  # the JSON of one start (its environment above all)
 _STARTED_WITHIN_S = 60.0
@@ -50,10 +57,10 @@ _STARTED_WITHIN_S = 60.0
 def _serve(path: str, preload: Sequence[str]) -> None:
     for module in preload:
         importlib.import_module(module)
-        if module.endswith(".__main__"):
-            # What it imported stays; the module itself runs afresh in each child, as
-            # `python -m` runs it (runpy warns of a `__main__` found already imported).
-            del sys.modules[module]
+    for module in [name for name in sys.modules if name.endswith(".__main__")]:
+        # What it imported stays; the module itself runs afresh in each child, as
+        # `python -m` runs it (runpy warns of a `__main__` found already imported).
+        del sys.modules[module]
     # A fork copies only the calling thread: a thread the imports left running would be
     # missing in every child, holding whatever lock it held.
     assert threading.active_count() == 1, threading.enumerate()
@@ -184,7 +191,7 @@ def zygote() -> Zygote:
     path = str(Path(directory.name) / "socket")
     env = {k: v for k, v in os.environ.items() if k == "PATH"}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
-        [sys.executable, "-m", "tests.zygote", path, "bot.__main__"],
+        [sys.executable, "-m", "tests.zygote", path, *_PRELOAD],
         stdin=subprocess.PIPE,
         stdout=subprocess.PIPE,
         env=env,
@@ -271,11 +278,15 @@ async def start_module(
     stderr: int | IO[Any] | None = None,
 ) -> Forked:
     """`python -m module *args` as a fork of this worker's zygote. `stdout`, `stderr`:
-    `PIPE` (read them from the result), an open file, or None (this process's own)."""
+    `PIPE` (read them from the result), an open file, or None (this process's own);
+    `stderr` may also be `STDOUT`."""
     sent: list[int] = []  # the child's ends, closed here once the zygote has them
     readers: list[asyncio.StreamReader | None] = []
     for target, default in ((stdout, 1), (stderr, 2)):
-        if target == PIPE:
+        if target == STDOUT:
+            readers.append(None)
+            sent.append(os.dup(sent[0]))
+        elif target == PIPE:
             read_end, write_end = os.pipe()
             readers.append(await _reader(read_end))
             sent.append(write_end)

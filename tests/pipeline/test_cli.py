@@ -20,6 +20,7 @@ import pytest
 from pipeline.__main__ import NO_DEMO
 from pipeline.testing import simple_plan
 from sandbox.fakes.claude import CallInfo, Citation, FakeAnthropic, Fault, Reply, Search
+from tests.zygote import PIPE, start_module
 
 # The demo model answers in 1-4 s per call on purpose; a demo run takes about 10 s.
 DEMO_LIMIT_S = 60
@@ -40,14 +41,10 @@ def inherited() -> dict[str, str]:
 
 
 async def run_cli(*args: str, env: dict[str, str]) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "pipeline",
-        *args,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-        env={**inherited(), **env},
+    # Forked from the tests' zygote, which imported it already (under a terminal, below, it
+    # starts as a person's does).
+    process = await start_module(
+        "pipeline", *args, env={**inherited(), **env}, cwd=os.getcwd(), stdout=PIPE, stderr=PIPE
     )
     out, err = await asyncio.wait_for(process.communicate(), DEMO_LIMIT_S)
     return process.returncode or 0, out.decode(), err.decode()

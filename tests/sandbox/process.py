@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from tests.ports import free_port
+from tests.zygote import PIPE, STDOUT, Forked, start_module
 
 URL_LINE = re.compile(r"(http://127\.0\.0\.1:\d+)")
 # The issue's promise: `make run` on a fresh clone prints the URL within a minute.
@@ -34,7 +35,7 @@ def token_free_env(port: int) -> dict[str, str]:
 class Sandbox:
     """A running sandbox process and what it printed before its URL."""
 
-    process: asyncio.subprocess.Process
+    process: asyncio.subprocess.Process | Forked
     url: str
     output: list[str]
 
@@ -46,7 +47,7 @@ class Sandbox:
             return await self.process.wait()
 
 
-async def _read_url(process: asyncio.subprocess.Process, output: list[str]) -> str:
+async def _read_url(process: asyncio.subprocess.Process | Forked, output: list[str]) -> str:
     assert process.stdout is not None
     while True:
         line = (await process.stdout.readline()).decode(errors="replace")
@@ -58,7 +59,7 @@ async def _read_url(process: asyncio.subprocess.Process, output: list[str]) -> s
             return found.group(1)
 
 
-async def _drain(process: asyncio.subprocess.Process, output: list[str]) -> None:
+async def _drain(process: asyncio.subprocess.Process | Forked, output: list[str]) -> None:
     assert process.stdout is not None
     async for line in process.stdout:
         output.append(line.decode(errors="replace"))
@@ -71,15 +72,16 @@ async def running_sandbox(
     """Run `python -m <module>` in `cwd` (no `.env` there) until the block ends (`env`: set
     on top of the token-free environment)."""
     port = free_port()
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        module,
-        cwd=cwd,
-        env={**token_free_env(port), **(env or {})},
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.STDOUT,
-    )
+    environment = {**token_free_env(port), **(env or {})}
+    process: asyncio.subprocess.Process | Forked
+    if module == "sandbox.launch":  # `make run`'s own start, tested as it is
+        process = await asyncio.create_subprocess_exec(
+            sys.executable, "-m", module, cwd=cwd, env=environment, stdout=PIPE, stderr=STDOUT
+        )
+    else:  # forked from the tests' zygote, which imported it already
+        process = await start_module(
+            module, env=environment, cwd=str(cwd), stdout=PIPE, stderr=STDOUT
+        )
     output: list[str] = []
     try:
         try:
