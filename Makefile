@@ -42,10 +42,12 @@ types: $(STAMP)
 
 # Bytecode first (installed packages are compiled by `pip sync`): otherwise every worker and
 # every process the tests start compiles the same modules at once. Slow tests first, handed
-# out two at a time (tests/conftest.py); 6 workers, as the tests mostly wait (8 made load flakes).
+# out two at a time (tests/conftest.py). 8 workers: the tests mostly wait (on sockets, timers,
+# other processes), and since their processes fork from a zygote (tests/zygote.py) the suite
+# uses about 1.5 of the 2 cores.
 unit: $(STAMP)
 	$(BIN)/python -m compileall -q -j 0 bot pipeline sandbox bench tests
-	$(BIN)/pytest -n 6 --dist load --maxschedchunk 2 --durations=10 --cov \
+	$(BIN)/pytest -n 8 --dist load --maxschedchunk 2 --durations=10 --cov \
 		--cov-report=term:skip-covered --cov-fail-under=80
 
 # lint, types and the tests side by side: the tests mostly wait on sockets and timers, which
