@@ -1,29 +1,35 @@
-"""`python -m bot` refuses bad configuration with one sentence and exit code 2."""
+"""`python -m bot` refuses bad configuration with one sentence and exit code 2.
+
+Forked from the tests' zygote (`tests.zygote`), which imported the app once: the start of a
+real interpreter is compared with a fork's in `tests/project/test_zygote.py`."""
 
 from __future__ import annotations
 
+import asyncio
 import os
-import subprocess
-import sys
+from dataclasses import dataclass
 
 import pytest
 
+from tests.zygote import PIPE, start_module
 
-def run_bot(**env: str) -> subprocess.CompletedProcess[str]:
+
+@dataclass(frozen=True)
+class Done:
+    returncode: int
+    stderr: str
+
+
+async def run_bot(**env: str) -> Done:
     base = {k: v for k, v in os.environ.items() if k == "PATH" or k.startswith("COVERAGE_")}
-    return subprocess.run(
-        [sys.executable, "-m", "bot"],
-        env={**base, **env},
-        cwd="/",  # no .env here
-        capture_output=True,
-        text=True,
-        timeout=30,
-        check=False,
-    )
+    bot = await start_module("bot", env={**base, **env}, cwd="/", stdout=PIPE, stderr=PIPE)
+    _, err = await asyncio.wait_for(bot.communicate(), 30)  # cwd /: no .env there
+    assert bot.returncode is not None
+    return Done(bot.returncode, err.decode())
 
 
-def test_nothing_configured_names_every_missing_variable() -> None:
-    done = run_bot()
+async def test_nothing_configured_names_every_missing_variable() -> None:
+    done = await run_bot()
     assert done.returncode == 2
     message = done.stderr.strip()
     assert message.count("\n") == 0, message
@@ -31,8 +37,8 @@ def test_nothing_configured_names_every_missing_variable() -> None:
         assert name in message
 
 
-def test_socket_mode_does_not_need_a_signing_secret() -> None:
-    done = run_bot(SLACK_APP_TOKEN="xapp-1", SLACK_BOT_TOKEN="xoxb-1")
+async def test_socket_mode_does_not_need_a_signing_secret() -> None:
+    done = await run_bot(SLACK_APP_TOKEN="xapp-1", SLACK_BOT_TOKEN="xoxb-1")
     assert done.returncode == 2
     assert "ANTHROPIC_API_KEY" in done.stderr
     assert "SLACK_SIGNING_SECRET" not in done.stderr
@@ -42,8 +48,8 @@ def test_socket_mode_does_not_need_a_signing_secret() -> None:
     ("name", "value"),
     [("ORCHESTRA_CANCEL_BY", "everyone"), ("ORCHESTRA_COMMAND", "research"), ("PORT", "99999")],
 )
-def test_an_invalid_setting_is_named_in_one_sentence(name: str, value: str) -> None:
-    done = run_bot(**{name: value})
+async def test_an_invalid_setting_is_named_in_one_sentence(name: str, value: str) -> None:
+    done = await run_bot(**{name: value})
     assert done.returncode == 2
     assert name in done.stderr
     assert "Traceback" not in done.stderr
@@ -51,8 +57,8 @@ def test_an_invalid_setting_is_named_in_one_sentence(name: str, value: str) -> N
 
 
 @pytest.mark.slow
-def test_an_unknown_log_level_is_named_in_one_sentence() -> None:
-    done = run_bot(
+async def test_an_unknown_log_level_is_named_in_one_sentence() -> None:
+    done = await run_bot(
         SLACK_BOT_TOKEN="xoxb-1",
         SLACK_SIGNING_SECRET="s",
         ANTHROPIC_API_KEY="sk-1",
@@ -83,10 +89,10 @@ TOKENS = {"SLACK_BOT_TOKEN": "xoxb-1", "SLACK_SIGNING_SECRET": "s", "ANTHROPIC_A
     ids=["timeout-inf", "lease-inf", "price-inf", "retention-nan", "budget-1e999", "domain-url"],
 )
 @pytest.mark.slow
-def test_a_value_that_would_break_every_run_is_refused_at_start_naming_it(
+async def test_a_value_that_would_break_every_run_is_refused_at_start_naming_it(
     name: str, value: str, beside: dict[str, str]
 ) -> None:
-    done = run_bot(**TOKENS, **beside, **{name: value})
+    done = await run_bot(**TOKENS, **beside, **{name: value})
     assert done.returncode == 2, done.stderr
     message = done.stderr.strip()
     assert "Traceback" not in message

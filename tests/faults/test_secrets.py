@@ -7,7 +7,6 @@ import asyncio
 import json
 import logging
 import os
-import sys
 from collections.abc import AsyncIterator
 
 import pytest
@@ -19,6 +18,7 @@ from sandbox.fakes.claude import FakeAnthropic, Fault, Reply
 from sandbox.fakes.slack import FakeSlack
 from sandbox.world import World, running_world, world_settings
 from tests.faults.conftest import eventually, run_ended
+from tests.zygote import PIPE, start_module
 
 pytestmark = pytest.mark.e2e
 
@@ -110,14 +110,7 @@ async def test_the_bot_process_never_prints_secrets() -> None:
         "ANTHROPIC_API_KEY": API_KEY,
         "PORT": "not-a-port",
     }
-    process = await asyncio.create_subprocess_exec(
-        sys.executable,
-        "-m",
-        "bot",
-        env=env,
-        stdout=asyncio.subprocess.PIPE,
-        stderr=asyncio.subprocess.PIPE,
-    )
+    process = await start_module("bot", env=env, cwd=os.getcwd(), stdout=PIPE, stderr=PIPE)
     out, err = await asyncio.wait_for(process.communicate(), 30)
     assert process.returncode == 2
     assert "PORT" in err.decode()
