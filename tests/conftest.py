@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import gc
 import ipaddress
+import os
 import socket
 import threading
 import traceback
 from typing import Any
 
 import pytest
+
+from tests import zygote
 
 _real_connect = socket.socket.connect
 
@@ -61,6 +64,18 @@ def pytest_configure(config: pytest.Config) -> None:
             pytest_hook(args)
 
     threading.excepthook = hook
+    _share_a_zygote(config)
+
+
+def _share_a_zygote(config: pytest.Config) -> None:
+    """pytest-xdist's controller starts one zygote for all its workers (`tests.zygote`),
+    which they find in the environment they inherit: one import of the app, not one per
+    worker. It ends with the session."""
+    if hasattr(config, "workerinput") or not config.getoption("numprocesses", None):
+        return
+    shared = zygote.start_zygote()
+    os.environ[zygote.SHARED] = shared.path
+    config.add_cleanup(shared.close)
 
 
 def pytest_collection_finish(session: pytest.Session) -> None:

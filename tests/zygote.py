@@ -46,7 +46,6 @@ STDOUT = asyncio.subprocess.STDOUT
 # What the tests start as processes: the app, the sandbox, the CLI and the benchmarks' app
 # (one import of all four costs about what one of them does: they share the SDKs).
 _PRELOAD = ("bot.__main__", "sandbox.__main__", "pipeline.__main__", "bench.app_process")
-_READY = b"ready\n"
 _MAX_REQUEST = 1 << 20  # the JSON of one start (its environment above all)
 _STARTED_WITHIN_S = 60.0
 
@@ -76,8 +75,6 @@ def _serve(path: str, preload: Sequence[str]) -> None:
     selector.register(listener, selectors.EVENT_READ, "start")
     selector.register(woken_r, selectors.EVENT_READ, "reap")
     selector.register(sys.stdin.fileno(), selectors.EVENT_READ, "parent")
-    sys.stdout.buffer.write(_READY)
-    sys.stdout.flush()
     while True:
         try:
             events = selector.select()
@@ -184,28 +181,53 @@ class Zygote:
         self.directory.cleanup()
 
 
-@functools.cache
-def zygote() -> Zygote:
-    """This worker's zygote, started on first use (about 1.5 s, once)."""
+# Where the session's zygote listens when pytest-xdist's controller started one for all its
+# workers (`tests/conftest.py`: one import instead of one per worker); otherwise a process
+# starts its own on first use.
+SHARED = "ORCHESTRA_TEST_ZYGOTE"
+
+
+def start_zygote() -> Zygote:
+    """A zygote process; it listens once its imports are done (about 1.5 s of CPU)."""
     directory = tempfile.TemporaryDirectory(prefix="zygote-")
     path = str(Path(directory.name) / "socket")
     env = {k: v for k, v in os.environ.items() if k == "PATH"}
     process = subprocess.Popen(  # noqa: S603 - our own interpreter and module
         [sys.executable, "-m", "tests.zygote", path, *_PRELOAD],
         stdin=subprocess.PIPE,
-        stdout=subprocess.PIPE,
+        stdout=subprocess.DEVNULL,
         env=env,
         cwd=Path(__file__).resolve().parent.parent,
     )
-    assert process.stdout is not None
-    # Blocking on purpose, once a worker: the test that needs it waits for it anyway.
-    ready = process.stdout.readline()
-    if ready != _READY:
-        process.kill()
-        raise RuntimeError(f"the test zygote did not start: {ready!r}")
-    started = Zygote(process, path, directory)
-    atexit.register(started.close)
-    return started
+    return Zygote(process, path, directory)
+
+
+@functools.cache
+def _socket_path() -> str:
+    """The zygote this process starts from: the session's, or its own, started now."""
+    shared = os.environ.get(SHARED)
+    if shared:
+        return shared
+    own = start_zygote()
+    atexit.register(own.close)
+    return own.path
+
+
+async def _connect(path: str) -> socket.socket:
+    """A connection to the zygote, once it listens (it may still be importing)."""
+    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
+    try:
+        async with asyncio.timeout(_STARTED_WITHIN_S):
+            while True:
+                try:
+                    connection.connect(path)
+                    return connection
+                except (FileNotFoundError, ConnectionRefusedError):
+                    # Polling on purpose: the socket appears when the imports are done.
+                    await asyncio.sleep(0.05)
+    except TimeoutError:
+        connection.close()
+        raise RuntimeError(f"the test zygote never listened at {path}") from None
 
 
 class Forked:
@@ -299,9 +321,8 @@ async def start_module(
             sent.append(os.dup(target.fileno()))
     stdin = os.open(os.devnull, os.O_RDONLY)
     request = {"module": module, "args": list(args), "env": dict(env), "cwd": cwd}
-    connection = socket.socket(socket.AF_UNIX, socket.SOCK_SEQPACKET)
     try:
-        connection.connect(zygote().path)
+        connection = await _connect(_socket_path())
         socket.send_fds(connection, [json.dumps(request).encode()], [stdin, *sent])
     finally:
         for fd in (stdin, *sent):
