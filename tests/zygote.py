@@ -2,15 +2,19 @@
 a process that has already imported them.
 
 A test that started the app as a process paid about 1.4 s of CPU for the imports alone
-(anthropic's ~1,500 pydantic models above all) before doing anything: 120 starts in
-`make test`, a quarter of its CPU on two cores (issue 18). The zygote imports those
-modules once per pytest-xdist worker; each start is a fork of it that runs the module as
+(anthropic's ~1,500 pydantic models above all) before doing anything: about 200 starts in
+`make test`, a third of its CPU on two cores (issue 18). The zygote imports those modules
+once per test session (pytest-xdist's controller starts it for all workers; a run without
+workers starts its own on first use); each start is a fork of it that runs the module as
 `__main__` with the test's arguments, environment, working directory and stdio, like
 `python -m`. The child is a fresh process as far as the app can tell: its own pid, no
-threads, no event loop, signals at their defaults. What the zygote cannot give is the real
-interpreter start (nor a module the app forgot to import but a preloaded one did): the
-tests of that (`tests/bot/test_main.py`, `tests/sandbox/test_launch.py`, the CLI under a
-terminal) still exec, as do `make run`, `make bench` and the image.
+threads, no event loop, signals at their defaults.
+
+What a fork cannot give is the interpreter's own start: the PYTHON* variables it reads
+(PYTHONUNBUFFERED is applied), or a module the app forgot to import that a preloaded one
+did. The tests of that still exec (`tests/sandbox/test_launch.py`, the CLI under a
+terminal, a real `python -m bot` compared with a fork in `tests/project/test_zygote.py`),
+as do `make run`, `make bench` and the image.
 
 The child is the zygote's, not the test's: the zygote reaps it and reports its exit status
 over the connection the start came on, and `Forked` offers what the tests use of
@@ -25,6 +29,7 @@ import contextlib
 import errno
 import functools
 import importlib
+import io
 import json
 import os
 import runpy
@@ -134,6 +139,17 @@ def _child(request: dict[str, Any], fds: list[int]) -> None:
     os.chdir(request["cwd"])
     os.environ.clear()
     os.environ.update(request["env"])
+    # The interpreter reads its PYTHON* variables at its start, the zygote's (PATH only):
+    # the one the tests' processes rely on is applied here, as `python -u` makes its streams.
+    if os.environ.get("PYTHONUNBUFFERED"):
+        for name, fd in (("stdout", 1), ("stderr", 2)):
+            old = getattr(sys, name)
+            raw = io.FileIO(fd, "w", closefd=False)
+            setattr(
+                sys,
+                name,
+                io.TextIOWrapper(raw, encoding=old.encoding, errors=old.errors, write_through=True),
+            )
     sys.argv = [request["module"], *request["args"]]
     code: int = 0
     try:

@@ -19,7 +19,12 @@ from typing import Any, Protocol
 
 from redis.exceptions import RedisError
 
-from bot.coordination.link import TIMEOUT_S, RedisLink
+from bot.coordination.link import (
+    TIMEOUT_S,
+    RedisLink,
+    cancel_requests,
+    raise_if_cancelled_since,
+)
 
 logger = logging.getLogger(__name__)
 
@@ -95,18 +100,25 @@ class RedisCancelBus:
             await asyncio.gather(task, return_exceptions=True)
 
     async def _listen(self, handler: CancelHandler, subscribed: asyncio.Event) -> None:
+        # The pub/sub calls are redis-py's own, not `RedisLink.run`'s: a cancel they swallow
+        # (see `raise_if_cancelled_since`) is raised again here, or the listener would go on
+        # listening and a replica's shutdown wait for it for ever.
+        cancels = cancel_requests()
         while True:
             pubsub = self._link.client.pubsub(ignore_subscribe_messages=True)
             try:
                 await pubsub.subscribe(self.channel)
+                raise_if_cancelled_since(cancels)
                 subscribed.set()
                 while True:
                     message = await pubsub.get_message(
                         ignore_subscribe_messages=True, timeout=_POLL_S
                     )
+                    raise_if_cancelled_since(cancels)
                     if message is not None:
                         _deliver(message, handler)
             except (RedisError, OSError) as exc:
+                raise_if_cancelled_since(cancels)
                 self._link.failed()
                 logger.warning(
                     "cancel listener: Redis is unreachable (%s); subscribing again in %.0f s",

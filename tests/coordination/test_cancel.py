@@ -5,6 +5,7 @@ its connection is cut."""
 from __future__ import annotations
 
 import asyncio
+import random
 import time
 
 import pytest
@@ -119,3 +120,20 @@ async def test_one_process_hands_a_cancel_to_its_own_handler_while_listening() -
         await bus.publish("r-7", "U2")
     await bus.publish("r-8", "U3")
     assert [got[:2] for got in handler.got] == [("r-7", "U2")]
+
+
+async def test_a_listener_stopped_at_any_moment_stops_whatever_redis_py_does(
+    link: RedisLink,
+) -> None:
+    # redis-py 8.2 can swallow a cancellation that reaches it mid-command (its issues 2028,
+    # 2551; `RedisLink.run` raises it again). The listener's subscribe and reads are its own
+    # calls: a swallowed cancel left it listening for ever, and the replica's shutdown
+    # waited on it. Stopped at moments spread over its start and its reads, it must stop.
+    rng = random.Random(11)
+    bus = RedisCancelBus(link, resubscribe_s=0.05)
+    for _ in range(300):
+        task = asyncio.create_task(bus._listen(Handler(), asyncio.Event()))
+        await asyncio.sleep(rng.random() * 0.003)
+        task.cancel()
+        done, _ = await asyncio.wait({task}, timeout=5)
+        assert done, "a cancelled listener went on listening"

@@ -74,3 +74,16 @@ async def test_python_m_bot_forked_says_what_the_real_one_says() -> None:
     out, err = await forked.communicate()
     assert (forked.returncode, out, err) == (real.returncode, real_out, real_err)
     assert real.returncode == 2
+
+
+async def test_pythonunbuffered_in_its_environment_unbuffers_its_output_as_python_u_does() -> None:
+    child = await start_module(
+        PROBE, "unbuffered", env={"PYTHONUNBUFFERED": "1"}, cwd="/", stdout=PIPE
+    )
+    assert child.stdout is not None
+    try:
+        line = await asyncio.wait_for(child.stdout.readline(), 10)
+        assert line == b"written, not flushed\n"
+    finally:
+        child.kill()
+        await child.wait()

@@ -34,6 +34,9 @@ def main() -> None:
     if mode == "at-exit":
         atexit.register(lambda: print("at exit", flush=True))
         return
+    if mode == "unbuffered":
+        sys.stdout.write("written, not flushed\n")
+        signal.pause()
     if mode == "wait":
         print("waiting", flush=True)
         signal.pause()
