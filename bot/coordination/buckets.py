@@ -74,12 +74,23 @@ class RateBuckets(Protocol):
         ...
 
 
+# Buckets kept before the full ones are dropped (then again at twice what remained).
+PRUNE_AT = 1024
+
+
 class MemoryBuckets:
-    """One process's buckets (the same arithmetic as the Redis script)."""
+    """One process's buckets (the same arithmetic as the Redis script). As there, a bucket
+    left alone until it is full is forgotten (a missing bucket is a full one): a process
+    that calls in thousands of channels over weeks keeps only the buckets still refilling."""
 
     def __init__(self, clock: Callable[[], float] = time.monotonic) -> None:
         self._clock = clock
-        self._state: dict[str, tuple[float, float]] = {}  # scope -> (tokens, at)
+        # scope -> (tokens, at, when it is full again)
+        self._state: dict[str, tuple[float, float, float]] = {}
+        self._prune_at = PRUNE_AT
+
+    def __len__(self) -> int:
+        return len(self._state)
 
     async def take(self, scope: str, rate: Rate) -> float:
         """Take a token of `scope` if one is there; else the seconds until one is."""
@@ -88,15 +99,22 @@ class MemoryBuckets:
     def take_now(self, scope: str, rate: Rate) -> float:
         """`take` without awaiting."""
         now = self._clock()
-        tokens, at = self._state.get(scope, (rate.burst, now))
+        tokens, at, _ = self._state.get(scope, (rate.burst, now, now))
         tokens = min(rate.burst, tokens + max(0.0, now - at) * rate.per_second)
         wait = 0.0
         if tokens >= 1:
             tokens -= 1
         else:
             wait = (1 - tokens) / rate.per_second
-        self._state[scope] = (tokens, now)
+        self._state[scope] = (tokens, now, now + (rate.burst - tokens) / rate.per_second)
+        if len(self._state) > self._prune_at:
+            self._prune(now)
         return wait
+
+    def _prune(self, now: float) -> None:
+        """Forget the buckets that are full by now (amortized: run when the count doubled)."""
+        self._state = {scope: kept for scope, kept in self._state.items() if kept[2] > now}
+        self._prune_at = max(PRUNE_AT, 2 * len(self._state))
 
 
 class RedisBuckets:

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 
-from bot.coordination.buckets import MemoryBuckets, Rate, RateBuckets, slack_scope
+from bot.coordination.buckets import PRUNE_AT, MemoryBuckets, Rate, RateBuckets, slack_scope
 from bot.slack import tenancy
 
 
@@ -153,6 +153,11 @@ class PacedLimit:
         """Calls waiting for a token."""
         return len(self._turns)
 
+    @property
+    def idle(self) -> bool:
+        """Nobody waits and nothing hands tokens out: forgetting it loses nothing."""
+        return not self._turns and (self._pump is None or self._pump.done())
+
     async def acquire(
         self,
         priority: Priority = Priority.NORMAL,
@@ -256,6 +261,7 @@ class Pacer:
         self._shared = shared if shared is not None else MemoryBuckets(clock)
         self._team = team
         self._buckets: dict[tuple[str, str, str], PacedLimit] = {}
+        self._prune_at = PRUNE_AT
 
     async def wait(
         self,
@@ -274,9 +280,18 @@ class Pacer:
         key = self._scope(method, channel)
         bucket = self._buckets.get(key)
         if bucket is None:
+            if len(self._buckets) >= self._prune_at:
+                self._prune()
             bucket = self._bucket(key[0], method, key[2], limit)
             self._buckets[key] = bucket
         return await bucket.acquire(priority, turn, coalesce)
+
+    def _prune(self) -> None:
+        """Forget the limits nobody waits under (their tokens live in the shared buckets, so
+        a new one is the same limit): one per channel the app ever wrote in otherwise stays
+        for the life of the process. Amortized: run when the count doubled."""
+        self._buckets = {key: kept for key, kept in self._buckets.items() if not kept.idle}
+        self._prune_at = max(PRUNE_AT, 2 * len(self._buckets))
 
     def _bucket(self, team: str, method: str, channel: str, limit: Limit) -> PacedLimit:
         scope = slack_scope(team, method, channel or None)

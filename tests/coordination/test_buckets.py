@@ -118,3 +118,24 @@ def test_a_slack_scope_is_per_workspace_and_per_channel_where_slack_counts_so() 
 def test_a_rate_that_could_never_grant_is_refused(per_second: float, burst: float) -> None:
     with pytest.raises(ValueError, match="per_second"):
         Rate(per_second=per_second, burst=burst)
+
+
+def test_the_memory_buckets_forget_the_full_ones_but_never_one_still_refilling() -> None:
+    # As Redis lets a full bucket expire: one per channel the app ever wrote in otherwise
+    # stayed for the life of the process.
+    now = [0.0]
+    buckets = MemoryBuckets(lambda: now[0])
+    rate = Rate(per_second=1.0, burst=2.0)
+    assert buckets.take_now("T:chat.postMessage:drained", rate) == 0.0
+    assert buckets.take_now("T:chat.postMessage:drained", rate) == 0.0  # empty: 2 s to full
+    for channel in range(1400):
+        now[0] += 0.001  # a post in a new channel every millisecond; each is full 1 s later
+        assert buckets.take_now(f"T:chat.postMessage:C{channel}", rate) == 0.0
+    # 1.4 s in: forgotten, the drained bucket would be full (2 tokens); it has 1.4.
+    assert buckets.take_now("T:chat.postMessage:drained", rate) == 0.0
+    assert buckets.take_now("T:chat.postMessage:drained", rate) > 0
+    for channel in range(1400, 20_000):
+        now[0] += 0.001
+        buckets.take_now(f"T:chat.postMessage:C{channel}", rate)
+        # About 1,000 refill at any moment; the full ones go once the count doubles.
+        assert len(buckets) <= 2 * 1024 + 1

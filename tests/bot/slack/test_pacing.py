@@ -311,3 +311,17 @@ async def test_a_call_made_while_the_pump_is_being_cancelled_still_gets_its_toke
     first.cancel()
     async with asyncio.timeout(2):
         assert await bucket.acquire()
+
+
+async def test_the_pacer_forgets_limits_nobody_waits_under_but_keeps_the_busy_ones() -> None:
+    time = FakeTime()
+    pacer = Pacer({"chat.postMessage": Limit(per_second=1.0, burst=1)}, time.clock, time.sleep)
+    busy = [asyncio.create_task(pacer.wait("chat.postMessage", "C-busy")) for _ in range(3)]
+    await settle()
+    assert pacer.waiting("chat.postMessage", "C-busy") == 2  # one went, two wait
+    for channel in range(5000):  # one post in each of 5,000 channels
+        assert await pacer.wait("chat.postMessage", f"C{channel}")
+    assert len(pacer._buckets) <= 2 * 1024 + 1
+    assert pacer.waiting("chat.postMessage", "C-busy") == 2  # kept: its calls still wait
+    await time.run_until(lambda: all(task.done() for task in busy))
+    assert all(task.result() for task in busy)
